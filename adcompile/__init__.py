@@ -1,0 +1,16 @@
+"""adcompile: reverse-mode automatic differentiation of Python source, compiled with Numba.
+
+    import adcompile as adc
+    dloss = adc.grad(loss, wrt=("w", "b"))
+    dw, db = dloss(w, b, x, y)
+    print(dloss.source)
+"""
+
+from . import optim
+from .api import forward, grad, value_and_grad
+from .errors import AdcompileError
+from .rules import derivative, nondifferentiable
+
+__version__ = "0.1.0"
+__all__ = ["AdcompileError", "derivative", "forward", "grad", "nondifferentiable", "optim",
+           "value_and_grad"]

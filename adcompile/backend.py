@@ -1,0 +1,79 @@
+"""The Numba back end: import a generated module and compile its functions lazily.
+
+Every function of a generated module becomes a :class:`CompiledFunction`, a Numba dispatcher
+with the on-disk cache enabled, so it is callable from Python and from user ``@numba.njit``
+code alike, and a fresh process loads the machine code instead of compiling again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numba
+from numba.core import errors as numba_errors
+from numba.core.registry import CPUDispatcher
+
+from .errors import AdcompileError
+
+_JITTED: dict[int, Any] = {}
+
+
+class CompiledFunction(CPUDispatcher):
+    """A Numba dispatcher for a generated function, with its generated source attached.
+
+    ``source`` holds the generated Python code of this function (and the helpers it calls);
+    ``module_path`` the file it lives in.  Type errors on first call become
+    :class:`~adcompile.AdcompileError` naming the user's function and the argument types.
+    """
+
+    source: str = ""
+    module_path: str = ""
+    user_function: str = ""
+
+    def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
+        try:
+            return super()._compile_for_args(*args, **kws)
+        except numba_errors.TypingError as exc:
+            types_ = ", ".join(type(a).__name__ for a in args)
+            first = str(exc).strip().splitlines()
+            detail = next((line for line in first if "No implementation" in line
+                           or "Cannot" in line or "Invalid" in line), first[0] if first else "")
+            raise AdcompileError(
+                f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
+                f"for arguments of types ({types_}): {detail.strip()}",
+                construct="argument types",
+                hint="pass numbers (float or int) for every parameter") from None
+
+
+def jitted(func: Any) -> Any:
+    """A Numba-callable version of a user function (plain functions are wrapped once)."""
+    if isinstance(func, types.FunctionType):
+        key = id(func)
+        if key not in _JITTED:
+            _JITTED[key] = (func, numba.njit(func))
+        return _JITTED[key][1]
+    return func
+
+
+def load_module(path: Path, module_name: str, injected: dict[str, Any],
+                user_function: str) -> types.ModuleType:
+    """Import the generated module at ``path`` and turn its functions into dispatchers."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update(injected)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    for name, value in list(vars(module).items()):
+        if isinstance(value, types.FunctionType) and value.__module__ == module_name:
+            dispatcher = CompiledFunction(value, targetoptions={"nopython": True,
+                                                                "boundscheck": None})
+            dispatcher.enable_caching()
+            dispatcher.module_path = str(path)
+            dispatcher.user_function = user_function
+            setattr(module, name, dispatcher)
+    return module

@@ -1,0 +1,53 @@
+"""Fresh, readable names that never clash with the user's."""
+
+from __future__ import annotations
+
+
+class NameGen:
+    """Hands out names not in ``taken``: ``x``, ``x_1``, ``x_2``, ... and temporaries ``t1``..."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = set(taken)
+        self._temps = 0
+
+    def fresh(self, base: str) -> str:
+        """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
+        name, k = base, 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def temp(self) -> str:
+        """The next temporary: ``t1``, ``t2``, ... skipping any name already in use."""
+        while True:
+            self._temps += 1
+            name = f"t{self._temps}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+
+class Namespace:
+    """The module-level names of a generated module: each bound to the object it denotes.
+
+    Starts from the user's free names (kept as the user wrote them); names that rules bring in
+    (``np``, constants) are added under their own name unless that would clash.
+    """
+
+    def __init__(self, bindings: dict[str, object], taken: set[str]) -> None:
+        self.bindings: dict[str, object] = dict(bindings)
+        self.taken = taken
+
+    def bind(self, preferred: str, obj: object) -> str:
+        """The module-level name under which ``obj`` is reachable, binding it if needed."""
+        for name, bound in self.bindings.items():
+            if bound is obj and not (isinstance(obj, (int, float)) and name != preferred):
+                return name
+        name, k = preferred, 0
+        while name in self.bindings or name in self.taken:
+            k += 1
+            name = f"{preferred}_{k}"
+        self.bindings[name] = obj
+        return name

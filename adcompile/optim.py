@@ -1,0 +1,1 @@
+"""Compiled optimizer loops (placeholder)."""

@@ -1,0 +1,170 @@
+"""The derivative rules: one registry for the library's primitives and the user's functions.
+
+A rule is a small Python function that reads like a line of a table of derivatives::
+
+    @derivative(math.sin, np.sin)
+    def sin(g, ans, x):
+        return g * np.cos(x)
+
+Its first parameter is the adjoint of the result (``g``), its second the result itself (``ans``),
+then one parameter per argument of the primitive.  It returns one expression per argument: that
+argument's contribution to its adjoint, or ``None`` where the primitive is not differentiable in
+that argument.  The reverse pass inlines the rule's return expression into the generated code,
+with the user's names substituted, so a rule must be a single ``return`` of plain arithmetic and
+calls that Numba can compile.  See ``docs/rules.md``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import inspect
+import textwrap
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import AdcompileError
+
+
+@dataclass
+class Rule:
+    """The derivative of one primitive with a fixed number of arguments."""
+
+    primal: Any
+    template: types.FunctionType
+    nargs: int
+    _body: ast.expr | None = field(default=None, repr=False)
+
+    @property
+    def params(self) -> list[str]:
+        code = self.template.__code__
+        return list(code.co_varnames[: code.co_argcount])
+
+    def body(self) -> ast.expr:
+        """The rule's return expression (parsed once, on first use)."""
+        if self._body is None:
+            self._body = _parse_template(self.template)
+        return self._body
+
+    def free_names(self) -> dict[str, Any]:
+        """Free names of the rule's formula, resolved through the rule's module."""
+        params = set(self.params)
+        out: dict[str, Any] = {}
+        func = self.template
+        closure = {}
+        if func.__closure__:
+            closure = {n: c.cell_contents
+                       for n, c in zip(func.__code__.co_freevars, func.__closure__, strict=True)}
+        for node in ast.walk(self.body()):
+            if isinstance(node, ast.Name) and node.id not in params and node.id not in out:
+                if node.id in closure:
+                    out[node.id] = closure[node.id]
+                elif node.id in func.__globals__:
+                    out[node.id] = func.__globals__[node.id]
+                elif hasattr(builtins, node.id):
+                    out[node.id] = None  # a builtin: no binding needed
+                else:
+                    raise AdcompileError(
+                        f"the derivative rule {func.__qualname__} uses the unknown name "
+                        f"'{node.id}'", filename=func.__code__.co_filename,
+                        lineno=func.__code__.co_firstlineno)
+        return out
+
+
+_RULES: dict[tuple[int, int], Rule] = {}
+_NONDIFF: dict[int, Any] = {}
+_USER_SOURCES: list[str] = []
+_BUILTIN_MODULES = ("operators", "math")
+
+
+def derivative(*primals: Any) -> Callable[[types.FunctionType], types.FunctionType]:
+    """Register the decorated rule as the derivative of each of ``primals``.
+
+    The rule's signature is ``(g, ans, *args)``: adjoint of the result, the result, and the
+    primitive's arguments; it returns one adjoint contribution per argument (a tuple when
+    there are several).  Registering again for the same primitive and arity replaces the rule.
+    """
+    if not primals:
+        raise TypeError("derivative() needs the function(s) the rule differentiates")
+
+    def register(template: types.FunctionType) -> types.FunctionType:
+        code = template.__code__
+        if code.co_argcount < 3 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            raise AdcompileError(
+                f"derivative rule {template.__qualname__} must take (g, ans, x, ...): the "
+                "adjoint of the result, the result, then one parameter per argument",
+                filename=code.co_filename, lineno=code.co_firstlineno,
+                construct="a rule signature", hint="def rule(g, ans, x): return g * ...")
+        nargs = code.co_argcount - 2
+        rule = None
+        for primal in primals:
+            rule = Rule(primal=primal, template=template, nargs=nargs)
+            _RULES[(id(primal), nargs)] = rule
+        if template.__module__.rpartition(".")[0] != __name__:
+            rule.body()  # validate user rules now, where the error is easiest to read
+            _USER_SOURCES.append(inspect.getsource(template))
+        return template
+
+    return register
+
+
+def nondifferentiable(*primals: Any) -> None:
+    """Declare that the outputs of ``primals`` are piecewise constant (zero derivative).
+
+    Their results are never active, so no adjoint flows through them (``math.floor``, ``round``,
+    comparisons, ...).
+    """
+    for primal in primals:
+        _NONDIFF[id(primal)] = primal
+
+
+def lookup(primal: Any, nargs: int) -> Rule | None:
+    """The rule for ``primal`` called with ``nargs`` arguments, if one is registered."""
+    return _RULES.get((id(primal), nargs))
+
+
+def has_rule(primal: Any) -> bool:
+    """Whether any rule (of any arity) is registered for ``primal``."""
+    return any(key[0] == id(primal) for key in _RULES)
+
+
+def is_nondifferentiable(primal: Any) -> bool:
+    return id(primal) in _NONDIFF
+
+
+def fingerprint() -> str:
+    """A hash of every rule's text; part of the cache key of generated modules."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _BUILTIN_MODULES:
+        h.update((here / f"{name}.py").read_bytes())
+    for src in _USER_SOURCES:
+        h.update(src.encode())
+    return h.hexdigest()
+
+
+def _parse_template(template: types.FunctionType) -> ast.expr:
+    code = template.__code__
+    try:
+        source = textwrap.dedent(inspect.getsource(template))
+    except OSError as exc:
+        raise AdcompileError(f"cannot read the source of the rule {template.__qualname__}",
+                             filename=code.co_filename) from exc
+    fdef = ast.parse(source).body[0]
+    body = [s for s in fdef.body
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        raise AdcompileError(
+            f"derivative rule {template.__qualname__} must be a single 'return' of one "
+            "expression per argument", filename=code.co_filename, lineno=code.co_firstlineno,
+            construct="a rule body", hint="return g * ..., g * ... (a tuple for several "
+            "arguments)")
+    return body[0].value
+
+
+from . import math as _math_rules  # noqa: E402,F401  (registers the library's rules)
+from . import operators as _operator_rules  # noqa: E402,F401

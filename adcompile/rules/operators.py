@@ -1,0 +1,57 @@
+"""Derivatives of Python's arithmetic operators: ``+ - * / ** % //`` and unary ``- +``.
+
+Each rule: ``(g, ans, *args)`` -> the contribution to each argument's adjoint, where ``g`` is the
+adjoint of the result and ``ans`` the result.
+"""
+
+import operator
+
+import numpy as np
+
+from . import derivative, nondifferentiable
+
+
+@derivative(operator.add)
+def add(g, ans, x, y):
+    return g, g
+
+
+@derivative(operator.sub)
+def sub(g, ans, x, y):
+    return g, -g
+
+
+@derivative(operator.mul)
+def mul(g, ans, x, y):
+    return g * y, g * x
+
+
+@derivative(operator.truediv)
+def truediv(g, ans, x, y):
+    return g / y, -g * ans / y
+
+
+@derivative(operator.pow)
+def pow(g, ans, x, y):
+    return g * y * x ** (y - 1), g * ans * np.log(x)
+
+
+@derivative(operator.mod)
+def mod(g, ans, x, y):
+    return g, -g * np.floor(x / y)
+
+
+@derivative(operator.neg)
+def neg(g, ans, x):
+    return -g
+
+
+@derivative(operator.pos)
+def pos(g, ans, x):
+    return g
+
+
+nondifferentiable(
+    operator.floordiv, operator.not_,
+    operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge,
+)

@@ -1,0 +1,73 @@
+"""Algebraic clean-up of adjoint expressions, so the generated code reads like a person's.
+
+Only rewrites that keep value and type: folding arithmetic between literals, ``x ** 1``,
+``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0`` (with integer literals), ``-(-x)`` and
+``-literal``.  Nothing here changes what is computed, only how it is written.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+
+_FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+         ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+
+def simplify(node: ast.expr) -> ast.expr:
+    """``node`` with the rewrites of the module docstring applied bottom-up."""
+    return ast.fix_missing_locations(_Simplifier().visit(node))
+
+
+def _literal(node: ast.AST) -> int | float | None:
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
+def _is_int(node: ast.AST, value: int) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == value
+
+
+class _Simplifier(ast.NodeTransformer):
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.USub):
+            value = _literal(node.operand)
+            if value is not None and value >= 0:
+                return ast.Constant(value=-value)
+            inner = node.operand
+            if isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub):
+                return inner.operand
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        left, right = _literal(node.left), _literal(node.right)
+        fold = _FOLD.get(type(node.op))
+        if fold is not None and left is not None and right is not None:
+            try:
+                value = fold(left, right)
+            except (ArithmeticError, ValueError):
+                return node
+            if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 1e15:
+                return ast.Constant(value=value) if value >= 0 else ast.UnaryOp(
+                    op=ast.USub(), operand=ast.Constant(value=-value))
+            return node
+        op = node.op
+        if isinstance(op, ast.Pow) and _is_int(node.right, 1):
+            return node.left
+        if isinstance(op, ast.Mult):
+            if _is_int(node.right, 1):
+                return node.left
+            if _is_int(node.left, 1):
+                return node.right
+        if isinstance(op, ast.Add):
+            if _is_int(node.right, 0):
+                return node.left
+            if _is_int(node.left, 0):
+                return node.right
+        if isinstance(op, ast.Sub) and _is_int(node.right, 0):
+            return node.left
+        return node
