@@ -41,13 +41,18 @@ def forward(f: Callable, wrt: Wrt = 0) -> Any:
 
 
 def _compile(f: Callable, wrt: Wrt, role: str) -> Any:
+    return generated(f, wrt).function(role)
+
+
+def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
+    """The generated module of ``f`` for ``wrt`` (all its compiled functions, by role)."""
     if not callable(f):
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
                              hint="pass wrt by keyword: grad(f, wrt=...) or @grad(wrt=...)")
     info = parse_function(f)
     names, as_tuple = resolve_wrt(info.params, wrt, info.name)
-    return codegen.generate(info, names, as_tuple).function(role)
+    return codegen.generate(info, names, as_tuple)
 
 
 def resolve_wrt(params: list[str], wrt: Wrt, func_name: str = "f") -> tuple[list[str], bool]:

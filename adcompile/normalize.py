@@ -83,7 +83,7 @@ class _Normalizer:
             else:  # a = b = expr: evaluate once
                 value = self.atom(stmt.value)
                 for target in stmt.targets:
-                    self.assign(target, value)
+                    self.bind(target, value)
             return
         if isinstance(stmt, ast.AnnAssign):
             if stmt.value is None:
@@ -120,11 +120,19 @@ class _Normalizer:
             # evaluate every right-hand side before any name is rebound: a, b = b, a
             atoms = [self.atom(v) for v in value.elts]
             for t, v in zip(target.elts, atoms, strict=True):
-                self.assign(t, v)
+                self.bind(t, v)
             return
         raise self.info.error(target, "assignment to this target is not supported",
                               construct=f"assignment to {type(target).__name__}",
                               hint="assign to a plain name")
+
+    def bind(self, target: ast.expr, atom: ast.expr) -> None:
+        """Assign an already-normalized atom to a name."""
+        if not isinstance(target, ast.Name):
+            raise self.info.error(target, "nested unpacking is not supported",
+                                  construct="nested unpacking", hint="unpack one level at a "
+                                  "time")
+        self.emit(self.define(target.id), atom)
 
     # -- expressions ------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ import copy
 import re
 
 _MARK = "__adcompile_comment__:"
-_MARK_LINE = re.compile(r"^(\s*)'" + re.escape(_MARK) + r"(\d+)'$", re.MULTILINE)
+_MARK_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(_MARK) + r"(\d+)(?:'|\"\"\")$",
+                        re.MULTILINE)
 
 
 def comment(text: str) -> ast.stmt:

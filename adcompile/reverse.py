@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from . import rules
 from .analyze import Activity, needed, operands
-from .names import Namespace
+from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
 from .simplify import simplify
@@ -32,13 +32,14 @@ class _Backward:
     norm: Normalized
     act: Activity
     ns: Namespace
+    names: NameGen
     adjoints: dict[str, str] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)
     body: list[ast.stmt] = field(default_factory=list)
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
-            self.adjoints[name] = self.norm.names.fresh(f"d_{name}")
+            self.adjoints[name] = self.names.fresh(f"d_{name}")
         return self.adjoints[name]
 
     def accumulate(self, name: str, value: ast.expr) -> None:
@@ -126,7 +127,7 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
                       name: str, *, with_value: bool, as_tuple: bool) -> ast.FunctionDef:
     """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``."""
-    bw = _Backward(norm, act, ns)
+    bw = _Backward(norm, act, ns, copy.deepcopy(norm.names))
     result = norm.result
     if isinstance(result, ast.Name) and result.id in act.active:
         bw.body.append(comment(f"backward sweep: the chain rule from {result.id} back to "
