@@ -5,7 +5,7 @@ the direction in which f decreases fastest, pointing from (a, b) towards the min
 adcompile generates both partial derivatives in one backward sweep.
 
     python examples/gradient.py
-    python examples/gradient.py --points 1,2 -3,0.5
+    python examples/gradient.py --point 1 2 --point -3 0.5
 """
 
 from __future__ import annotations
@@ -30,20 +30,16 @@ def descent_direction(a: float, b: float) -> tuple[float, float]:
     return -d_x1, -d_x2
 
 
-def _point(text: str) -> tuple[float, float]:
-    a, b = text.split(",")
-    return float(a), float(b)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=_point, nargs="+", default=list(DEFAULT_POINTS),
-                        metavar="A,B", help="where to evaluate -grad f(a, b)")
+    parser.add_argument("--point", type=float, nargs=2, action="append", metavar=("A", "B"),
+                        help="where to evaluate -grad f(a, b) (repeat for several points)")
     args = parser.parse_args(argv)
+    points = args.point or DEFAULT_POINTS
 
     print("f(x1, x2) = x1**2 + x2**2;  -grad f(a, b) points towards the minimum\n")
     print(f"{'(a, b)':>16}  {'-grad f(a, b)':>20}")
-    for a, b in args.points:
+    for a, b in points:
         g1, g2 = (g + 0.0 for g in descent_direction(a, b))  # + 0.0 prints -0.0 as 0.0
         print(f"{f'({a:g}, {b:g})':>16}  {f'({g1:g}, {g2:g})':>20}")
     print("\nThe generated gradient (dbowl.source):\n")

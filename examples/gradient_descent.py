@@ -8,7 +8,7 @@ with a loop written here with ``@numba.njit`` that calls the generated gradient 
 generated code is an ordinary Numba function, so it composes with your own compiled code.
 
     python examples/gradient_descent.py
-    python examples/gradient_descent.py --steps 30 --lr 0.05 --start 1,-4
+    python examples/gradient_descent.py --steps 30 --lr 0.05 --start 1 -4
 """
 
 from __future__ import annotations
@@ -46,14 +46,10 @@ def descend_with_optim(start: tuple[float, float], lr: float, steps: int):
     return adc.optim.gd(bowl, start, lr=lr, steps=steps)
 
 
-def _point(text: str) -> tuple[float, float]:
-    a, b = text.split(",")
-    return float(a), float(b)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--start", type=_point, default=(3.0, -2.0), metavar="A,B")
+    parser.add_argument("--start", type=float, nargs=2, default=(3.0, -2.0),
+                        metavar=("A", "B"), help="the starting point")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args(argv)

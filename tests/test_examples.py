@@ -1,0 +1,187 @@
+"""The lecture's examples run, and their numbers match what the calculus says by hand.
+
+Each example is imported from ``examples/`` and its functions are called with small step
+counts; each script also runs once as ``python examples/NAME.py``, the way a reader runs it.
+"""
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@cache
+def example(name):
+    """Import ``examples/<name>.py`` as a module (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"adcompile_example_{name}",
+                                                  EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# --- derivative.py: f(x) = x**2, -f'(a) = -2a -------------------------------------------------
+
+@pytest.mark.parametrize("a", [-3.0, -0.5, 0.0, 1.0, 2.5, 1e3, -7.25e-4])
+def test_derivative_is_minus_two_a(a, fd):
+    ex = example("derivative")
+    assert ex.descent_direction(a) == pytest.approx(-2.0 * a, rel=1e-15, abs=0.0)
+    assert ex.descent_direction(a) == pytest.approx(-fd(ex.f, (a,), 0), rel=1e-6, abs=1e-8)
+
+
+def test_derivative_main_prints_directions_and_source(capsys):
+    example("derivative").main(["--points", "-1.5", "0", "2"])
+    out = capsys.readouterr().out
+    assert re.search(r"-1\.500\s+3\.000\s+right", out)
+    assert re.search(r"0\.000\s+0\.000\s+stay", out)
+    assert re.search(r"2\.000\s+-4\.000\s+left", out)
+    assert "def grad_f(x):" in out and "d_x = " in out
+
+
+# --- gradient.py: f(x1, x2) = x1**2 + x2**2, -grad f(a, b) = (-2a, -2b) -------------------------
+
+@pytest.mark.parametrize("a, b", [(1.0, 2.0), (-3.0, 0.5), (0.0, 0.0), (2.0, -2.0),
+                                  (0.125, -6.5)])
+def test_gradient_is_minus_two_a_minus_two_b(a, b, fd):
+    ex = example("gradient")
+    g1, g2 = ex.descent_direction(a, b)
+    assert (g1, g2) == pytest.approx((-2.0 * a, -2.0 * b), rel=1e-15, abs=0.0)
+    assert g1 == pytest.approx(-fd(ex.bowl, (a, b), 0), rel=1e-6, abs=1e-6)
+    assert g2 == pytest.approx(-fd(ex.bowl, (a, b), 1), rel=1e-6, abs=1e-6)
+
+
+def test_gradient_main_prints_directions_and_source(capsys):
+    example("gradient").main(["--point", "1", "2", "--point", "-3", "0.5"])
+    out = capsys.readouterr().out
+    assert re.search(r"\(1, 2\)\s+\(-2, -4\)", out)
+    assert re.search(r"\(-3, 0\.5\)\s+\(6, -1\)", out)
+    assert "def grad_bowl(x1, x2):" in out and "return (d_x1, d_x2)" in out
+
+
+# --- gradient_descent.py: on the bowl each step multiplies the point by (1 - 2*lr) -------------
+
+@pytest.mark.parametrize("start, lr, steps", [((3.0, -2.0), 0.1, 100), ((1.0, -4.0), 0.05, 30),
+                                              ((-0.5, 0.25), 0.3, 7)])
+def test_user_loop_follows_the_exact_iterates(start, lr, steps):
+    path = example("gradient_descent").descend(start[0], start[1], lr, steps)
+    assert path.shape == (steps + 1, 3)
+    t = np.arange(steps + 1)
+    shrink = (1.0 - 2.0 * lr) ** t
+    np.testing.assert_allclose(path[:, 0], start[0] * shrink, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(path[:, 1], start[1] * shrink, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(path[:, 2], path[:, 0] ** 2 + path[:, 1] ** 2, rtol=1e-14)
+
+
+def test_user_loop_reaches_the_minimum():
+    path = example("gradient_descent").descend(3.0, -2.0, 0.1, 200)
+    assert abs(path[-1, 0]) < 1e-18 and abs(path[-1, 1]) < 1e-18
+    assert np.all(np.diff(path[:, 2]) < 0)
+
+
+@pytest.mark.parametrize("start, lr, steps", [((3.0, -2.0), 0.1, 100), ((1.0, -4.0), 0.05, 30)])
+def test_optim_gd_reaches_the_minimum(start, lr, steps):
+    (x1, x2), history = example("gradient_descent").descend_with_optim(start, lr, steps)
+    exact = (1.0 - 2.0 * lr) ** steps
+    assert (x1, x2) == pytest.approx((start[0] * exact, start[1] * exact), rel=1e-12, abs=0)
+    assert len(history) == steps
+    assert history[0] == start[0] ** 2 + start[1] ** 2
+    assert np.all(np.diff(history) < 0)
+
+
+def test_optim_gd_converges_to_zero():
+    (x1, x2), history = example("gradient_descent").descend_with_optim((3.0, -2.0), 0.1, 300)
+    assert abs(x1) < 1e-25 and abs(x2) < 1e-25
+    assert history[-1] < 1e-50
+
+
+def test_gradient_descent_main_prints_convergence(capsys):
+    example("gradient_descent").main(["--steps", "20"])
+    out = capsys.readouterr().out
+    assert re.search(r"\n\s+0\s+3\s+-2\s+13\n", out)
+    assert re.search(r"\n\s+1\s+2\.4\s+-1\.6\s+8\.32\n", out)
+    x1, x2 = 3.0 * 0.8 ** 20, -2.0 * 0.8 ** 20
+    assert f"(x1, x2) = ({x1:.4g}, {x2:.4g})" in out
+
+
+# --- neuron.py: x1 = w*x, x2 = x1 + b, yhat = sigmoid(x2), L = (yhat - y)**2 -------------------
+
+def hand_gradient(w, b, x, y):
+    """The chain rule by hand: dL/dw = 2(yhat - y) yhat (1 - yhat) x, dL/db without the x.
+
+    1 - sigmoid(z) is computed as sigmoid(-z), which keeps its precision when yhat is near 1.
+    """
+    yhat = sigmoid(w * x + b)
+    d_x2 = 2.0 * (yhat - y) * yhat * sigmoid(-(w * x + b))
+    return (yhat - y) ** 2, d_x2 * x, d_x2
+
+
+@pytest.mark.parametrize("w, b, x, y", [(0.3, -0.1, 1.5, 0.8), (2.0, -1.0, 0.7, 0.6),
+                                        (-1.2, 0.4, -3.0, 0.1), (5.0, 2.0, 3.5, 0.0)])
+def test_neuron_gradient_is_the_chain_rule(w, b, x, y, fd):
+    ex = example("neuron")
+    value, (d_w, d_b) = ex.value_and_dloss(w, b, x, y)
+    L, hand_w, hand_b = hand_gradient(w, b, x, y)
+    assert value == pytest.approx(L, rel=1e-13, abs=1e-300)
+    assert d_w == pytest.approx(hand_w, rel=1e-12, abs=1e-300)
+    assert d_b == pytest.approx(hand_b, rel=1e-12, abs=1e-300)
+    assert d_w == pytest.approx(fd(ex.loss, (w, b, x, y), 0), rel=1e-5, abs=1e-9)
+    assert d_b == pytest.approx(fd(ex.loss, (w, b, x, y), 1), rel=1e-5, abs=1e-9)
+
+
+@pytest.mark.parametrize("w_star, b_star, seed", [(2.0, -1.0, 0), (-1.0, 0.5, 3),
+                                                  (0.5, 1.5, 7)])
+def test_neuron_sgd_recovers_the_true_parameters(w_star, b_star, seed):
+    ex = example("neuron")
+    w0, b0 = ex.initial_parameters(seed)
+    w, b, log = ex.train(w0, b0, w_star, b_star, 0.1, 20_000, seed, 4_000)
+    assert (w, b) == pytest.approx((w_star, b_star), abs=1e-3)
+    assert log.shape == (5, 3)
+    assert log[-1, 0] < 1e-6 < log[0, 0] and np.all(np.diff(log[:, 0]) < 0)
+    assert tuple(log[-1, 1:]) == (w, b)
+
+
+def test_neuron_optim_sgd_sees_the_same_examples_as_the_user_loop():
+    ex = example("neuron")
+    w0, b0 = ex.initial_parameters(1)
+    w, b, _ = ex.train(w0, b0, 2.0, -1.0, 0.1, 20_000, 1, 20_000)
+    (w_lib, b_lib), history = ex.train_with_optim(w0, b0, 2.0, -1.0, 0.1, 20_000, 1)
+    assert (w_lib, b_lib) == pytest.approx((2.0, -1.0), abs=1e-3)
+    assert (w_lib, b_lib) == pytest.approx((w, b), rel=1e-12)
+    assert len(history) == 20_000 and history[-1000:].mean() < 1e-9
+
+
+def test_neuron_main_prints_source_log_and_result(capsys):
+    example("neuron").main(["--steps", "20000"])
+    out = capsys.readouterr().out
+    source = out.index("def value_and_grad_loss(w, b, x, y):")
+    log = out.index("mean loss")
+    assert source < log
+    assert "d_x2 = " in out and "return (loss, (d_w, d_b))" in out
+    assert len(re.findall(r"^\s+\d+\s+\S+e-\d+\s+\S+\s+\S+$", out, re.MULTILINE)) == 5
+    found = re.search(r"loop above:\s+\(w, b\) = \((\S+), (\S+)\)", out)
+    assert (float(found[1]), float(found[2])) == pytest.approx((2.0, -1.0), abs=1e-3)
+
+
+# --- each script runs as a reader runs it --------------------------------------------------------
+
+@pytest.mark.parametrize("script, args", [("derivative.py", []), ("gradient.py", []),
+                                          ("gradient_descent.py", ["--steps", "50"]),
+                                          ("neuron.py", ["--steps", "20000"])])
+def test_script_runs(script, args):
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    assert "Generated by adcompile" in done.stdout or "adcompile.optim.gd" in done.stdout
