@@ -1,0 +1,131 @@
+"""The cache: generated modules under ``$ADCOMPILE_CACHE_DIR``, reused by a fresh process.
+
+The cross-process tests run a small script in a fresh Python (``subprocess``) against a user
+module written to a temporary directory, and read back what happened: the module file used,
+its modification time, and Numba's cache hits and misses for the gradient.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import adcompile as adc
+
+
+def cached_cube(x, y):
+    return x * x * x + 2.0 * y
+
+
+USER_MODULE = """\
+import math
+
+
+def model(x, y):
+    return x * math.sin(y) + {scale} * y * y
+"""
+
+RUNNER = """\
+import json
+import os
+
+import adcompile as adc
+import usermodel
+
+grad = adc.grad(usermodel.model, wrt=(0, 1))
+dx, dy = grad(1.25, 0.5)
+path = grad.module_path
+print(json.dumps({
+    "path": path,
+    "mtime_ns": os.stat(path).st_mtime_ns,
+    "hits": sum(grad.stats.cache_hits.values()),
+    "misses": sum(grad.stats.cache_misses.values()),
+    "grad": [dx, dy],
+}))
+"""
+
+
+def run_fresh(workdir: Path, cache: Path) -> dict:
+    """Run the runner script in a fresh interpreter; its JSON report."""
+    env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "runner.py"], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_user_module(workdir: Path, scale: float) -> None:
+    (workdir / "usermodel.py").write_text(USER_MODULE.format(scale=scale))
+
+
+def expected_grad(scale: float, x: float = 1.25, y: float = 0.5) -> list[float]:
+    return [math.sin(y), x * math.cos(y) + 2.0 * scale * y]
+
+
+def test_generated_module_is_written_under_the_cache_dir(tmp_path, monkeypatch):
+    cache = tmp_path / "adcompile-cache"
+    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(cache))
+    grad = adc.grad(cached_cube, wrt=(0, 1))
+    path = Path(grad.module_path)
+    assert path.parent == cache
+    assert path.suffix == ".py" and path.is_file()
+    assert path.read_text().count("def grad_cached_cube(x, y):") == 1
+    assert grad(2.0, 1.0) == pytest.approx((12.0, 2.0), rel=1e-12)
+    assert (cache / "__pycache__").is_dir()  # Numba's on-disk cache, next to the module
+
+
+def test_fresh_process_with_a_warm_cache_neither_regenerates_nor_recompiles(tmp_path):
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    cache = tmp_path / "cache"
+    write_user_module(workdir, 3.0)
+    (workdir / "runner.py").write_text(RUNNER)
+
+    cold = run_fresh(workdir, cache)
+    path = Path(cold["path"])
+    assert path.parent == cache and path.is_file()
+    assert cold["misses"] == 1 and cold["hits"] == 0
+    assert cold["grad"] == pytest.approx(expected_grad(3.0), rel=1e-12)
+    index_files = sorted(p.name for p in (cache / "__pycache__").glob("*.nbi"))
+    assert index_files
+
+    warm = run_fresh(workdir, cache)
+    assert warm["path"] == cold["path"]
+    assert warm["mtime_ns"] == cold["mtime_ns"]  # the module was not written again
+    assert warm["misses"] == 0 and warm["hits"] == 1  # machine code loaded, not compiled
+    assert warm["grad"] == cold["grad"]
+    assert sorted(p.name for p in (cache / "__pycache__").glob("*.nbi")) == index_files
+
+    write_user_module(workdir, 5.0)
+    changed = run_fresh(workdir, cache)
+    assert changed["path"] != cold["path"]
+    assert Path(changed["path"]).parent == cache
+    assert changed["misses"] == 1
+    assert changed["grad"] == pytest.approx(expected_grad(5.0), rel=1e-12)
+    assert path.is_file()  # the other function's entry is left alone
+
+
+def test_changed_source_gives_a_different_module_in_process(tmp_path, monkeypatch):
+    """Two functions of the same name whose source differs get different module files."""
+    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(tmp_path))
+    paths = []
+    for scale in (2.0, 7.0):
+        name = f"variant_{int(scale)}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(f"""\
+            def twice(x):
+                return {scale} * x * x
+            """))
+        namespace: dict = {}
+        code = compile((tmp_path / f"{name}.py").read_text(), str(tmp_path / f"{name}.py"),
+                       "exec")
+        exec(code, namespace)
+        grad = adc.grad(namespace["twice"])
+        assert grad(1.5) == pytest.approx(2 * scale * 1.5, rel=1e-12)
+        paths.append(grad.module_path)
+    assert paths[0] != paths[1]
+    assert all(Path(p).parent == tmp_path for p in paths)
