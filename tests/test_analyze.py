@@ -10,7 +10,7 @@ import math
 import pytest
 
 import adcompile as adc
-from adcompile.analyze import activity, needed
+from adcompile.analyze import activity
 from adcompile.frontend import parse_function
 from adcompile.normalize import normalize
 
@@ -87,17 +87,6 @@ def test_is_active_only_for_names():
     assert act.is_active(ast.Name(id="a", ctx=ast.Load()))
     assert not act.is_active(ast.Name(id="c", ctx=ast.Load()))
     assert not act.is_active(ast.Constant(value=2.0))
-
-
-@pytest.mark.parametrize("reads, kept", [
-    ({"c"}, ["c"]),
-    ({"t1"}, ["a", "c", "t1"]),
-    ({"partly_active"}, ["a", "c", "f", "t1", "partly_active"]),
-    (set(), []),
-])
-def test_needed_keeps_only_the_statements_the_reads_depend_on(reads, kept):
-    norm, _ = analyzed(partly_active, ["x"])
-    assert [s.targets[0].id for s in needed(norm.stmts, reads)] == kept
 
 
 # -- what the generated gradient shows ---------------------------------------------------------
