@@ -12,8 +12,8 @@ recompiles it.
 from __future__ import annotations
 
 import ast
-import copy
 import builtins
+import copy
 import hashlib
 import numbers
 import os
@@ -35,7 +35,7 @@ from .frontend import FunctionInfo
 from .names import Namespace
 from .normalize import normalize
 from .render import function_def, unparse
-from .reverse import gradient_function
+from .reverse import GROW_TAPE, gradient_function, grow_tape_function
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
 _LOADED: dict[str, Generated] = {}
@@ -56,9 +56,12 @@ class Generated:
         return getattr(self.module, self.names[role])
 
     def source(self, role: str) -> str:
-        """The module header and the generated function for ``role``, as text."""
+        """The module header, the generated function for ``role`` and the helpers it calls."""
         header, functions = _split(self.text)
-        return header + "\n\n\n" + functions[self.names[role]]
+        parts = [functions[self.names[role]]]
+        if role in ("grad", "value_and_grad", "tape_bytes") and GROW_TAPE in parts[0]:
+            parts.append(functions[GROW_TAPE])
+        return header + "\n\n\n" + "\n\n".join(parts)
 
 
 def cache_dir() -> Path:
@@ -88,7 +91,8 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
     names = {"forward": info.name, "grad": f"grad_{info.name}",
              "value_and_grad": f"value_and_grad_{info.name}",
              "packed": f"value_and_grad_{info.name}_packed",
-             "sample": f"value_and_grad_{info.name}_sample"}
+             "sample": f"value_and_grad_{info.name}_sample",
+             "tape_bytes": f"grad_{info.name}_tape_bytes"}
     path = cache_dir() / f"{info.name}_{key[:20]}.py"
     bindings: dict[str, Any] = dict(info.bindings)
     text = _read(path)
@@ -112,14 +116,16 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                  names: dict[str, str]) -> tuple[str, Namespace]:
     norm = normalize(info)
     act = activity(norm, wrt)
-    taken = norm.names.taken | set(names.values())
+    taken = norm.names.taken | set(names.values()) | {GROW_TAPE}
     ns = Namespace(info.bindings, taken)
     forward = copy.deepcopy(info.tree)
     forward.decorator_list = []
-    grad = gradient_function(norm, act, wrt, ns, names["grad"], with_value=False,
-                             as_tuple=as_tuple)
-    vg = gradient_function(norm, act, wrt, ns, names["value_and_grad"], with_value=True,
-                           as_tuple=as_tuple)
+    grad, grows = gradient_function(norm, act, wrt, ns, names["grad"], with_value=False,
+                                    as_tuple=as_tuple)
+    vg, _ = gradient_function(norm, act, wrt, ns, names["value_and_grad"], with_value=True,
+                              as_tuple=as_tuple)
+    counting, _ = gradient_function(norm, act, wrt, ns, names["tape_bytes"], with_value=False,
+                                    as_tuple=as_tuple, count_tape=True)
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
     header, injected = _header(ns)
     what = ", ".join(wrt)
@@ -132,7 +138,9 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     if injected:
         text += f"\n# Bound when loaded: {', '.join(injected)}"
     functions = [function_def(names["forward"], forward.args, forward.body), grad, vg,
-                 packed, sample]
+                 packed, sample, counting]
+    if grows:
+        functions.append(grow_tape_function(ns.bind("np", numpy)))
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
     return text + "\n", ns

@@ -50,17 +50,9 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.List: ("a list", "use scalars (arrays arrive in a later version)"),
     ast.Dict: ("a dict", "use scalars"),
     ast.Set: ("a set", "use scalars"),
-    ast.Subscript: ("indexing", "use scalar arguments (array support arrives in a later "
-                    "version)"),
     ast.Starred: ("star-unpacking", "name each value"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Await: ("'await'", "use a plain function"),
-    ast.If: ("an 'if' statement", "control flow is not supported yet; write the branch "
-             "outside the differentiated function"),
-    ast.IfExp: ("a conditional expression", "control flow is not supported yet"),
-    ast.For: ("a 'for' loop", "loops are not supported yet; unroll the loop"),
-    ast.While: ("a 'while' loop", "loops are not supported yet; unroll the loop"),
-    ast.BoolOp: ("'and'/'or'", "control flow is not supported yet"),
     ast.MatMult: ("the '@' operator", "use scalar arithmetic (arrays arrive in a later version)"),
     ast.BitAnd: ("a bitwise operator", "use arithmetic operators"),
     ast.BitOr: ("a bitwise operator", "use arithmetic operators"),
@@ -72,8 +64,6 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.IsNot: ("'is not'", "compare values with == or !="),
     ast.In: ("'in'", "compare values with == or !="),
     ast.NotIn: ("'not in'", "compare values with == or !="),
-    ast.Break: ("'break'", "loops are not supported yet"),
-    ast.Continue: ("'continue'", "loops are not supported yet"),
     ast.Match: ("a 'match' statement", "control flow is not supported yet"),
 }
 
@@ -84,6 +74,8 @@ _ALLOWED: set[type] = {
     ast.Tuple, ast.Compare, ast.keyword, ast.Load, ast.Store,
     ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv,
     ast.USub, ast.UAdd, ast.Not, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.If, ast.IfExp, ast.For, ast.While, ast.Break, ast.Continue, ast.BoolOp, ast.And, ast.Or,
+    ast.Subscript,
 }
 
 
@@ -206,21 +198,43 @@ def _check_subset(info: FunctionInfo) -> None:
             raise info.error(node, f"{what} is not supported in differentiated code",
                              construct="a string" if isinstance(node.value, str) else what,
                              hint="differentiated code works on numbers; remove string work")
+        _check_structure(info, node)
         if isinstance(node, ast.Expr) and not _is_docstring(node.value, body):
             raise info.error(node, "an expression statement has no effect on the result",
                              construct="an expression statement",
                              hint="assign the value to a name or remove the statement")
     returns = [n for n in ast.walk(info.tree) if isinstance(n, ast.Return)]
-    if not returns or body[-1] not in returns or len(returns) > 1:
-        node = returns[0] if returns else info.tree
-        raise info.error(node, "the function must end with a single 'return <scalar>'",
-                         construct="return", hint="compute the loss and return it once, "
-                         "as the last statement")
-    ret = returns[0]
-    if ret.value is None or isinstance(ret.value, ast.Tuple):
-        raise info.error(ret, "the function must return one scalar (the loss)",
-                         construct="return", hint="return a single number; differentiate "
-                         "each output separately if you need several")
+    if not body or not isinstance(body[-1], ast.Return):
+        node = returns[-1] if returns else info.tree
+        raise info.error(node, "the function must end with 'return <scalar>'",
+                         construct="return", hint="return the loss as the last statement "
+                         "(early returns before it are fine)")
+    for ret in returns:
+        if ret.value is None or isinstance(ret.value, ast.Tuple):
+            raise info.error(ret, "the function must return one scalar (the loss)",
+                             construct="return", hint="return a single number; "
+                             "differentiate each output separately if you need several")
+
+
+def _check_structure(info: FunctionInfo, node: ast.AST) -> None:
+    """Loops over ``range`` only, no ``else`` on loops, no stores into arrays."""
+    if isinstance(node, ast.For):
+        it = node.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and info.func.__globals__.get(it.func.id, builtins.range) is builtins.range
+                and it.func.id == "range" and 1 <= len(it.args) <= 3 and not it.keywords):
+            raise info.error(node, f"iterating over '{ast.unparse(it)}' is not supported",
+                             construct="a for loop over an object",
+                             hint="loop over indices: for i in range(len(x)): ... x[i] ...")
+        if not isinstance(node.target, ast.Name):
+            raise info.error(node, "a for loop must bind one name", construct="a loop target",
+                             hint="write for i in range(...):")
+    if isinstance(node, (ast.For, ast.While)) and node.orelse:
+        raise info.error(node.orelse[0], "'else' on a loop is not supported",
+                         construct="a loop else clause", hint="use a flag set before 'break'")
+    if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
+        raise info.error(node, "assigning into an array element is not supported yet",
+                         construct="an indexed assignment", hint="accumulate into a scalar")
 
 
 def _is_docstring(node: ast.AST, body: list[ast.stmt]) -> bool:

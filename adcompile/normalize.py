@@ -1,19 +1,27 @@
 """Normalization: rewrite the body into one operation per assignment.
 
-After this pass every statement is ``name = op`` where ``op`` is a single binary or unary
-operation, a comparison, a call whose arguments are names or constants, or a plain copy; the body
-ends in ``return atom``.  Nested expressions get fresh temporaries ``t1, t2, ...``; augmented
-assignment and tuple unpacking are desugared; a reassigned name gets a new version (``x``,
-``x_1``, ...) so that no value is overwritten and the backward sweep can read every one.
-User names are kept wherever they exist.
+After this pass (which first runs :mod:`adcompile.desugar`) every simple statement is
+``name = op`` where ``op`` is one binary or unary operation, a comparison, a subscript read, a
+call whose arguments are names or constants, or a plain copy.  Control flow is structured:
+``if name:``, ``for i in range(a, b, s):`` and ``while name:``, and the body ends in
+``return atom``.  Nested expressions get fresh temporaries ``t1, t2, ...``; augmented assignment,
+tuple unpacking, conditional expressions, ``and``/``or`` and chained comparisons are desugared.
+
+A reassigned name gets a new version (``x``, ``x_1``, ...) so that no value is overwritten and
+the backward sweep can read every one.  Where branches join, both branches assign the same
+version.  A loop gets one *carried* version per name it assigns that lives across iterations:
+copied in before the loop, copied back at the end of the body (``loop.carried`` lists them).
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from .desugar import desugar
 from .frontend import FunctionInfo
 from .names import NameGen
 from .render import function_def
@@ -21,10 +29,10 @@ from .render import function_def
 
 @dataclass
 class Normalized:
-    """The normalized body: ``stmts`` in order, then ``return result``."""
+    """The normalized body: ``stmts`` (structured), then ``return result``."""
 
     info: FunctionInfo
-    stmts: list[ast.Assign]
+    stmts: list[ast.stmt]
     result: ast.expr
     names: NameGen
 
@@ -44,35 +52,58 @@ def normalize(info: FunctionInfo) -> Normalized:
     return _Normalizer(info).run()
 
 
+def assigned_names(stmts: list[ast.stmt]) -> list[str]:
+    """User names stored anywhere in ``stmts``, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                seen.setdefault(node.id, None)
+    return list(seen)
+
+
 class _Normalizer:
     def __init__(self, info: FunctionInfo) -> None:
         self.info = info
         self.names = NameGen(info.names | set(info.bindings))
         self.current: dict[str, str] = {p: p for p in info.params}
-        self.stmts: list[ast.Assign] = []
+        self.out: list[ast.stmt] = []
         self.lineno = info.tree.lineno
 
     def run(self) -> Normalized:
-        body = self.info.tree.body
+        tree = desugar(self.info.tree, self.names)
+        body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
             body = body[1:]
-        for stmt in body[:-1]:
-            self.lineno = stmt.lineno
-            self.statement(stmt)
+        self.block(body[:-1])
         ret = body[-1]
         assert isinstance(ret, ast.Return) and ret.value is not None
         self.lineno = ret.lineno
         value = ret.value
-        if is_atom(value) or isinstance(value, ast.UnaryOp) and _is_number(value):
+        if is_atom(value) or _is_number(value):
             result = self.atom(value)
         else:
             result_name = self.info.name if self.info.name not in self.names.taken else "result"
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        return Normalized(self.info, self.stmts, result, self.names)
+        return Normalized(self.info, self.out, result, self.names)
 
     # -- statements -------------------------------------------------------------------------
+
+    def block(self, stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            self.lineno = getattr(stmt, "lineno", self.lineno)
+            self.statement(stmt)
+
+    def nested(self, build: Callable[[], None]) -> list[ast.stmt]:
+        """The statements ``build`` emits, collected into a block of their own."""
+        saved, self.out = self.out, []
+        try:
+            build()
+            return self.out
+        finally:
+            self.out = saved
 
     def statement(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Pass):
@@ -86,9 +117,8 @@ class _Normalizer:
                     self.bind(target, value)
             return
         if isinstance(stmt, ast.AnnAssign):
-            if stmt.value is None:
-                return
-            self.assign(stmt.target, stmt.value)
+            if stmt.value is not None:
+                self.assign(stmt.target, stmt.value)
             return
         if isinstance(stmt, ast.AugAssign):
             target = stmt.target
@@ -100,6 +130,15 @@ class _Normalizer:
             op = ast.BinOp(left=old, op=stmt.op, right=self.atom(stmt.value))
             self.emit(self.define(target.id), op)
             return
+        if isinstance(stmt, ast.If):
+            self.if_statement(stmt)
+            return
+        if isinstance(stmt, ast.For):
+            self.for_loop(stmt)
+            return
+        if isinstance(stmt, ast.While):
+            self.while_loop(stmt)
+            return
         raise self.info.error(stmt, f"the statement '{type(stmt).__name__}' is not supported",
                               construct=type(stmt).__name__)
 
@@ -109,7 +148,7 @@ class _Normalizer:
                 raise self.info.error(value, "a tuple cannot be assigned to a single name",
                                       construct="a tuple value", hint="unpack it into names: "
                                       "a, b = x, y")
-            op = self.operation(value) if not is_atom(value) else self.atom(value)
+            op = self.atom(value) if is_atom(value) else self.operation(value)
             self.emit(self.define(target.id), op)
             return
         if isinstance(target, ast.Tuple):
@@ -134,6 +173,100 @@ class _Normalizer:
                                   "time")
         self.emit(self.define(target.id), atom)
 
+    # -- control flow -----------------------------------------------------------------------
+
+    def if_statement(self, stmt: ast.If) -> None:
+        test = self.atom(stmt.test)
+        before = dict(self.current)
+        then = self.nested(lambda: self.block(stmt.body))
+        after_then, self.current = self.current, dict(before)
+        orelse = self.nested(lambda: self.block(stmt.orelse))
+        after_else, self.current = self.current, dict(before)
+        for name in dict.fromkeys([*after_then, *after_else]):
+            versions = (after_then.get(name), after_else.get(name))
+            if versions == (before.get(name),) * 2:
+                continue
+            if versions[0] == versions[1]:
+                self.current[name] = versions[0]
+                continue
+            merged = (versions[0] if versions[0] is not None and versions[0] != before.get(name)
+                      and versions[1] is None else self.define(name))
+            self.current[name] = merged
+            for branch, version in ((then, versions[0]), (orelse, versions[1])):
+                if version is not None and version != merged:
+                    self.merge_into(branch, version, merged, before.get(name))
+        self.out.append(ast.If(test=test, body=then or [ast.Pass()], orelse=orelse,
+                               lineno=stmt.lineno))
+
+    def merge_into(self, branch: list[ast.stmt], version: str, merged: str,
+                   outer: str | None) -> None:
+        """End ``branch`` with ``merged = version``; when ``version`` is assigned once at the
+        branch's top level and read nowhere in it, assign ``merged`` there directly instead."""
+        defs = [s for s in branch if isinstance(s, ast.Assign) and s.targets[0].id == version]
+        if (version != outer and len(defs) == 1
+                and not any(isinstance(n, ast.Name) and n.id == version and isinstance(
+                    n.ctx, ast.Load) for stmt in branch for n in ast.walk(stmt))):
+            defs[0].targets[0].id = merged
+            return
+        branch.append(self.copy(merged, version))
+
+    def enter_loop(self, body: list[ast.stmt], exclude: set[str]) -> dict[str, str]:
+        """Carried versions for the names ``body`` assigns that exist before the loop."""
+        carried = {}
+        for name in assigned_names(body):
+            if name in self.current and name not in exclude:
+                slot = self.names.fresh(name)
+                self.emit(slot, ast.Name(id=self.current[name], ctx=ast.Load()))
+                self.current[name] = slot
+                carried[name] = slot
+        return carried
+
+    def close_loop(self, body: list[ast.stmt], carried: dict[str, str],
+                   before: dict[str, str]) -> None:
+        for name, slot in carried.items():
+            if self.current[name] != slot:
+                body.append(self.copy(slot, self.current[name]))
+        after = self.current
+        self.current = dict(before)
+        self.current.update(carried)
+        for name, version in after.items():
+            if name not in before:  # first assigned inside the loop: its last value
+                self.current[name] = version
+
+    def for_loop(self, stmt: ast.For) -> None:
+        bounds = [self.atom(a) for a in stmt.iter.args]
+        target = stmt.target
+        assert isinstance(target, ast.Name)
+        carried = self.enter_loop(stmt.body, {target.id})
+        before = dict(self.current)
+        index = self.define(target.id)
+        body = self.nested(lambda: self.block(stmt.body))
+        self.close_loop(body, carried, before)
+        self.current[target.id] = index
+        loop = ast.For(target=ast.Name(id=index, ctx=ast.Store()),
+                       iter=ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=bounds,
+                                     keywords=[]),
+                       body=body or [ast.Pass()], orelse=[], lineno=stmt.lineno)
+        loop.carried = list(carried.values())
+        self.out.append(loop)
+
+    def while_loop(self, stmt: ast.While) -> None:
+        carried = self.enter_loop(stmt.body, set())
+        cond = self.names.fresh("go")
+        self.emit(cond, self.atom(stmt.test))
+        before = dict(self.current)
+
+        def body() -> None:
+            self.block(stmt.body)
+            self.emit(cond, self.atom(stmt.test))
+
+        stmts = self.nested(body)
+        self.close_loop(stmts, carried, before)
+        loop = ast.While(test=ast.Name(id=cond, ctx=ast.Load()), body=stmts, orelse=[],
+                         lineno=stmt.lineno)
+        loop.carried = [*carried.values(), cond]
+        self.out.append(loop)
+
     # -- expressions ------------------------------------------------------------------------
 
     def atom(self, node: ast.expr) -> ast.expr:
@@ -151,6 +284,9 @@ class _Normalizer:
             raise self.info.error(node, f"cannot use '{ast.unparse(node)}' as a value",
                                   construct="an attribute", hint="only numeric module "
                                   "constants such as math.pi can be read")
+        if isinstance(node, (ast.BoolOp, ast.IfExp)) or (
+                isinstance(node, ast.Compare) and len(node.ops) > 1):
+            return self.branching(node)
         op = self.operation(node)
         temp = self.names.temp()
         self.emit(temp, op)
@@ -166,16 +302,65 @@ class _Normalizer:
             if _is_number(node):
                 return self.atom(node)
             return ast.UnaryOp(op=node.op, operand=self.atom(node.operand))
-        if isinstance(node, ast.Compare):
-            if len(node.ops) != 1:
-                raise self.info.error(node, "chained comparisons are not supported yet",
-                                      construct="a chained comparison",
-                                      hint="compare two values at a time")
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
             return ast.Compare(left=self.atom(node.left), ops=node.ops,
                                comparators=[self.atom(node.comparators[0])])
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         return self.atom(node)
+
+    def branching(self, node: ast.expr) -> ast.Name:
+        """``a and b``, ``a or b``, ``x if c else y``, ``a < b < c`` as an ``if`` statement
+        that assigns one temporary, evaluating only what Python would evaluate."""
+        result = self.names.temp()
+
+        def assign(value: ast.expr) -> Callable[[], None]:
+            return lambda: self.emit(result, self.atom(value))
+
+        if isinstance(node, ast.IfExp):
+            self.emit_if(self.atom(node.test), assign(node.body), assign(node.orelse))
+        elif isinstance(node, ast.BoolOp):
+            self.boolean(node.op, node.values, result)
+        else:
+            self.chain(self.atom(node.left), node, 0, result)
+        return ast.Name(id=result, ctx=ast.Load())
+
+    def boolean(self, op: ast.boolop, values: list[ast.expr], result: str) -> None:
+        left = self.atom(values[0])
+        if len(values) == 1:
+            self.emit(result, left)
+            return
+
+        def keep() -> None:
+            self.emit(result, left)
+
+        def rest() -> None:
+            self.boolean(op, values[1:], result)
+
+        if isinstance(op, ast.And):
+            self.emit_if(left, rest, keep)
+        else:
+            self.emit_if(left, keep, rest)
+
+    def chain(self, left: ast.expr, node: ast.Compare, k: int, result: str) -> None:
+        right = self.atom(node.comparators[k])
+        test = self.names.temp()
+        self.emit(test, ast.Compare(left=left, ops=[node.ops[k]], comparators=[right]))
+        if k == len(node.ops) - 1:
+            self.emit(result, ast.Name(id=test, ctx=ast.Load()))
+            return
+        self.emit_if(ast.Name(id=test, ctx=ast.Load()),
+                     lambda: self.chain(right, node, k + 1, result),
+                     lambda: self.emit(result, ast.Name(id=test, ctx=ast.Load())))
+
+    def emit_if(self, test: ast.expr, then: Callable[[], None],
+                orelse: Callable[[], None]) -> None:
+        body = self.nested(then)
+        other = self.nested(orelse)
+        self.out.append(ast.If(test=test, body=body or [ast.Pass()], orelse=other,
+                               lineno=self.lineno))
 
     def call(self, node: ast.Call) -> ast.Call:
         func = node.func
@@ -185,11 +370,24 @@ class _Normalizer:
                                   construct="a call", hint="call module-level functions, "
                                   "math/numpy functions or functions registered with "
                                   "adcompile.derivative")
+        if target is builtins.range:
+            raise self.info.error(node, "range() can only be iterated over in a for loop",
+                                  construct="range", hint="write for i in range(...):")
         if node.keywords:
             raise self.info.error(node, f"keyword arguments in the call to "
                                   f"'{ast.unparse(func)}' are not supported yet",
                                   construct="a keyword argument", hint="pass it positionally")
         return ast.Call(func=func, args=[self.atom(a) for a in node.args], keywords=[])
+
+    def subscript(self, node: ast.Subscript) -> ast.Subscript:
+        index = node.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if any(isinstance(p, ast.Slice) for p in parts):
+            raise self.info.error(node, "slicing is not supported yet", construct="a slice",
+                                  hint="index one element at a time: x[i]")
+        atoms = [self.atom(p) for p in parts]
+        slice_ = ast.Tuple(elts=atoms, ctx=ast.Load()) if len(atoms) > 1 else atoms[0]
+        return ast.Subscript(value=self.atom(node.value), slice=slice_, ctx=ast.Load())
 
     # -- names ------------------------------------------------------------------------------
 
@@ -199,7 +397,9 @@ class _Normalizer:
         if name in self.info.bindings:
             return ast.Name(id=name, ctx=ast.Load())
         raise self.info.error(node, f"'{name}' is used before it is assigned",
-                              construct="an unassigned name", hint=f"assign '{name}' first")
+                              construct="an unassigned name",
+                              hint=f"assign '{name}' before its first use (before the loop or "
+                              "branch that reads it)")
 
     def define(self, name: str) -> str:
         """A new version of user variable ``name``: the name itself the first time."""
@@ -211,10 +411,13 @@ class _Normalizer:
         self.current[name] = version
         return version
 
+    def copy(self, target: str, source: str) -> ast.Assign:
+        return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())],
+                          value=ast.Name(id=source, ctx=ast.Load()), lineno=self.lineno)
+
     def emit(self, target: str, value: ast.expr) -> None:
-        stmt = ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value,
-                          lineno=self.lineno)
-        self.stmts.append(stmt)
+        self.out.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value,
+                                   lineno=self.lineno))
 
 
 def _is_number(node: ast.expr) -> bool:

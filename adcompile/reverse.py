@@ -1,10 +1,17 @@
 """Reverse mode: from the normalized body to the gradient function.
 
-The generated function runs the forward sweep (only the statements the backward sweep reads),
-seeds the adjoint of the result with ``1.0``, then walks the normalized statements backwards.
-For each active statement ``y = op(a, b)`` it instantiates the rule of ``op`` with ``g = d_y``,
+The generated function runs the forward sweep (only what the backward sweep reads), seeds the
+adjoint of the result with ``1.0``, then walks the normalized statements backwards.  For each
+active statement ``y = op(a, b)`` it instantiates the rule of ``op`` with ``g = d_y``,
 ``ans = y`` and the arguments, and adds each contribution to ``d_a``/``d_b``: the chain rule,
 one step per line, under a comment that shows the primal line it comes from.
+
+Control flow: an ``if`` is reversed as an ``if`` on the same (still available) condition.  A
+loop is reversed as a loop over the same iterations in reverse order; each reversed iteration
+restores the loop-carried values the backward sweep needs from a tape (one preallocated array
+per carried value, filled by the forward sweep), recomputes the iteration's intermediate
+values, then runs the iteration's adjoint statements.  Values that are not overwritten are
+never taped, and branch decisions are recomputed rather than stored.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ import copy
 import operator
 from dataclasses import dataclass, field
 
+import numpy
+
 from . import rules
-from .analyze import Activity, needed, operands
+from .analyze import Activity, assignments, operands, prune
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
@@ -26,49 +35,146 @@ BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.FloorDiv: operator.floordiv}
 UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 
+GROW_TAPE = "grow_tape"
+
+
+def _name(id_: str, store: bool = False) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
+
+
+def _assign(target: str | ast.expr, value: ast.expr) -> ast.Assign:
+    target = _name(target, True) if isinstance(target, str) else target
+    return ast.Assign(targets=[target], value=value, lineno=1)
+
+
+def _call(func: str, *args: ast.expr) -> ast.Call:
+    if "." in func:
+        base, attr = func.split(".")
+        f: ast.expr = ast.Attribute(value=_name(base), attr=attr, ctx=ast.Load())
+    else:
+        f = _name(func)
+    return ast.Call(func=f, args=list(args), keywords=[])
+
+
+def _const(value: object) -> ast.Constant:
+    return ast.Constant(value=value)
+
+
+def defined(stmts: list[ast.stmt]) -> set[str]:
+    """Names assigned anywhere in ``stmts`` (loop targets included)."""
+    out = {s.targets[0].id for s in assignments(stmts)}
+    for node in stmts:
+        for n in ast.walk(node):
+            if isinstance(n, ast.For):
+                out.add(n.target.id)
+    return out
+
 
 @dataclass
-class _Backward:
+class _Tape:
+    """How the forward sweep records one loop for its reversal."""
+
+    taped: list[str]
+    trips: str | None = None  # the trip count (while loops: also the forward counter)
+
+
+@dataclass
+class _Reverser:
     norm: Normalized
     act: Activity
     ns: Namespace
     names: NameGen
+    count_tape: str | None = None
     adjoints: dict[str, str] = field(default_factory=dict)
-    started: set[str] = field(default_factory=set)
-    body: list[ast.stmt] = field(default_factory=list)
+    live: set[str] = field(default_factory=set)
+    tapes: dict[int, _Tape] = field(default_factory=dict)
+    uses_grow: bool = False
+
+    # -- adjoints -----------------------------------------------------------------------------
 
     def adjoint(self, name: str) -> str:
         if name not in self.adjoints:
             self.adjoints[name] = self.names.fresh(f"d_{name}")
         return self.adjoints[name]
 
-    def accumulate(self, name: str, value: ast.expr) -> None:
-        target = ast.Name(id=self.adjoint(name), ctx=ast.Store())
-        if name in self.started:
-            self.body.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
+    def zero(self, name: str) -> ast.Assign:
+        if name in self.act.arrays:
+            np_name = self.ns.bind("np", numpy)
+            value: ast.expr = _call(f"{np_name}.zeros_like", _name(name))
         else:
-            self.started.add(name)
-            self.body.append(ast.Assign(targets=[target], value=value))
+            value = _const(0.0)
+        return _assign(self.adjoint(name), value)
 
-    def statement(self, stmt: ast.Assign) -> None:
+    def ensure_live(self, names: set[str]) -> list[ast.stmt]:
+        out = []
+        for name in sorted(names - self.live):
+            out.append(self.zero(name))
+            self.live.add(name)
+        return out
+
+    def accumulate(self, name: str, value: ast.expr, out: list[ast.stmt],
+                   index: ast.expr | None = None) -> None:
+        if index is not None:  # an element of an array adjoint
+            out.extend(self.ensure_live({name}))
+            target = ast.Subscript(value=_name(self.adjoint(name)), slice=index,
+                                   ctx=ast.Store())
+            out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
+            return
+        target = _name(self.adjoint(name), True)
+        if name in self.live:
+            out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
+        else:
+            self.live.add(name)
+            out.append(ast.Assign(targets=[target], value=value, lineno=1))
+
+    def contributed(self, stmts: list[ast.stmt]) -> set[str]:
+        """Names whose adjoints the reversal of ``stmts`` adds to."""
+        out = set()
+        for stmt in assignments(stmts):
+            if stmt.targets[0].id in self.act.active:
+                value = stmt.value
+                reads = [value.value] if isinstance(value, ast.Subscript) else operands(value)
+                out.update(a.id for a in reads if self.act.is_active(a))
+        return out
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in reversed(stmts):
+            if isinstance(stmt, ast.Assign):
+                out.extend(self.assignment(stmt))
+            elif isinstance(stmt, ast.If):
+                out.extend(self.if_statement(stmt))
+            elif isinstance(stmt, (ast.For, ast.While)):
+                out.extend(self.loop(stmt))
+        return out
+
+    def assignment(self, stmt: ast.Assign) -> list[ast.stmt]:
         target = stmt.targets[0].id
-        if target not in self.act.active or target not in self.started:
-            return
-        args = operands(stmt.value)
-        active = [i for i, a in enumerate(args) if self.act.is_active(a)]
-        if not active:
-            return
-        self.body.append(comment(ast.unparse(stmt)))
-        g = ast.Name(id=self.adjoint(target), ctx=ast.Load())
-        if isinstance(stmt.value, ast.Name):  # a copy
-            self.accumulate(stmt.value.id, g)
-            return
-        contributions = self.contributions(stmt, g, args, active)
-        for i in active:
-            self.accumulate(args[i].id, simplify(contributions[i]))
+        if target not in self.act.active or target not in self.live:
+            return []
+        out: list[ast.stmt] = [comment(ast.unparse(stmt))]
+        g = _name(self.adjoint(target))
+        value = stmt.value
+        self.live.discard(target)  # the value before this assignment is another value
+        if isinstance(value, ast.Name):  # a copy
+            if self.act.is_active(value):
+                self.accumulate(value.id, g, out)
+        elif isinstance(value, ast.Subscript):
+            if self.act.is_active(value.value):
+                self.accumulate(value.value.id, g, out, index=copy.deepcopy(value.slice))
+        else:
+            args = operands(value)
+            active = [i for i, a in enumerate(args) if self.act.is_active(a)]
+            for i, expr in self.contributions(stmt, g, args, active).items():
+                self.accumulate(args[i].id, simplify(expr), out)
+        return out if len(out) > 1 else []
 
     def contributions(self, stmt: ast.Assign, g: ast.expr, args: list[ast.expr],
                       active: list[int]) -> dict[int, ast.expr]:
+        if not active:
+            return {}
         info = self.norm.info
         value = stmt.value
         if isinstance(value, ast.BinOp):
@@ -88,14 +194,172 @@ class _Backward:
                 hint = f"register its derivative with @adcompile.derivative({callee})"
             raise info.error(stmt, f"no derivative rule for {what}", construct=what, hint=hint)
         exprs = instantiate(rule, g, stmt.targets[0], args, self.ns, active)
-        out = {}
         for i in active:
             if exprs[i] is None:
                 raise info.error(stmt, f"{what} is not differentiable in argument {i + 1}",
                                  construct=what, hint="make that argument a constant: do not "
                                  "differentiate with respect to what it depends on")
-            out[i] = exprs[i]
+        return exprs
+
+    def if_statement(self, stmt: ast.If) -> list[ast.stmt]:
+        inner = stmt.body + stmt.orelse
+        pre = self.ensure_live(self.contributed(inner) - defined(inner))
+        incoming = set(self.live)
+        body = self.block(stmt.body)
+        live_body, self.live = self.live, set(incoming)
+        orelse = self.block(stmt.orelse)
+        live_else = self.live
+        for name in sorted(incoming):  # live after the if on both paths, or on neither
+            if name in live_else and name not in live_body:
+                body.append(self.zero(name))
+            elif name in live_body and name not in live_else:
+                orelse.append(self.zero(name))
+        self.live = (live_body | live_else) & incoming
+        if not _has_code(body) and not _has_code(orelse):
+            return pre
+        return [*pre, ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse)]
+
+    def loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
+        body_names = defined(loop.body)
+        carried = [c for c in loop.carried if c in self.act.active]
+        persistent = set(carried) | {n for n in body_names - set(loop.carried)
+                                     if n in self.live}
+        pre = self.ensure_live((self.contributed(loop.body) - body_names) | set(carried))
+        outer = set(self.live)
+        self.live = outer - (body_names - persistent)
+        reverse_body = self.block(loop.body)
+        for name in sorted(persistent - self.live):
+            reverse_body.append(self.zero(name))
+        self.live = outer
+        if not _has_code(reverse_body):
+            self.tapes[id(loop)] = _Tape(taped=[])
+            return pre
+        carried = set(loop.carried)
+        forward_body = [s for s in self.record(loop.body)  # not the copies to the next
+                        if not (isinstance(s, ast.Assign)  # iteration: the reversal reads
+                                and isinstance(s.targets[0], ast.Name)  # this iteration's
+                                and s.targets[0].id in carried)]  # values
+        _, reads = prune(reverse_body, set(), keep_all=True)
+        recompute, needs = prune(forward_body, reads)
+        taped = [c for c in loop.carried if c in needs]
+        tape = _Tape(taped=taped)
+        self.tapes[id(loop)] = tape
+        if isinstance(loop, ast.For):
+            header, index = self.reversed_range(loop, tape)
+        else:
+            tape.trips = self.names.fresh("trips")
+            counter = self.names.fresh("it")
+            index = _name(counter)
+            header = ast.For(target=_name(counter, True), iter=_call(
+                "range", simplify(ast.BinOp(left=_name(tape.trips), op=ast.Sub(),
+                                            right=_const(1))), _const(-1), _const(-1)),
+                body=[], orelse=[])
+        restore = [_assign(c, ast.Subscript(value=_name(f"{c}_tape"), slice=copy.deepcopy(index),
+                                            ctx=ast.Load())) for c in taped]
+        header.body = [*restore, *recompute, *reverse_body]
+        return [*pre, header]
+
+    def reversed_range(self, loop: ast.For, tape: _Tape) -> tuple[ast.For, ast.expr]:
+        """``for i in reversed(range(a, b, s))`` as a plain range, and the tape index."""
+        args = loop.iter.args
+        start, stop, step = ((_const(0), args[0], _const(1)) if len(args) == 1 else
+                             (args[0], args[1], args[2] if len(args) == 3 else _const(1)))
+        i = loop.target.id
+        simple = isinstance(start, ast.Constant) and start.value == 0 and isinstance(
+            step, ast.Constant) and step.value == 1
+        if simple:
+            trips = stop
+        else:
+            tape.trips = self.names.fresh(f"n_{i}")
+            trips = _name(tape.trips)
+        last = ast.BinOp(left=start, op=ast.Add(), right=ast.BinOp(
+            left=ast.BinOp(left=trips, op=ast.Sub(), right=_const(1)), op=ast.Mult(),
+            right=step))
+        end = ast.BinOp(left=start, op=ast.Sub(), right=step)
+        back = ast.UnaryOp(op=ast.USub(), operand=step)
+        header = ast.For(target=_name(i, True),
+                         iter=_call("range", *(simplify(copy.deepcopy(e))
+                                               for e in (last, end, back))),
+                         body=[], orelse=[])
+        return header, self.tape_index(loop)
+
+    def tape_index(self, loop: ast.For) -> ast.expr:
+        args = loop.iter.args
+        i = _name(loop.target.id)
+        if len(args) == 1:
+            return i
+        start = args[0]
+        step = args[2] if len(args) == 3 else _const(1)
+        offset = simplify(ast.BinOp(left=i, op=ast.Sub(), right=copy.deepcopy(start)))
+        if isinstance(step, ast.Constant) and step.value == 1:
+            return offset
+        return ast.BinOp(left=offset, op=ast.FloorDiv(), right=copy.deepcopy(step))
+
+    # -- the forward sweep, recording what the reversal needs -----------------------------------
+
+    def record(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        """``stmts`` as forward code, with each loop recording its tape."""
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                out.append(ast.If(test=stmt.test, body=self.record(stmt.body),
+                                  orelse=self.record(stmt.orelse)))
+            elif isinstance(stmt, (ast.For, ast.While)):
+                out.extend(self.record_loop(stmt))
+            else:
+                out.append(stmt)
         return out
+
+    def record_loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
+        tape = self.tapes.get(id(loop), _Tape(taped=[]))
+        body = self.record(loop.body)
+        np_name = self.ns.bind("np", numpy) if tape.taped else "np"
+        pre: list[ast.stmt] = []
+        post: list[ast.stmt] = []
+        if isinstance(loop, ast.For):
+            trips: ast.expr = loop.iter.args[0] if len(loop.iter.args) == 1 else _name(
+                tape.trips or "")
+            if tape.trips:
+                pre.append(_assign(tape.trips, _call("len", copy.deepcopy(loop.iter))))
+            index = self.tape_index(loop)
+            pushes: list[ast.stmt] = []
+        else:
+            counter = tape.trips
+            capacity = _const(16)
+            trips = capacity
+            index = _name(counter) if counter else _const(0)
+            pushes = []
+            if counter:
+                pre.append(_assign(counter, _const(0)))
+                body.append(ast.AugAssign(target=_name(counter, True), op=ast.Add(),
+                                          value=_const(1)))
+            if tape.taped:
+                self.uses_grow = True
+                grow = [_assign(f"{c}_tape", _call(GROW_TAPE, _name(f"{c}_tape")))
+                        for c in tape.taped]
+                full = ast.Compare(left=_name(counter), ops=[ast.Eq()], comparators=[
+                    _call("len", _name(f"{tape.taped[0]}_tape"))])
+                pushes.append(ast.If(test=full, body=grow, orelse=[]))
+        for c in tape.taped:
+            alloc = (_call(f"{np_name}.empty", copy.deepcopy(trips)) if c in self.act.active
+                     else _call(f"{np_name}.full", copy.deepcopy(trips), _name(c)))
+            pre.append(_assign(f"{c}_tape", alloc))
+            pushes.append(_assign(ast.Subscript(value=_name(f"{c}_tape"),
+                                                slice=copy.deepcopy(index), ctx=ast.Store()),
+                                  _name(c)))
+            if self.count_tape:
+                post.append(ast.AugAssign(target=_name(self.count_tape, True), op=ast.Add(),
+                                          value=ast.Attribute(value=_name(f"{c}_tape"),
+                                                              attr="nbytes", ctx=ast.Load())))
+        if isinstance(loop, ast.For):
+            new = ast.For(target=loop.target, iter=loop.iter, body=pushes + body, orelse=[])
+        else:
+            new = ast.While(test=loop.test, body=pushes + body, orelse=[])
+        return [*pre, new, *post]
+
+
+def _has_code(stmts: list[ast.stmt]) -> bool:
+    return any(not isinstance(s, ast.Expr) for s in stmts)
 
 
 def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.expr],
@@ -125,30 +389,49 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 
 
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
-                      name: str, *, with_value: bool, as_tuple: bool) -> ast.FunctionDef:
-    """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``."""
-    bw = _Backward(norm, act, ns, copy.deepcopy(norm.names))
+                      name: str, *, with_value: bool, as_tuple: bool,
+                      count_tape: bool = False) -> tuple[ast.FunctionDef, bool]:
+    """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``,
+    and whether it calls the ``grow_tape`` helper.  With ``count_tape`` it also returns the
+    bytes of tape it allocated."""
+    names = copy.deepcopy(norm.names)
+    rev = _Reverser(norm, act, ns, names,
+                    count_tape=names.fresh("tape_bytes") if count_tape else None)
     result = norm.result
+    backward: list[ast.stmt] = []
     if isinstance(result, ast.Name) and result.id in act.active:
-        bw.body.append(comment(f"backward sweep: the chain rule from {result.id} back to "
-                               f"{', '.join(wrt)}"))
-        bw.accumulate(result.id, ast.Constant(value=1.0))
-    for stmt in reversed(norm.stmts):
-        bw.statement(stmt)
+        backward.append(comment(f"backward sweep: the chain rule from {result.id} back to "
+                                f"{', '.join(wrt)}"))
+        rev.accumulate(result.id, _const(1.0), backward)
+    backward.extend(rev.block(norm.stmts))
     for p in wrt:
-        if p not in bw.started:
-            bw.accumulate(p, ast.Constant(value=0.0))
-    reads = {n.id for stmt in bw.body for n in ast.walk(stmt)
-             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if p not in rev.live:
+            backward.append(rev.zero(p))
+            rev.live.add(p)
+    _, reads = prune(backward, set(), keep_all=True)
     if with_value and isinstance(result, ast.Name):
         reads.add(result.id)
-    forward = needed(norm.stmts, reads)
-    grads = [ast.Name(id=bw.adjoint(p), ctx=ast.Load()) for p in wrt]
-    grad_value: ast.expr = grads[0] if not as_tuple else ast.Tuple(elts=grads, ctx=ast.Load())
+    if rev.count_tape:
+        reads.add(rev.count_tape)
+    forward, _ = prune(rev.record(norm.stmts), reads)
+    grads = [_name(rev.adjoint(p)) for p in wrt]
+    value: ast.expr = grads[0] if not as_tuple else ast.Tuple(elts=grads, ctx=ast.Load())
     if with_value:
-        grad_value = ast.Tuple(elts=[result, grad_value], ctx=ast.Load())
-    body = [*forward, *bw.body, ast.Return(value=grad_value)]
-    return function_def(name, copy.deepcopy(norm.info.tree.args), body)
+        value = ast.Tuple(elts=[result, value], ctx=ast.Load())
+    if rev.count_tape:
+        value = ast.Tuple(elts=[value, _name(rev.count_tape)], ctx=ast.Load())
+        forward.insert(0, _assign(rev.count_tape, _const(0)))
+    body = [*forward, *backward, ast.Return(value=value)]
+    return function_def(name, copy.deepcopy(norm.info.tree.args), body), rev.uses_grow
+
+
+def grow_tape_function(np_name: str) -> ast.FunctionDef:
+    """``grow_tape(tape)``: the tape with twice the room, its contents kept (while loops)."""
+    source = (f"def {GROW_TAPE}(tape):\n"
+              f"    bigger = {np_name}.empty(2 * len(tape), tape.dtype)\n"
+              "    bigger[:len(tape)] = tape\n"
+              "    return bigger\n")
+    return ast.parse(source).body[0]
 
 
 def _op_text(value: ast.expr) -> str:

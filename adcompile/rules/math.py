@@ -175,5 +175,5 @@ def to_float(g, ans, x):
 
 nondifferentiable(
     math.floor, math.ceil, math.trunc, round, int, np.floor, np.ceil, np.trunc, np.round,
-    np.rint, np.sign, math.isnan, math.isinf, math.isfinite, np.isnan, np.isinf, np.isfinite,
+    np.rint, np.sign, len, math.isnan, math.isinf, math.isfinite, np.isnan, np.isinf, np.isfinite,
 )

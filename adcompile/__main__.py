@@ -1,0 +1,7 @@
+"""``python -m adcompile``: see :mod:`adcompile.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
