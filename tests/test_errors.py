@@ -122,22 +122,42 @@ def returns_a_tuple(x):
     return y, x  # err-tuple-return
 
 
-def uses_if(x):
-    if x > 0.0:  # err-if
-        x = -x
+def uses_match(x):
+    match x:  # err-match
+        case 0.0:
+            return 0.0
     return x
 
 
-def uses_for(x):
-    for _ in range(3):  # err-for
-        x = x * 2.0
-    return x
+def uses_assert(x):
+    assert x > 0.0  # err-assert
+    return x * 2.0
 
 
-def uses_while(x):
-    while x > 1.0:  # err-while
-        x = x / 2.0
-    return x
+def defines_a_helper(x):
+    def double(t):  # err-nested-def
+        return t * 2.0
+    return double(x)
+
+
+def builds_a_list(x):
+    values = [x, x * 2.0]  # err-list
+    return values
+
+
+def comprehends(x):
+    total = sum([x * k for k in (1.0, 2.0)])  # err-comprehension
+    return total
+
+
+def imports_inside(x):
+    import math as mathematics  # err-import
+    return mathematics.sin(x)
+
+
+def compares_identity(x):
+    flag = x is None  # err-is
+    return x * flag
 
 
 def uses_keyword_argument(x):
@@ -147,10 +167,6 @@ def uses_keyword_argument(x):
 def unpacks_a_name(x):
     a, b = x  # err-unpack
     return a * b
-
-
-def indexes(x):
-    return x[0] * 2.0  # err-subscript
 
 
 LOCATED = [
@@ -168,12 +184,15 @@ LOCATED = [
     (reads_unknown_name, "err-unknown-name", "no_such_name"),
     (reads_a_list, "err-list-global", "NAMES"),
     (returns_a_tuple, "err-tuple-return", "return"),
-    (uses_if, "err-if", "if"),
-    (uses_for, "err-for", "for"),
-    (uses_while, "err-while", "while"),
+    (uses_match, "err-match", "match"),
+    (uses_assert, "err-assert", "assert"),
+    (defines_a_helper, "err-nested-def", "nested function"),
+    (builds_a_list, "err-list", "list"),
+    (comprehends, "err-comprehension", "comprehension"),
+    (imports_inside, "err-import", "import"),
+    (compares_identity, "err-is", "'is'"),
     (uses_keyword_argument, "err-keyword", "keyword"),
     (unpacks_a_name, "err-unpack", "unpacking"),
-    (indexes, "err-subscript", "indexing"),
 ]
 
 
