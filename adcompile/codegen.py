@@ -31,7 +31,8 @@ import numpy
 from . import rules
 from .analyze import activity
 from .backend import jitted, load_module
-from .frontend import FunctionInfo
+from .calls import Callees, check_recursion, is_user_function
+from .frontend import FunctionInfo, parse_function
 from .names import Namespace
 from .normalize import normalize
 from .render import function_def, unparse
@@ -58,10 +59,13 @@ class Generated:
     def source(self, role: str) -> str:
         """The module header, the generated function for ``role`` and the helpers it calls."""
         header, functions = _split(self.text)
-        parts = [functions[self.names[role]]]
-        if role in ("grad", "value_and_grad", "tape_bytes") and GROW_TAPE in parts[0]:
-            parts.append(functions[GROW_TAPE])
-        return header + "\n\n\n" + "\n\n".join(parts)
+        helpers = [n for n in functions if n not in self.names.values()]
+        order = [self.names[role]]
+        for name in order:  # helpers called, transitively, in module order
+            for helper in helpers:
+                if helper not in order and re.search(rf"\b{helper}\(", functions[name]):
+                    order.append(helper)
+        return header + "\n\n\n" + "\n\n".join(functions[n] for n in order)
 
 
 def cache_dir() -> Path:
@@ -114,18 +118,36 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
 
 def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                  names: dict[str, str]) -> tuple[str, Namespace]:
+    check_recursion(info)
     norm = normalize(info)
     act = activity(norm, wrt)
     taken = norm.names.taken | set(names.values()) | {GROW_TAPE}
     ns = Namespace(info.bindings, taken)
     forward = copy.deepcopy(info.tree)
     forward.decorator_list = []
-    grad, grows = gradient_function(norm, act, wrt, ns, names["grad"], with_value=False,
-                                    as_tuple=as_tuple)
-    vg, _ = gradient_function(norm, act, wrt, ns, names["value_and_grad"], with_value=True,
-                              as_tuple=as_tuple)
-    counting, _ = gradient_function(norm, act, wrt, ns, names["tape_bytes"], with_value=False,
-                                    as_tuple=as_tuple, count_tape=True)
+    grows = False
+
+    def helper(func: Any, positions: list[int], name: str) -> ast.FunctionDef:
+        nonlocal grows
+        callee = parse_function(func)
+        _rebind(callee, ns)
+        cnorm = normalize(callee)
+        cwrt = [callee.params[i] for i in positions]
+        fdef, helper_grows = gradient_function(
+            cnorm, activity(cnorm, cwrt), cwrt, ns, name, with_value=False,
+            as_tuple=len(cwrt) > 1, seed_param=True, callees=callees)
+        grows |= helper_grows
+        return fdef
+
+    callees = Callees(helper)
+    built = [gradient_function(norm, act, wrt, ns, names[role], as_tuple=as_tuple,
+                               with_value=role == "value_and_grad",
+                               count_tape=role == "tape_bytes", callees=callees)
+             for role in ("grad", "value_and_grad", "tape_bytes")]
+    (grad, _), (vg, _), (counting, _) = built
+    grows |= any(g for _, g in built)
+    helpers = callees.generate()
+    helpers += _user_functions(ns)
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
     header, injected = _header(ns)
     what = ", ".join(wrt)
@@ -138,12 +160,44 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     if injected:
         text += f"\n# Bound when loaded: {', '.join(injected)}"
     functions = [function_def(names["forward"], forward.args, forward.body), grad, vg,
-                 packed, sample, counting]
+                 packed, sample, counting, *helpers]
     if grows:
         functions.append(grow_tape_function(ns.bind("np", numpy)))
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
     return text + "\n", ns
+
+
+def _user_functions(ns: Namespace) -> list[ast.FunctionDef]:
+    """The user functions the module calls, as functions of the module (so that Numba compiles
+    them together), with their own free names bound in turn."""
+    out: dict[str, ast.FunctionDef] = {}
+    pending = True
+    while pending:
+        pending = False
+        for name, obj in list(ns.bindings.items()):
+            if name in out or not is_user_function(obj) or rules.has_rule(obj):
+                continue
+            callee = parse_function(obj)
+            _rebind(callee, ns)
+            out[name] = function_def(name, callee.tree.args, callee.tree.body)
+            pending = True
+    ns.emitted = set(out)
+    return list(out.values())
+
+
+def _rebind(callee: FunctionInfo, ns: Namespace) -> None:
+    """Bind the callee's free names in the module, renaming them where a name is taken."""
+    renames = {}
+    for name, obj in callee.bindings.items():
+        bound = ns.bind(name, obj)
+        if bound != name:
+            renames[name] = bound
+    if renames:
+        for node in ast.walk(callee.tree):
+            if isinstance(node, ast.Name) and node.id in renames:
+                node.id = renames[node.id]
+        callee.bindings = {renames.get(n, n): obj for n, obj in callee.bindings.items()}
 
 
 def _packed_functions(params: list[str], wrt: list[str], as_tuple: bool,
@@ -199,6 +253,8 @@ def _header(ns: Namespace) -> tuple[list[ast.stmt], list[str]]:
     constants: list[ast.stmt] = []
     injected: list[str] = []
     for name, obj in sorted(ns.bindings.items()):
+        if name in ns.emitted:
+            continue
         if isinstance(obj, types.ModuleType):
             alias = None if obj.__name__ == name else name
             imports.append(ast.Import(names=[ast.alias(name=obj.__name__, asname=alias)]))

@@ -39,6 +39,8 @@ class Namespace:
     def __init__(self, bindings: dict[str, object], taken: set[str]) -> None:
         self.bindings: dict[str, object] = dict(bindings)
         self.taken = taken
+        #: names bound to functions written into the module itself (not imported or injected)
+        self.emitted: set[str] = set()
 
     def bind(self, preferred: str, obj: object) -> str:
         """The module-level name under which ``obj`` is reachable, binding it if needed."""

@@ -21,6 +21,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .frontend import FunctionInfo
 from .names import NameGen
@@ -373,11 +374,15 @@ class _Normalizer:
         if target is builtins.range:
             raise self.info.error(node, "range() can only be iterated over in a for loop",
                                   construct="range", hint="write for i in range(...):")
-        if node.keywords:
+        if is_user_function(target):
+            args = positional_arguments(self.info, node, target)
+        elif node.keywords:
             raise self.info.error(node, f"keyword arguments in the call to "
-                                  f"'{ast.unparse(func)}' are not supported yet",
+                                  f"'{ast.unparse(func)}' are not supported",
                                   construct="a keyword argument", hint="pass it positionally")
-        return ast.Call(func=func, args=[self.atom(a) for a in node.args], keywords=[])
+        else:
+            args = node.args
+        return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
 
     def subscript(self, node: ast.Subscript) -> ast.Subscript:
         index = node.slice

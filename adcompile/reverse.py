@@ -25,6 +25,7 @@ import numpy
 
 from . import rules
 from .analyze import Activity, assignments, operands, prune
+from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
@@ -85,6 +86,7 @@ class _Reverser:
     ns: Namespace
     names: NameGen
     count_tape: str | None = None
+    callees: Callees | None = None
     adjoints: dict[str, str] = field(default_factory=dict)
     live: set[str] = field(default_factory=set)
     tapes: dict[int, _Tape] = field(default_factory=dict)
@@ -167,9 +169,34 @@ class _Reverser:
         else:
             args = operands(value)
             active = [i for i, a in enumerate(args) if self.act.is_active(a)]
-            for i, expr in self.contributions(stmt, g, args, active).items():
-                self.accumulate(args[i].id, simplify(expr), out)
+            if active and self.is_call_to_differentiate(value):
+                self.user_call(stmt, g, args, active, out)
+            else:
+                for i, expr in self.contributions(stmt, g, args, active).items():
+                    self.accumulate(args[i].id, simplify(expr), out)
         return out if len(out) > 1 else []
+
+    def is_call_to_differentiate(self, value: ast.expr) -> bool:
+        if not isinstance(value, ast.Call) or self.callees is None:
+            return False
+        target = self.norm.info.resolve(value.func)
+        return is_user_function(target) and rules.lookup(target, len(value.args)) is None
+
+    def user_call(self, stmt: ast.Assign, g: ast.expr, args: list[ast.expr],
+                  active: list[int], out: list[ast.stmt]) -> None:
+        """``t = f(a, b)``: the adjoints of the active arguments from ``f``'s helper."""
+        value = stmt.value
+        callee = self.norm.info.resolve(value.func)
+        helper = self.callees.request(callee, active, self.ns.taken | set(self.ns.bindings))
+        call = ast.Call(func=_name(helper), args=[*copy.deepcopy(args), g], keywords=[])
+        if len(active) == 1:
+            self.accumulate(args[active[0]].id, call, out)
+            return
+        parts = [self.names.fresh(f"d_{args[i].id}_{callee.__name__}") for i in active]
+        out.append(_assign(ast.Tuple(elts=[_name(p, True) for p in parts], ctx=ast.Store()),
+                           call))
+        for i, part in zip(active, parts, strict=True):
+            self.accumulate(args[i].id, _name(part), out)
 
     def contributions(self, stmt: ast.Assign, g: ast.expr, args: list[ast.expr],
                       active: list[int]) -> dict[int, ast.expr]:
@@ -390,19 +417,29 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
                       name: str, *, with_value: bool, as_tuple: bool,
-                      count_tape: bool = False) -> tuple[ast.FunctionDef, bool]:
+                      count_tape: bool = False, seed_param: bool = False,
+                      callees: Callees | None = None) -> tuple[ast.FunctionDef, bool]:
     """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``,
     and whether it calls the ``grow_tape`` helper.  With ``count_tape`` it also returns the
-    bytes of tape it allocated."""
+    bytes of tape it allocated; with ``seed_param`` the adjoint of the result is its last
+    parameter instead of ``1.0`` (the helpers of called functions)."""
     names = copy.deepcopy(norm.names)
-    rev = _Reverser(norm, act, ns, names,
+    rev = _Reverser(norm, act, ns, names, callees=callees,
                     count_tape=names.fresh("tape_bytes") if count_tape else None)
     result = norm.result
     backward: list[ast.stmt] = []
+    args = copy.deepcopy(norm.info.tree.args)
+    if seed_param:
+        seed = rev.adjoint(result.id if isinstance(result, ast.Name) else "result")
+        args.args.append(ast.arg(arg=seed))
+        args.defaults = []
     if isinstance(result, ast.Name) and result.id in act.active:
         backward.append(comment(f"backward sweep: the chain rule from {result.id} back to "
                                 f"{', '.join(wrt)}"))
-        rev.accumulate(result.id, _const(1.0), backward)
+        if seed_param:
+            rev.live.add(result.id)
+        else:
+            rev.accumulate(result.id, _const(1.0), backward)
     backward.extend(rev.block(norm.stmts))
     for p in wrt:
         if p not in rev.live:
@@ -422,7 +459,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
         value = ast.Tuple(elts=[value, _name(rev.count_tape)], ctx=ast.Load())
         forward.insert(0, _assign(rev.count_tape, _const(0)))
     body = [*forward, *backward, ast.Return(value=value)]
-    return function_def(name, copy.deepcopy(norm.info.tree.args), body), rev.uses_grow
+    return function_def(name, args, body), rev.uses_grow
 
 
 def grow_tape_function(np_name: str) -> ast.FunctionDef:

@@ -1,0 +1,115 @@
+"""Calls to user functions: each callee is differentiated once, into a helper of the module.
+
+A call ``t = step(x, p)`` whose arguments are active is reversed by calling the helper
+``grad_step(x, p, d_t)``, the callee's own gradient with its result's adjoint passed in instead
+of seeded with ``1.0``: it recomputes the callee's forward sweep and returns the adjoints of
+the active arguments.  One helper is generated per callee and set of active arguments; the
+callee's forward is the callee itself, compiled by Numba.  A registered derivative rule wins
+over differentiating the callee's body.  Recursion is rejected.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from typing import Any
+
+from . import rules
+from .errors import AdcompileError
+from .frontend import FunctionInfo, parse_function
+
+
+def is_user_function(obj: Any) -> bool:
+    """A Python function (or a Numba dispatcher of one) whose body we can differentiate."""
+    return isinstance(getattr(obj, "py_func", obj), types.FunctionType)
+
+
+def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> list[ast.expr]:
+    """The call's arguments in the callee's parameter order, defaults filled in."""
+    func = getattr(callee, "py_func", callee)
+    code = func.__code__
+    params = list(code.co_varnames[: code.co_argcount])
+    defaults = func.__defaults__ or ()
+    default_of = dict(zip(params[len(params) - len(defaults):], defaults, strict=True))
+    what = f"the call to {func.__name__}()"
+    if len(call.args) > len(params):
+        raise info.error(call, f"{what} passes {len(call.args)} arguments; it takes "
+                         f"{len(params)}", construct="a call", hint="check the arguments")
+    bound: dict[str, ast.expr] = dict(zip(params, call.args, strict=False))
+    for kw in call.keywords:
+        if kw.arg is None or kw.arg not in params or kw.arg in bound:
+            raise info.error(call, f"{what} has a bad keyword argument "
+                             f"'{kw.arg or '**'}'", construct="a keyword argument",
+                             hint=f"its parameters are {', '.join(params)}")
+        bound[kw.arg] = kw.value
+    out = []
+    for p in params:
+        if p in bound:
+            out.append(bound[p])
+        elif p in default_of and isinstance(default_of[p], (int, float, bool)):
+            out.append(ast.Constant(value=default_of[p]))
+        else:
+            missing = "no value" if p not in default_of else "a non-numeric default"
+            raise info.error(call, f"{what} gives parameter '{p}' {missing}",
+                             construct="a call", hint="pass every parameter a number")
+    return out
+
+
+def check_recursion(info: FunctionInfo) -> None:
+    """Reject a call graph in which a differentiated function reaches itself."""
+    _visit(info.func, info, [], {})
+
+
+def _visit(func: Any, info: FunctionInfo, stack: list, done: dict) -> None:
+    if id(func) in done:
+        return
+    stack.append(func)
+    for obj in info.bindings.values():
+        if not is_user_function(obj) or rules.has_rule(obj):
+            continue
+        callee = getattr(obj, "py_func", obj)
+        if any(callee is f for f in stack):
+            chain = " -> ".join(f.__name__ for f in [*stack, callee])
+            raise AdcompileError(
+                f"recursive call {chain} cannot be differentiated",
+                filename=info.filename, lineno=info.tree.lineno, construct="recursion",
+                hint="rewrite the recursion as a loop")
+        _visit(callee, parse_function(callee), stack, done)
+    stack.pop()
+    done[id(func)] = True
+
+
+class Callees:
+    """The helpers a module needs, generated on request (callees may call callees)."""
+
+    def __init__(self, build: Any) -> None:
+        # build(func, positions, name) -> ast.FunctionDef, supplied by codegen
+        self._build = build
+        self.names: dict[tuple[int, tuple[int, ...]], str] = {}
+        self.functions: list[ast.FunctionDef] = []
+        self._pending: list[tuple[Any, tuple[int, ...], str]] = []
+        self._taken: set[str] = set()
+
+    def request(self, func: Any, positions: list[int], taken: set[str]) -> str:
+        """The name of the helper differentiating ``func`` in ``positions``."""
+        func = getattr(func, "py_func", func)
+        key = (id(func), tuple(positions))
+        if key not in self.names:
+            params = func.__code__.co_varnames[: func.__code__.co_argcount]
+            base = f"grad_{func.__name__}"
+            if any(k[0] == id(func) for k in self.names):
+                base += "_" + "_".join(params[i] for i in positions)
+            name, k = base, 0
+            while name in taken or name in self._taken:
+                k += 1
+                name = f"{base}_{k}"
+            self._taken.add(name)
+            self.names[key] = name
+            self._pending.append((func, tuple(positions), name))
+        return self.names[key]
+
+    def generate(self) -> list[ast.FunctionDef]:
+        while self._pending:
+            func, positions, name = self._pending.pop(0)
+            self.functions.append(self._build(func, list(positions), name))
+        return self.functions
