@@ -1,10 +1,11 @@
 """Compiled optimizer loops: gradient descent and single-sample SGD, stepping inside Numba.
 
-Each optimizer compiles the user's loss once (:func:`adcompile.api.generated`), takes the
-generated ``packed(theta, args)`` / ``sample(theta, data, i)`` value-and-gradient functions, and
-hands them to a module-level ``@numba.njit`` loop.  Numba specializes the loop for each
-generated dispatcher, so the gradient is inlined into the loop and no step goes through the
-Python interpreter.  A second call with the same loss reuses the compiled loop.
+Each optimizer compiles the user's loss once (:func:`adcompile.api.generated`), takes its
+generated ``packed(theta, args) -> (value, gradient)`` (the ``wrt`` parameters packed in the
+array ``theta``, the others in the tuple ``args``), and hands it to a module-level
+``@numba.njit`` loop.  Numba specializes the loop for each generated dispatcher, so the gradient
+is inlined into the loop and no step goes through the Python interpreter.  A second call with
+the same loss reuses the compiled loop.
 
     import adcompile as adc
     res = adc.optim.gd(bowl, (1.0, -2.0), lr=0.1, steps=100)
@@ -25,6 +26,7 @@ from numba.core import errors as numba_errors
 from numba.core import types as nbtypes
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .api import Wrt, generated, resolve_wrt
 from .errors import AdcompileError
@@ -86,7 +88,8 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
     ``w <- w - lr * grad_w f(w, example)``.  Examples come from exactly one of:
 
     - ``data``: a tuple of equal-length 1-D arrays, one per non-``wrt`` parameter in signature
-      order; each step uses row ``i`` of every array, ``i`` drawn uniformly at random;
+      order; each step uses row ``i`` of every array (as float64), ``i`` drawn uniformly at
+      random;
     - ``sampler``: an ``@numba.njit`` function of no arguments returning a tuple of the
       non-``wrt`` parameters (it may draw from ``np.random``).
 
@@ -112,10 +115,10 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
     theta = problem.theta0.copy()
     history = np.empty(_n_records(steps, record_every))
     if data is not None:
-        arrays = _data_arrays(data, problem)
-        sample = problem.gen.function("sample")
-        _run(problem, _sgd_data_loop, sample, theta, arrays, arrays[0].shape[0], lr, steps,
-             record_every, seed, history)
+        table = _data_table(data, problem)
+        packed = problem.gen.function("packed")
+        _run(problem, _sgd_data_loop, packed, theta, table, (0.0,) * table.shape[1], lr,
+             steps, record_every, seed, history)
     else:
         _check_sampler(sampler, problem)
         packed = problem.gen.function("packed")
@@ -147,13 +150,13 @@ def _gd_loop(packed, theta, args, lr, steps, record_every, history):
 
 
 @numba.njit
-def _sgd_data_loop(sample, theta, data, nrows, lr, steps, record_every, seed, history):
+def _sgd_data_loop(packed, theta, table, row_type, lr, steps, record_every, seed, history):
     np.random.seed(seed)
     countdown = 0
     n = 0
     for _ in range(steps):
-        i = np.random.randint(0, nrows)
-        value, g = sample(theta, data, i)
+        i = np.random.randint(0, table.shape[0])
+        value, g = packed(theta, _row(table, i, row_type))
         if countdown == 0:
             history[n] = value
             n += 1
@@ -177,6 +180,20 @@ def _sgd_sampler_loop(packed, sampler, theta, lr, steps, record_every, seed, his
         countdown -= 1
         for k in range(theta.shape[0]):
             theta[k] -= lr * g[k]
+
+
+def _row(table, i, row_type):
+    """Row ``i`` of ``table`` as a tuple, as long as the tuple ``row_type``."""
+    return tuple(table[i])
+
+
+@overload(_row)
+def _row_impl(table, i, row_type):
+    width = len(row_type)
+
+    def impl(table, i, row_type):
+        return to_fixed_tuple(table[i], width)
+    return impl
 
 
 def _example(value):
@@ -271,8 +288,11 @@ def _start_point(x0: Any) -> tuple[list[float], bool]:
     return [_finite(v, "x0") for v in values], True
 
 
-def _data_arrays(data: Any, problem: _Problem) -> tuple[np.ndarray, ...]:
-    """``data`` as a tuple of contiguous 1-D numeric arrays of one length."""
+def _data_table(data: Any, problem: _Problem) -> np.ndarray:
+    """``data`` as one float64 table, a row per example and a column per non-wrt parameter.
+
+    One row per example keeps each draw to one cache line, however many columns there are.
+    """
     if isinstance(data, np.ndarray) or not isinstance(data, (tuple, list)):
         raise AdcompileError(
             "data must be a tuple of 1-D arrays, one per non-wrt parameter "
@@ -285,7 +305,7 @@ def _data_arrays(data: Any, problem: _Problem) -> tuple[np.ndarray, ...]:
             hint="pass one array per non-wrt parameter, in signature order")
     arrays = []
     for name, column in zip(problem.others, data, strict=True):
-        array = np.ascontiguousarray(column)
+        array = np.asarray(column)
         if array.ndim != 1 or array.dtype.kind not in "biuf":
             raise AdcompileError(
                 f"data for {name!r} must be a 1-D array of numbers, got "
@@ -301,7 +321,7 @@ def _data_arrays(data: Any, problem: _Problem) -> tuple[np.ndarray, ...]:
     if lengths == {0}:
         raise AdcompileError("data arrays are empty", construct="data",
                              hint="give at least one example")
-    return tuple(arrays)
+    return np.ascontiguousarray(np.column_stack(arrays), dtype=np.float64)
 
 
 def _check_sampler(sampler: Any, problem: _Problem) -> None:

@@ -1,8 +1,9 @@
 """The seed neuron trained by single-sample SGD: generated gradient vs hand-written Numba.
 
-Run from the repository root (about two minutes on 2 cores; ``--quick`` for fewer repeats):
+Run from the repository root (about two minutes on 2 cores; ``--quick`` for fewer repeats,
+``--source`` to print the generated gradient being measured):
 
-    python benchmarks/neuron_sgd.py [--quick]
+    python benchmarks/neuron_sgd.py [--quick] [--source]
 
 What it measures, every figure a ratio taken in this one run (performance.md):
 
@@ -305,12 +306,16 @@ def verdict(ratio: float, bar: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--source", action="store_true",
+                        help="also print the generated gradient's source")
     opts = parser.parse_args()
     repeats = 3 if opts.quick else 9
     compile_repeats = 1 if opts.quick else 3
 
     dloss = adc.grad(loss, wrt=("w", "b"))
     xs, ys = make_data(STEPS)
+    if opts.source:
+        print(dloss.source)
 
     print(f"seed neuron, single-sample SGD, {STEPS:,} steps, lr={LR}; "
           f"ns/step, median of {repeats} after warm-up")

@@ -181,6 +181,16 @@ def test_sgd_draws_data_rows_uniformly():
     assert res.params == pytest.approx(2.0, abs=0.15)
 
 
+def test_sgd_data_columns_of_any_numeric_dtype_are_read_as_float64():
+    xs = np.arange(5)
+    as_int = optim.sgd(half_square, 10.0, data=(xs,), lr=0.01, steps=500, seed=4)
+    as_float = optim.sgd(half_square, 10.0, data=(xs.astype(np.float64),), lr=0.01,
+                         steps=500, seed=4)
+    listed = optim.sgd(half_square, 10.0, data=([0, 1, 2, 3, 4],), lr=0.01, steps=500, seed=4)
+    assert as_int.params == as_float.params == listed.params
+    np.testing.assert_array_equal(as_int.history, as_float.history)
+
+
 def test_sgd_sampler_may_return_a_lone_scalar_for_one_parameter():
     res = optim.sgd(half_square, 3.0, sampler=standard_normal, lr=0.002, steps=50_000)
     assert res.params == pytest.approx(0.0, abs=0.15)
