@@ -181,7 +181,8 @@ def test_neuron_main_prints_source_log_and_result(capsys):
     ("derivative.py", [], r"-3\.000\s+6\.000\s+right"),
     ("gradient.py", [], r"\(-3, 0\.5\)\s+\(6, -1\)"),
     ("gradient_descent.py", ["--steps", "50"], r"\(x1, x2\) = \(4\.282e-05, -2\.854e-05\)"),
-    ("neuron.py", ["--steps", "20000"], r"loop above:\s+\(w, b\) = \((1\.99|2\.00)\d+, -(0\.99|1\.00)\d+\)"),
+    ("neuron.py", ["--steps", "20000"],
+     r"loop above:\s+\(w, b\) = \((1\.99|2\.00)\d+, -(0\.99|1\.00)\d+\)"),
 ])
 def test_script_runs(script, args, expected):
     done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True,
