@@ -51,7 +51,12 @@ def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
                              construct=type(f).__name__,
                              hint="pass wrt by keyword: grad(f, wrt=...) or @grad(wrt=...)")
     info = parse_function(f)
-    names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+    try:
+        names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+    except AdcompileError as exc:
+        raise AdcompileError(f"in {info.name}(): {exc.message}", filename=info.filename,
+                             lineno=info.tree.lineno, construct=exc.construct,
+                             hint=exc.hint) from None
     return codegen.generate(info, names, as_tuple)
 
 

@@ -8,6 +8,7 @@ code alike, and a fresh process loads the machine code instead of compiling agai
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import types
 from pathlib import Path
@@ -20,6 +21,7 @@ from numba.core.registry import CPUDispatcher
 from .errors import AdcompileError
 
 _JITTED: dict[int, Any] = {}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class CompiledFunction(CPUDispatcher):
@@ -39,9 +41,12 @@ class CompiledFunction(CPUDispatcher):
             return super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
             types_ = ", ".join(type(a).__name__ for a in args)
-            first = str(exc).strip().splitlines()
-            detail = next((line for line in first if "No implementation" in line
-                           or "Cannot" in line or "Invalid" in line), first[0] if first else "")
+            lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
+                     if line.strip()]
+            detail = next((line for line in lines if any(
+                key in line for key in ("No implementation", "Cannot", "Invalid", "Untyped",
+                                        "Unknown attribute", "NameError", "not defined"))),
+                          lines[1] if len(lines) > 1 else (lines[0] if lines else ""))
             raise AdcompileError(
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
                 f"for arguments of types ({types_}): {detail.strip()}",

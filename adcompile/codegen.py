@@ -37,6 +37,7 @@ from .names import Namespace
 from .normalize import normalize
 from .render import function_def, unparse
 from .reverse import GROW_TAPE, gradient_function, grow_tape_function
+from .simplify import make_literal
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
 _LOADED: dict[str, Generated] = {}
@@ -109,9 +110,12 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
     injected = {name: jitted(bindings[name]) for name in injected_names}
     module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info))
     gen = Generated(module=module, path=path, text=text, names=names)
+    counting = gen.function("tape_bytes")
     for role in names:
         fn = gen.function(role)
         fn.source = gen.source(role)
+        if role in ("grad", "value_and_grad"):
+            fn.tape_bytes = _tape_bytes(counting)
     _LOADED[key] = gen
     return gen
 
@@ -166,6 +170,15 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
     return text + "\n", ns
+
+
+def _tape_bytes(counting: Any) -> Any:
+    def tape_bytes(*args: Any) -> int:
+        """Bytes of tape one call of the gradient at ``args`` allocates (debugging aid; the
+        helpers of called user functions keep their own tapes and are not counted)."""
+        return int(counting(*args)[1])
+
+    return tape_bytes
 
 
 def _user_functions(ns: Namespace) -> list[ast.FunctionDef]:
@@ -262,10 +275,7 @@ def _header(ns: Namespace) -> tuple[list[ast.stmt], list[str]]:
             constants.append(_assign(name, ast.Constant(value=int(obj) if not isinstance(
                 obj, bool) else obj)))
         elif isinstance(obj, numbers.Real) and abs(float(obj)) < float("inf"):
-            value = float(obj)
-            constant = ast.Constant(value=value) if value >= 0 else ast.UnaryOp(
-                op=ast.USub(), operand=ast.Constant(value=-value))
-            constants.append(_assign(name, constant))
+            constants.append(_assign(name, make_literal(float(obj))))
         elif _is_builtin(name, obj):
             continue
         elif (where := _importable(obj)) is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import math
 import numbers
 import textwrap
 import types
@@ -144,8 +145,9 @@ def parse_function(f: Any) -> FunctionInfo:
     except (OSError, TypeError) as exc:
         raise AdcompileError(
             f"cannot read the source of {func.__qualname__} ({exc})", filename=filename,
-            construct="a function without source", hint="define the function in a .py file "
-            "(or a notebook cell), not with exec() or at the interactive prompt") from None
+            lineno=code.co_firstlineno, construct="a function without source",
+            hint="define the function in a .py file (or a notebook cell), not with exec() or "
+            "at the interactive prompt") from None
     module = ast.parse(source)
     tree = module.body[0]
     if not isinstance(tree, ast.FunctionDef):  # pragma: no cover - getsource gives a def
@@ -158,7 +160,27 @@ def parse_function(f: Any) -> FunctionInfo:
     _check_signature(info)
     _check_subset(info)
     _resolve_free_names(info)
+    _lower(info)
     return info
+
+
+def _lower(info: FunctionInfo) -> None:
+    """Rewrite calls Numba cannot compile into equivalents it can: ``math.log(x, b)``
+    becomes ``math.log(x) / math.log(b)``."""
+
+    class Lower(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            self.generic_visit(node)
+            if (info.resolve(node.func) is math.log and len(node.args) == 2
+                    and not node.keywords):
+                def log(arg: ast.expr) -> ast.Call:
+                    return ast.Call(func=node.func, args=[arg], keywords=[])
+
+                return ast.copy_location(ast.BinOp(left=log(node.args[0]), op=ast.Div(),
+                                                   right=log(node.args[1])), node)
+            return node
+
+    info.tree = ast.fix_missing_locations(Lower().visit(info.tree))
 
 
 def _check_signature(info: FunctionInfo) -> None:
@@ -178,31 +200,8 @@ def _check_signature(info: FunctionInfo) -> None:
 
 def _check_subset(info: FunctionInfo) -> None:
     body = info.tree.body
-    for node in ast.walk(info.tree):
-        if node is info.tree:
-            continue
-        kind = type(node)
-        if kind in _REJECTED:
-            construct, hint = _REJECTED[kind]
-            raise info.error(node, f"{construct} is not supported in differentiated code",
-                             construct=construct, hint=hint)
-        if kind not in _ALLOWED:
-            construct = f"'{kind.__name__}'"
-            raise info.error(node, f"the construct {construct} is not supported",
-                             construct=construct,
-                             hint="rewrite it with assignments, arithmetic and math calls")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)):
-            if isinstance(node.value, str) and _is_docstring(node, body):
-                continue
-            what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
-            raise info.error(node, f"{what} is not supported in differentiated code",
-                             construct="a string" if isinstance(node.value, str) else what,
-                             hint="differentiated code works on numbers; remove string work")
-        _check_structure(info, node)
-        if isinstance(node, ast.Expr) and not _is_docstring(node.value, body):
-            raise info.error(node, "an expression statement has no effect on the result",
-                             construct="an expression statement",
-                             hint="assign the value to a name or remove the statement")
+    for stmt in body:
+        _check_node(info, stmt, stmt, body)
     returns = [n for n in ast.walk(info.tree) if isinstance(n, ast.Return)]
     if not body or not isinstance(body[-1], ast.Return):
         node = returns[-1] if returns else info.tree
@@ -214,6 +213,38 @@ def _check_subset(info: FunctionInfo) -> None:
             raise info.error(ret, "the function must return one scalar (the loss)",
                              construct="return", hint="return a single number; "
                              "differentiate each output separately if you need several")
+
+
+def _check_node(info: FunctionInfo, node: ast.AST, located: ast.AST,
+                body: list[ast.stmt]) -> None:
+    """Check ``node`` and its children; ``located`` is the nearest node with a line number
+    (operators have none)."""
+    if hasattr(node, "lineno"):
+        located = node
+    kind = type(node)
+    if kind in _REJECTED:
+        construct, hint = _REJECTED[kind]
+        raise info.error(located, f"{construct} is not supported in differentiated code",
+                         construct=construct, hint=hint)
+    if kind not in _ALLOWED:
+        construct = f"'{kind.__name__}'"
+        raise info.error(located, f"the construct {construct} is not supported",
+                         construct=construct,
+                         hint="rewrite it with assignments, arithmetic and math calls")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)):
+        if not (isinstance(node.value, str) and _is_docstring(node, body)):
+            what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
+            raise info.error(located, f"{what} is not supported in differentiated code",
+                             construct="a string" if isinstance(node.value, str) else what,
+                             hint="differentiated code works on numbers; remove string work")
+    _check_structure(info, node)
+    if (isinstance(node, ast.Expr) and not _is_docstring(node.value, body)
+            and type(node.value) not in _REJECTED):
+        raise info.error(node, "an expression statement has no effect on the result",
+                         construct="an expression statement",
+                         hint="assign the value to a name or remove the statement")
+    for child in ast.iter_child_nodes(node):
+        _check_node(info, child, located, body)
 
 
 def _check_structure(info: FunctionInfo, node: ast.AST) -> None:

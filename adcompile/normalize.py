@@ -44,8 +44,8 @@ class Normalized:
 
 
 def is_atom(node: ast.expr) -> bool:
-    """Names, numeric constants and module constants such as ``math.pi``."""
-    return isinstance(node, (ast.Name, ast.Constant, ast.Attribute))
+    """Names, numeric literals and module constants such as ``math.pi``."""
+    return isinstance(node, (ast.Name, ast.Constant, ast.Attribute)) or _is_number(node)
 
 
 def normalize(info: FunctionInfo) -> Normalized:
@@ -276,8 +276,8 @@ class _Normalizer:
             return self.load(node.id, node)
         if isinstance(node, ast.Constant):
             return node
-        if _is_number(node):  # -2.0 as a literal
-            return ast.Constant(value=-node.operand.value)
+        if _is_number(node):  # -2.0: a literal, kept as written (so (-2.0) ** x stays right)
+            return node
         if isinstance(node, ast.Attribute):
             value = self.info.resolve(node)
             if isinstance(value, numbers.Real):

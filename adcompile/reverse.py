@@ -220,7 +220,7 @@ class _Reverser:
                 callee = ast.unparse(value.func) if isinstance(value, ast.Call) else "..."
                 hint = f"register its derivative with @adcompile.derivative({callee})"
             raise info.error(stmt, f"no derivative rule for {what}", construct=what, hint=hint)
-        exprs = instantiate(rule, g, stmt.targets[0], args, self.ns, active)
+        exprs = instantiate(rule, g, _name(stmt.targets[0].id), args, self.ns, active)
         for i in active:
             if exprs[i] is None:
                 raise info.error(stmt, f"{what} is not differentiable in argument {i + 1}",

@@ -20,10 +20,22 @@ def simplify(node: ast.expr) -> ast.expr:
     return ast.fix_missing_locations(_Simplifier().visit(node))
 
 
-def _literal(node: ast.AST) -> int | float | None:
+def literal(node: ast.AST) -> int | float | None:
+    """The value of a numeric literal: ``2``, ``2.5`` or ``-2.5``; else None."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = literal(node.operand)
+        return -inner if inner is not None and isinstance(node.operand, ast.Constant) else None
     return None
+
+
+def make_literal(value: int | float) -> ast.expr:
+    """A literal for ``value``; negative numbers as ``-(number)`` so that ``ast.unparse``
+    writes ``(-2.0) ** x``, not ``-2.0 ** x``."""
+    if value < 0 or (value == 0 and str(value).startswith("-")):
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+    return ast.Constant(value=value)
 
 
 def _is_int(node: ast.AST, value: int) -> bool:
@@ -34,9 +46,6 @@ class _Simplifier(ast.NodeTransformer):
     def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
         self.generic_visit(node)
         if isinstance(node.op, ast.USub):
-            value = _literal(node.operand)
-            if value is not None and value >= 0:
-                return ast.Constant(value=-value)
             inner = node.operand
             if isinstance(inner, ast.UnaryOp) and isinstance(inner.op, ast.USub):
                 return inner.operand
@@ -44,7 +53,7 @@ class _Simplifier(ast.NodeTransformer):
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)
-        left, right = _literal(node.left), _literal(node.right)
+        left, right = literal(node.left), literal(node.right)
         fold = _FOLD.get(type(node.op))
         if fold is not None and left is not None and right is not None:
             try:
@@ -52,8 +61,7 @@ class _Simplifier(ast.NodeTransformer):
             except (ArithmeticError, ValueError):
                 return node
             if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 1e15:
-                return ast.Constant(value=value) if value >= 0 else ast.UnaryOp(
-                    op=ast.USub(), operand=ast.Constant(value=-value))
+                return make_literal(value)
             return node
         op = node.op
         if isinstance(op, ast.Pow) and _is_int(node.right, 1):

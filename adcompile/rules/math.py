@@ -33,11 +33,6 @@ def log(g, ans, x):
     return g / x
 
 
-@derivative(math.log)
-def log_base(g, ans, x, base):
-    return g / (x * np.log(base)), -g * ans / (base * np.log(base))
-
-
 @derivative(math.log2, np.log2)
 def log2(g, ans, x):
     return g / (x * np.log(2.0))
