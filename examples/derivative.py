@@ -3,7 +3,8 @@
 For f(x) = x**2 the derivative is f'(x) = 2x, so -f'(a) = -2a.  The sign of -f'(a) says which
 way along x to move from a to get closer to the minimum at x = 0.  adcompile generates the
 derivative as Python source and compiles it with Numba; this script evaluates it at a few points
-and prints the generated code.
+and prints the generated code.  ``df = adc.grad(f)`` is the derivative *function*, and
+``df(a)`` is its value at a (not the derivative of the constant f(a), which is 0).
 
     python examples/derivative.py
     python examples/derivative.py --points -1.5 0 2
