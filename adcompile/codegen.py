@@ -66,7 +66,8 @@ class Generated:
             for helper in helpers:
                 if helper not in order and re.search(rf"\b{helper}\(", functions[name]):
                     order.append(helper)
-        return header + "\n\n\n" + "\n\n".join(functions[n] for n in order)
+        body = "\n\n".join(functions[n] for n in order)
+        return _used_header(header, body) + "\n\n\n" + body
 
 
 def cache_dir() -> Path:
@@ -380,6 +381,26 @@ def _write(path: Path, text: str) -> None:
 def _injected(text: str) -> list[str]:
     match = _INJECTED_LINE.search(text)
     return [n.strip() for n in match.group(1).split(",")] if match else []
+
+
+def _used_header(header: str, body: str) -> str:
+    """The header without imports, constants and bindings that ``body`` does not use."""
+    def used(name: str) -> bool:
+        return re.search(rf"\b{re.escape(name)}\b", body) is not None
+
+    lines = []
+    for line in header.splitlines():
+        bound = re.match(r"^(?:import \S+ as (\w+)|import (\w+)|from \S+ import \w+ as (\w+)|"
+                         r"from \S+ import (\w+)|(\w+) = )", line)
+        if bound and not used(next(g for g in bound.groups() if g)):
+            continue
+        if line.startswith("# Bound when loaded: "):
+            names = [n for n in line.split(": ", 1)[1].split(", ") if used(n)]
+            if not names:
+                continue
+            line = "# Bound when loaded: " + ", ".join(names)
+        lines.append(line)
+    return "\n".join(lines).rstrip()
 
 
 def _split(text: str) -> tuple[str, dict[str, str]]:
