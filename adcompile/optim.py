@@ -131,7 +131,8 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
 # The compiled loops.  Each takes the generated value-and-gradient dispatcher as an argument;
 # Numba compiles one specialization per dispatcher and inlines the gradient into it.  They are
 # not cached on disk: a dispatcher argument's type is tied to the live object, so an on-disk
-# entry could never be found again by another process.
+# entry could never be found again by another process.  ``g[k]`` reads the gradient whether
+# ``packed`` returns it as an array or as a tuple of floats.
 
 
 @numba.njit
