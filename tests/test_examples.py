@@ -177,15 +177,31 @@ def test_neuron_main_prints_source_log_and_result(capsys):
 
 # --- each script runs as a reader runs it --------------------------------------------------------
 
-@pytest.mark.parametrize("script, args, expected", [
-    ("derivative.py", [], r"-3\.000\s+6\.000\s+right"),
-    ("gradient.py", [], r"\(-3, 0\.5\)\s+\(6, -1\)"),
-    ("gradient_descent.py", ["--steps", "50"], r"\(x1, x2\) = \(4\.282e-05, -2\.854e-05\)"),
-    ("neuron.py", ["--steps", "20000"],
-     r"loop above:\s+\(w, b\) = \((1\.99|2\.00)\d+, -(0\.99|1\.00)\d+\)"),
-])
-def test_script_runs(script, args, expected):
-    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True,
-                          text=True, timeout=120, env=dict(os.environ))
-    assert done.returncode == 0, done.stderr
-    assert re.search(expected, done.stdout), done.stdout
+SCRIPTS = {
+    "derivative.py": ([], r"-3\.000\s+6\.000\s+right"),
+    "gradient.py": ([], r"\(-3, 0\.5\)\s+\(6, -1\)"),
+    "gradient_descent.py": (["--steps", "50"], r"\(x1, x2\) = \(4\.282e-05, -2\.854e-05\)"),
+    "neuron.py": (["--steps", "20000"],
+                  r"loop above:\s+\(w, b\) = \((1\.99|2\.00)\d+, -(0\.99|1\.00)\d+\)"),
+}
+
+
+@pytest.fixture(scope="module")
+def script_runs():
+    """All scripts started at once (they spend most of their time compiling)."""
+    running = {script: subprocess.Popen([sys.executable, str(EXAMPLES / script), *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=dict(os.environ))
+               for script, (args, _) in SCRIPTS.items()}
+    yield running
+    for process in running.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_script_runs(script, script_runs):
+    out, err = script_runs[script].communicate(timeout=120)
+    assert script_runs[script].returncode == 0, err
+    assert re.search(SCRIPTS[script][1], out), out
