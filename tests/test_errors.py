@@ -43,8 +43,15 @@ def raises_located(f, marker: str, construct: str, *args) -> adc.AdcompileError:
     return err
 
 
-def helper_without_rule(x):
-    return x * 3.0
+class Doubler:
+    """A callable object: neither a Python function whose body can be differentiated nor a
+    primitive with a registered rule."""
+
+    def __call__(self, t):
+        return t * 2.0
+
+
+doubler = Doubler()
 
 
 # -- unsupported statements and expressions --------------------------------------------------
@@ -105,7 +112,12 @@ def uses_fstring(x):
 
 
 def calls_unknown(x):
-    y = helper_without_rule(x)  # err-unknown-call
+    y = doubler(x)  # err-unknown-call
+    return y * 2.0
+
+
+def calls_math_without_rule(x):
+    y = math.gamma(x)  # err-unknown-math
     return y * 2.0
 
 
@@ -180,7 +192,8 @@ LOCATED = [
     (uses_lambda, "err-lambda-body", "lambda"),
     (uses_string, "err-string", "string"),
     (uses_fstring, "err-fstring", "f-string"),
-    (calls_unknown, "err-unknown-call", "helper_without_rule"),
+    (calls_unknown, "err-unknown-call", "doubler"),
+    (calls_math_without_rule, "err-unknown-math", "math.gamma"),
     (reads_unknown_name, "err-unknown-name", "no_such_name"),
     (reads_a_list, "err-list-global", "NAMES"),
     (returns_a_tuple, "err-tuple-return", "return"),
@@ -201,9 +214,15 @@ def test_error_names_file_line_construct_and_hint(f, marker, construct):
     raises_located(f, marker, construct)
 
 
-def test_unknown_call_hint_says_how_to_register_a_rule():
-    err = raises_located(calls_unknown, "err-unknown-call", "helper_without_rule")
+@pytest.mark.parametrize("f, marker, callee", [
+    (calls_unknown, "err-unknown-call", "doubler"),
+    (calls_math_without_rule, "err-unknown-math", "math.gamma"),
+])
+def test_unknown_call_hint_says_how_to_register_a_rule(f, marker, callee):
+    err = raises_located(f, marker, callee)
+    assert "no derivative rule" in str(err).splitlines()[0]
     assert "adcompile.derivative" in err.hint
+    assert callee in err.hint
 
 
 def test_unknown_name_error_names_the_construct():
