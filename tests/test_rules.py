@@ -7,8 +7,12 @@ a central difference of the plain Python function, so it knows nothing of the ru
 
 from __future__ import annotations
 
+import ast
+import builtins
+import inspect
 import math
 import math as m
+import operator
 from math import exp, sqrt
 from math import sin as sine
 
@@ -17,6 +21,7 @@ import pytest
 from numpy import arctan2, tanh
 
 import adcompile as adc
+from adcompile import rules
 
 #: A module-level float constant, read by differentiated code.
 SCALE = 1.75
@@ -453,6 +458,18 @@ def times_comparison(x):
     return x * (x > 0.5)
 
 
+def times_np_round(x):
+    return x * np.round(x)
+
+
+def times_comparisons(x):
+    return x * (x < 1.0) + x * x * (x >= -1.0) + (x != 0.0) * x
+
+
+def times_not(x):
+    return x * (not x > 0.5)
+
+
 def piecewise_constant_only(x):
     return math.floor(x) + math.ceil(2.0 * x)
 
@@ -571,9 +588,12 @@ CASES = [
     (times_np_ceil, OFF_INTEGER),
     (times_np_trunc, OFF_INTEGER),
     (times_np_rint, OFF_INTEGER),
+    (times_np_round, OFF_INTEGER),
     (times_np_sign, AWAY_FROM_ZERO),
     (times_floordiv, [-2.0, -0.6, 0.4, 1.7, 3.7]),
     (times_comparison, [-1.0, 0.2, 0.8, 2.5]),
+    (times_comparisons, [-1.6, -0.5, 0.3, 2.5]),
+    (times_not, [-1.0, 0.2, 0.8, 2.5]),
 ]
 
 
@@ -704,3 +724,42 @@ def test_user_rule_with_a_nondifferentiable_argument(fd):
         check_gradient(uses_scaled, (dfunc(*point),), point, (0,), fd)
     with pytest.raises(adc.AdcompileError, match="not differentiable"):
         adc.grad(uses_scaled, wrt="k")(0.5, 2.5)
+
+
+# -- completeness -------------------------------------------------------------------------------
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod}
+_UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def _resolve(node):
+    if isinstance(node, ast.Name):
+        return globals().get(node.id, getattr(builtins, node.id, None))
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(node.value), node.attr, None)
+    return None
+
+
+def _primitives_used(func):
+    """``(id(primitive), number of arguments)`` for every operation in ``func``'s source."""
+    used = set()
+    for node in ast.walk(ast.parse(inspect.getsource(func))):
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            used.add((id(_BINOPS[type(node.op)]), 2))
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARYOPS:
+            used.add((id(_UNARYOPS[type(node.op)]), 1))
+        elif isinstance(node, ast.Call):
+            used.add((id(_resolve(node.func)), len(node.args)))
+    return used
+
+
+def test_every_scalar_rule_has_a_case():
+    """Each rule of rules/math.py and rules/operators.py, under every name it is registered
+    for, is exercised by a case above: a new scalar rule needs a finite-difference check."""
+    covered = set().union(*(_primitives_used(func) for func, _ in CASES))
+    scalar_modules = {"adcompile.rules.math", "adcompile.rules.operators"}
+    missing = [f"{getattr(rule.primal, '__name__', rule.primal)} with {rule.nargs} argument(s)"
+               for key, rule in rules._RULES.items()
+               if rule.template.__module__ in scalar_modules and key not in covered]
+    assert not missing, f"rules without a finite-difference case: {missing}"
