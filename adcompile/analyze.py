@@ -24,6 +24,8 @@ from .normalize import Normalized
 class Activity:
     varied: set[str]
     useful: set[str]
+    #: names that may hold arrays (their adjoints are made with ``zeros_like``, contributions
+    #: of elementwise operations to them are summed over broadcast axes)
     arrays: set[str]
 
     @property
@@ -54,6 +56,16 @@ def names_read(value: ast.expr) -> Iterable[str]:
     return (a.id for a in operands(value) if isinstance(a, ast.Name))
 
 
+def target_name(stmt: ast.Assign) -> str:
+    """The name an assignment defines, or the array an indexed store writes into."""
+    target = stmt.targets[0]
+    return target.value.id if isinstance(target, ast.Subscript) else target.id
+
+
+def is_store(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
+
+
 def assignments(stmts: list[ast.stmt]) -> Iterator[ast.Assign]:
     """Every ``name = op`` in ``stmts``, at any depth, in program order."""
     for stmt in stmts:
@@ -73,7 +85,7 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
     while changed:
         changed = False
         for stmt in differentiable:
-            target = stmt.targets[0].id
+            target = target_name(stmt)
             if target not in varied and any(n in varied for n in _value_names(stmt.value)):
                 varied.add(target)
                 changed = True
@@ -84,14 +96,89 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
     while changed:
         changed = False
         for stmt in reversed(differentiable):
-            if stmt.targets[0].id in useful:
+            if target_name(stmt) in useful:
                 new = set(_value_names(stmt.value)) - useful
                 if new:
                     useful |= new
                     changed = True
-    arrays = {s.value.value.id for s in stmts if isinstance(s.value, ast.Subscript)
-              and isinstance(s.value.value, ast.Name)}
-    return Activity(varied=varied, useful=useful, arrays=arrays)
+    return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts))
+
+
+def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
+    """Names that may hold arrays: indexed or written names, results of array functions and
+    products, and whatever meets them in an elementwise operation (a fixed point)."""
+    info = norm.info
+    arrays: set[str] = set()
+    depth: dict[str, int] = {}
+    for stmt in stmts:
+        for node in [stmt.value, *stmt.targets]:
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                depth[node.value.id] = max(depth.get(node.value.id, 0), len(parts))
+                arrays.add(node.value.id)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in stmts:
+            target, value = target_name(stmt), stmt.value
+            if is_store(stmt):
+                continue
+            if target in arrays:
+                new = {n for n in names_read(value) if _elementwise(info, value)}
+            elif _makes_array(info, value, arrays, depth):
+                new = {target}
+            else:
+                new = set()
+            if isinstance(value, ast.Name) and (value.id in arrays) != (target in arrays):
+                new = {value.id, target}
+            if new - arrays:
+                arrays |= new
+                changed = True
+    return arrays
+
+
+_ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full",
+                    "arange", "linspace", "outer", "transpose", "reshape", "copy",
+                    "ascontiguousarray", "where", "clip"}
+
+
+def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[str, int]
+                 ) -> bool:
+    if isinstance(value, ast.Subscript):
+        base = value.value.id if isinstance(value.value, ast.Name) else None
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        return (any(isinstance(p, ast.Slice) for p in parts)
+                or (base is not None and len(parts) < depth.get(base, 0))
+                or (base in arrays and base not in depth))
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+        return True
+    if isinstance(value, ast.Call):
+        target = info.resolve(value.func)
+        name = getattr(target, "__name__", "")
+        if getattr(target, "__module__", None) == "numpy" or type(target).__name__ == "ufunc":
+            if name in _ARRAY_FUNCTIONS or name == "dot":
+                return True
+            if name in ("sum", "mean", "max", "min", "prod", "amax", "amin"):
+                return len(value.args) > 1
+        if _elementwise(info, value):
+            return any(n in arrays for n in names_read(value))
+        return False
+    if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+        return any(n in arrays for n in names_read(value))
+    if isinstance(value, ast.Name):
+        return value.id in arrays
+    return False
+
+
+def _elementwise(info: object, value: ast.expr) -> bool:
+    if isinstance(value, ast.BinOp):
+        return not isinstance(value.op, ast.MatMult)
+    if isinstance(value, ast.UnaryOp):
+        return True
+    if isinstance(value, ast.Call):
+        rule = rules.lookup(info.resolve(value.func), len(value.args))
+        return rule is not None and rule.elementwise
+    return False
 
 
 def _value_names(value: ast.expr) -> list[str]:
@@ -110,6 +197,8 @@ def passes_derivative(norm: Normalized, value: ast.expr) -> bool:
         return not rules.is_nondifferentiable(norm.info.resolve(value.func))
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.FloorDiv):
         return False
+    if isinstance(value, (ast.Attribute, ast.Tuple)):  # x.shape, sizes
+        return False
     return True
 
 
@@ -124,6 +213,11 @@ def _is_root(stmt: ast.stmt) -> bool:
     """Statements kept whatever is live: stores into arrays (tape pushes, adjoint arrays)."""
     target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
     return isinstance(target, ast.Subscript)
+
+
+def has_stores(stmts: list[ast.stmt]) -> bool:
+    """Whether ``stmts`` write into array elements (at any depth)."""
+    return any(is_store(s) for s in assignments(stmts))
 
 
 def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False

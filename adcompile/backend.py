@@ -51,7 +51,9 @@ class CompiledFunction(CPUDispatcher):
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
                 f"for arguments of types ({types_}): {detail.strip()}",
                 construct="argument types",
-                hint="pass numbers (float or int) for every parameter") from None
+                hint="pass each parameter what the function expects (floats, ints, float64 "
+                "arrays); if the types are right, the generated code is at fault: report it "
+                "with the function") from None
 
 
 def jitted(func: Any) -> Any:

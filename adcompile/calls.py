@@ -15,13 +15,13 @@ import types
 from typing import Any
 
 from . import rules
-from .errors import AdcompileError
 from .frontend import FunctionInfo, parse_function
 
 
 def is_user_function(obj: Any) -> bool:
     """A Python function (or a Numba dispatcher of one) whose body we can differentiate."""
-    return isinstance(getattr(obj, "py_func", obj), types.FunctionType)
+    func = getattr(obj, "py_func", obj)
+    return isinstance(func, types.FunctionType) and not func.__module__.startswith("adcompile.")
 
 
 def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> list[ast.expr]:
@@ -70,10 +70,11 @@ def _visit(func: Any, info: FunctionInfo, stack: list, done: dict) -> None:
         callee = getattr(obj, "py_func", obj)
         if any(callee is f for f in stack):
             chain = " -> ".join(f.__name__ for f in [*stack, callee])
-            raise AdcompileError(
-                f"recursive call {chain} cannot be differentiated",
-                filename=info.filename, lineno=info.tree.lineno, construct="recursion",
-                hint="rewrite the recursion as a loop")
+            call = next((n for n in ast.walk(info.tree) if isinstance(n, ast.Call)
+                         and getattr(info.resolve(n.func), "py_func", info.resolve(n.func))
+                         is callee), info.tree)
+            raise info.error(call, f"the recursive call {chain} cannot be differentiated",
+                             construct="recursion", hint="rewrite the recursion as a loop")
         _visit(callee, parse_function(callee), stack, done)
     stack.pop()
     done[id(func)] = True

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import hashlib
 import numbers
 import os
@@ -26,17 +25,16 @@ from pathlib import Path
 from typing import Any
 
 import numba
-import numpy
 
-from . import rules
+from . import kernels, rules
 from .analyze import activity
 from .backend import jitted, load_module
 from .calls import Callees, check_recursion, is_user_function
 from .frontend import FunctionInfo, parse_function
 from .names import Namespace
-from .normalize import normalize
+from .normalize import Normalized, normalize
 from .render import function_def, unparse
-from .reverse import GROW_TAPE, gradient_function, grow_tape_function
+from .reverse import gradient_function
 from .simplify import make_literal
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
@@ -126,31 +124,23 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     check_recursion(info)
     norm = normalize(info)
     act = activity(norm, wrt)
-    taken = norm.names.taken | set(names.values()) | {GROW_TAPE}
+    taken = norm.names.taken | set(names.values())
     ns = Namespace(info.bindings, taken)
-    forward = copy.deepcopy(info.tree)
-    forward.decorator_list = []
-    grows = False
+    forward = norm.to_function()
 
     def helper(func: Any, positions: list[int], name: str) -> ast.FunctionDef:
-        nonlocal grows
-        callee = parse_function(func)
-        _rebind(callee, ns)
-        cnorm = normalize(callee)
-        cwrt = [callee.params[i] for i in positions]
-        fdef, helper_grows = gradient_function(
-            cnorm, activity(cnorm, cwrt), cwrt, ns, name, with_value=False,
-            as_tuple=len(cwrt) > 1, seed_param=True, callees=callees)
-        grows |= helper_grows
-        return fdef
+        cnorm = _callee(func, ns)
+        cwrt = [cnorm.info.params[i] for i in positions]
+        return gradient_function(cnorm, activity(cnorm, cwrt), cwrt, ns, name,
+                                 with_value=False, as_tuple=len(cwrt) > 1, seed_param=True,
+                                 callees=callees)
 
     callees = Callees(helper)
     built = [gradient_function(norm, act, wrt, ns, names[role], as_tuple=as_tuple,
                                with_value=role == "value_and_grad",
                                count_tape=role == "tape_bytes", callees=callees)
              for role in ("grad", "value_and_grad", "tape_bytes")]
-    (grad, _), (vg, _), (counting, _) = built
-    grows |= any(g for _, g in built)
+    grad, vg, counting = built
     helpers = callees.generate()
     helpers += _user_functions(ns)
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
@@ -166,8 +156,6 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
         text += f"\n# Bound when loaded: {', '.join(injected)}"
     functions = [function_def(names["forward"], forward.args, forward.body), grad, vg,
                  packed, sample, counting, *helpers]
-    if grows:
-        functions.append(grow_tape_function(ns.bind("np", numpy)))
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
     return text + "\n", ns
@@ -192,34 +180,37 @@ def _user_functions(ns: Namespace) -> list[ast.FunctionDef]:
         for name, obj in list(ns.bindings.items()):
             if name in out or not is_user_function(obj) or rules.has_rule(obj):
                 continue
-            callee = parse_function(obj)
-            _rebind(callee, ns)
-            out[name] = function_def(name, callee.tree.args, callee.tree.body)
+            callee = _callee(obj, ns).to_function()
+            out[name] = function_def(name, callee.args, callee.body)
             pending = True
     ns.emitted = set(out)
     return list(out.values())
 
 
-def _rebind(callee: FunctionInfo, ns: Namespace) -> None:
-    """Bind the callee's free names in the module, renaming them where a name is taken."""
+def _callee(func: Any, ns: Namespace) -> Normalized:
+    """A called user function, normalized, with its free names bound in the module (renamed
+    where the module already uses the name for something else)."""
+    callee = parse_function(func)
+    norm = normalize(callee)
     renames = {}
     for name, obj in callee.bindings.items():
         bound = ns.bind(name, obj)
         if bound != name:
             renames[name] = bound
     if renames:
-        for node in ast.walk(callee.tree):
-            if isinstance(node, ast.Name) and node.id in renames:
-                node.id = renames[node.id]
+        for node in [*norm.stmts, norm.result]:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in renames:
+                    n.id = renames[n.id]
         callee.bindings = {renames.get(n, n): obj for n, obj in callee.bindings.items()}
+    return norm
 
 
 def _packed_functions(params: list[str], wrt: list[str], as_tuple: bool,
                       names: dict[str, str], ns: Namespace) -> list[ast.FunctionDef]:
     """Wrappers over value-and-gradient with the parameters packed in one array, for the
     optimizers: ``packed(theta, args)`` and ``sample(theta, data, i)`` (row ``i`` of each
-    data array as the other arguments), each returning ``(value, gradient array)``."""
-    np_name = ns.bind("np", numpy)
+    data array as the other arguments), each returning ``(value, tuple of gradients)``."""
 
     def name(n: str) -> ast.Name:
         return ast.Name(id=n, ctx=ast.Load())
@@ -231,23 +222,15 @@ def _packed_functions(params: list[str], wrt: list[str], as_tuple: bool,
     others = [p for p in params if p not in wrt]
     call_args = [index(name("theta"), wrt.index(p)) if p in wrt
                  else index(name("args"), others.index(p)) for p in params]
-    g = name("g")
-    body: list[ast.stmt] = [
-        ast.Assign(targets=[ast.Tuple(elts=[ast.Name(id="value", ctx=ast.Store()),
-                                            ast.Name(id="grads", ctx=ast.Store())],
-                                      ctx=ast.Store())],
-                   value=ast.Call(func=name(names["value_and_grad"]), args=call_args,
-                                  keywords=[]), lineno=1),
-        _assign("g", ast.Call(func=ast.Attribute(value=name(np_name), attr="empty",
-                                                 ctx=ast.Load()),
-                              args=[ast.Constant(value=len(wrt))], keywords=[])),
-    ]
-    for k in range(len(wrt)):
-        grad_k = index(name("grads"), k) if as_tuple else name("grads")
-        body.append(ast.Assign(targets=[ast.Subscript(value=g, slice=ast.Constant(value=k),
-                                                      ctx=ast.Store())],
-                               value=grad_k, lineno=1))
-    body.append(ast.Return(value=ast.Tuple(elts=[name("value"), g], ctx=ast.Load())))
+    call = ast.Call(func=name(names["value_and_grad"]), args=call_args, keywords=[])
+    if as_tuple:
+        body: list[ast.stmt] = [ast.Return(value=call)]
+    else:
+        body = [ast.Assign(targets=[ast.Tuple(elts=[ast.Name(id="value", ctx=ast.Store()),
+                                                    ast.Name(id="grad", ctx=ast.Store())],
+                                              ctx=ast.Store())], value=call, lineno=1),
+                ast.Return(value=ast.Tuple(elts=[name("value"), ast.Tuple(
+                    elts=[name("grad")], ctx=ast.Load())], ctx=ast.Load()))]
     args = ast.arguments(posonlyargs=[], args=[ast.arg(arg="theta"), ast.arg(arg="args")],
                          kwonlyargs=[], kw_defaults=[], defaults=[])
     packed = function_def(names["packed"], args, body)
@@ -303,6 +286,8 @@ def _importable(obj: Any) -> tuple[str, str] | None:
     Python functions are never imported: they are bound at load time to their Numba-compiled
     version, which the generated code needs.
     """
+    if getattr(obj, "__module__", None) == kernels.__name__:
+        return kernels.__name__, obj.__name__
     if isinstance(obj, types.FunctionType) or hasattr(obj, "py_func"):
         return None
     name = getattr(obj, "__name__", None)

@@ -54,7 +54,6 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Starred: ("star-unpacking", "name each value"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Await: ("'await'", "use a plain function"),
-    ast.MatMult: ("the '@' operator", "use scalar arithmetic (arrays arrive in a later version)"),
     ast.BitAnd: ("a bitwise operator", "use arithmetic operators"),
     ast.BitOr: ("a bitwise operator", "use arithmetic operators"),
     ast.BitXor: ("a bitwise operator", "use arithmetic operators"),
@@ -76,7 +75,7 @@ _ALLOWED: set[type] = {
     ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv,
     ast.USub, ast.UAdd, ast.Not, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.If, ast.IfExp, ast.For, ast.While, ast.Break, ast.Continue, ast.BoolOp, ast.And, ast.Or,
-    ast.Subscript,
+    ast.Subscript, ast.Slice, ast.MatMult,
 }
 
 
@@ -231,7 +230,8 @@ def _check_node(info: FunctionInfo, node: ast.AST, located: ast.AST,
         raise info.error(located, f"the construct {construct} is not supported",
                          construct=construct,
                          hint="rewrite it with assignments, arithmetic and math calls")
-    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool)):
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool,
+                                                                       type(None))):
         if not (isinstance(node.value, str) and _is_docstring(node, body)):
             what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
             raise info.error(located, f"{what} is not supported in differentiated code",
@@ -263,9 +263,6 @@ def _check_structure(info: FunctionInfo, node: ast.AST) -> None:
     if isinstance(node, (ast.For, ast.While)) and node.orelse:
         raise info.error(node.orelse[0], "'else' on a loop is not supported",
                          construct="a loop else clause", hint="use a flag set before 'break'")
-    if isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load):
-        raise info.error(node, "assigning into an array element is not supported yet",
-                         construct="an indexed assignment", hint="accumulate into a scalar")
 
 
 def _is_docstring(node: ast.AST, body: list[ast.stmt]) -> bool:

@@ -21,6 +21,9 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy
+
+from . import kernels
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .frontend import FunctionInfo
@@ -121,6 +124,11 @@ class _Normalizer:
             if stmt.value is not None:
                 self.assign(stmt.target, stmt.value)
             return
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Subscript):
+            read = ast.Subscript(value=stmt.target.value, slice=stmt.target.slice,
+                                 ctx=ast.Load())
+            self.store(stmt.target, ast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            return
         if isinstance(stmt, ast.AugAssign):
             target = stmt.target
             if not isinstance(target, ast.Name):
@@ -151,6 +159,9 @@ class _Normalizer:
                                       "a, b = x, y")
             op = self.atom(value) if is_atom(value) else self.operation(value)
             self.emit(self.define(target.id), op)
+            return
+        if isinstance(target, ast.Subscript):
+            self.store(target, value)
             return
         if isinstance(target, ast.Tuple):
             if not isinstance(value, ast.Tuple) or len(value.elts) != len(target.elts):
@@ -192,6 +203,11 @@ class _Normalizer:
                 continue
             merged = (versions[0] if versions[0] is not None and versions[0] != before.get(name)
                       and versions[1] is None else self.define(name))
+            # the joined version must not be a value a branch still reads under that name
+            for branch, version in ((then, versions[0]), (orelse, versions[1])):
+                if version != merged and merged in _targets(branch):
+                    merged = self.names.fresh(name)
+                    break
             self.current[name] = merged
             for branch, version in ((then, versions[0]), (orelse, versions[1])):
                 if version is not None and version != merged:
@@ -282,9 +298,13 @@ class _Normalizer:
             value = self.info.resolve(node)
             if isinstance(value, numbers.Real):
                 return node
-            raise self.info.error(node, f"cannot use '{ast.unparse(node)}' as a value",
-                                  construct="an attribute", hint="only numeric module "
-                                  "constants such as math.pi can be read")
+            if not self.is_local(node.value):
+                raise self.info.error(node, f"cannot use '{ast.unparse(node)}' as a value",
+                                      construct="an attribute", hint="only numeric module "
+                                      "constants such as math.pi, and .T, .shape, .size, .ndim "
+                                      "of arrays can be read")
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
         if isinstance(node, (ast.BoolOp, ast.IfExp)) or (
                 isinstance(node, ast.Compare) and len(node.ops) > 1):
             return self.branching(node)
@@ -310,7 +330,48 @@ class _Normalizer:
             return self.call(node)
         if isinstance(node, ast.Subscript):
             return self.subscript(node)
+        if isinstance(node, ast.Attribute) and self.is_local(node.value):
+            return self.array_attribute(node)
         return self.atom(node)
+
+    def is_local(self, node: ast.expr) -> bool:
+        """Whether ``node`` is computed by the function (not a module or global)."""
+        if isinstance(node, ast.Name):
+            return node.id not in self.info.bindings or node.id in self.current
+        return not isinstance(node, (ast.Constant, ast.Attribute))
+
+    def numpy_function(self, name: str) -> ast.Attribute:
+        """``np.<name>`` under whatever name numpy is bound to (binding it if needed)."""
+        for bound, obj in self.info.bindings.items():
+            if obj is numpy and bound not in self.current:
+                break
+        else:
+            bound = "np" if "np" not in self.names.taken else self.names.fresh("np")
+            self.names.taken.add(bound)
+            self.info.bindings[bound] = numpy
+        return ast.Attribute(value=ast.Name(id=bound, ctx=ast.Load()), attr=name,
+                             ctx=ast.Load())
+
+    def kernel(self, name: str) -> ast.Name:
+        """The shape-generic helper ``kernels.<name>``, bound in the function's names."""
+        obj = getattr(kernels, name)
+        for bound, value in self.info.bindings.items():
+            if value is obj:
+                return ast.Name(id=bound, ctx=ast.Load())
+        bound = self.names.fresh(name)
+        self.info.bindings[bound] = obj
+        return ast.Name(id=bound, ctx=ast.Load())
+
+    def array_attribute(self, node: ast.Attribute) -> ast.expr:
+        """``x.T`` as ``np.transpose(x)``; ``x.shape``, ``x.size``, ``x.ndim`` as reads."""
+        base = self.atom(node.value)
+        if node.attr == "T":
+            return ast.Call(func=self.numpy_function("transpose"), args=[base], keywords=[])
+        if node.attr in ("shape", "size", "ndim"):
+            return ast.Attribute(value=base, attr=node.attr, ctx=ast.Load())
+        raise self.info.error(node, f"the attribute '.{node.attr}' is not supported",
+                              construct=f"the attribute .{node.attr}",
+                              hint="use .T, .shape, .size or .ndim, or a numpy function")
 
     def branching(self, node: ast.expr) -> ast.Name:
         """``a and b``, ``a or b``, ``x if c else y``, ``a < b < c`` as an ``if`` statement
@@ -363,8 +424,25 @@ class _Normalizer:
         self.out.append(ast.If(test=test, body=body or [ast.Pass()], orelse=other,
                                lineno=self.lineno))
 
+    def method(self, node: ast.Call) -> ast.Call:
+        """``x.sum(axis=0)`` as ``np.sum(x, 0)``, and the other array methods likewise."""
+        func = node.func
+        assert isinstance(func, ast.Attribute)
+        if func.attr not in _METHODS:
+            raise self.info.error(node, f"the method '.{func.attr}()' is not supported",
+                                  construct=f"the method .{func.attr}()",
+                                  hint="use " + ", ".join(f".{m}()" for m in _METHODS)
+                                  + " or the numpy function")
+        args = [func.value, *node.args]
+        if func.attr == "reshape" and len(node.args) > 1:
+            args = [func.value, ast.Tuple(elts=list(node.args), ctx=ast.Load())]
+        call = ast.Call(func=self.numpy_function(func.attr), args=args, keywords=node.keywords)
+        return self.call(ast.copy_location(call, node))
+
     def call(self, node: ast.Call) -> ast.Call:
         func = node.func
+        if isinstance(func, ast.Attribute) and self.is_local(func.value):
+            return self.method(node)
         target = self.info.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if target is None:
             raise self.info.error(node, f"cannot call '{ast.unparse(func)}'",
@@ -377,11 +455,23 @@ class _Normalizer:
         if is_user_function(target):
             args = positional_arguments(self.info, node, target)
         elif node.keywords:
-            raise self.info.error(node, f"keyword arguments in the call to "
-                                  f"'{ast.unparse(func)}' are not supported",
-                                  construct="a keyword argument", hint="pass it positionally")
+            args = list(node.args)
+            for kw in node.keywords:
+                if kw.arg == "axis" and len(args) == 1:
+                    args.append(kw.value)
+                elif kw.arg == "axis" and len(args) == 2 and _is_none(args[1]):
+                    args[1] = kw.value
+                else:
+                    raise self.info.error(node, f"the keyword argument '{kw.arg}' in the call "
+                                          f"to '{ast.unparse(func)}' is not supported",
+                                          construct="a keyword argument",
+                                          hint="pass it positionally")
         else:
             args = node.args
+        if len(args) == 2 and _is_none(args[1]) and target in _REDUCTIONS:
+            args = args[:1]  # np.sum(x, None) is np.sum(x)
+        if len(args) == 2 and target in _ALONG:  # Numba reduces along an axis for sum only
+            func = self.kernel(_ALONG[target])
         return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
 
     def subscript(self, node: ast.Subscript) -> ast.Subscript:
@@ -390,9 +480,33 @@ class _Normalizer:
         if any(isinstance(p, ast.Slice) for p in parts):
             raise self.info.error(node, "slicing is not supported yet", construct="a slice",
                                   hint="index one element at a time: x[i]")
-        atoms = [self.atom(p) for p in parts]
+        atoms = [self.slice_part(p) for p in parts]
         slice_ = ast.Tuple(elts=atoms, ctx=ast.Load()) if len(atoms) > 1 else atoms[0]
         return ast.Subscript(value=self.atom(node.value), slice=slice_, ctx=ast.Load())
+
+    def slice_part(self, part: ast.expr) -> ast.expr:
+        if isinstance(part, ast.Slice):
+            bounds = [None if b is None else self.atom(b)
+                      for b in (part.lower, part.upper, part.step)]
+            return ast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2])
+        return self.atom(part)
+
+    def store(self, target: ast.Subscript, value: ast.expr) -> None:
+        """``y[i] = value``: an element (or slice) write into an array made in the function."""
+        base = target.value
+        if not isinstance(base, ast.Name) or base.id not in self.current:
+            raise self.info.error(target, "only arrays created in the function can be "
+                                  "written into", construct="an indexed assignment",
+                                  hint="make a local array first: y = np.zeros(n)")
+        if base.id in self.info.params and self.current[base.id] == base.id:
+            raise self.info.error(target, f"writing into the argument '{base.id}' would change "
+                                  "the caller's array", construct="an indexed assignment",
+                                  hint=f"write into a copy: {base.id} = {base.id}.copy()")
+        index = self.subscript(target).slice
+        atom = self.atom(value)
+        self.out.append(ast.Assign(targets=[ast.Subscript(
+            value=ast.Name(id=self.current[base.id], ctx=ast.Load()), slice=index,
+            ctx=ast.Store())], value=atom, lineno=self.lineno))
 
     # -- names ------------------------------------------------------------------------------
 
@@ -423,6 +537,22 @@ class _Normalizer:
     def emit(self, target: str, value: ast.expr) -> None:
         self.out.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value,
                                    lineno=self.lineno))
+
+
+_METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "prod",
+            "dot": "dot", "reshape": "reshape", "transpose": "transpose", "copy": "copy"}
+_REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
+_ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
+          numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
+
+
+def _targets(stmts: list[ast.stmt]) -> set[str]:
+    return {n.id for s in stmts for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _is_number(node: ast.expr) -> bool:

@@ -23,20 +23,27 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from . import rules
-from .analyze import Activity, assignments, operands, prune
+from . import kernels, rules
+from .analyze import (
+    Activity,
+    _elementwise,
+    assignments,
+    has_stores,
+    is_store,
+    operands,
+    prune,
+    target_name,
+)
 from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
-from .simplify import simplify
+from .simplify import literal, simplify
 
 BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
-          ast.FloorDiv: operator.floordiv}
+          ast.FloorDiv: operator.floordiv, ast.MatMult: operator.matmul}
 UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-
-GROW_TAPE = "grow_tape"
 
 
 def _name(id_: str, store: bool = False) -> ast.Name:
@@ -62,8 +69,8 @@ def _const(value: object) -> ast.Constant:
 
 
 def defined(stmts: list[ast.stmt]) -> set[str]:
-    """Names assigned anywhere in ``stmts`` (loop targets included)."""
-    out = {s.targets[0].id for s in assignments(stmts)}
+    """Names assigned anywhere in ``stmts`` (loop targets included; not arrays written into)."""
+    out = {s.targets[0].id for s in assignments(stmts) if not is_store(s)}
     for node in stmts:
         for n in ast.walk(node):
             if isinstance(n, ast.For):
@@ -75,7 +82,12 @@ def defined(stmts: list[ast.stmt]) -> set[str]:
 class _Tape:
     """How the forward sweep records one loop for its reversal."""
 
-    taped: list[str]
+    #: carried values taped at the start of each iteration
+    at_start: list[str] = field(default_factory=list)
+    #: values of the iteration taped at its end (loops that write into arrays)
+    at_end: list[str] = field(default_factory=list)
+    #: value -> name of its tape
+    names: dict[str, str] = field(default_factory=dict)
     trips: str | None = None  # the trip count (while loops: also the forward counter)
 
 
@@ -89,8 +101,9 @@ class _Reverser:
     callees: Callees | None = None
     adjoints: dict[str, str] = field(default_factory=dict)
     live: set[str] = field(default_factory=set)
+    #: array adjoints known to own their memory (safe to update in place)
+    owned: set[str] = field(default_factory=set)
     tapes: dict[int, _Tape] = field(default_factory=dict)
-    uses_grow: bool = False
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -99,10 +112,14 @@ class _Reverser:
             self.adjoints[name] = self.names.fresh(f"d_{name}")
         return self.adjoints[name]
 
+    def kernel(self, name: str) -> str:
+        """The module-level name of the shape-generic helper ``kernels.<name>``."""
+        return self.ns.bind(name, getattr(kernels, name))
+
     def zero(self, name: str) -> ast.Assign:
         if name in self.act.arrays:
-            np_name = self.ns.bind("np", numpy)
-            value: ast.expr = _call(f"{np_name}.zeros_like", _name(name))
+            value: ast.expr = _call(self.kernel("zeros_like"), _name(name))
+            self.owned.add(name)
         else:
             value = _const(0.0)
         return _assign(self.adjoint(name), value)
@@ -114,29 +131,46 @@ class _Reverser:
             self.live.add(name)
         return out
 
+    def own(self, name: str, out: list[ast.stmt]) -> None:
+        """Make the adjoint array of ``name`` one that may be written in place."""
+        out.extend(self.ensure_live({name}))
+        if name not in self.owned:
+            d = self.adjoint(name)
+            out.append(_assign(d, ast.Call(func=ast.Attribute(value=_name(d), attr="copy",
+                                                              ctx=ast.Load()),
+                                           args=[], keywords=[])))
+            self.owned.add(name)
+
     def accumulate(self, name: str, value: ast.expr, out: list[ast.stmt],
                    index: ast.expr | None = None) -> None:
-        if index is not None:  # an element of an array adjoint
-            out.extend(self.ensure_live({name}))
-            target = ast.Subscript(value=_name(self.adjoint(name)), slice=index,
-                                   ctx=ast.Store())
+        d = self.adjoint(name)
+        if index is not None:  # an element (or slice) of an array adjoint
+            self.own(name, out)
+            target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
             return
-        target = _name(self.adjoint(name), True)
-        if name in self.live:
-            out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
-        else:
+        if name not in self.live:
             self.live.add(name)
-            out.append(ast.Assign(targets=[target], value=value, lineno=1))
+            out.append(_assign(d, value))
+            if name in self.act.arrays:
+                (self.owned.add if _fresh(value) else self.owned.discard)(name)
+        elif name in self.act.arrays and name not in self.owned:
+            # not in place: the adjoint may share its array with another one
+            out.append(_assign(d, ast.BinOp(left=_name(d), op=ast.Add(), right=value)))
+            self.owned.add(name)
+        else:
+            out.append(ast.AugAssign(target=_name(d, True), op=ast.Add(), value=value))
 
     def contributed(self, stmts: list[ast.stmt]) -> set[str]:
         """Names whose adjoints the reversal of ``stmts`` adds to."""
         out = set()
         for stmt in assignments(stmts):
-            if stmt.targets[0].id in self.act.active:
+            if target_name(stmt) in self.act.active:
                 value = stmt.value
                 reads = [value.value] if isinstance(value, ast.Subscript) else operands(value)
                 out.update(a.id for a in reads if self.act.is_active(a))
+            if is_store(stmt):
+                out.add(target_name(stmt))
         return out
 
     # -- statements ---------------------------------------------------------------------------
@@ -152,7 +186,35 @@ class _Reverser:
                 out.extend(self.loop(stmt))
         return out
 
+    def store(self, stmt: ast.Assign) -> list[ast.stmt]:
+        """``y[i] = v``: ``v`` takes the element's adjoint, which is then cleared."""
+        array = target_name(stmt)
+        if array not in self.act.active or array not in self.live:
+            return []
+        out: list[ast.stmt] = [comment(ast.unparse(stmt))]
+        index = stmt.targets[0].slice
+        element = ast.Subscript(value=_name(self.adjoint(array)), slice=copy.deepcopy(index),
+                                ctx=ast.Load())
+        value = stmt.value
+        if self.act.is_active(value):
+            if _has_slice(index):  # a copy: the slice of the adjoint is cleared next
+                part: ast.expr = ast.Call(func=ast.Attribute(value=element, attr="copy",
+                                                             ctx=ast.Load()),
+                                          args=[], keywords=[])
+                if value.id in self.act.arrays:
+                    part = _call(self.kernel("unbroadcast"), part, _name(value.id))
+            else:
+                part = element
+            self.accumulate(value.id, part, out)
+        self.own(array, out)
+        out.append(_assign(ast.Subscript(value=_name(self.adjoint(array)),
+                                         slice=copy.deepcopy(index), ctx=ast.Store()),
+                           _const(0.0)))
+        return out
+
     def assignment(self, stmt: ast.Assign) -> list[ast.stmt]:
+        if is_store(stmt):
+            return self.store(stmt)
         target = stmt.targets[0].id
         if target not in self.act.active or target not in self.live:
             return []
@@ -160,6 +222,7 @@ class _Reverser:
         g = _name(self.adjoint(target))
         value = stmt.value
         self.live.discard(target)  # the value before this assignment is another value
+        self.owned.discard(target)
         if isinstance(value, ast.Name):  # a copy
             if self.act.is_active(value):
                 self.accumulate(value.id, g, out)
@@ -172,8 +235,13 @@ class _Reverser:
             if active and self.is_call_to_differentiate(value):
                 self.user_call(stmt, g, args, active, out)
             else:
+                broadcast = target in self.act.arrays and len(args) > 1 and _elementwise(
+                    self.norm.info, value)
                 for i, expr in self.contributions(stmt, g, args, active).items():
-                    self.accumulate(args[i].id, simplify(expr), out)
+                    expr = simplify(expr)
+                    if broadcast:
+                        expr = _call(self.kernel("unbroadcast"), expr, _name(args[i].id))
+                    self.accumulate(args[i].id, expr, out)
         return out if len(out) > 1 else []
 
     def is_call_to_differentiate(self, value: ast.expr) -> bool:
@@ -206,6 +274,13 @@ class _Reverser:
         value = stmt.value
         if isinstance(value, ast.BinOp):
             primal, what = BINOPS.get(type(value.op)), f"the operator {_op_text(value)}"
+            if isinstance(value.op, ast.Div) and literal(value.left) == 1:
+                # 1 / y: the reciprocal, whose derivative needs no second division
+                primal, args = numpy.reciprocal, [value.right]
+                active = [0] if 1 in active else []
+                exprs = instantiate(rules.lookup(primal, 1), g, _name(stmt.targets[0].id),
+                                    args, self.ns, active)
+                return {1: exprs[0]} if active else {}
         elif isinstance(value, ast.UnaryOp):
             primal, what = UNARYOPS.get(type(value.op)), f"the operator {_op_text(value)}"
         else:
@@ -252,24 +327,40 @@ class _Reverser:
         persistent = set(carried) | {n for n in body_names - set(loop.carried)
                                      if n in self.live}
         pre = self.ensure_live((self.contributed(loop.body) - body_names) | set(carried))
-        outer = set(self.live)
+        outer, outer_owned = set(self.live), set(self.owned)
         self.live = outer - (body_names - persistent)
         reverse_body = self.block(loop.body)
         for name in sorted(persistent - self.live):
             reverse_body.append(self.zero(name))
-        self.live = outer
+        self.live, self.owned = outer, outer_owned & self.owned
         if not _has_code(reverse_body):
-            self.tapes[id(loop)] = _Tape(taped=[])
+            self.tapes[id(loop)] = _Tape()
             return pre
-        carried = set(loop.carried)
-        forward_body = [s for s in self.record(loop.body)  # not the copies to the next
-                        if not (isinstance(s, ast.Assign)  # iteration: the reversal reads
-                                and isinstance(s.targets[0], ast.Name)  # this iteration's
-                                and s.targets[0].id in carried)]  # values
         _, reads = prune(reverse_body, set(), keep_all=True)
-        recompute, needs = prune(forward_body, reads)
-        taped = [c for c in loop.carried if c in needs]
-        tape = _Tape(taped=taped)
+        tape = _Tape()
+        if has_stores(loop.body):
+            # arrays are written: the array state of an iteration cannot be recomputed, so
+            # every value of the iteration the reversal reads is taped instead
+            if any(isinstance(n, (ast.For, ast.While)) for s in reverse_body
+                   for n in ast.walk(s)):
+                raise self.norm.info.error(
+                    loop, "writing into an array inside nested loops is not supported yet",
+                    construct="an indexed assignment in a nested loop",
+                    hint="write into the array in the innermost loop only, or compute the "
+                    "values with array expressions")
+            index_name = loop.target.id if isinstance(loop, ast.For) else None
+            tape.at_start = [c for c in loop.carried if c in reads]
+            tape.at_end = [n for n in _in_order(loop.body) if n in reads
+                           and n not in loop.carried and n != index_name]
+            recompute: list[ast.stmt] = []
+        else:
+            forward_body = [s for s in self.record(loop.body)  # not the copies to the next
+                            if not (isinstance(s, ast.Assign)  # iteration: the reversal
+                                    and isinstance(s.targets[0], ast.Name)  # reads this
+                                    and s.targets[0].id in loop.carried)]  # iteration's values
+            recompute, needs = prune(forward_body, reads)
+            tape.at_start = [c for c in loop.carried if c in needs]
+        tape.names = {n: self.names.fresh(f"{n}_tape") for n in tape.at_start + tape.at_end}
         self.tapes[id(loop)] = tape
         if isinstance(loop, ast.For):
             header, index = self.reversed_range(loop, tape)
@@ -281,8 +372,9 @@ class _Reverser:
                 "range", simplify(ast.BinOp(left=_name(tape.trips), op=ast.Sub(),
                                             right=_const(1))), _const(-1), _const(-1)),
                 body=[], orelse=[])
-        restore = [_assign(c, ast.Subscript(value=_name(f"{c}_tape"), slice=copy.deepcopy(index),
-                                            ctx=ast.Load())) for c in taped]
+        restore = [_assign(n, ast.Subscript(value=_name(tape.names[n]),
+                                            slice=copy.deepcopy(index), ctx=ast.Load()))
+                   for n in tape.at_start + tape.at_end]
         header.body = [*restore, *recompute, *reverse_body]
         return [*pre, header]
 
@@ -338,51 +430,104 @@ class _Reverser:
         return out
 
     def record_loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
-        tape = self.tapes.get(id(loop), _Tape(taped=[]))
+        tape = self.tapes.get(id(loop), _Tape())
         body = self.record(loop.body)
-        np_name = self.ns.bind("np", numpy) if tape.taped else "np"
         pre: list[ast.stmt] = []
         post: list[ast.stmt] = []
+        first: ast.expr
         if isinstance(loop, ast.For):
             trips: ast.expr = loop.iter.args[0] if len(loop.iter.args) == 1 else _name(
                 tape.trips or "")
             if tape.trips:
                 pre.append(_assign(tape.trips, _call("len", copy.deepcopy(loop.iter))))
             index = self.tape_index(loop)
-            pushes: list[ast.stmt] = []
+            capacity = trips
+            grow: list[ast.stmt] = []
         else:
             counter = tape.trips
             capacity = _const(16)
-            trips = capacity
+            trips = _name(counter) if counter else _const(0)
             index = _name(counter) if counter else _const(0)
-            pushes = []
             if counter:
                 pre.append(_assign(counter, _const(0)))
-                body.append(ast.AugAssign(target=_name(counter, True), op=ast.Add(),
-                                          value=_const(1)))
-            if tape.taped:
-                self.uses_grow = True
-                grow = [_assign(f"{c}_tape", _call(GROW_TAPE, _name(f"{c}_tape")))
-                        for c in tape.taped]
-                full = ast.Compare(left=_name(counter), ops=[ast.Eq()], comparators=[
-                    _call("len", _name(f"{tape.taped[0]}_tape"))])
-                pushes.append(ast.If(test=full, body=grow, orelse=[]))
-        for c in tape.taped:
-            alloc = (_call(f"{np_name}.empty", copy.deepcopy(trips)) if c in self.act.active
-                     else _call(f"{np_name}.full", copy.deepcopy(trips), _name(c)))
-            pre.append(_assign(f"{c}_tape", alloc))
-            pushes.append(_assign(ast.Subscript(value=_name(f"{c}_tape"),
-                                                slice=copy.deepcopy(index), ctx=ast.Store()),
-                                  _name(c)))
-            if self.count_tape:
-                post.append(ast.AugAssign(target=_name(self.count_tape, True), op=ast.Add(),
-                                          value=ast.Attribute(value=_name(f"{c}_tape"),
-                                                              attr="nbytes", ctx=ast.Load())))
+            grow = [_assign(tape.names[n], _call(self.kernel("grow_tape"),
+                                                 _name(tape.names[n])))
+                    for n in tape.at_start + tape.at_end]
+        first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[_const(0)])
+        start: list[ast.stmt] = []
+        end: list[ast.stmt] = []
+        if grow:
+            full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
+                _call("len", _name(tape.names[(tape.at_start + tape.at_end)[0]]))])
+            (start if tape.at_start else end).append(ast.If(test=full, body=grow, orelse=[]))
+        for n in tape.at_start:  # carried values: room made before the loop
+            pre.append(_assign(tape.names[n], _call(self.kernel("new_tape"),
+                                                    copy.deepcopy(capacity), _name(n))))
+            start.append(self.push(tape.names[n], index, n))
+        if tape.at_end:  # values of the iteration: room made when the first one exists
+            end.insert(0, ast.If(test=first, body=[
+                _assign(tape.names[n], _call(self.kernel("new_tape"), copy.deepcopy(capacity),
+                                             _name(n))) for n in tape.at_end], orelse=[]))
+            end[1:1] = [self.push(tape.names[n], index, n) for n in tape.at_end]
+        if isinstance(loop, ast.While) and tape.trips:
+            end.append(ast.AugAssign(target=_name(tape.trips, True), op=ast.Add(),
+                                     value=_const(1)))
+        if self.count_tape:
+            counted = [ast.AugAssign(target=_name(self.count_tape, True), op=ast.Add(),
+                                     value=ast.Attribute(value=_name(tape.names[n]),
+                                                         attr="nbytes", ctx=ast.Load()))
+                       for n in tape.at_start + tape.at_end]
+            if counted:
+                post.append(ast.If(test=ast.Compare(left=copy.deepcopy(trips), ops=[ast.Gt()],
+                                                    comparators=[_const(0)]),
+                                   body=counted, orelse=[]) if tape.at_end else counted[0])
+                if not tape.at_end:
+                    post.extend(counted[1:])
+        loop_body = start + body + end
         if isinstance(loop, ast.For):
-            new = ast.For(target=loop.target, iter=loop.iter, body=pushes + body, orelse=[])
+            new: ast.stmt = ast.For(target=loop.target, iter=loop.iter, body=loop_body,
+                                    orelse=[])
         else:
-            new = ast.While(test=loop.test, body=pushes + body, orelse=[])
+            new = ast.While(test=loop.test, body=loop_body, orelse=[])
         return [*pre, new, *post]
+
+    def push(self, tape: str, index: ast.expr, name: str) -> ast.Assign:
+        return _assign(ast.Subscript(value=_name(tape), slice=copy.deepcopy(index),
+                                     ctx=ast.Store()), _name(name))
+
+
+_FRESH = {"unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
+          "reduce_adjoint", "zeros_like", "full", "sum"}
+
+
+def _fresh(value: ast.expr) -> bool:
+    """Whether ``value`` is a newly allocated array (or a scalar), never a view of another."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Constant)):
+        return True
+    if isinstance(value, ast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name == "copy":
+            return True
+        if name == "unbroadcast":
+            return _fresh(value.args[0])
+        return name in _FRESH
+    return False
+
+
+def _has_slice(index: ast.expr) -> bool:
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(p, ast.Slice) for p in parts)
+
+
+def _assigned_in(stmts: list[ast.stmt], name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for s in stmts for n in ast.walk(s))
+
+
+def _in_order(stmts: list[ast.stmt]) -> list[str]:
+    """Names assigned in ``stmts``, in order of first assignment."""
+    return list(dict.fromkeys(s.targets[0].id for s in assignments(stmts) if not is_store(s)))
 
 
 def _has_code(stmts: list[ast.stmt]) -> bool:
@@ -418,9 +563,9 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
                       name: str, *, with_value: bool, as_tuple: bool,
                       count_tape: bool = False, seed_param: bool = False,
-                      callees: Callees | None = None) -> tuple[ast.FunctionDef, bool]:
-    """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``,
-    and whether it calls the ``grow_tape`` helper.  With ``count_tape`` it also returns the
+                      callees: Callees | None = None) -> ast.FunctionDef:
+    """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``.
+    With ``count_tape`` it also returns the
     bytes of tape it allocated; with ``seed_param`` the adjoint of the result is its last
     parameter instead of ``1.0`` (the helpers of called functions)."""
     names = copy.deepcopy(norm.names)
@@ -454,21 +599,17 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
     grads = [_name(rev.adjoint(p)) for p in wrt]
     value: ast.expr = grads[0] if not as_tuple else ast.Tuple(elts=grads, ctx=ast.Load())
     if with_value:
+        if isinstance(result, ast.Name) and _assigned_in(backward, result.id):
+            # the backward sweep restores loop values: keep the result before it does
+            kept = names.fresh("value")
+            forward.append(_assign(kept, _name(result.id)))
+            result = _name(kept)
         value = ast.Tuple(elts=[result, value], ctx=ast.Load())
     if rev.count_tape:
         value = ast.Tuple(elts=[value, _name(rev.count_tape)], ctx=ast.Load())
         forward.insert(0, _assign(rev.count_tape, _const(0)))
     body = [*forward, *backward, ast.Return(value=value)]
-    return function_def(name, args, body), rev.uses_grow
-
-
-def grow_tape_function(np_name: str) -> ast.FunctionDef:
-    """``grow_tape(tape)``: the tape with twice the room, its contents kept (while loops)."""
-    source = (f"def {GROW_TAPE}(tape):\n"
-              f"    bigger = {np_name}.empty(2 * len(tape), tape.dtype)\n"
-              "    bigger[:len(tape)] = tape\n"
-              "    return bigger\n")
-    return ast.parse(source).body[0]
+    return function_def(name, args, body)
 
 
 def _op_text(value: ast.expr) -> str:

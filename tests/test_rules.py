@@ -182,6 +182,14 @@ def np_power(x, y):
     return np.power(x, y)
 
 
+def np_reciprocal(x):
+    return np.reciprocal(x)
+
+
+def one_over(x):
+    return 1.0 / (x * x + 0.5)
+
+
 def np_sin(x):
     return np.sin(x)
 
@@ -524,6 +532,8 @@ CASES = [
     (np_sqrt, [0.05, 0.5, 2.0, 9.0]),
     (np_cbrt, [-2.0, -0.3, 0.4, 5.0]),
     (np_square, [-1.5, 0.0, 0.3, 4.0]),
+    (np_reciprocal, [-2.0, -0.3, 0.4, 5.0]),
+    (one_over, [-2.0, -0.3, 0.4, 5.0]),
     (np_power, POSITIVE_BASE),
     (np_sin, ANGLES),
     (np_cos, ANGLES),

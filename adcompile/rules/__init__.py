@@ -37,6 +37,8 @@ class Rule:
     primal: Any
     template: types.FunctionType
     nargs: int
+    #: elementwise rules get their contributions summed over broadcast axes when arrays meet
+    elementwise: bool = True
     _body: ast.expr | None = field(default=None, repr=False)
 
     @property
@@ -78,15 +80,18 @@ class Rule:
 _RULES: dict[tuple[int, int], Rule] = {}
 _NONDIFF: dict[int, Any] = {}
 _USER_SOURCES: list[str] = []
-_BUILTIN_MODULES = ("operators", "math")
+_BUILTIN_MODULES = ("operators", "math", "numpy")
 
 
-def derivative(*primals: Any) -> Callable[[types.FunctionType], types.FunctionType]:
+def derivative(*primals: Any, elementwise: bool = True
+               ) -> Callable[[types.FunctionType], types.FunctionType]:
     """Register the decorated rule as the derivative of each of ``primals``.
 
     The rule's signature is ``(g, ans, *args)``: adjoint of the result, the result, and the
     primitive's arguments; it returns one adjoint contribution per argument (a tuple when
     there are several).  Registering again for the same primitive and arity replaces the rule.
+    ``elementwise=False`` says the rule already returns adjoints of the arguments' shapes
+    (reductions, products of matrices); elementwise rules are summed over broadcast axes.
     """
     if not primals:
         raise TypeError("derivative() needs the function(s) the rule differentiates")
@@ -102,7 +107,7 @@ def derivative(*primals: Any) -> Callable[[types.FunctionType], types.FunctionTy
         nargs = code.co_argcount - 2
         rule = None
         for primal in primals:
-            rule = Rule(primal=primal, template=template, nargs=nargs)
+            rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=elementwise)
             _RULES[(id(primal), nargs)] = rule
         if template.__module__.rpartition(".")[0] != __name__:
             rule.body()  # validate user rules now, where the error is easiest to read
@@ -167,4 +172,5 @@ def _parse_template(template: types.FunctionType) -> ast.expr:
 
 
 from . import math as _math_rules  # noqa: E402,F401  (registers the library's rules)
+from . import numpy as _numpy_rules  # noqa: E402,F401
 from . import operators as _operator_rules  # noqa: E402,F401

@@ -48,6 +48,11 @@ def log1p(g, ans, x):
     return g / (1.0 + x)
 
 
+@derivative(np.reciprocal)
+def reciprocal(g, ans, x):
+    return -g * ans * ans
+
+
 @derivative(math.sqrt, np.sqrt)
 def sqrt(g, ans, x):
     return g / (2.0 * ans)

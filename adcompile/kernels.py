@@ -1,0 +1,231 @@
+"""Shape-generic helpers that generated gradients call where a value may be a scalar or an array.
+
+adcompile writes gradient code before it knows the argument types, so a few operations whose
+form depends on shapes are functions here: summing an adjoint over broadcast axes, a zero of
+the right shape, a tape for scalars or arrays.  Each is plain NumPy for Python and has a Numba
+implementation per type (``numba.extending.overload``), so in compiled code the choice is made
+at compile time and costs nothing: for scalars ``unbroadcast(g, x)`` is just ``g``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+#: generated modules import these by name (see codegen)
+__all__ = ["grow_tape", "matmul_left", "matmul_right", "max_along", "mean_along", "min_along",
+           "new_tape", "prod_along", "reduce_adjoint", "unbroadcast", "zeros_like"]
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """``g`` summed down to the shape of ``x``: the adjoint of an input that was broadcast."""
+    if np.ndim(x) == 0:
+        return float(np.sum(g))
+    g = np.asarray(g, dtype=float)
+    while g.ndim > np.ndim(x):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(np.shape(x)):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return np.array(np.broadcast_to(g, np.shape(x)))
+
+
+def zeros_like(x: Any) -> Any:
+    """A zero adjoint for ``x``: ``0.0`` for a scalar, a new C-contiguous array of its shape."""
+    if np.ndim(x) == 0:
+        return 0.0
+    return np.zeros(np.shape(x))
+
+
+def new_tape(n: int, value: Any) -> np.ndarray:
+    """Room for ``n`` copies of ``value`` (a scalar or an array), of its type."""
+    value = np.asarray(value)
+    return np.empty((n, *value.shape), dtype=value.dtype)
+
+
+def grow_tape(tape: np.ndarray) -> np.ndarray:
+    """The tape with twice the room, its contents kept (for loops of unknown trip count)."""
+    bigger = np.empty((2 * len(tape), *tape.shape[1:]), dtype=tape.dtype)
+    bigger[: len(tape)] = tape
+    return bigger
+
+
+def reduce_adjoint(g: Any, x: Any, axis: Any) -> Any:
+    """The adjoint ``g`` of a reduction of ``x`` over ``axis`` (None: all), spread back over
+    the shape of ``x``."""
+    if axis is None:
+        return np.full(np.shape(x), g)
+    return np.broadcast_to(np.expand_dims(g, axis), np.shape(x)).copy()
+
+
+def matmul_left(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``a`` in ``a @ b`` (and ``np.dot(a, b)``), for 1-D and 2-D operands."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if b_nd == 1:
+        return np.outer(g, b) if a_nd == 2 else g * b
+    return np.dot(g, np.transpose(b))
+
+
+def matmul_right(g: Any, a: Any, b: Any) -> Any:
+    """The adjoint of ``b`` in ``a @ b`` (and ``np.dot(a, b)``), for 1-D and 2-D operands."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 1:
+        return np.outer(a, g) if b_nd == 2 else g * a
+    return np.dot(np.transpose(a), g)
+
+
+def mean_along(x: Any, axis: int) -> Any:
+    """``np.mean(x, axis)`` (Numba's ``np.mean`` takes no axis)."""
+    return np.mean(x, axis=axis)
+
+
+def max_along(x: Any, axis: int) -> Any:
+    """``np.max(x, axis)`` (Numba's ``np.max`` takes no axis)."""
+    return np.max(x, axis=axis)
+
+
+def min_along(x: Any, axis: int) -> Any:
+    """``np.min(x, axis)`` (Numba's ``np.min`` takes no axis)."""
+    return np.min(x, axis=axis)
+
+
+def prod_along(x: Any, axis: int) -> Any:
+    """``np.prod(x, axis)`` (Numba's ``np.prod`` takes no axis)."""
+    return np.prod(x, axis=axis)
+
+
+# -- Numba implementations, chosen by type at compile time -------------------------------------
+
+def _is_array(t: Any) -> bool:
+    return isinstance(t, types.Array)
+
+
+@overload(unbroadcast)
+def _unbroadcast(g, x):
+    if not _is_array(x):
+        if _is_array(g):
+            return lambda g, x: g.sum()
+        return lambda g, x: g
+    if not _is_array(g):
+        return lambda g, x: np.full(x.shape, g)
+    if g.ndim == x.ndim == 1:
+        def same_rank_1(g, x):
+            if g.shape[0] == x.shape[0]:
+                return g
+            out = np.empty(1)
+            out[0] = g.sum()
+            return out
+        return same_rank_1
+    if g.ndim == 2 and x.ndim == 1:
+        def rank_2_to_1(g, x):
+            s = g.sum(axis=0)
+            if s.shape[0] == x.shape[0]:
+                return s
+            out = np.empty(1)
+            out[0] = s.sum()
+            return out
+        return rank_2_to_1
+    if g.ndim == x.ndim == 2:
+        def same_rank_2(g, x):
+            if g.shape[0] == x.shape[0] and g.shape[1] == x.shape[1]:
+                return np.ascontiguousarray(g)
+            out = np.zeros(x.shape)
+            for i in range(g.shape[0]):
+                for j in range(g.shape[1]):
+                    out[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0] += g[i, j]
+            return out
+        return same_rank_2
+    return None
+
+
+@overload(zeros_like)
+def _zeros_like(x):
+    if _is_array(x):
+        return lambda x: np.zeros(x.shape)
+    return lambda x: 0.0
+
+
+@overload(new_tape)
+def _new_tape(n, value):
+    if _is_array(value):
+        return lambda n, value: np.empty((n,) + value.shape, value.dtype)
+    return lambda n, value: np.full(n, value)
+
+
+@overload(grow_tape)
+def _grow_tape(tape):
+    def grow(tape):
+        bigger = np.empty((2 * len(tape),) + tape.shape[1:], tape.dtype)
+        bigger[: len(tape)] = tape
+        return bigger
+    return grow
+
+
+@overload(reduce_adjoint)
+def _reduce_adjoint(g, x, axis):
+    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
+        if _is_array(x):
+            return lambda g, x, axis: np.full(x.shape, g)
+        return lambda g, x, axis: g
+    if _is_array(x) and x.ndim == 2:
+        def along(g, x, axis):
+            out = np.empty(x.shape)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] = g[j] if axis == 0 else g[i]
+            return out
+        return along
+    if _is_array(x) and x.ndim == 1:
+        return lambda g, x, axis: np.full(x.shape, g)
+    return None
+
+
+@overload(matmul_left)
+def _matmul_left(g, a, b):
+    if _is_array(b) and b.ndim == 1:
+        if _is_array(a) and a.ndim == 2:
+            return lambda g, a, b: np.outer(g, b)
+        return lambda g, a, b: g * b
+    return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
+
+
+@overload(matmul_right)
+def _matmul_right(g, a, b):
+    if _is_array(a) and a.ndim == 1:
+        if _is_array(b) and b.ndim == 2:
+            return lambda g, a, b: np.outer(a, g)
+        return lambda g, a, b: g * a
+    return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
+
+
+def _along(reduce):
+    """A Numba implementation of ``reduce`` over axis 0 or 1 of a 2-D array (or a 1-D one)."""
+    def typer(x, axis):
+        if not _is_array(x):
+            return None
+        if x.ndim == 1:
+            return lambda x, axis: reduce(x)
+        if x.ndim != 2:
+            return None
+
+        def impl(x, axis):
+            if axis == 0 or axis == -2:
+                out = np.empty(x.shape[1])
+                for j in range(x.shape[1]):
+                    out[j] = reduce(x[:, j])
+            else:
+                out = np.empty(x.shape[0])
+                for i in range(x.shape[0]):
+                    out[i] = reduce(x[i])
+            return out
+        return impl
+    return typer
+
+
+overload(mean_along)(_along(np.mean))
+overload(max_along)(_along(np.max))
+overload(min_along)(_along(np.min))
+overload(prod_along)(_along(np.prod))

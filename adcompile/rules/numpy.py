@@ -1,0 +1,118 @@
+"""Derivatives of NumPy's array operations: reductions, products, reshaping, selection.
+
+These rules return adjoints already shaped like their arguments (``elementwise=False``).
+``reduce_adjoint`` spreads the adjoint of a reduction back over the reduced axes;
+``matmul_left``/``matmul_right`` are the two sides of a matrix product for 1-D and 2-D operands
+(``outer(g, b)``, ``g @ b.T``, ``a.T @ g``, ...).  Each rule: ``(g, ans, *args)``.
+"""
+
+import operator
+
+import numpy as np
+
+from ..kernels import (
+    matmul_left,
+    matmul_right,
+    max_along,
+    mean_along,
+    min_along,
+    prod_along,
+    reduce_adjoint,
+)
+from . import derivative, nondifferentiable
+
+
+@derivative(np.sum, elementwise=False)
+def sum(g, ans, x):
+    return reduce_adjoint(g, x, None)
+
+
+@derivative(np.sum, elementwise=False)
+def sum_axis(g, ans, x, axis):
+    return reduce_adjoint(g, x, axis), None
+
+
+@derivative(np.mean, elementwise=False)
+def mean(g, ans, x):
+    return reduce_adjoint(g, x, None) / x.size
+
+
+@derivative(mean_along, elementwise=False)
+def mean_axis(g, ans, x, axis):
+    return reduce_adjoint(g, x, axis) / x.shape[axis], None
+
+
+@derivative(np.max, np.amax, elementwise=False)
+def max(g, ans, x):
+    return reduce_adjoint(g, x, None) * (x == ans)
+
+
+@derivative(max_along, elementwise=False)
+def max_axis(g, ans, x, axis):
+    return reduce_adjoint(g, x, axis) * (x == reduce_adjoint(ans, x, axis)), None
+
+
+@derivative(np.min, np.amin, elementwise=False)
+def min(g, ans, x):
+    return reduce_adjoint(g, x, None) * (x == ans)
+
+
+@derivative(min_along, elementwise=False)
+def min_axis(g, ans, x, axis):
+    return reduce_adjoint(g, x, axis) * (x == reduce_adjoint(ans, x, axis)), None
+
+
+@derivative(np.prod, elementwise=False)
+def prod(g, ans, x):
+    return reduce_adjoint(g * ans, x, None) / x
+
+
+@derivative(prod_along, elementwise=False)
+def prod_axis(g, ans, x, axis):
+    return reduce_adjoint(g * ans, x, axis) / x, None
+
+
+@derivative(operator.matmul, np.dot, elementwise=False)
+def matmul(g, ans, a, b):
+    return matmul_left(g, a, b), matmul_right(g, a, b)
+
+
+@derivative(np.outer, elementwise=False)
+def outer(g, ans, a, b):
+    return np.dot(g, b), np.dot(g.T, a)
+
+
+@derivative(np.transpose, elementwise=False)
+def transpose(g, ans, x):
+    return np.transpose(g)
+
+
+@derivative(np.reshape, elementwise=False)
+def reshape(g, ans, x, shape):
+    return np.reshape(np.ascontiguousarray(g), x.shape), None
+
+
+@derivative(np.copy, np.ascontiguousarray, elementwise=False)
+def copy(g, ans, x):
+    return g
+
+
+@derivative(np.where)
+def where(g, ans, condition, x, y):
+    return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
+
+
+@derivative(np.clip)
+def clip(g, ans, x, low, high):
+    return g * (x >= low) * (x <= high), None, None
+
+
+@derivative(np.full, elementwise=False)
+def full(g, ans, shape, value):
+    return None, np.sum(g)
+
+
+nondifferentiable(
+    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.arange,
+    np.linspace, np.argmax, np.argmin, np.shape, np.size, np.ndim,
+)
