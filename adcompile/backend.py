@@ -16,6 +16,7 @@ from typing import Any
 
 import numba
 from numba.core import errors as numba_errors
+from numba.core import types as nbtypes
 from numba.core.registry import CPUDispatcher
 
 from .errors import AdcompileError
@@ -35,10 +36,16 @@ class CompiledFunction(CPUDispatcher):
     source: str = ""
     module_path: str = ""
     user_function: str = ""
+    #: for gradients: the role ('grad', 'value_and_grad'), the wrt positions, tuple or not
+    role: str = ""
+    wrt_positions: tuple[int, ...] = ()
+    as_tuple: bool = False
+    result_name: str = ""
+    forward: Any = None
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
         try:
-            return super()._compile_for_args(*args, **kws)
+            entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
             types_ = ", ".join(type(a).__name__ for a in args)
             lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
@@ -54,6 +61,51 @@ class CompiledFunction(CPUDispatcher):
                 hint="pass each parameter what the function expects (floats, ints, float64 "
                 "arrays); if the types are right, the generated code is at fault: report it "
                 "with the function") from None
+        if self.role:
+            self._check_result(args)
+        return entry
+
+    def _check_result(self, args: tuple) -> None:
+        """The loss must be a scalar: a gradient that came out as an array for a scalar
+        parameter (or with another rank than its array) means ``f`` returned an array."""
+        argtypes = tuple(self.typeof_pyval(a) for a in args)
+        compiled = self.overloads.get(argtypes)
+        if compiled is None:
+            return
+        result = compiled.signature.return_type
+        parts = list(getattr(result, "types", ()))
+        if self.role == "value_and_grad":
+            value, result = parts if len(parts) == 2 else (None, None)
+            parts = list(getattr(result, "types", ()))
+            bad = isinstance(value, nbtypes.Array)
+        else:
+            bad = False
+        grads = parts if self.as_tuple else [result]
+        for position, grad in zip(self.wrt_positions, grads, strict=False):
+            arg = argtypes[position]
+            if isinstance(arg, nbtypes.Array):
+                bad |= not (isinstance(grad, nbtypes.Array) and grad.ndim == arg.ndim)
+            else:
+                bad |= isinstance(grad, nbtypes.Array)
+        annotation = getattr(compiled, "type_annotation", None)
+        typemap = getattr(annotation, "typemap", None) or {}
+        if self.result_name:  # the loss variable itself, when this process typed it
+            seen = [t for name, t in typemap.items()
+                    if name == self.result_name or name.startswith(self.result_name + ".")]
+            bad |= any(isinstance(t, nbtypes.Array) for t in seen)
+            if not seen and self.forward is not None and any(
+                    isinstance(t, nbtypes.Array) for t in argtypes):
+                # the gradient never computes the loss: type the function itself
+                self.forward.compile(argtypes)
+                loss = self.forward.overloads[argtypes].signature.return_type
+                bad |= isinstance(loss, nbtypes.Array)
+        if bad:
+            self._reset_overloads()
+            raise AdcompileError(
+                f"{self.user_function} must return a scalar (the loss), but for arguments of "
+                f"types ({', '.join(str(t) for t in argtypes)}) it returns an array",
+                construct="an array result",
+                hint="reduce it to one number, e.g. with np.sum or np.mean")
 
 
 def jitted(func: Any) -> Any:

@@ -110,11 +110,16 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
     module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info))
     gen = Generated(module=module, path=path, text=text, names=names)
     counting = gen.function("tape_bytes")
+    positions = tuple(info.params.index(p) for p in wrt)
     for role in names:
         fn = gen.function(role)
         fn.source = gen.source(role)
         if role in ("grad", "value_and_grad"):
             fn.tape_bytes = _tape_bytes(counting)
+            fn.role, fn.wrt_positions, fn.as_tuple = role, positions, as_tuple
+            seed = re.search(r"chain rule from (\w+) back", fn.source)
+            fn.result_name = seed.group(1) if seed else ""
+            fn.forward = gen.function("forward")
     _LOADED[key] = gen
     return gen
 

@@ -436,8 +436,9 @@ class _Reverser:
         post: list[ast.stmt] = []
         first: ast.expr
         if isinstance(loop, ast.For):
-            trips: ast.expr = loop.iter.args[0] if len(loop.iter.args) == 1 else _name(
-                tape.trips or "")
+            args = loop.iter.args
+            trips: ast.expr = _name(tape.trips) if tape.trips else copy.deepcopy(
+                args[0] if len(args) == 1 else args[1])
             if tape.trips:
                 pre.append(_assign(tape.trips, _call("len", copy.deepcopy(loop.iter))))
             index = self.tape_index(loop)
