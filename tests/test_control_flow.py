@@ -301,6 +301,19 @@ def test_for_over_constant_ranges(fd):
     check(fd, constant_ranges, "x", [(0.3,), (-0.7,), (1.1,)])
 
 
+def zero_start(x, n):
+    c = x
+    for i in range(0, n):
+        c = math.sin(c) + 0.1 * i
+    for _ in range(0, n, 1):
+        c = c * math.cos(c)
+    return c
+
+
+def test_range_with_an_explicit_zero_start_and_unit_step(fd):
+    check(fd, zero_start, "x", [(0.5, 3), (-1.2, 1), (0.7, 0)])
+
+
 def carried(x, y, n):
     a = x
     b = y
@@ -345,6 +358,29 @@ def test_nested_loops_over_a_matrix(fd):
     rng = np.random.default_rng(3)
     points = [(rng.normal(size=(3, 4)), rng.normal(size=4)) for _ in range(3)]
     check(fd, matrix_loops, ("a", "v"), points)
+
+
+def loop_in_branch(x, z, n):
+    if x <= 1.0:
+        for _ in range(n):
+            x = math.sin(z) * x
+    return x
+
+
+def loop_in_branch_not_reading_the_carried_value(x, z):
+    if x <= 1.0:
+        for i in range(2):
+            x = math.sin(z) + 0.25 * i
+    return x * z
+
+
+def test_loop_inside_a_branch(fd):
+    check(fd, loop_in_branch, ("x", "z"), [(0.5, 0.3, 3), (1.5, 0.3, 3), (-0.4, 1.1, 0)])
+
+
+def test_loop_inside_a_branch_that_overwrites_without_reading(fd):
+    check(fd, loop_in_branch_not_reading_the_carried_value, ("x", "z"),
+          [(0.5, 0.3), (1.5, 0.3), (-0.4, 1.1)])
 
 
 def shrink(x):

@@ -170,7 +170,7 @@ def outer_of_a_cycle(x):
     return ping(x, 3) * 2.0
 
 
-# -- array stores and slices -------------------------------------------------------------------
+# -- stores into argument arrays, and slices ---------------------------------------------------
 
 def stores_into_parameter(x, n):
     for i in range(n):
@@ -216,9 +216,9 @@ LOCATED = [
     (make_counter(), (1.5,), "no-nonlocal", "nonlocal"),
     (generator, (1.5,), "no-generator", "yield"),
     (generator_expression, (1.5, 3), "no-generator-expression", "generator expression"),
-    (stores_into_parameter, (ARRAY, 3), "no-store", "array element"),
-    (stores_with_augmented_assignment, (ARRAY,), "no-augmented-store", "array element"),
-    (stores_into_matrix, (MATRIX,), "no-matrix-store", "array element"),
+    (stores_into_parameter, (ARRAY, 3), "no-store", "writing into the argument"),
+    (stores_with_augmented_assignment, (ARRAY,), "no-augmented-store", "writing into the argument"),
+    (stores_into_matrix, (MATRIX,), "no-matrix-store", "writing into the argument"),
     (slices, (ARRAY,), "no-slice", "slic"),
     (slices_a_matrix, (MATRIX,), "no-matrix-slice", "slic"),
     (slices_with_a_step, (ARRAY,), "no-step-slice", "slic"),
@@ -242,10 +242,17 @@ def test_loop_else_suggests_a_flag():
         assert "flag" in compile_error(f, args).hint
 
 
-def test_array_store_hint_says_what_to_do_instead():
-    err = compile_error(stores_into_parameter, (ARRAY, 3))
-    assert "element" in str(err).splitlines()[0]
-    assert "scalar" in err.hint
+@pytest.mark.parametrize("f, args, name", [
+    (stores_into_parameter, (ARRAY, 3), "x"),
+    (stores_with_augmented_assignment, (ARRAY,), "x"),
+    (stores_into_matrix, (MATRIX,), "a"),
+])
+def test_store_into_an_argument_names_it_and_suggests_a_copy(f, args, name):
+    before = args[0].copy()
+    err = compile_error(f, args)
+    assert f"argument '{name}'" in str(err).splitlines()[0]
+    assert f"{name}.copy()" in err.hint
+    np.testing.assert_array_equal(args[0], before)  # the caller's array is untouched
 
 
 def test_slice_hint_suggests_indexing_one_element():

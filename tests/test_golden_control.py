@@ -138,7 +138,12 @@ def test_reversed_euler_loop_is_one_plain_loop_over_the_steps_backwards():
     forward, backward = loops
     assert ast.unparse(forward.iter) == "range(n)"
     assert ast.unparse(backward.iter) == "range(n - 1, -1, -1)"
-    # one tape, for the one overwritten state, read back once per reversed step
-    assert text.count("np.empty(") == 1
+    # one tape, for the one overwritten state, written once per step and read back once per
+    # reversed step
+    tapes = {t.id for n in ast.walk(grad) if isinstance(n, ast.Assign)
+             for t in n.targets if isinstance(t, ast.Name) and t.id.endswith("_tape")}
+    assert tapes == {"y_1_tape"}
+    assert sum(isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)
+               and ast.unparse(s.targets[0].value) == "y_1_tape" for s in forward.body) == 1
     assert sum(isinstance(s, ast.Assign) and "_tape[" in ast.unparse(s.value)
                for s in backward.body) == 1
