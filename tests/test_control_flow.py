@@ -374,6 +374,15 @@ def loop_in_branch_not_reading_the_carried_value(x, z):
     return x * z
 
 
+def while_in_branch(x, z):
+    if x <= 1.0:
+        k = 0
+        while k < 3:
+            x = math.sin(z) + 0.1 * k
+            k += 1
+    return x
+
+
 def test_loop_inside_a_branch(fd):
     check(fd, loop_in_branch, ("x", "z"), [(0.5, 0.3, 3), (1.5, 0.3, 3), (-0.4, 1.1, 0)])
 
@@ -381,6 +390,29 @@ def test_loop_inside_a_branch(fd):
 def test_loop_inside_a_branch_that_overwrites_without_reading(fd):
     check(fd, loop_in_branch_not_reading_the_carried_value, ("x", "z"),
           [(0.5, 0.3), (1.5, 0.3), (-0.4, 1.1)])
+    check(fd, while_in_branch, ("x", "z"), [(0.5, 0.3), (1.5, 0.3), (-0.4, 1.1)])
+
+
+def index_after_loop(x, n):
+    s = x
+    for i in range(n):
+        s = s * 0.5 + math.sin(x * i)
+    return s * i
+
+
+def test_loop_index_read_after_the_loop(fd):
+    check(fd, index_after_loop, "x", [(0.5, 3), (-1.1, 1), (0.9, 6)])
+
+
+def constant_guard(x):
+    if 0.3 < 0.3 and x < 0.0:
+        if x > 3.0:
+            return x
+    return math.sin(x)
+
+
+def test_condition_starting_with_a_constant_comparison(fd):
+    check(fd, constant_guard, "x", [(0.5,), (-1.0,), (4.0,)])
 
 
 def shrink(x):
