@@ -673,6 +673,34 @@ def test_function_imported_from_another_module(fd, tmp_path):
     assert "def grad_bump" in df.source
 
 
+def term(x, i):
+    return x[i] * math.sin(x[i])
+
+
+def sum_of_terms(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + term(x, i)
+    return s
+
+
+def test_helper_indexing_an_array_argument_called_in_a_loop(fd):
+    rng = np.random.default_rng(11)
+    check(fd, sum_of_terms, "x", [(rng.uniform(-2.0, 2.0, size=n),) for n in (1, 4)])
+
+
+def grad_energy(u):
+    return u * u
+
+
+def energy(x):
+    return grad_energy(x) + x
+
+
+def test_helper_named_like_a_generated_function(fd):
+    check(fd, energy, "x", [(1.5,), (-0.3,)])
+
+
 def quantize(x):
     return math.floor(x * 4.0) / 4.0
 
