@@ -16,11 +16,13 @@ compiled loop.  Parameters are floats or float64 arrays, alone or in a tuple:
                                   batch_size=32, epochs=20, seed=0, method="adam")
     w, b = res.params
 
-Inside the loops a float parameter lives in a one-element array, so that every parameter is
-updated in place.  The call of the gradient and the update of each parameter are written out
-by :func:`_step_function` for each layout of the loss's signature (which parameters are
-optimized, which are floats, which come from the data), because a tuple of arrays of different
-shapes cannot be looped over in Numba.
+Before the loop, the gradient is called once from Python on the start values (and the first
+rows of the data), so that parameters whose shapes do not fit the loss are reported as an
+:class:`~adcompile.AdcompileError` naming them.  Inside the loops a float parameter lives in a
+one-element array, so that every parameter is updated in place.  The call of the gradient and
+the update of each parameter are written out by :func:`_step_function` for each layout of the
+loss's signature (which parameters are optimized, which are floats, which come from the data),
+because a tuple of arrays of different shapes cannot be looped over in Numba.
 """
 
 from __future__ import annotations
@@ -214,7 +216,8 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
 
 @numba.njit
 def _rule(method, w, g, a, s, hyper, c1, c2):
-    """One element's update: the new weight and the two state values."""
+    """One element's update: the new weight and state values; ``c1``, ``c2`` are Adam's bias
+    corrections ``1 - b1**t`` and ``1 - b2**t``."""
     lr, h1, h2, eps = hyper
     if method == 0:
         return w - lr * g, a, s
@@ -226,8 +229,19 @@ def _rule(method, w, g, a, s, hyper, c1, c2):
     return w - lr * (a / c1) / (math.sqrt(s / c2) + eps), a, s
 
 
+@numba.njit
+def _corrections(method, hyper, t):
+    if method == 2:
+        return 1.0 - hyper[1] ** t, 1.0 - hyper[2] ** t
+    return 1.0, 1.0
+
+
+_SHAPE_CHANGED = "the gradient's shape differs from its parameter's shape"
+
+
 def _update(p, g, state, method, hyper, t):
-    """Update the parameter array ``p`` in place from its gradient ``g`` (compiled only)."""
+    """Update the parameter array ``p`` and its ``state`` in place from the gradient ``g`` at
+    step ``t`` (a float parameter is the one element of ``p``).  Compiled only."""
     raise NotImplementedError("_update is compiled by Numba; see its overload")
 
 
@@ -235,15 +249,15 @@ def _update(p, g, state, method, hyper, t):
 def _update_impl(p, g, state, method, hyper, t):
     if isinstance(g, nbtypes.Number):
         def scalar(p, g, state, method, hyper, t):
-            c1, c2 = 1.0 - hyper[1] ** t, 1.0 - hyper[2] ** t
+            c1, c2 = _corrections(method, hyper, t)
             p[0], state[0, 0], state[1, 0] = _rule(method, p[0], g, state[0, 0], state[1, 0],
                                                    hyper, c1, c2)
         return scalar
     if isinstance(g, nbtypes.Array) and g.ndim == p.ndim:
         def array(p, g, state, method, hyper, t):
             if g.shape != p.shape:
-                raise ValueError("a gradient's shape differs from its parameter's shape")
-            c1, c2 = 1.0 - hyper[1] ** t, 1.0 - hyper[2] ** t
+                raise ValueError(_SHAPE_CHANGED)
+            c1, c2 = _corrections(method, hyper, t)
             flat = p.reshape(p.size)
             grad = np.ravel(g)
             for i in range(flat.size):
@@ -312,6 +326,7 @@ def _compile(source: str, name: str) -> Any:
 
 @numba.njit
 def _gd_loop(step, vg, params, states, args, method, hyper, steps, record_every, history):
+    """``steps`` updates on the constant arguments ``args``."""
     countdown = 0
     n = 0
     for t in range(1, steps + 1):
@@ -326,6 +341,7 @@ def _gd_loop(step, vg, params, states, args, method, hyper, steps, record_every,
 @numba.njit
 def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, method, hyper,
                     n, batch_size, epochs, history):
+    """``epochs`` passes over the ``n`` examples in a fresh order, a step per minibatch."""
     order = np.arange(n)
     t = 0
     for _ in range(epochs):
@@ -494,6 +510,14 @@ def _run(problem: _Problem, loop: Any, *args: Any) -> None:
     """Call a compiled loop, turning a Numba typing failure into an ``AdcompileError``."""
     try:
         loop(*args)
+    except ValueError as exc:
+        if str(exc) != _SHAPE_CHANGED:
+            raise
+        raise AdcompileError(
+            f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {problem.name}()",
+            construct="gradient shape", hint="the gradient's shape must not depend on the "
+            "batch; if the loss is right, report it: the generated gradient is at fault"
+        ) from None
     except numba_errors.TypingError as exc:
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
         detail = next((line for line in lines if "No implementation" in line
@@ -508,7 +532,7 @@ def _run(problem: _Problem, loop: Any, *args: Any) -> None:
 def _method(method: Any, lr: Any, beta: Any, b1: Any, b2: Any,
             eps: Any) -> tuple[int, tuple[float, float, float, float]]:
     """The method's number and ``(lr, beta or b1, b2, eps)``, defaults filled in."""
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise AdcompileError(f"method={method!r} is not an optimizer method", construct="method",
                              hint="use 'sgd' (or 'gd'), 'momentum' or 'adam'")
     lr = _positive_float(lr, "lr")
@@ -578,7 +602,7 @@ def _arguments(args: Any, problem: _Problem) -> tuple:
         if _is_number(value):
             out.append(value)
         elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            out.append(value if value.dtype.kind in "iu" else value.astype(np.float64))
+            out.append(value if value.dtype.kind in "iu" else np.asarray(value, np.float64))
         else:
             raise AdcompileError(f"args holds {_describe(value)} for {name!r}, which is not "
                                  "a number", construct="args",
