@@ -17,7 +17,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from . import rules
-from .normalize import Normalized
+from .calls import is_user_function
+from .frontend import parse_function
+from .normalize import Normalized, normalize
 
 
 @dataclass
@@ -116,12 +118,34 @@ def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
                 parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
                 depth[node.value.id] = max(depth.get(node.value.id, 0), len(parts))
                 arrays.add(node.value.id)
+    for stmt in stmts:  # operands of array-only operations are arrays
+        value = stmt.value
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+            arrays.add(value.value.id)  # x.shape, x.size
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+            arrays.update(names_read(value))
+        elif isinstance(value, ast.Call):
+            target = info.resolve(value.func)
+            name = getattr(target, "__name__", "")
+            if target is len or (name in _ARRAY_ARGUMENTS and _is_numpy(target)):
+                args = value.args if name in ("dot", "outer") else value.args[:1]
+                arrays.update(a.id for a in args if isinstance(a, ast.Name))
     changed = True
     while changed:
         changed = False
         for stmt in stmts:
             target, value = target_name(stmt), stmt.value
             if is_store(stmt):
+                continue
+            if isinstance(value, ast.Call) and is_user_function(info.resolve(value.func)):
+                params, result = callee_arrays(info.resolve(value.func))
+                new = {a.id for k, a in enumerate(value.args)
+                       if k in params and isinstance(a, ast.Name)}
+                if result:
+                    new.add(target)
+                if new - arrays:
+                    arrays |= new
+                    changed = True
                 continue
             if target in arrays:
                 new = {n for n in names_read(value) if _elementwise(info, value)}
@@ -135,6 +159,35 @@ def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
                 arrays |= new
                 changed = True
     return arrays
+
+
+_CALLEE_ARRAYS: dict[int, tuple[set[int], bool]] = {}
+
+
+def callee_arrays(func: object) -> tuple[set[int], bool]:
+    """Which parameters of a called user function may be arrays, and whether its result may
+    be one, by the same analysis of its own body."""
+    func = getattr(func, "py_func", func)
+    key = id(func)
+    if key not in _CALLEE_ARRAYS:
+        _CALLEE_ARRAYS[key] = (set(), False)  # recursion is rejected elsewhere
+        norm = normalize(parse_function(func))
+        arrays = array_like(norm, list(assignments(norm.stmts)))
+        params = {k for k, p in enumerate(norm.info.params) if p in arrays}
+        result = isinstance(norm.result, ast.Name) and norm.result.id in arrays
+        _CALLEE_ARRAYS[key] = (params, result)
+    return _CALLEE_ARRAYS[key]
+
+
+_ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", "outer",
+                    "transpose", "reshape", "copy", "ascontiguousarray", "argmax", "argmin",
+                    "mean_along", "max_along", "min_along", "prod_along", "zeros_like",
+                    "ones_like", "empty_like"}
+
+
+def _is_numpy(target: object) -> bool:
+    module = getattr(target, "__module__", None) or ""
+    return module == "numpy" or module.startswith("adcompile.kernels")
 
 
 _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full",
@@ -265,7 +318,9 @@ def _prune_loop(stmt: ast.For | ast.While, live_out: set[str], keep_all: bool
             break
         live = new
     if not any(not isinstance(s, ast.Expr) for s in body):
-        return None, set(live_out)
+        if not (isinstance(stmt, ast.For) and stmt.target.id in live_out):
+            return None, set(live_out)
+        body = [ast.Pass()]  # only the last index is read after the loop
     loop = ast.For(target=stmt.target, iter=stmt.iter, body=body, orelse=[]) if isinstance(
         stmt, ast.For) else ast.While(test=stmt.test, body=body, orelse=[])
     if isinstance(stmt, ast.For):

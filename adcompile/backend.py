@@ -50,10 +50,13 @@ class CompiledFunction(CPUDispatcher):
             types_ = ", ".join(type(a).__name__ for a in args)
             lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
                      if line.strip()]
-            detail = next((line for line in lines if any(
+            found = [k for k, line in enumerate(lines) if any(
                 key in line for key in ("No implementation", "Cannot", "Invalid", "Untyped",
-                                        "Unknown attribute", "NameError", "not defined"))),
-                          lines[1] if len(lines) > 1 else (lines[0] if lines else ""))
+                                        "Unknown attribute", "NameError", "not defined"))]
+            if found:
+                detail = " ".join(lines[found[0]:found[0] + 2])
+            else:
+                detail = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
             raise AdcompileError(
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
                 f"for arguments of types ({types_}): {detail.strip()}",

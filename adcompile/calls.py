@@ -19,9 +19,18 @@ from .frontend import FunctionInfo, parse_function
 
 
 def is_user_function(obj: Any) -> bool:
-    """A Python function (or a Numba dispatcher of one) whose body we can differentiate."""
+    """A Python function (or a Numba dispatcher of one) whose body we differentiate: not a
+    primitive with a rule, and not a library's (``np.ones`` is a Python function)."""
     func = getattr(obj, "py_func", obj)
-    return isinstance(func, types.FunctionType) and not func.__module__.startswith("adcompile.")
+    if not isinstance(func, types.FunctionType):
+        return False
+    if rules.has_rule(obj) or rules.is_nondifferentiable(obj):
+        return False
+    module = func.__module__ or ""
+    return module.split(".")[0] not in _LIBRARIES
+
+
+_LIBRARIES = {"adcompile", "numpy", "math", "scipy", "numba"}
 
 
 def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> list[ast.expr]:

@@ -92,11 +92,7 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
     key = _cache_key(info, wrt, as_tuple)
     if key in _LOADED:
         return _LOADED[key]
-    names = {"forward": info.name, "grad": f"grad_{info.name}",
-             "value_and_grad": f"value_and_grad_{info.name}",
-             "packed": f"value_and_grad_{info.name}_packed",
-             "sample": f"value_and_grad_{info.name}_sample",
-             "tape_bytes": f"grad_{info.name}_tape_bytes"}
+    names = _role_names(info)
     path = cache_dir() / f"{info.name}_{key[:20]}.py"
     bindings: dict[str, Any] = dict(info.bindings)
     text = _read(path)
@@ -164,6 +160,42 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
     return text + "\n", ns
+
+
+def _role_names(info: FunctionInfo) -> dict[str, str]:
+    """Module-level names of the generated functions, clear of every name the user's
+    function (or anything it calls) already uses at module level."""
+    taken = set(info.bindings) | _callee_names(info.func, set())
+    out = {}
+    for role, name in (("forward", info.name), ("grad", f"grad_{info.name}"),
+                       ("value_and_grad", f"value_and_grad_{info.name}"),
+                       ("packed", f"value_and_grad_{info.name}_packed"),
+                       ("sample", f"value_and_grad_{info.name}_sample"),
+                       ("tape_bytes", f"grad_{info.name}_tape_bytes")):
+        candidate, k = name, 0
+        while candidate in taken or (role != "forward" and candidate in out.values()):
+            k += 1
+            candidate = f"{name}_{k}"
+        out[role] = candidate
+        taken.add(candidate)
+    return out
+
+
+def _callee_names(func: Any, seen: set[int]) -> set[str]:
+    """Module-level names used by the user functions ``func`` calls, transitively."""
+    out: set[str] = set()
+    if id(func) in seen:
+        return out
+    seen.add(id(func))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return out
+    for name in code.co_names:
+        obj = func.__globals__.get(name)
+        if is_user_function(obj):
+            out.add(name)
+            out |= _callee_names(getattr(obj, "py_func", obj), seen)
+    return out
 
 
 def _tape_bytes(counting: Any) -> Any:

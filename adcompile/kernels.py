@@ -16,8 +16,9 @@ from numba import types
 from numba.extending import overload
 
 #: generated modules import these by name (see codegen)
-__all__ = ["grow_tape", "matmul_left", "matmul_right", "max_along", "mean_along", "min_along",
-           "new_tape", "prod_along", "reduce_adjoint", "unbroadcast", "zeros_like"]
+__all__ = ["fresh_copy", "grow_tape", "matmul_left", "matmul_right", "max_along", "mean_along",
+           "min_along", "new_tape", "prod_along", "reduce_adjoint", "reshape", "unbroadcast",
+           "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -31,6 +32,17 @@ def unbroadcast(g: Any, x: Any) -> Any:
         if n == 1 and g.shape[axis] != 1:
             g = g.sum(axis=axis, keepdims=True)
     return np.array(np.broadcast_to(g, np.shape(x)))
+
+
+def fresh_copy(x: Any) -> Any:
+    """``x`` itself for a scalar, a copy for an array (an element of an adjoint array that is
+    about to be cleared may be a whole row)."""
+    return x.copy() if isinstance(x, np.ndarray) else x
+
+
+def reshape(x: Any, shape: Any) -> np.ndarray:
+    """``np.reshape(x, shape)`` for any layout (Numba's needs a contiguous array)."""
+    return np.reshape(x, shape)
 
 
 def zeros_like(x: Any) -> Any:
@@ -138,6 +150,22 @@ def _unbroadcast(g, x):
                     out[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0] += g[i, j]
             return out
         return same_rank_2
+    return None
+
+
+@overload(fresh_copy)
+def _fresh_copy(x):
+    if _is_array(x):
+        return lambda x: x.copy()
+    return lambda x: x
+
+
+@overload(reshape)
+def _reshape(x, shape):
+    if _is_array(x) and x.layout == "C":
+        return lambda x, shape: np.reshape(x, shape)
+    if _is_array(x):
+        return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
     return None
 
 

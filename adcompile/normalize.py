@@ -91,7 +91,7 @@ class _Normalizer:
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        return Normalized(self.info, self.out, result, self.names)
+        return Normalized(self.info, fold_constant_branches(self.out), result, self.names)
 
     # -- statements -------------------------------------------------------------------------
 
@@ -219,8 +219,11 @@ class _Normalizer:
                    outer: str | None) -> None:
         """End ``branch`` with ``merged = version``; when ``version`` is assigned once at the
         branch's top level and read nowhere in it, assign ``merged`` there directly instead."""
-        defs = [s for s in branch if isinstance(s, ast.Assign) and s.targets[0].id == version]
-        if (version != outer and len(defs) == 1
+        defs = [s for s in branch if isinstance(s, ast.Assign)
+                and isinstance(s.targets[0], ast.Name) and s.targets[0].id == version]
+        stores = [n for stmt in branch for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                  and n.id == version and isinstance(n.ctx, ast.Store)]
+        if (version != outer and len(defs) == 1 and len(stores) == 1
                 and not any(isinstance(n, ast.Name) and n.id == version and isinstance(
                     n.ctx, ast.Load) for stmt in branch for n in ast.walk(stmt))):
             defs[0].targets[0].id = merged
@@ -472,14 +475,13 @@ class _Normalizer:
             args = args[:1]  # np.sum(x, None) is np.sum(x)
         if len(args) == 2 and target in _ALONG:  # Numba reduces along an axis for sum only
             func = self.kernel(_ALONG[target])
+        if target is numpy.reshape:  # Numba reshapes contiguous arrays only
+            func = self.kernel("reshape")
         return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
 
     def subscript(self, node: ast.Subscript) -> ast.Subscript:
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        if any(isinstance(p, ast.Slice) for p in parts):
-            raise self.info.error(node, "slicing is not supported yet", construct="a slice",
-                                  hint="index one element at a time: x[i]")
         atoms = [self.slice_part(p) for p in parts]
         slice_ = ast.Tuple(elts=atoms, ctx=ast.Load()) if len(atoms) > 1 else atoms[0]
         return ast.Subscript(value=self.atom(node.value), slice=slice_, ctx=ast.Load())
@@ -544,6 +546,80 @@ _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "p
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
 _ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
           numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
+
+
+def fold_constant_branches(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """Decide branches whose condition is a constant (``if 0.3 < 0.3 and x < 0:``) here,
+    keeping only the branch taken: Numba would prune the other branch itself, and its
+    pruning does not cope with values defined on one side only."""
+    while True:
+        folder = _ConstantBranches(stmts)
+        stmts = folder.fold(stmts)
+        if not folder.changed:
+            return stmts
+
+
+class _ConstantBranches:
+    def __init__(self, stmts: list[ast.stmt]) -> None:
+        counts: dict[str, int] = {}
+        for node in stmts:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+        self.known = {
+            s.targets[0].id: s.value.value for node in stmts for s in ast.walk(node)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+            and counts.get(s.targets[0].id) == 1 and isinstance(s.value, ast.Constant)
+            and isinstance(s.value.value, (bool, int, float))}
+        self.changed = False
+
+    def value_of(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.known:
+            return self.known[node.id]
+        return _MISSING
+
+    def fold(self, block: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in block:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, (ast.Compare,
+                                                                         ast.UnaryOp)):
+                value = _fold_value(stmt.value, self.value_of)
+                if value is not _MISSING:
+                    stmt = ast.Assign(targets=stmt.targets, value=ast.Constant(value=value),
+                                      lineno=getattr(stmt, "lineno", 1))
+                    self.changed = True
+            if isinstance(stmt, ast.If):
+                test = self.value_of(stmt.test)
+                if test is not _MISSING:
+                    out.extend(self.fold(stmt.body if test else stmt.orelse))
+                    self.changed = True
+                    continue
+                stmt.body = self.fold(stmt.body) or [ast.Pass()]
+                stmt.orelse = self.fold(stmt.orelse)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                stmt.body = self.fold(stmt.body) or [ast.Pass()]
+            out.append(stmt)
+        return out
+
+
+_MISSING = object()
+_COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
+            ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
+            ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b}
+
+
+def _fold_value(value: ast.expr, value_of: Callable[[ast.expr], object]) -> object:
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
+        operand = value_of(value.operand)
+        return _MISSING if operand is _MISSING else (not operand)
+    if isinstance(value, ast.Compare) and type(value.ops[0]) in _COMPARE:
+        left, right = value_of(value.left), value_of(value.comparators[0])
+        if left is _MISSING or right is _MISSING:
+            return _MISSING
+        return bool(_COMPARE[type(value.ops[0])](left, right))
+    return _MISSING
 
 
 def _targets(stmts: list[ast.stmt]) -> set[str]:

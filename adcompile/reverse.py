@@ -28,9 +28,11 @@ from .analyze import (
     Activity,
     _elementwise,
     assignments,
+    callee_arrays,
     has_stores,
     is_store,
     operands,
+    passes_derivative,
     prune,
     target_name,
 )
@@ -203,6 +205,8 @@ class _Reverser:
                                           args=[], keywords=[])
                 if value.id in self.act.arrays:
                     part = _call(self.kernel("unbroadcast"), part, _name(value.id))
+            elif value.id in self.act.arrays:  # the element may be a row: copy it
+                part = _call(self.kernel("fresh_copy"), element)
             else:
                 part = element
             self.accumulate(value.id, part, out)
@@ -217,6 +221,11 @@ class _Reverser:
             return self.store(stmt)
         target = stmt.targets[0].id
         if target not in self.act.active or target not in self.live:
+            return []
+        if not passes_derivative(self.norm, stmt.value):
+            # y = np.zeros_like(x): y's adjoint (from later writes) stops here
+            self.live.discard(target)
+            self.owned.discard(target)
             return []
         out: list[ast.stmt] = [comment(ast.unparse(stmt))]
         g = _name(self.adjoint(target))
@@ -256,15 +265,26 @@ class _Reverser:
         value = stmt.value
         callee = self.norm.info.resolve(value.func)
         helper = self.callees.request(callee, active, self.ns.taken | set(self.ns.bindings))
-        call = ast.Call(func=_name(helper), args=[*copy.deepcopy(args), g], keywords=[])
+        # adjoints of array arguments are passed in and updated in place by the helper
+        in_place = [i for i in active if i in callee_arrays(callee)[0]]
+        for i in in_place:
+            self.own(args[i].id, out)
+        extra = [_name(self.adjoint(args[i].id)) for i in in_place]
+        call = ast.Call(func=_name(helper), args=[*copy.deepcopy(args), g, *extra],
+                        keywords=[])
         if len(active) == 1:
-            self.accumulate(args[active[0]].id, call, out)
+            if in_place:
+                out.append(_assign(self.adjoint(args[active[0]].id), call))
+            else:
+                self.accumulate(args[active[0]].id, call, out)
             return
-        parts = [self.names.fresh(f"d_{args[i].id}_{callee.__name__}") for i in active]
+        parts = [self.adjoint(args[i].id) if i in in_place
+                 else self.names.fresh(f"d_{args[i].id}_{callee.__name__}") for i in active]
         out.append(_assign(ast.Tuple(elts=[_name(p, True) for p in parts], ctx=ast.Store()),
                            call))
         for i, part in zip(active, parts, strict=True):
-            self.accumulate(args[i].id, _name(part), out)
+            if i not in in_place:
+                self.accumulate(args[i].id, _name(part), out)
 
     def contributions(self, stmt: ast.Assign, g: ast.expr, args: list[ast.expr],
                       active: list[int]) -> dict[int, ast.expr]:
@@ -497,7 +517,7 @@ class _Reverser:
                                      ctx=ast.Store()), _name(name))
 
 
-_FRESH = {"unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
+_FRESH = {"fresh_copy", "unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
           "reduce_adjoint", "zeros_like", "full", "sum"}
 
 
@@ -579,6 +599,12 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
         seed = rev.adjoint(result.id if isinstance(result, ast.Name) else "result")
         args.args.append(ast.arg(arg=seed))
         args.defaults = []
+        for p in wrt:  # adjoints of array parameters arrive from the caller, to add to
+            if p in act.arrays and norm.info.params.index(p) in callee_arrays(
+                    norm.info.func)[0]:
+                args.args.append(ast.arg(arg=rev.adjoint(p)))
+                rev.live.add(p)
+                rev.owned.add(p)
     if isinstance(result, ast.Name) and result.id in act.active:
         backward.append(comment(f"backward sweep: the chain rule from {result.id} back to "
                                 f"{', '.join(wrt)}"))
