@@ -217,6 +217,8 @@ def _matmul_left(g, a, b):
         if _is_array(a) and a.ndim == 2:
             return lambda g, a, b: np.outer(g, b)
         return lambda g, a, b: g * b
+    if _is_array(b) and b.layout in "CF":  # BLAS takes the transpose as it is
+        return lambda g, a, b: np.dot(g, b.T)
     return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
 
 
@@ -226,6 +228,8 @@ def _matmul_right(g, a, b):
         if _is_array(b) and b.ndim == 2:
             return lambda g, a, b: np.outer(a, g)
         return lambda g, a, b: g * a
+    if _is_array(a) and a.layout in "CF":
+        return lambda g, a, b: np.dot(a.T, g)
     return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
 
 

@@ -614,7 +614,8 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             rev.accumulate(result.id, _const(1.0), backward)
     backward.extend(rev.block(norm.stmts))
     for p in wrt:
-        if p not in rev.live:
+        if p not in rev.live:  # the result does not depend on p, which may be an array
+            act.arrays.add(p)
             backward.append(rev.zero(p))
             rev.live.add(p)
     _, reads = prune(backward, set(), keep_all=True)

@@ -233,10 +233,11 @@ def test_neuron_adjoints_are_named_after_the_users_variables():
     assert lines[step + 1] == "d_w = d_x1 * x"
 
 
-def test_gradient_with_nothing_active_is_a_zero():
+def test_gradient_with_nothing_active_is_a_zero_of_the_parameters_shape():
+    # the result ignores x, which may be a float or an array: a zero of x's shape
     assert gradient_text(ignores_x, ["x"]) == textwrap.dedent("""\
         def grad_ignores_x(x, y):
-            d_x = 0.0
+            d_x = zeros_like(x)
             return d_x""")
 
 
