@@ -179,15 +179,19 @@ def test_gradient_against_finite_differences(case):
 # -- called from user compiled code -----------------------------------------------------------
 
 @numba.njit
-def call_in_numba(df, args):
-    return df(*args)
+def call_in_numba(df, args, times):
+    """The gradient at ``args``, computed ``times`` times in a compiled loop."""
+    out = df(*args)
+    for _ in range(times - 1):
+        out = df(*args)
+    return out
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_gradient_callable_from_njit(case):
     f, wrt, args = CASES[case]()
     df = gradient(f, wrt)
-    inside = call_in_numba(df, args)
+    inside = call_in_numba(df, args, 3)
     outside = df(*args)
     for a, b in zip(inside, outside, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
