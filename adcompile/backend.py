@@ -43,6 +43,15 @@ class CompiledFunction(CPUDispatcher):
     result_name: str = ""
     forward: Any = None
 
+    def __call__(self, *args: Any, **kws: Any) -> Any:
+        try:
+            return super().__call__(*args, **kws)
+        except (ValueError, IndexError, ZeroDivisionError) as exc:
+            # raised inside the compiled code: say which function and which arguments
+            shapes = ", ".join(_describe(a) for a in args)
+            raise type(exc)(f"{exc} (in {self.__name__}(), generated from "
+                            f"{self.user_function}, called with {shapes})") from None
+
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
         try:
             entry = super()._compile_for_args(*args, **kws)
@@ -109,6 +118,13 @@ class CompiledFunction(CPUDispatcher):
                 f"types ({', '.join(str(t) for t in argtypes)}) it returns an array",
                 construct="an array result",
                 hint="reduce it to one number, e.g. with np.sum or np.mean")
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"an array of shape {tuple(shape)} and dtype {getattr(value, 'dtype', '?')}"
+    return f"a {type(value).__name__}"
 
 
 def jitted(func: Any) -> Any:
