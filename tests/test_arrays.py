@@ -342,8 +342,16 @@ def reshapes(a, B):
             + np.sum(np.reshape(a, (3, 2)) @ B))
 
 
+def methods_of_a_transpose(A, v):
+    return np.sum(np.sin(A.T.sum(axis=1))) + np.sum(A.T.dot(v) ** 2)
+
+
 def test_transpose():
     check(transposes, (rng(121).normal(size=(2, 3)), rng(122).normal(size=(3, 2))))
+
+
+def test_methods_of_a_transpose():
+    check(methods_of_a_transpose, (rng(125).normal(size=(2, 3)), rng(126).normal(size=2)))
 
 
 def test_reshape():
@@ -563,13 +571,16 @@ def test_matrix_layouts_through_element_reads(layout):
     check(element_reads, (rng(156).normal(size=16)[::4], matrices(154)[layout]))
 
 
-def test_transposed_arguments_through_reductions_along_an_axis():
-    check(reduce_axis_1, tuple(np.ascontiguousarray(a.T).T
-                               for a in reduction_arguments((3, 4))))
+def reduce_and_reshape(total, largest, a):
+    return (np.sum(np.sin(np.sum(total, axis=1))) + np.sum(np.sin(np.max(largest, axis=0)))
+            + np.sum(np.sin(total.reshape(-1)) * a) + np.sum(a.reshape(3, 4) * largest))
 
 
-def test_non_contiguous_arguments_through_reshape():
-    check(reshapes, (rng(157).normal(size=12)[::2], rng(158).normal(size=(3, 2)).T))
+def test_non_contiguous_arguments_through_reductions_and_reshape():
+    total, largest = reduction_arguments((3, 4))[:2]
+    args = (np.asfortranarray(total), largest.T.copy().T, rng(157).normal(size=24)[::2])
+    assert not any(a.flags.c_contiguous for a in args)
+    check(reduce_and_reshape, args)
 
 
 # -- gradient shapes and values ---------------------------------------------------------------
