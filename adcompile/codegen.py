@@ -340,6 +340,7 @@ def _importable(obj: Any) -> tuple[str, str] | None:
 def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> str:
     h = hashlib.sha256()
     for part in (_self_hash(), rules.fingerprint(), numba.__version__, sys.version,
+                 f"boundscheck={numba.config.BOUNDSCHECK}",
                  info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple)):
         h.update(part.encode())
         h.update(b"\0")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ import numpy
 from . import kernels
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
+from .fold import fold_constant_branches
 from .frontend import FunctionInfo
 from .names import NameGen
 from .render import function_def
@@ -163,11 +165,23 @@ class _Normalizer:
         if isinstance(target, ast.Subscript):
             self.store(target, value)
             return
+        if isinstance(target, ast.Tuple) and not isinstance(value, ast.Tuple):
+            # n, m = A.shape: read the parts of one value
+            whole = self.atom(value)
+            for k, elt in enumerate(target.elts):
+                if not isinstance(elt, ast.Name):
+                    raise self.info.error(target, "nested unpacking is not supported",
+                                          construct="nested unpacking",
+                                          hint="unpack one level at a time")
+                self.emit(self.define(elt.id), ast.Subscript(
+                    value=copy.deepcopy(whole), slice=ast.Constant(value=k), ctx=ast.Load()))
+            return
         if isinstance(target, ast.Tuple):
-            if not isinstance(value, ast.Tuple) or len(value.elts) != len(target.elts):
-                raise self.info.error(target, "only unpacking of a tuple display of the same "
-                                      "length is supported", construct="tuple unpacking",
-                                      hint="write a, b = x, y, or assign each name separately")
+            if len(value.elts) != len(target.elts):
+                raise self.info.error(target, "the tuple on the right has "
+                                      f"{len(value.elts)} values for {len(target.elts)} names",
+                                      construct="tuple unpacking",
+                                      hint="give each name one value")
             # evaluate every right-hand side before any name is rebound: a, b = b, a
             atoms = [self.atom(v) for v in value.elts]
             for t, v in zip(target.elts, atoms, strict=True):
@@ -341,7 +355,9 @@ class _Normalizer:
         """Whether ``node`` is computed by the function (not a module or global)."""
         if isinstance(node, ast.Name):
             return node.id not in self.info.bindings or node.id in self.current
-        return not isinstance(node, (ast.Constant, ast.Attribute))
+        if isinstance(node, ast.Attribute):  # A.T.sum(): an attribute of a local value
+            return self.is_local(node.value)
+        return not isinstance(node, ast.Constant)
 
     def numpy_function(self, name: str) -> ast.Attribute:
         """``np.<name>`` under whatever name numpy is bound to (binding it if needed)."""
@@ -546,80 +562,6 @@ _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "p
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
 _ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
           numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
-
-
-def fold_constant_branches(stmts: list[ast.stmt]) -> list[ast.stmt]:
-    """Decide branches whose condition is a constant (``if 0.3 < 0.3 and x < 0:``) here,
-    keeping only the branch taken: Numba would prune the other branch itself, and its
-    pruning does not cope with values defined on one side only."""
-    while True:
-        folder = _ConstantBranches(stmts)
-        stmts = folder.fold(stmts)
-        if not folder.changed:
-            return stmts
-
-
-class _ConstantBranches:
-    def __init__(self, stmts: list[ast.stmt]) -> None:
-        counts: dict[str, int] = {}
-        for node in stmts:
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                    counts[n.id] = counts.get(n.id, 0) + 1
-        self.known = {
-            s.targets[0].id: s.value.value for node in stmts for s in ast.walk(node)
-            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-            and counts.get(s.targets[0].id) == 1 and isinstance(s.value, ast.Constant)
-            and isinstance(s.value.value, (bool, int, float))}
-        self.changed = False
-
-    def value_of(self, node: ast.expr) -> object:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in self.known:
-            return self.known[node.id]
-        return _MISSING
-
-    def fold(self, block: list[ast.stmt]) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
-        for stmt in block:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, (ast.Compare,
-                                                                         ast.UnaryOp)):
-                value = _fold_value(stmt.value, self.value_of)
-                if value is not _MISSING:
-                    stmt = ast.Assign(targets=stmt.targets, value=ast.Constant(value=value),
-                                      lineno=getattr(stmt, "lineno", 1))
-                    self.changed = True
-            if isinstance(stmt, ast.If):
-                test = self.value_of(stmt.test)
-                if test is not _MISSING:
-                    out.extend(self.fold(stmt.body if test else stmt.orelse))
-                    self.changed = True
-                    continue
-                stmt.body = self.fold(stmt.body) or [ast.Pass()]
-                stmt.orelse = self.fold(stmt.orelse)
-            elif isinstance(stmt, (ast.For, ast.While)):
-                stmt.body = self.fold(stmt.body) or [ast.Pass()]
-            out.append(stmt)
-        return out
-
-
-_MISSING = object()
-_COMPARE = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
-            ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
-            ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b}
-
-
-def _fold_value(value: ast.expr, value_of: Callable[[ast.expr], object]) -> object:
-    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not):
-        operand = value_of(value.operand)
-        return _MISSING if operand is _MISSING else (not operand)
-    if isinstance(value, ast.Compare) and type(value.ops[0]) in _COMPARE:
-        left, right = value_of(value.left), value_of(value.comparators[0])
-        if left is _MISSING or right is _MISSING:
-            return _MISSING
-        return bool(_COMPARE[type(value.ops[0])](left, right))
-    return _MISSING
 
 
 def _targets(stmts: list[ast.stmt]) -> set[str]:

@@ -36,38 +36,21 @@ from .analyze import (
     prune,
     target_name,
 )
+from .build import assign as _assign
+from .build import call as _call
+from .build import const as _const
+from .build import name as _name
 from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
 from .simplify import literal, simplify
+from .tape import Recorder, Tape
 
 BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
           ast.FloorDiv: operator.floordiv, ast.MatMult: operator.matmul}
 UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
-
-
-def _name(id_: str, store: bool = False) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
-
-
-def _assign(target: str | ast.expr, value: ast.expr) -> ast.Assign:
-    target = _name(target, True) if isinstance(target, str) else target
-    return ast.Assign(targets=[target], value=value, lineno=1)
-
-
-def _call(func: str, *args: ast.expr) -> ast.Call:
-    if "." in func:
-        base, attr = func.split(".")
-        f: ast.expr = ast.Attribute(value=_name(base), attr=attr, ctx=ast.Load())
-    else:
-        f = _name(func)
-    return ast.Call(func=f, args=list(args), keywords=[])
-
-
-def _const(value: object) -> ast.Constant:
-    return ast.Constant(value=value)
 
 
 def defined(stmts: list[ast.stmt]) -> set[str]:
@@ -81,20 +64,7 @@ def defined(stmts: list[ast.stmt]) -> set[str]:
 
 
 @dataclass
-class _Tape:
-    """How the forward sweep records one loop for its reversal."""
-
-    #: carried values taped at the start of each iteration
-    at_start: list[str] = field(default_factory=list)
-    #: values of the iteration taped at its end (loops that write into arrays)
-    at_end: list[str] = field(default_factory=list)
-    #: value -> name of its tape
-    names: dict[str, str] = field(default_factory=dict)
-    trips: str | None = None  # the trip count (while loops: also the forward counter)
-
-
-@dataclass
-class _Reverser:
+class _Reverser(Recorder):
     norm: Normalized
     act: Activity
     ns: Namespace
@@ -105,7 +75,7 @@ class _Reverser:
     live: set[str] = field(default_factory=set)
     #: array adjoints known to own their memory (safe to update in place)
     owned: set[str] = field(default_factory=set)
-    tapes: dict[int, _Tape] = field(default_factory=dict)
+    tapes: dict[int, Tape] = field(default_factory=dict)
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -354,10 +324,10 @@ class _Reverser:
             reverse_body.append(self.zero(name))
         self.live, self.owned = outer, outer_owned & self.owned
         if not _has_code(reverse_body):
-            self.tapes[id(loop)] = _Tape()
+            self.tapes[id(loop)] = Tape()
             return pre
         _, reads = prune(reverse_body, set(), keep_all=True)
-        tape = _Tape()
+        tape = Tape()
         if has_stores(loop.body):
             # arrays are written: the array state of an iteration cannot be recomputed, so
             # every value of the iteration the reversal reads is taped instead
@@ -398,7 +368,7 @@ class _Reverser:
         header.body = [*restore, *recompute, *reverse_body]
         return [*pre, header]
 
-    def reversed_range(self, loop: ast.For, tape: _Tape) -> tuple[ast.For, ast.expr]:
+    def reversed_range(self, loop: ast.For, tape: Tape) -> tuple[ast.For, ast.expr]:
         """``for i in reversed(range(a, b, s))`` as a plain range, and the tape index."""
         args = loop.iter.args
         start, stop, step = ((_const(0), args[0], _const(1)) if len(args) == 1 else
@@ -421,101 +391,6 @@ class _Reverser:
                                                for e in (last, end, back))),
                          body=[], orelse=[])
         return header, self.tape_index(loop)
-
-    def tape_index(self, loop: ast.For) -> ast.expr:
-        args = loop.iter.args
-        i = _name(loop.target.id)
-        if len(args) == 1:
-            return i
-        start = args[0]
-        step = args[2] if len(args) == 3 else _const(1)
-        offset = simplify(ast.BinOp(left=i, op=ast.Sub(), right=copy.deepcopy(start)))
-        if isinstance(step, ast.Constant) and step.value == 1:
-            return offset
-        return ast.BinOp(left=offset, op=ast.FloorDiv(), right=copy.deepcopy(step))
-
-    # -- the forward sweep, recording what the reversal needs -----------------------------------
-
-    def record(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
-        """``stmts`` as forward code, with each loop recording its tape."""
-        out: list[ast.stmt] = []
-        for stmt in stmts:
-            if isinstance(stmt, ast.If):
-                out.append(ast.If(test=stmt.test, body=self.record(stmt.body),
-                                  orelse=self.record(stmt.orelse)))
-            elif isinstance(stmt, (ast.For, ast.While)):
-                out.extend(self.record_loop(stmt))
-            else:
-                out.append(stmt)
-        return out
-
-    def record_loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
-        tape = self.tapes.get(id(loop), _Tape())
-        body = self.record(loop.body)
-        pre: list[ast.stmt] = []
-        post: list[ast.stmt] = []
-        first: ast.expr
-        if isinstance(loop, ast.For):
-            args = loop.iter.args
-            trips: ast.expr = _name(tape.trips) if tape.trips else copy.deepcopy(
-                args[0] if len(args) == 1 else args[1])
-            if tape.trips:
-                pre.append(_assign(tape.trips, _call("len", copy.deepcopy(loop.iter))))
-            index = self.tape_index(loop)
-            capacity = trips
-            grow: list[ast.stmt] = []
-        else:
-            counter = tape.trips
-            capacity = _const(16)
-            trips = _name(counter) if counter else _const(0)
-            index = _name(counter) if counter else _const(0)
-            if counter:
-                pre.append(_assign(counter, _const(0)))
-            grow = [_assign(tape.names[n], _call(self.kernel("grow_tape"),
-                                                 _name(tape.names[n])))
-                    for n in tape.at_start + tape.at_end]
-        first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[_const(0)])
-        start: list[ast.stmt] = []
-        end: list[ast.stmt] = []
-        if grow:
-            full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
-                _call("len", _name(tape.names[(tape.at_start + tape.at_end)[0]]))])
-            (start if tape.at_start else end).append(ast.If(test=full, body=grow, orelse=[]))
-        for n in tape.at_start:  # carried values: room made before the loop
-            pre.append(_assign(tape.names[n], _call(self.kernel("new_tape"),
-                                                    copy.deepcopy(capacity), _name(n))))
-            start.append(self.push(tape.names[n], index, n))
-        if tape.at_end:  # values of the iteration: room made when the first one exists
-            end.insert(0, ast.If(test=first, body=[
-                _assign(tape.names[n], _call(self.kernel("new_tape"), copy.deepcopy(capacity),
-                                             _name(n))) for n in tape.at_end], orelse=[]))
-            end[1:1] = [self.push(tape.names[n], index, n) for n in tape.at_end]
-        if isinstance(loop, ast.While) and tape.trips:
-            end.append(ast.AugAssign(target=_name(tape.trips, True), op=ast.Add(),
-                                     value=_const(1)))
-        if self.count_tape:
-            counted = [ast.AugAssign(target=_name(self.count_tape, True), op=ast.Add(),
-                                     value=ast.Attribute(value=_name(tape.names[n]),
-                                                         attr="nbytes", ctx=ast.Load()))
-                       for n in tape.at_start + tape.at_end]
-            if counted:
-                post.append(ast.If(test=ast.Compare(left=copy.deepcopy(trips), ops=[ast.Gt()],
-                                                    comparators=[_const(0)]),
-                                   body=counted, orelse=[]) if tape.at_end else counted[0])
-                if not tape.at_end:
-                    post.extend(counted[1:])
-        loop_body = start + body + end
-        if isinstance(loop, ast.For):
-            new: ast.stmt = ast.For(target=loop.target, iter=loop.iter, body=loop_body,
-                                    orelse=[])
-        else:
-            new = ast.While(test=loop.test, body=loop_body, orelse=[])
-        return [*pre, new, *post]
-
-    def push(self, tape: str, index: ast.expr, name: str) -> ast.Assign:
-        return _assign(ast.Subscript(value=_name(tape), slice=copy.deepcopy(index),
-                                     ctx=ast.Store()), _name(name))
-
 
 _FRESH = {"fresh_copy", "unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
           "reduce_adjoint", "zeros_like", "full", "sum"}

@@ -1,0 +1,133 @@
+"""The tape: how the forward sweep records a loop so that the backward sweep can reverse it.
+
+For each loop the reverse pass decides which values it must restore (a ``Tape``); the
+``Recorder`` then writes the loop in *recording* form: room for the values made before the loop
+(or on its first iteration), one push per value per iteration, a trip counter for ``while``
+loops, and with ``count_tape`` the bytes allocated.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from .build import assign, call, const, name
+from .simplify import simplify
+
+
+@dataclass
+class Tape:
+    """How the forward sweep records one loop for its reversal."""
+
+    #: carried values taped at the start of each iteration
+    at_start: list[str] = field(default_factory=list)
+    #: values of the iteration taped at its end (loops that write into arrays)
+    at_end: list[str] = field(default_factory=list)
+    #: value -> name of its tape
+    names: dict[str, str] = field(default_factory=dict)
+    trips: str | None = None  # the trip count (while loops: also the forward counter)
+
+
+class Recorder:
+    """Forward code that records tapes; mixed into the reverse pass, which owns the tapes."""
+
+    tapes: dict[int, Tape]
+    count_tape: str | None
+
+    def kernel(self, helper: str) -> str:  # supplied by the reverse pass
+        raise NotImplementedError
+
+    def tape_index(self, loop: ast.For) -> ast.expr:
+        args = loop.iter.args
+        i = name(loop.target.id)
+        if len(args) == 1:
+            return i
+        start = args[0]
+        step = args[2] if len(args) == 3 else const(1)
+        offset = simplify(ast.BinOp(left=i, op=ast.Sub(), right=copy.deepcopy(start)))
+        if isinstance(step, ast.Constant) and step.value == 1:
+            return offset
+        return ast.BinOp(left=offset, op=ast.FloorDiv(), right=copy.deepcopy(step))
+
+    # -- the forward sweep, recording what the reversal needs -----------------------------------
+
+    def record(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        """``stmts`` as forward code, with each loop recording its tape."""
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                out.append(ast.If(test=stmt.test, body=self.record(stmt.body),
+                                  orelse=self.record(stmt.orelse)))
+            elif isinstance(stmt, (ast.For, ast.While)):
+                out.extend(self.record_loop(stmt))
+            else:
+                out.append(stmt)
+        return out
+
+    def record_loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
+        tape = self.tapes.get(id(loop), Tape())
+        body = self.record(loop.body)
+        pre: list[ast.stmt] = []
+        post: list[ast.stmt] = []
+        first: ast.expr
+        if isinstance(loop, ast.For):
+            args = loop.iter.args
+            trips: ast.expr = name(tape.trips) if tape.trips else copy.deepcopy(
+                args[0] if len(args) == 1 else args[1])
+            if tape.trips:
+                pre.append(assign(tape.trips, call("len", copy.deepcopy(loop.iter))))
+            index = self.tape_index(loop)
+            capacity = trips
+            grow: list[ast.stmt] = []
+        else:
+            counter = tape.trips
+            capacity = const(16)
+            trips = name(counter) if counter else const(0)
+            index = name(counter) if counter else const(0)
+            if counter:
+                pre.append(assign(counter, const(0)))
+            grow = [assign(tape.names[n], call(self.kernel("grow_tape"),
+                                                 name(tape.names[n])))
+                    for n in tape.at_start + tape.at_end]
+        first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[const(0)])
+        start: list[ast.stmt] = []
+        end: list[ast.stmt] = []
+        if grow:
+            full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
+                call("len", name(tape.names[(tape.at_start + tape.at_end)[0]]))])
+            (start if tape.at_start else end).append(ast.If(test=full, body=grow, orelse=[]))
+        for n in tape.at_start:  # carried values: room made before the loop
+            pre.append(assign(tape.names[n], call(self.kernel("new_tape"),
+                                                    copy.deepcopy(capacity), name(n))))
+            start.append(self.push(tape.names[n], index, n))
+        if tape.at_end:  # values of the iteration: room made when the first one exists
+            end.insert(0, ast.If(test=first, body=[
+                assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
+                                             name(n))) for n in tape.at_end], orelse=[]))
+            end[1:1] = [self.push(tape.names[n], index, n) for n in tape.at_end]
+        if isinstance(loop, ast.While) and tape.trips:
+            end.append(ast.AugAssign(target=name(tape.trips, True), op=ast.Add(),
+                                     value=const(1)))
+        if self.count_tape:
+            counted = [ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
+                                     value=ast.Attribute(value=name(tape.names[n]),
+                                                         attr="nbytes", ctx=ast.Load()))
+                       for n in tape.at_start + tape.at_end]
+            if counted:
+                post.append(ast.If(test=ast.Compare(left=copy.deepcopy(trips), ops=[ast.Gt()],
+                                                    comparators=[const(0)]),
+                                   body=counted, orelse=[]) if tape.at_end else counted[0])
+                if not tape.at_end:
+                    post.extend(counted[1:])
+        loop_body = start + body + end
+        if isinstance(loop, ast.For):
+            new: ast.stmt = ast.For(target=loop.target, iter=loop.iter, body=loop_body,
+                                    orelse=[])
+        else:
+            new = ast.While(test=loop.test, body=loop_body, orelse=[])
+        return [*pre, new, *post]
+
+    def push(self, tape: str, index: ast.expr, value: str) -> ast.Assign:
+        return assign(ast.Subscript(value=name(tape), slice=copy.deepcopy(index),
+                                    ctx=ast.Store()), name(value))
