@@ -56,7 +56,7 @@ class CompiledFunction(CPUDispatcher):
         try:
             entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
-            types_ = ", ".join(type(a).__name__ for a in args)
+            types_ = ", ".join(_describe(a) for a in args)
             lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
                      if line.strip()]
             found = [k for k, line in enumerate(lines) if any(
@@ -68,7 +68,7 @@ class CompiledFunction(CPUDispatcher):
                 detail = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
             raise AdcompileError(
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
-                f"for arguments of types ({types_}): {detail.strip()}",
+                f"for {types_}: {detail.strip()}",
                 construct="argument types",
                 hint="pass each parameter what the function expects (floats, ints, float64 "
                 "arrays); if the types are right, the generated code is at fault: report it "

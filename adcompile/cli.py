@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         transform = value_and_grad if args.value else grad
         print(transform(func, wrt=_parse_wrt(args.wrt)).source)
+    except BrokenPipeError:  # the reader (head, less) closed the pipe early
+        sys.stderr.close()
+        return 0
     except AdcompileError as exc:
         print(f"adcompile: {exc}", file=sys.stderr)
         return 1

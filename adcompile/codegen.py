@@ -306,6 +306,7 @@ def _header(ns: Namespace) -> tuple[list[ast.stmt], list[str]]:
                                           names=[ast.alias(name=attr, asname=alias)], level=0))
         else:
             injected.append(name)
+    imports.sort(key=lambda node: (isinstance(node, ast.ImportFrom), ast.unparse(node)))
     return imports + constants, injected
 
 

@@ -165,7 +165,8 @@ class _Normalizer:
         if isinstance(target, ast.Subscript):
             self.store(target, value)
             return
-        if isinstance(target, ast.Tuple) and not isinstance(value, ast.Tuple):
+        if (isinstance(target, ast.Tuple) and isinstance(value, ast.Attribute)
+                and value.attr == "shape"):
             # n, m = A.shape: read the parts of one value
             whole = self.atom(value)
             for k, elt in enumerate(target.elts):
@@ -177,6 +178,10 @@ class _Normalizer:
                     value=copy.deepcopy(whole), slice=ast.Constant(value=k), ctx=ast.Load()))
             return
         if isinstance(target, ast.Tuple):
+            if not isinstance(value, ast.Tuple):
+                raise self.info.error(target, "only a tuple display or an array's .shape can "
+                                      "be unpacked", construct="tuple unpacking",
+                                      hint="write a, b = x, y, or assign each name separately")
             if len(value.elts) != len(target.elts):
                 raise self.info.error(target, "the tuple on the right has "
                                       f"{len(value.elts)} values for {len(target.elts)} names",

@@ -336,8 +336,8 @@ class _Reverser(Recorder):
                 raise self.norm.info.error(
                     loop, "writing into an array inside nested loops is not supported yet",
                     construct="an indexed assignment in a nested loop",
-                    hint="write into the array in the innermost loop only, or compute the "
-                    "values with array expressions")
+                    hint="fill the array in a loop of its own with no loop inside it, or "
+                    "compute the values with array expressions")
             index_name = loop.target.id if isinstance(loop, ast.For) else None
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads

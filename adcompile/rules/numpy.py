@@ -105,7 +105,7 @@ def where(g, ans, condition, x, y):
 
 @derivative(np.clip)
 def clip(g, ans, x, low, high):
-    return g * (x >= low) * (x <= high), None, None
+    return g * (x >= low) * (x <= high), g * (x < low), g * (x > high)
 
 
 @derivative(np.full, elementwise=False)
