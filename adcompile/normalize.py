@@ -179,8 +179,8 @@ class _Normalizer:
             return
         if isinstance(target, ast.Tuple):
             if not isinstance(value, ast.Tuple):
-                raise self.info.error(target, "only a tuple display or an array's .shape can "
-                                      "be unpacked", construct="tuple unpacking",
+                raise self.info.error(target, "tuple unpacking takes a tuple display or an "
+                                      "array's .shape", construct="tuple unpacking",
                                       hint="write a, b = x, y, or assign each name separately")
             if len(value.elts) != len(target.elts):
                 raise self.info.error(target, "the tuple on the right has "
