@@ -40,9 +40,9 @@ from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from .api import Wrt, generated, resolve_wrt
-from .errors import AdcompileError
-from .frontend import parse_function
+from ..api import Wrt, generated, resolve_wrt
+from ..errors import AdcompileError
+from ..frontend import parse_function
 
 __all__ = ["OptimResult", "gd", "minibatch_sgd", "sgd"]
 
