@@ -1,0 +1,231 @@
+"""The compiled side of the optimizers: the update rules, the step and gather functions
+written out per layout, and the ``@numba.njit`` loops that :mod:`adcompile.optim` calls.
+
+Everything here runs inside Numba; nothing checks the user's input (that is done before, in
+:mod:`adcompile.optim` and :mod:`adcompile.optim.checks`).  A shape of the gradient that changes
+during the loop raises ``ValueError(_SHAPE_CHANGED)``, which the caller reports.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from numba.core import types as nbtypes
+from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
+# --------------------------------------------------------------------------------------------
+# The update rules.  ``method`` is 0 (plain), 1 (momentum) or 2 (Adam); ``hyper`` is
+# ``(lr, beta or b1, b2, eps)``; each parameter has a state of two rows (velocity, or Adam's
+# first and second moments) of its size.
+
+
+@numba.njit
+def _rule(method, w, g, a, s, hyper, c1, c2):
+    """One element's update: the new weight and state values; ``c1``, ``c2`` are Adam's bias
+    corrections ``1 - b1**t`` and ``1 - b2**t``."""
+    lr, h1, h2, eps = hyper
+    if method == 0:
+        return w - lr * g, a, s
+    if method == 1:
+        a = h1 * a + g
+        return w - lr * a, a, s
+    a = h1 * a + (1.0 - h1) * g
+    s = h2 * s + (1.0 - h2) * g * g
+    return w - lr * (a / c1) / (math.sqrt(s / c2) + eps), a, s
+
+
+@numba.njit
+def _corrections(method, hyper, t):
+    if method == 2:
+        return 1.0 - hyper[1] ** t, 1.0 - hyper[2] ** t
+    return 1.0, 1.0
+
+
+_SHAPE_CHANGED = "the gradient's shape differs from its parameter's shape"
+
+
+def _update(p, g, state, method, hyper, t):
+    """Update the parameter array ``p`` and its ``state`` in place from the gradient ``g`` at
+    step ``t`` (a float parameter is the one element of ``p``).  Compiled only."""
+    raise NotImplementedError("_update is compiled by Numba; see its overload")
+
+
+@overload(_update)
+def _update_impl(p, g, state, method, hyper, t):
+    if isinstance(g, nbtypes.Number):
+        def scalar(p, g, state, method, hyper, t):
+            c1, c2 = _corrections(method, hyper, t)
+            p[0], state[0, 0], state[1, 0] = _rule(method, p[0], g, state[0, 0], state[1, 0],
+                                                   hyper, c1, c2)
+        return scalar
+    if isinstance(g, nbtypes.Array) and g.ndim == p.ndim:
+        def array(p, g, state, method, hyper, t):
+            if g.shape != p.shape:
+                raise ValueError(_SHAPE_CHANGED)
+            c1, c2 = _corrections(method, hyper, t)
+            flat = p.reshape(p.size)
+            grad = np.ravel(g)
+            for i in range(flat.size):
+                flat[i], state[0, i], state[1, i] = _rule(method, flat[i], grad[i],
+                                                          state[0, i], state[1, i], hyper,
+                                                          c1, c2)
+        return array
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Code written per layout: calling the gradient with parameters and data in signature order,
+# updating each parameter, gathering a minibatch.  A layout names, for each parameter of the
+# loss, ``("array", k)``, ``("float", k)`` (the ``k``-th optimized parameter) or
+# ``("data", k)`` (the ``k``-th other argument).
+
+_STEPS: dict[tuple, Any] = {}
+_GATHERS: dict[int, Any] = {}
+
+
+def _step_function(layout: tuple[tuple[str, int], ...]) -> Any:
+    """``step(vg, params, states, batch, method, hyper, t) -> loss``: one update."""
+    if layout not in _STEPS:
+        reads = {"array": "params[{}]", "float": "params[{}][0]", "data": "batch[{}]"}
+        call = ", ".join(reads[kind].format(k) for kind, k in layout)
+        updates = [f"    _update(params[{k}], grads[{k}], states[{k}], method, hyper, t)"
+                   for kind, k in layout if kind != "data"]
+        source = "\n".join(["def step(vg, params, states, batch, method, hyper, t):",
+                            f"    value, grads = vg({call})", *updates, "    return value"])
+        _STEPS[layout] = _compile(source, "step")
+    return _STEPS[layout]
+
+
+def _gather_function(n_data: int) -> Any:
+    """``gather(rows, flat, batch, order, start, stop)``: rows ``order[start:stop]`` of each
+    data array, seen as a 2-D array in ``rows``, copied into ``flat`` (the buffers as 2-D
+    views); returns the filled leading part of each buffer in its own shape, from ``batch``.
+    Element by element: assigning whole rows compiles several times slower."""
+    if n_data not in _GATHERS:
+        copies = [line for k in range(n_data) for line in (
+            f"        for c in range(rows[{k}].shape[1]):",
+            f"            flat[{k}][r, c] = rows[{k}][i, c]")]
+        parts = "".join(f"batch[{k}][:m], " for k in range(n_data))
+        source = "\n".join(["def gather(rows, flat, batch, order, start, stop):",
+                            "    m = stop - start", "    for r in range(m):",
+                            "        i = order[start + r]", *copies,
+                            f"    return ({parts})"])
+        _GATHERS[n_data] = _compile(source, "gather")
+    return _GATHERS[n_data]
+
+
+def _compile(source: str, name: str) -> Any:
+    namespace: dict[str, Any] = {"_update": _update}
+    exec(compile(source, f"<adcompile.optim {name}>", "exec"), namespace)  # noqa: S102
+    dispatcher = numba.njit(namespace[name])
+    dispatcher.source = source
+    return dispatcher
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled loops.  Each takes the generated value-and-gradient dispatcher as an argument;
+# Numba compiles one specialization per dispatcher and inlines the gradient into it.  They are
+# not cached on disk: a dispatcher argument's type is tied to the live object, so an on-disk
+# entry could never be found again by another process.
+
+
+@numba.njit
+def _gd_loop(step, vg, params, states, args, method, hyper, steps, record_every, history):
+    """``steps`` updates on the constant arguments ``args``."""
+    countdown = 0
+    n = 0
+    for t in range(1, steps + 1):
+        value = step(vg, params, states, args, method, hyper, t)
+        if countdown == 0:
+            history[n] = value
+            n += 1
+            countdown = record_every
+        countdown -= 1
+
+
+@numba.njit
+def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, method, hyper,
+                    n, batch_size, epochs, history):
+    """``epochs`` passes over the ``n`` examples in a fresh order, a step per minibatch."""
+    order = np.arange(n)
+    t = 0
+    for _ in range(epochs):
+        _shuffle(rng, order)
+        for start in range(0, n, batch_size):
+            examples = gather(rows, flat, batch, order, start, min(start + batch_size, n))
+            history[t] = step(vg, params, states, examples, method, hyper, t + 1)
+            t += 1
+
+
+@numba.njit(cache=True)
+def _shuffle(rng, order):
+    """Fisher-Yates with ``rng.integers``, as NumPy would draw it (``rng.shuffle`` gives
+    another order and compiles many times slower)."""
+    for i in range(order.size - 1, 0, -1):
+        j = rng.integers(0, i + 1)
+        order[i], order[j] = order[j], order[i]
+
+
+# ``g[k]`` reads the gradient whether ``packed`` returns it as an array or a tuple of floats.
+
+@numba.njit
+def _sgd_data_loop(packed, theta, table, row_type, lr, steps, record_every, seed, history):
+    np.random.seed(seed)
+    countdown = 0
+    n = 0
+    for _ in range(steps):
+        i = np.random.randint(0, table.shape[0])
+        value, g = packed(theta, _row(table, i, row_type))
+        if countdown == 0:
+            history[n] = value
+            n += 1
+            countdown = record_every
+        countdown -= 1
+        for k in range(theta.shape[0]):
+            theta[k] -= lr * g[k]
+
+
+@numba.njit
+def _sgd_sampler_loop(packed, sampler, theta, lr, steps, record_every, seed, history):
+    np.random.seed(seed)
+    countdown = 0
+    n = 0
+    for _ in range(steps):
+        value, g = packed(theta, _example(sampler()))
+        if countdown == 0:
+            history[n] = value
+            n += 1
+            countdown = record_every
+        countdown -= 1
+        for k in range(theta.shape[0]):
+            theta[k] -= lr * g[k]
+
+
+def _row(table, i, row_type):
+    """Row ``i`` of ``table`` as a tuple, as long as the tuple ``row_type``."""
+    return tuple(table[i])
+
+
+@overload(_row)
+def _row_impl(table, i, row_type):
+    width = len(row_type)
+
+    def impl(table, i, row_type):
+        return to_fixed_tuple(table[i], width)
+    return impl
+
+
+def _example(value):
+    """A sampler's result as the tuple of non-wrt arguments (a lone scalar becomes ``(x,)``)."""
+    return value if isinstance(value, tuple) else (value,)
+
+
+@overload(_example)
+def _example_impl(value):
+    if isinstance(value, nbtypes.BaseTuple):
+        return lambda value: value
+    return lambda value: (value,)
