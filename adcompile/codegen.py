@@ -306,6 +306,13 @@ def _header(ns: Namespace) -> tuple[list[ast.stmt], list[str]]:
                                           names=[ast.alias(name=attr, asname=alias)], level=0))
         else:
             injected.append(name)
+    merged: dict[str, ast.ImportFrom] = {}
+    for node in [n for n in imports if isinstance(n, ast.ImportFrom)]:
+        if node.module in merged:  # one line per module: from m import a, b
+            merged[node.module].names.extend(node.names)
+            imports.remove(node)
+        else:
+            merged[node.module] = node
     imports.sort(key=lambda node: (isinstance(node, ast.ImportFrom), ast.unparse(node)))
     return imports + constants, injected
 
@@ -414,8 +421,13 @@ def _used_header(header: str, body: str) -> str:
 
     lines = []
     for line in header.splitlines():
-        bound = re.match(r"^(?:import \S+ as (\w+)|import (\w+)|from \S+ import \w+ as (\w+)|"
-                         r"from \S+ import (\w+)|(\w+) = )", line)
+        if line.startswith("from "):  # from m import a, b as c: keep the names used
+            module, _, names = line[5:].partition(" import ")
+            kept = [n for n in names.split(", ") if used(n.split(" as ")[-1])]
+            if not kept:
+                continue
+            line = f"from {module} import {', '.join(kept)}"
+        bound = re.match(r"^(?:import \S+ as (\w+)|import (\w+)|(\w+) = )", line)
         if bound and not used(next(g for g in bound.groups() if g)):
             continue
         if line.startswith("# Bound when loaded: "):

@@ -214,8 +214,10 @@ class _Reverser(Recorder):
             if active and self.is_call_to_differentiate(value):
                 self.user_call(stmt, g, args, active, out)
             else:
-                broadcast = target in self.act.arrays and len(args) > 1 and _elementwise(
-                    self.norm.info, value)
+                # operands that are names may have other shapes than the result (literals
+                # cannot): their contributions are summed over broadcast axes
+                broadcast = (target in self.act.arrays and _elementwise(self.norm.info, value)
+                             and sum(isinstance(a, ast.Name) for a in args) > 1)
                 for i, expr in self.contributions(stmt, g, args, active).items():
                     expr = simplify(expr)
                     if broadcast:
