@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import types
+from numba import njit, types
 from numba.extending import overload
 
 #: generated modules import these by name (see codegen)
@@ -115,6 +115,16 @@ def _is_array(t: Any) -> bool:
     return isinstance(t, types.Array)
 
 
+@njit
+def _fit_vector(g, n):
+    """A 1-D adjoint ``g`` for a vector of length ``n``: itself, or its total for length 1."""
+    if g.shape[0] == n:
+        return g
+    out = np.empty(1)
+    out[0] = g.sum()
+    return out
+
+
 @overload(unbroadcast)
 def _unbroadcast(g, x):
     if not _is_array(x):
@@ -124,22 +134,9 @@ def _unbroadcast(g, x):
     if not _is_array(g):
         return lambda g, x: np.full(x.shape, g)
     if g.ndim == x.ndim == 1:
-        def same_rank_1(g, x):
-            if g.shape[0] == x.shape[0]:
-                return g
-            out = np.empty(1)
-            out[0] = g.sum()
-            return out
-        return same_rank_1
+        return lambda g, x: _fit_vector(g, x.shape[0])
     if g.ndim == 2 and x.ndim == 1:
-        def rank_2_to_1(g, x):
-            s = g.sum(axis=0)
-            if s.shape[0] == x.shape[0]:
-                return s
-            out = np.empty(1)
-            out[0] = s.sum()
-            return out
-        return rank_2_to_1
+        return lambda g, x: _fit_vector(g.sum(axis=0), x.shape[0])
     if g.ndim == x.ndim == 2:
         def same_rank_2(g, x):
             if g.shape[0] == x.shape[0] and g.shape[1] == x.shape[1]:

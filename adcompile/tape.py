@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .build import assign, call, const, name
@@ -34,9 +35,8 @@ class Recorder:
 
     tapes: dict[int, Tape]
     count_tape: str | None
-
-    def kernel(self, helper: str) -> str:  # supplied by the reverse pass
-        raise NotImplementedError
+    #: the module-level name of ``kernels.<helper>`` (the reverse pass binds it)
+    kernel: Callable[[str], str]
 
     def tape_index(self, loop: ast.For) -> ast.expr:
         args = loop.iter.args

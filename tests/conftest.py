@@ -3,6 +3,7 @@
 import os
 import tempfile
 
+import numpy as np
 import pytest
 
 if not os.environ.get("ADCOMPILE_CACHE_DIR"):
@@ -22,3 +23,23 @@ def central_difference(f, args, i, h=1e-6):
 def fd():
     """The finite-difference oracle as a fixture."""
     return central_difference
+
+
+def numeric_gradient(f, args, i, h=1e-6):
+    """d f / d args[i] by float64 central differences (elementwise for an array)."""
+    x = args[i]
+    if np.ndim(x) == 0:
+        hi = list(args)
+        lo = list(args)
+        hi[i] = float(x) + h
+        lo[i] = float(x) - h
+        return (f(*hi) - f(*lo)) / (2 * h)
+    x = np.array(x, dtype=np.float64)
+    out = np.empty(x.shape)
+    for index in np.ndindex(x.shape):
+        hi = x.copy()
+        lo = x.copy()
+        hi[index] += h
+        lo[index] -= h
+        out[index] = (f(*args[:i], hi, *args[i + 1:]) - f(*args[:i], lo, *args[i + 1:])) / (2 * h)
+    return out

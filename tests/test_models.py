@@ -13,30 +13,11 @@ from functools import cache
 import numba
 import numpy as np
 import pytest
+from conftest import numeric_gradient
 
 import adcompile as adc
 
 RTOL, ATOL = 1e-5, 1e-7
-
-
-def numeric_gradient(f, args, i, h=1e-6):
-    """d f / d args[i] by float64 central differences (elementwise for an array)."""
-    x = args[i]
-    if np.ndim(x) == 0:
-        hi = list(args)
-        lo = list(args)
-        hi[i] = float(x) + h
-        lo[i] = float(x) - h
-        return (f(*hi) - f(*lo)) / (2 * h)
-    x = np.array(x, dtype=np.float64)
-    out = np.empty(x.shape)
-    for index in np.ndindex(x.shape):
-        hi = x.copy()
-        lo = x.copy()
-        hi[index] += h
-        lo[index] -= h
-        out[index] = (f(*args[:i], hi, *args[i + 1:]) - f(*args[:i], lo, *args[i + 1:])) / (2 * h)
-    return out
 
 
 # -- the models -------------------------------------------------------------------------------

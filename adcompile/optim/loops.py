@@ -50,8 +50,16 @@ _SHAPE_CHANGED = "the gradient's shape differs from its parameter's shape"
 
 def _update(p, g, state, method, hyper, t):
     """Update the parameter array ``p`` and its ``state`` in place from the gradient ``g`` at
-    step ``t`` (a float parameter is the one element of ``p``).  Compiled only."""
-    raise NotImplementedError("_update is compiled by Numba; see its overload")
+    step ``t`` (a float parameter is the one element of ``p``).  This is the plain-Python
+    meaning; compiled code uses the overload below, specialised for floats and arrays."""
+    flat = p.reshape(p.size)
+    grad = np.ravel(g)
+    if grad.shape != flat.shape:
+        raise ValueError(_SHAPE_CHANGED)
+    c1, c2 = _corrections(method, hyper, t)
+    for i in range(flat.size):
+        flat[i], state[0, i], state[1, i] = _rule(method, flat[i], grad[i], state[0, i],
+                                                  state[1, i], hyper, c1, c2)
 
 
 @overload(_update)
