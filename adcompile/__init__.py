@@ -8,9 +8,10 @@
 
 from . import optim
 from .api import forward, grad, value_and_grad
+from .check import check_grad
 from .errors import AdcompileError
 from .rules import derivative, nondifferentiable
 
 __version__ = "0.1.0"
-__all__ = ["AdcompileError", "derivative", "forward", "grad", "nondifferentiable", "optim",
-           "value_and_grad"]
+__all__ = ["AdcompileError", "check_grad", "derivative", "forward", "grad", "nondifferentiable",
+           "optim", "value_and_grad"]
