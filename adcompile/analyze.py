@@ -13,10 +13,10 @@ forward sweep computes only what the backward sweep reads.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from . import rules
+from . import kernels, rules
 from .calls import is_user_function
 from .frontend import parse_function
 from .normalize import Normalized, normalize
@@ -54,8 +54,17 @@ def operands(value: ast.expr) -> list[ast.expr]:
     return [value]
 
 
+def flat(atoms: Iterable[ast.expr]) -> list[ast.expr]:
+    """``atoms`` with the elements of tuple displays in their place: a call such as
+    ``np.concatenate((x, y))`` reads ``x`` and ``y``."""
+    out: list[ast.expr] = []
+    for a in atoms:
+        out.extend(flat(a.elts) if isinstance(a, ast.Tuple) else [a])
+    return out
+
+
 def names_read(value: ast.expr) -> Iterable[str]:
-    return (a.id for a in operands(value) if isinstance(a, ast.Name))
+    return (a.id for a in flat(operands(value)) if isinstance(a, ast.Name))
 
 
 def target_name(stmt: ast.Assign) -> str:
@@ -104,6 +113,26 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
                     useful |= new
                     changed = True
     return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts))
+
+
+def promote(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:
+    """Make the values a loop carries float64 where they carry derivatives: the entry copy
+    ``s_1 = s`` before the loop becomes ``s_1 = as_float(s)`` for every varied carried value.
+
+    A value that enters a loop as an int, a bool or an int array (``out = 1``, ``h = h0``)
+    and leaves it as a float would otherwise be typed by its entry value: Numba then
+    truncates it (an int64 tape) or cannot unify the two array types.  ``bind`` gives the
+    module-level name of the kernel.
+    """
+    entries = [s for s in assignments(norm.stmts) if getattr(s, "loop_entry", False)
+               and isinstance(s.value, ast.Name) and target_name(s) in act.varied]
+    if not entries:
+        return
+    func = bind("as_float", kernels.as_float)
+    norm.info.bindings[func] = kernels.as_float
+    for stmt in entries:
+        stmt.value = ast.Call(func=ast.Name(id=func, ctx=ast.Load()), args=[stmt.value],
+                              keywords=[])
 
 
 def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
@@ -191,7 +220,8 @@ def _is_numpy(target: object) -> bool:
 
 
 _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full",
-                    "arange", "linspace", "outer", "transpose", "reshape", "copy",
+                    "arange", "linspace", "array", "concatenate", "stack", "hstack", "vstack",
+                    "column_stack", "outer", "transpose", "reshape", "copy",
                     "ascontiguousarray", "where", "clip"}
 
 

@@ -16,9 +16,9 @@ from numba import njit, types
 from numba.extending import overload
 
 #: generated modules import these by name (see codegen)
-__all__ = ["fresh_copy", "grow_tape", "matmul_left", "matmul_right", "max_along", "mean_along",
-           "min_along", "new_tape", "prod_along", "reduce_adjoint", "reshape", "unbroadcast",
-           "zeros_like"]
+__all__ = ["as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left", "matmul_right",
+           "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power", "prod_along",
+           "reduce_adjoint", "reshape", "split_along", "unbroadcast", "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -32,6 +32,62 @@ def unbroadcast(g: Any, x: Any) -> Any:
         if n == 1 and g.shape[axis] != 1:
             g = g.sum(axis=axis, keepdims=True)
     return np.array(np.broadcast_to(g, np.shape(x)))
+
+
+def power(x: Any, y: Any) -> Any:
+    """``x ** y`` with Python's meaning where Numba's differs: an integer to an integer power
+    is a float (``2 ** -1`` is ``0.5``, not ``0``), and ``0.0 ** -1`` is ``inf`` as in NumPy."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        return np.power(np.asarray(x, dtype=float), y)
+    return float(x) ** y if y < 0 or isinstance(x, float) else x ** y
+
+
+def pow_dx(x: Any, y: Any) -> Any:
+    """``d(x ** y) / dx = y * x ** (y - 1)``, and ``0`` where ``y == 0`` (``x ** 0`` is
+    constant, also at ``x = 0``)."""
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        out = np.zeros(x.shape)
+        nz = y != 0
+        out[nz] = y[nz] * np.power(x[nz], y[nz] - 1.0)
+        return out
+    return 0.0 if y == 0 else y * power(x, y - 1)
+
+
+def log_or_zero(x: Any) -> Any:
+    """``log(x)``, with ``0`` where ``x == 0``: the factor of ``d(x ** y) / dy = x ** y log x``,
+    whose limit at ``x = 0`` is ``0``."""
+    if isinstance(x, np.ndarray):
+        return np.log(np.where(x == 0, 1.0, x))
+    return 0.0 if x == 0 else float(np.log(x))
+
+
+def as_float(x: Any) -> Any:
+    """``x`` as float64 (complex stays complex): values that carry derivatives are floats,
+    whatever type they start with (``out = 1`` before ``out = out * a`` in a loop)."""
+    if isinstance(x, np.ndarray):
+        return x if x.dtype.kind in "fc" and x.itemsize >= 8 else x.astype(
+            np.complex128 if x.dtype.kind == "c" else np.float64)
+    return x if isinstance(x, complex) else float(x)
+
+
+def split_along(g: Any, xs: tuple, axis: int) -> tuple:
+    """The adjoint ``g`` of an array built from the tuple ``xs`` along ``axis``, split into
+    one part per element, each shaped like its element: for ``concatenate`` (an element
+    spans its own extent along the axis) and for ``stack``/``array`` (an element of lower
+    rank spans one index).  ``hstack``, ``vstack`` and ``column_stack`` are the same with
+    their axis."""
+    g = np.asarray(g)
+    if isinstance(xs, np.ndarray):
+        return g
+    axis = axis % g.ndim
+    parts, start = [], 0
+    for x in xs:
+        n = np.shape(x)[axis] if np.ndim(x) == g.ndim else 1
+        block = np.take(g, np.arange(start, start + n), axis=axis)
+        parts.append(block.reshape(np.shape(x)).copy() if np.ndim(x) else float(block.sum()))
+        start += n
+    return tuple(parts)
 
 
 def fresh_copy(x: Any) -> Any:
@@ -53,9 +109,10 @@ def zeros_like(x: Any) -> Any:
 
 
 def new_tape(n: int, value: Any) -> np.ndarray:
-    """Room for ``n`` copies of ``value`` (a scalar or an array), of its type."""
+    """Room for ``n`` copies of ``value`` (a scalar or an array), of its type; none when
+    ``n < 0`` (``range(n)`` then runs no iteration)."""
     value = np.asarray(value)
-    return np.empty((n, *value.shape), dtype=value.dtype)
+    return np.empty((max(n, 0), *value.shape), dtype=value.dtype)
 
 
 def grow_tape(tape: np.ndarray) -> np.ndarray:
@@ -150,6 +207,104 @@ def _unbroadcast(g, x):
     return None
 
 
+def _is_int(t: Any) -> bool:
+    return isinstance(t, (types.Integer, types.Boolean))
+
+
+@overload(power)
+def _power(x, y):
+    if _is_array(x) or _is_array(y):
+        return lambda x, y: np.power(as_float(x), y)
+    if _is_int(x) and _is_int(y):
+        return lambda x, y: float(x) ** float(y)
+    if _is_int(y):  # a float to an integer power: C's pow gives inf at 0 ** -1
+        return lambda x, y: x ** float(y)
+    return lambda x, y: x ** y
+
+
+@overload(pow_dx)
+def _pow_dx(x, y):
+    if _is_array(x) or _is_array(y):
+        def along(x, y):
+            xb, yb = np.broadcast_arrays(as_float(x), as_float(y))
+            out = np.zeros(xb.shape)
+            for k in np.ndindex(xb.shape):
+                if yb[k] != 0:
+                    out[k] = yb[k] * xb[k] ** (yb[k] - 1.0)
+            return out
+        return along
+    return lambda x, y: 0.0 if y == 0 else y * power(x, y - 1)
+
+
+@overload(log_or_zero)
+def _log_or_zero(x):
+    if _is_array(x):
+        return lambda x: np.log(np.where(x == 0, 1.0, x))
+    return lambda x: 0.0 if x == 0 else np.log(x)
+
+
+@overload(as_float)
+def _as_float(x):
+    if _is_array(x):
+        if isinstance(x.dtype, types.Complex):
+            return lambda x: x.astype(np.complex128)
+        if isinstance(x.dtype, types.Float) and x.dtype.bitwidth == 64:
+            return lambda x: x
+        return lambda x: x.astype(np.float64)
+    if isinstance(x, types.Complex):
+        return lambda x: complex(x)
+    return lambda x: float(x)
+
+
+def _extent(x, g, axis):
+    """How far an element of a built array reaches along ``axis``."""
+
+
+@overload(_extent)
+def _extent_impl(x, g, axis):
+    if _is_array(x) and x.ndim == g.ndim:
+        return lambda x, g, axis: x.shape[axis]
+    return lambda x, g, axis: 1
+
+
+def _block(g, start, n, axis, x):
+    """``g[start:start + n]`` along ``axis``, shaped like ``x`` (a new array, or a float)."""
+
+
+@overload(_block)
+def _block_impl(g, start, n, axis, x):
+    cases = []
+    for a in range(g.ndim):
+        index = ", ".join([":"] * a + ["start:start + n"])
+        cases.append(f"    if axis == {a}:\n        b = np.ascontiguousarray(g[{index}])\n")
+    if _is_array(x):
+        ending = "    return b.reshape(x.shape)\n" if x.ndim != g.ndim else "    return b\n"
+    else:
+        ending = "    return b.ravel()[0]\n"
+    first = f"    b = np.ascontiguousarray(g[start:start + n])\n"
+    src = "def block(g, start, n, axis, x):\n" + first + "".join(cases[1:]) + ending
+    scope: dict = {"np": np}
+    exec(src, scope)
+    return scope["block"]
+
+
+@overload(split_along)
+def _split_along(g, xs, axis):
+    if _is_array(xs):  # np.array(x) of an array: a copy
+        return lambda g, xs, axis: g
+    if not _is_array(g) or not isinstance(xs, types.BaseTuple):
+        return None
+    lines = ["def split(g, xs, axis):", "    a = axis % g.ndim", "    start = 0"]
+    for k in range(len(xs)):
+        lines += [f"    n{k} = _extent(xs[{k}], g, a)",
+                  f"    p{k} = _block(g, start, n{k}, a, xs[{k}])",
+                  f"    start += n{k}"]
+    lines.append("    return (" + "".join(f"p{k}, " for k in range(len(xs))) + ")")
+    scope: dict = {"_extent": _extent, "_block": _block}
+    exec("\n".join(lines), scope)
+    return scope["split"]
+
+
 @overload(fresh_copy)
 def _fresh_copy(x):
     if _is_array(x):
@@ -176,8 +331,8 @@ def _zeros_like(x):
 @overload(new_tape)
 def _new_tape(n, value):
     if _is_array(value):
-        return lambda n, value: np.empty((n,) + value.shape, value.dtype)
-    return lambda n, value: np.full(n, value)
+        return lambda n, value: np.empty((max(n, 0),) + value.shape, value.dtype)
+    return lambda n, value: np.full(max(n, 0), value)
 
 
 @overload(grow_tape)

@@ -29,6 +29,7 @@ from .analyze import (
     _elementwise,
     assignments,
     callee_arrays,
+    flat,
     has_stores,
     is_store,
     operands,
@@ -44,7 +45,7 @@ from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
-from .simplify import literal, simplify
+from .simplify import expand_literal_powers, literal, simplify
 from .tape import Recorder, Tape
 
 BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -139,7 +140,8 @@ class _Reverser(Recorder):
         for stmt in assignments(stmts):
             if target_name(stmt) in self.act.active:
                 value = stmt.value
-                reads = [value.value] if isinstance(value, ast.Subscript) else operands(value)
+                reads = [value.value] if isinstance(value, ast.Subscript) else flat(
+                    operands(value))
                 out.update(a.id for a in reads if self.act.is_active(a))
             if is_store(stmt):
                 out.add(target_name(stmt))
@@ -210,8 +212,14 @@ class _Reverser(Recorder):
                 self.accumulate(value.value.id, g, out, index=copy.deepcopy(value.slice))
         else:
             args = operands(value)
-            active = [i for i, a in enumerate(args) if self.act.is_active(a)]
+            active = [i for i, a in enumerate(args) if self.act.is_active(a)
+                      or (isinstance(a, ast.Tuple) and any(map(self.act.is_active, flat([a]))))]
             if active and self.is_call_to_differentiate(value):
+                if any(isinstance(args[i], ast.Tuple) for i in active):
+                    raise self.norm.info.error(
+                        stmt, "a tuple holding differentiated values cannot be passed to "
+                        f"{ast.unparse(value.func)}() yet", construct="a tuple argument",
+                        hint="pass each value as an argument of its own")
                 self.user_call(stmt, g, args, active, out)
             else:
                 # operands that are names may have other shapes than the result (literals
@@ -220,10 +228,26 @@ class _Reverser(Recorder):
                              and sum(isinstance(a, ast.Name) for a in args) > 1)
                 for i, expr in self.contributions(stmt, g, args, active).items():
                     expr = simplify(expr)
+                    if isinstance(args[i], ast.Tuple):
+                        self.unpack(args[i], expr, target, out)
+                        continue
                     if broadcast:
                         expr = _call(self.kernel("unbroadcast"), expr, _name(args[i].id))
                     self.accumulate(args[i].id, expr, out)
         return out if len(out) > 1 else []
+
+    def unpack(self, elements: ast.Tuple, parts: ast.expr, target: str,
+               out: list[ast.stmt]) -> None:
+        """A rule's contribution to a tuple argument is a tuple, one part per element:
+        ``d_x_t3, d_y_t3 = split_along(d_t3, (x, y), 0)``, then each active element takes
+        its part."""
+        names = [self.names.fresh(f"d_{e.id}_{target}" if isinstance(e, ast.Name)
+                                  else f"d_{target}_part") for e in elements.elts]
+        out.append(_assign(ast.Tuple(elts=[_name(n, True) for n in names], ctx=ast.Store()),
+                           parts))
+        for element, part in zip(elements.elts, names, strict=True):
+            if self.act.is_active(element):
+                self.accumulate(element.id, _name(part), out)
 
     def is_call_to_differentiate(self, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call) or self.callees is None:
@@ -442,12 +466,17 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
     body = rule.body()
     parts = body.elts if isinstance(body, ast.Tuple) and rule.nargs > 1 else [body]
 
+    pow_dx: set[str] = set()
+
     class Substitute(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.expr:
             if node.id in subst:
                 return copy.deepcopy(subst[node.id])
             if free.get(node.id) is not None:
-                return ast.Name(id=ns.bind(node.id, free[node.id]), ctx=ast.Load())
+                bound = ns.bind(node.id, free[node.id])
+                if free[node.id] is kernels.pow_dx:
+                    pow_dx.add(bound)
+                return ast.Name(id=bound, ctx=ast.Load())
             return node
 
     out: dict[int, ast.expr | None] = {}
@@ -455,6 +484,8 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
         part = parts[i]
         is_none = isinstance(part, ast.Constant) and part.value is None
         out[i] = None if is_none else Substitute().visit(copy.deepcopy(part))
+        if pow_dx and out[i] is not None:
+            out[i] = expand_literal_powers(out[i], pow_dx)
     return out
 
 

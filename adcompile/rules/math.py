@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..kernels import as_float, log_or_zero, pow_dx
 from . import derivative, nondifferentiable
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -70,7 +71,7 @@ def square(g, ans, x):
 
 @derivative(math.pow, np.power)
 def power(g, ans, x, y):
-    return g * y * x ** (y - 1), g * ans * np.log(x)
+    return g * pow_dx(x, y), g * ans * log_or_zero(x)
 
 
 @derivative(math.sin, np.sin)
@@ -168,7 +169,7 @@ def minimum(g, ans, x, y):
     return g * (x <= y), g * (x > y)
 
 
-@derivative(float, np.float64)
+@derivative(float, np.float64, as_float)
 def to_float(g, ans, x):
     return g
 

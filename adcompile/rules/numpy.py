@@ -19,6 +19,7 @@ from ..kernels import (
     min_along,
     prod_along,
     reduce_adjoint,
+    split_along,
 )
 from . import derivative, nondifferentiable
 
@@ -108,12 +109,68 @@ def clip(g, ans, x, low, high):
     return g * (x >= low) * (x <= high), g * (x < low), g * (x > high)
 
 
+@derivative(np.array, np.stack, np.vstack, elementwise=False)
+def stack(g, ans, xs):
+    return split_along(g, xs, 0)
+
+
+@derivative(np.stack, elementwise=False)
+def stack_axis(g, ans, xs, axis):
+    return split_along(g, xs, axis), None
+
+
+@derivative(np.concatenate, elementwise=False)
+def concatenate(g, ans, xs):
+    return split_along(g, xs, 0)
+
+
+@derivative(np.concatenate, elementwise=False)
+def concatenate_axis(g, ans, xs, axis):
+    return split_along(g, xs, axis), None
+
+
+@derivative(np.hstack, elementwise=False)
+def hstack(g, ans, xs):
+    return split_along(g, xs, min(g.ndim - 1, 1))
+
+
+@derivative(np.column_stack, elementwise=False)
+def column_stack(g, ans, xs):
+    return split_along(g, xs, 1)
+
+
+@derivative(np.linspace, elementwise=False)
+def linspace(g, ans, start, stop, num):
+    return (np.sum(g * (1.0 - np.linspace(0.0, 1.0, num))),
+            np.sum(g * np.linspace(0.0, 1.0, num)), None)
+
+
+@derivative(np.linspace, elementwise=False)
+def linspace_50(g, ans, start, stop):
+    return np.sum(g * (1.0 - np.linspace(0.0, 1.0, 50))), np.sum(g * np.linspace(0.0, 1.0, 50))
+
+
+@derivative(np.arange, elementwise=False)
+def arange(g, ans, stop):
+    return 0.0
+
+
+@derivative(np.arange, elementwise=False)
+def arange_start(g, ans, start, stop):
+    return np.sum(g), 0.0
+
+
+@derivative(np.arange, elementwise=False)
+def arange_step(g, ans, start, stop, step):
+    return np.sum(g), 0.0, np.sum(g * np.arange(g.size))
+
+
 @derivative(np.full, elementwise=False)
 def full(g, ans, shape, value):
     return None, np.sum(g)
 
 
 nondifferentiable(
-    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.arange,
-    np.linspace, np.argmax, np.argmin, np.shape, np.size, np.ndim,
+    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.argmax,
+    np.argmin, np.shape, np.size, np.ndim,
 )

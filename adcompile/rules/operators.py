@@ -8,6 +8,7 @@ import operator
 
 import numpy as np
 
+from ..kernels import log_or_zero, pow_dx, power
 from . import derivative, nondifferentiable
 
 
@@ -31,9 +32,9 @@ def truediv(g, ans, x, y):
     return g / y, -g * ans / y
 
 
-@derivative(operator.pow)
+@derivative(operator.pow, power)
 def pow(g, ans, x, y):
-    return g * y * x ** (y - 1), g * ans * np.log(x)
+    return g * pow_dx(x, y), g * ans * log_or_zero(x)
 
 
 @derivative(operator.mod)
