@@ -147,6 +147,23 @@ def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
                 parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
                 depth[node.value.id] = max(depth.get(node.value.id, 0), len(parts))
                 arrays.add(node.value.id)
+    for stmt in stmts:  # the rank of arrays made with a literal shape: np.zeros((3, 2))
+        value = stmt.value
+        if (isinstance(value, ast.Call) and value.args and not is_store(stmt)
+                and getattr(info.resolve(value.func), "__name__", "") in _SHAPED
+                and _is_numpy(info.resolve(value.func))):
+            shape = value.args[0]
+            rank = len(shape.elts) if isinstance(shape, ast.Tuple) else 1
+            name = target_name(stmt)
+            depth[name] = max(depth.get(name, 0), rank)
+    for stmt in stmts:  # a store of fewer indices than the rank writes a row: an array
+        target = stmt.targets[0]
+        if is_store(stmt) and isinstance(stmt.value, ast.Name):
+            index = target.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            if len(parts) < depth.get(target_name(stmt), 0) or any(
+                    isinstance(p, ast.Slice) for p in parts):
+                arrays.add(stmt.value.id)
     for stmt in stmts:  # operands of array-only operations are arrays
         value = stmt.value
         if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
@@ -218,6 +235,8 @@ def _is_numpy(target: object) -> bool:
     module = getattr(target, "__module__", None) or ""
     return module == "numpy" or module.startswith("adcompile.kernels")
 
+
+_SHAPED = {"zeros", "ones", "empty", "full"}
 
 _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full",
                     "arange", "linspace", "array", "concatenate", "stack", "hstack", "vstack",

@@ -18,6 +18,7 @@ from numba.extending import overload
 #: generated modules import these by name (see codegen)
 __all__ = ["as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left", "matmul_right",
            "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power", "prod_along",
+           "prod_others", "ratio_or_zero",
            "reduce_adjoint", "reshape", "split_along", "unbroadcast", "zeros_like"]
 
 
@@ -88,6 +89,27 @@ def split_along(g: Any, xs: tuple, axis: int) -> tuple:
         parts.append(block.reshape(np.shape(x)).copy() if np.ndim(x) else float(block.sum()))
         start += n
     return tuple(parts)
+
+
+def prod_others(x: Any, axis: Any) -> Any:
+    """For each element of ``x``, the product of the other elements of its reduction (all of
+    ``x`` for ``axis=None``): the derivative of ``prod``, right also where ``x`` holds zeros
+    (no division)."""
+    x = np.asarray(x, dtype=float)
+    moved = x.reshape(-1, 1) if axis is None else np.moveaxis(x, axis, 0)
+    before = np.cumprod(np.concatenate([np.ones((1, *moved.shape[1:])), moved[:-1]]), axis=0)
+    after = np.cumprod(np.concatenate([np.ones((1, *moved.shape[1:])), moved[:0:-1]]),
+                       axis=0)[::-1]
+    out = before * after
+    return out.reshape(x.shape) if axis is None else np.moveaxis(out, 0, axis)
+
+
+def ratio_or_zero(a: Any, b: Any) -> Any:
+    """``a / b``, and ``0`` where ``b == 0`` (``hypot`` at the origin: the subgradient 0)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+        return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    return 0.0 if b == 0 else a / b
 
 
 def fresh_copy(x: Any) -> Any:
@@ -303,6 +325,61 @@ def _split_along(g, xs, axis):
     scope: dict = {"_extent": _extent, "_block": _block}
     exec("\n".join(lines), scope)
     return scope["split"]
+
+
+@njit
+def _others_flat(x, out):
+    """``out[i]`` = the product of ``x[j]`` for ``j != i`` (1-D, by prefix and suffix)."""
+    n = x.shape[0]
+    acc = 1.0
+    for i in range(n):
+        out[i] = acc
+        acc *= x[i]
+    acc = 1.0
+    for i in range(n - 1, -1, -1):
+        out[i] *= acc
+        acc *= x[i]
+
+
+@overload(prod_others)
+def _prod_others(x, axis):
+    if not _is_array(x):
+        return lambda x, axis: 1.0
+    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
+        def flat(x, axis):
+            out = np.empty(x.size)
+            _others_flat(np.ascontiguousarray(x).ravel().astype(np.float64), out)
+            return out.reshape(x.shape)
+        return flat
+    if x.ndim == 1:
+        def vector(x, axis):
+            out = np.empty(x.shape[0])
+            _others_flat(x.astype(np.float64), out)
+            return out
+        return vector
+    if x.ndim == 2:
+        def matrix(x, axis):
+            out = np.empty(x.shape)
+            if axis == 0 or axis == -2:
+                for j in range(x.shape[1]):
+                    column = np.empty(x.shape[0])
+                    _others_flat(x[:, j].astype(np.float64), column)
+                    out[:, j] = column
+            else:
+                for i in range(x.shape[0]):
+                    row = np.empty(x.shape[1])
+                    _others_flat(x[i].astype(np.float64), row)
+                    out[i] = row
+            return out
+        return matrix
+    return None
+
+
+@overload(ratio_or_zero)
+def _ratio_or_zero(a, b):
+    if _is_array(a) or _is_array(b):
+        return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+    return lambda a, b: 0.0 if b == 0 else a / b
 
 
 @overload(fresh_copy)

@@ -47,6 +47,7 @@ from .normalize import Normalized
 from .render import comment, function_def
 from .simplify import expand_literal_powers, literal, simplify
 from .tape import Recorder, Tape
+from .trees import copy_tree
 
 BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
@@ -137,8 +138,9 @@ class _Reverser(Recorder):
     def contributed(self, stmts: list[ast.stmt]) -> set[str]:
         """Names whose adjoints the reversal of ``stmts`` adds to."""
         out = set()
+        active = self.act.active  # once: it is an intersection of two sets
         for stmt in assignments(stmts):
-            if target_name(stmt) in self.act.active:
+            if target_name(stmt) in active:
                 value = stmt.value
                 reads = [value.value] if isinstance(value, ast.Subscript) else flat(
                     operands(value))
@@ -163,7 +165,7 @@ class _Reverser(Recorder):
     def store(self, stmt: ast.Assign) -> list[ast.stmt]:
         """``y[i] = v``: ``v`` takes the element's adjoint, which is then cleared."""
         array = target_name(stmt)
-        if array not in self.act.active or array not in self.live:
+        if not self.act.is_active(stmt.targets[0].value) or array not in self.live:
             return []
         out: list[ast.stmt] = [comment(ast.unparse(stmt))]
         index = stmt.targets[0].slice
@@ -175,12 +177,10 @@ class _Reverser(Recorder):
                 part: ast.expr = ast.Call(func=ast.Attribute(value=element, attr="copy",
                                                              ctx=ast.Load()),
                                           args=[], keywords=[])
-                if value.id in self.act.arrays:
-                    part = _call(self.kernel("unbroadcast"), part, _name(value.id))
-            elif value.id in self.act.arrays:  # the element may be a row: copy it
+                # a scalar (or a smaller array) stored into a slice is broadcast
+                part = _call(self.kernel("unbroadcast"), part, _name(value.id))
+            else:  # the element may be a row (a view of the adjoint, cleared next): copy it
                 part = _call(self.kernel("fresh_copy"), element)
-            else:
-                part = element
             self.accumulate(value.id, part, out)
         self.own(array, out)
         out.append(_assign(ast.Subscript(value=_name(self.adjoint(array)),
@@ -192,7 +192,7 @@ class _Reverser(Recorder):
         if is_store(stmt):
             return self.store(stmt)
         target = stmt.targets[0].id
-        if target not in self.act.active or target not in self.live:
+        if not self.act.is_active(stmt.targets[0]) or target not in self.live:
             return []
         if not passes_derivative(self.norm, stmt.value):
             # y = np.zeros_like(x): y's adjoint (from later writes) stops here
@@ -241,6 +241,13 @@ class _Reverser(Recorder):
         """A rule's contribution to a tuple argument is a tuple, one part per element:
         ``d_x_t3, d_y_t3 = split_along(d_t3, (x, y), 0)``, then each active element takes
         its part."""
+        for element in elements.elts:
+            if isinstance(element, ast.Tuple) and any(map(self.act.is_active,
+                                                          flat([element]))):
+                raise self.norm.info.error(
+                    element, "a nested tuple (or list) of differentiated values is not "
+                    "supported here", construct="a nested tuple argument",
+                    hint="build the rows first (r0 = np.array((a, b))), then stack them")
         names = [self.names.fresh(f"d_{e.id}_{target}" if isinstance(e, ast.Name)
                                   else f"d_{target}_part") for e in elements.elts]
         out.append(_assign(ast.Tuple(elts=[_name(n, True) for n in names], ctx=ast.Store()),
@@ -471,7 +478,7 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
     class Substitute(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.expr:
             if node.id in subst:
-                return copy.deepcopy(subst[node.id])
+                return copy_tree(subst[node.id])
             if free.get(node.id) is not None:
                 bound = ns.bind(node.id, free[node.id])
                 if free[node.id] is kernels.pow_dx:
@@ -483,7 +490,7 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
     for i in which:
         part = parts[i]
         is_none = isinstance(part, ast.Constant) and part.value is None
-        out[i] = None if is_none else Substitute().visit(copy.deepcopy(part))
+        out[i] = None if is_none else Substitute().visit(copy_tree(part))
         if pow_dx and out[i] is not None:
             out[i] = expand_literal_powers(out[i], pow_dx)
     return out

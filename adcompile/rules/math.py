@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..kernels import as_float, log_or_zero, pow_dx
+from ..kernels import as_float, log_or_zero, pow_dx, ratio_or_zero
 from . import derivative, nondifferentiable
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -141,7 +141,7 @@ def atanh(g, ans, x):
 
 @derivative(math.hypot, np.hypot)
 def hypot(g, ans, x, y):
-    return g * x / ans, g * y / ans
+    return g * ratio_or_zero(x, ans), g * ratio_or_zero(y, ans)
 
 
 @derivative(math.erf)

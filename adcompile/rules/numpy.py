@@ -18,6 +18,7 @@ from ..kernels import (
     mean_along,
     min_along,
     prod_along,
+    prod_others,
     reduce_adjoint,
     split_along,
 )
@@ -66,12 +67,12 @@ def min_axis(g, ans, x, axis):
 
 @derivative(np.prod, elementwise=False)
 def prod(g, ans, x):
-    return reduce_adjoint(g * ans, x, None) / x
+    return reduce_adjoint(g, x, None) * prod_others(x, None)
 
 
 @derivative(prod_along, elementwise=False)
 def prod_axis(g, ans, x, axis):
-    return reduce_adjoint(g * ans, x, axis) / x, None
+    return reduce_adjoint(g, x, axis) * prod_others(x, axis), None
 
 
 @derivative(operator.matmul, np.dot, elementwise=False)
