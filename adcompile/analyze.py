@@ -115,6 +115,46 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
     return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts))
 
 
+def integer_names(norm: Normalized) -> set[str]:
+    """Names that surely hold integers: loop indices, integer literals, ``len``, entries of
+    ``.shape``, and integer arithmetic of these (every assignment of the name must be one)."""
+    info = norm.info
+    loops = {n.target.id for s in norm.stmts for n in ast.walk(s) if isinstance(n, ast.For)}
+    stmts = [s for s in assignments(norm.stmts) if not is_store(s)]
+    candidates = {target_name(s) for s in stmts} | loops
+    shapes = {target_name(s) for s in stmts if isinstance(s.value, ast.Attribute)
+              and s.value.attr == "shape"}
+
+    def integral(node: ast.expr, known: set[str]) -> bool:
+        if isinstance(node, ast.Constant):
+            return type(node.value) is int
+        if isinstance(node, ast.Name):
+            return node.id in known
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult,
+                                                                 ast.FloorDiv, ast.Mod)):
+            return integral(node.left, known) and integral(node.right, known)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return integral(node.operand, known)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            return node.value.id in shapes
+        if isinstance(node, ast.Attribute):
+            return node.attr in ("size", "ndim")
+        if isinstance(node, ast.Call):
+            return info.resolve(node.func) is len
+        return False
+
+    known = set(candidates)
+    changed = True
+    while changed:  # the largest set of names whose every assignment is integral
+        changed = False
+        for stmt in stmts:
+            name = target_name(stmt)
+            if name in known and name not in loops and not integral(stmt.value, known):
+                known.discard(name)
+                changed = True
+    return known
+
+
 def promote(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:
     """Make the values a loop carries float64 where they carry derivatives: the entry copy
     ``s_1 = s`` before the loop becomes ``s_1 = as_float(s)`` for every varied carried value.

@@ -16,9 +16,9 @@ from numba import njit, types
 from numba.extending import overload
 
 #: generated modules import these by name (see codegen)
-__all__ = ["as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left", "matmul_right",
+__all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left", "matmul_right",
            "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power", "prod_along",
-           "prod_others", "ratio_or_zero",
+           "prod_others", "ratio_or_zero", "snapshot",
            "reduce_adjoint", "reshape", "split_along", "unbroadcast", "zeros_like"]
 
 
@@ -110,6 +110,18 @@ def ratio_or_zero(a: Any, b: Any) -> Any:
         a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
         return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
     return 0.0 if b == 0 else a / b
+
+
+def add_at(d: np.ndarray, index: Any, value: Any) -> None:
+    """``d[index] += value``, adding once per occurrence when ``index`` is an index array
+    that names an element several times (``np.add.at``)."""
+    np.add.at(d, index, value)
+
+
+def snapshot(x: Any) -> Any:
+    """A copy of an array (``x`` itself for a scalar): the data an operation read, kept for
+    the backward sweep when a later store changes the array."""
+    return x.copy() if isinstance(x, np.ndarray) else x
 
 
 def fresh_copy(x: Any) -> Any:
@@ -382,6 +394,33 @@ def _ratio_or_zero(a, b):
     return lambda a, b: 0.0 if b == 0 else a / b
 
 
+@overload(add_at)
+def _add_at(d, index, value):
+    if _is_array(index) and isinstance(index.dtype, types.Integer) and index.ndim == 1:
+        if _is_array(value) and value.ndim == d.ndim:  # one row (or element) per index
+            def rows(d, index, value):
+                for k in range(index.shape[0]):
+                    d[index[k]] += value[k]
+            return rows
+
+        def same(d, index, value):
+            for k in range(index.shape[0]):
+                d[index[k]] += value
+        return same
+    if _is_array(index) or (isinstance(index, types.BaseTuple)
+                            and any(_is_array(t) for t in index)):
+        if _is_array(index) and isinstance(index.dtype, types.Boolean):
+            def mask(d, index, value):
+                d[index] += value
+            return mask
+        return None  # several index arrays: not supported (refused at compile time)
+
+    def plain(d, index, value):
+        d[index] += value
+    return plain
+
+
+@overload(snapshot)
 @overload(fresh_copy)
 def _fresh_copy(x):
     if _is_array(x):

@@ -31,6 +31,7 @@ from .analyze import (
     callee_arrays,
     flat,
     has_stores,
+    integer_names,
     is_store,
     operands,
     passes_derivative,
@@ -78,6 +79,8 @@ class _Reverser(Recorder):
     #: array adjoints known to own their memory (safe to update in place)
     owned: set[str] = field(default_factory=set)
     tapes: dict[int, Tape] = field(default_factory=dict)
+    #: names known to hold integers (indices that cannot be index arrays)
+    integers: set[str] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -120,6 +123,10 @@ class _Reverser(Recorder):
         d = self.adjoint(name)
         if index is not None:  # an element (or slice) of an array adjoint
             self.own(name, out)
+            if not self.plain_index(index):  # an index array may repeat an index
+                out.append(ast.Expr(value=_call(self.kernel("add_at"), _name(d), index,
+                                                value)))
+                return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
             return
@@ -134,6 +141,16 @@ class _Reverser(Recorder):
             self.owned.add(name)
         else:
             out.append(ast.AugAssign(target=_name(d, True), op=ast.Add(), value=value))
+
+    def plain_index(self, index: ast.expr) -> bool:
+        """Whether ``index`` is made of integers and slices only (``d[index] += g`` then
+        adds once per element; an index array may name an element twice)."""
+        if self.integers is None:
+            self.integers = integer_names(self.norm)
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return all(isinstance(p, ast.Slice) or (isinstance(p, ast.Constant)
+                                                and type(p.value) is int)
+                   or (isinstance(p, ast.Name) and p.id in self.integers) for p in parts)
 
     def contributed(self, stmts: list[ast.stmt]) -> set[str]:
         """Names whose adjoints the reversal of ``stmts`` adds to."""
@@ -533,6 +550,13 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             act.arrays.add(p)
             backward.append(rev.zero(p))
             rev.live.add(p)
+        elif not seed_param and p in act.arrays and p not in rev.owned:
+            # the adjoint may share memory with another gradient or a value: the caller
+            # gets an array of its own
+            d = rev.adjoint(p)
+            backward.append(_assign(d, ast.Call(func=ast.Attribute(
+                value=_name(d), attr="copy", ctx=ast.Load()), args=[], keywords=[])))
+            rev.owned.add(p)
     _, reads = prune(backward, set(), keep_all=True)
     if with_value and isinstance(result, ast.Name):
         reads.add(result.id)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..kernels import as_float, log_or_zero, pow_dx, ratio_or_zero
+from ..kernels import as_float, log_or_zero, pow_dx, ratio_or_zero, snapshot
 from . import derivative, nondifferentiable
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -169,7 +169,7 @@ def minimum(g, ans, x, y):
     return g * (x <= y), g * (x > y)
 
 
-@derivative(float, np.float64, as_float)
+@derivative(float, np.float64, as_float, snapshot)
 def to_float(g, ans, x):
     return g
 

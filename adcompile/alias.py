@@ -1,0 +1,171 @@
+"""Aliases: which names may share memory with which arrays, on the normalized body.
+
+NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.T``,
+``s = B``).  Two things follow for a gradient:
+
+- A write through any view of a parameter changes the caller's array (and every later call
+  of the gradient would see the changed data): ``check_parameter_writes`` refuses it.
+- A value that the backward sweep reads must be the value the forward sweep used.  When an
+  operation reads an array (or a view of one) that a later store changes, ``snapshot`` makes
+  the operation read a copy taken just before it, ``r_seen = snapshot(r)``; the forward
+  result is the same, and the backward sweep reads the copy.  Later reads of ``r`` still see
+  the view, as Python does.
+
+A name's *roots* are the names that own the memory it may view: itself for a value an
+operation makes, and the roots of ``x`` for ``x``, ``x[...]``, ``x.T``, ``reshape(x, ...)``
+and the like.  The analysis is a fixed point over every assignment, so loops and branches
+(``y = w if c else z``) are covered conservatively.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+import numpy
+
+from . import kernels
+from .analyze import Activity, assignments, flat, is_store, operands, target_name
+from .normalize import Normalized
+
+#: functions whose result may share memory with their first argument
+_VIEWS = (numpy.transpose, numpy.reshape, numpy.ravel, numpy.asarray, numpy.ascontiguousarray,
+          numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d, kernels.reshape,
+          kernels.as_float)
+
+
+def roots(norm: Normalized) -> dict[str, set[str]]:
+    """For each name, the names owning memory it may share (itself included)."""
+    info = norm.info
+    out: dict[str, set[str]] = {p: {p} for p in info.params}
+    stmts = [s for s in assignments(norm.stmts) if not is_store(s)]
+    for stmt in stmts:
+        out.setdefault(target_name(stmt), {target_name(stmt)})
+    changed = True
+    while changed:
+        changed = False
+        for stmt in stmts:
+            source = _viewed(info, stmt.value)
+            if source is None or source not in out:
+                continue
+            target = target_name(stmt)
+            new = out[source] - out[target]
+            if new:
+                out[target] |= new
+                changed = True
+    return out
+
+
+def _viewed(info: object, value: ast.expr) -> str | None:
+    """The name ``value`` may be a view of, if any."""
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        return value.value.id
+    if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
+        if any(info.resolve(value.func) is f for f in _VIEWS):
+            return value.args[0].id
+    return None
+
+
+def check_parameter_writes(norm: Normalized) -> None:
+    """Refuse a store into memory that a parameter owns, through whatever name."""
+    info = norm.info
+    owners = roots(norm)
+    params = set(info.params)
+    for stmt in assignments(norm.stmts):
+        if not is_store(stmt):
+            continue
+        array = target_name(stmt)
+        hit = sorted(owners.get(array, {array}) & params)
+        if hit:
+            p = hit[0]
+            raise info.error(stmt, f"this write may change the argument '{p}' (through a "
+                             "view of it), which would change the caller's array",
+                             construct="a write into a view of an argument",
+                             hint=f"copy it first: {p} = {p}.copy(), or build a new array")
+
+
+def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:
+    """Make active operations read copies of arrays that a later store changes (see the
+    module docstring).  ``bind`` gives the module-level name of the ``snapshot`` kernel."""
+    owners = roots(norm)
+    written = _later_writes(norm.stmts, owners)
+    if not written:
+        return
+    names = norm.names
+    func: list[str] = []
+
+    def copy_of(name: str) -> str:
+        if not func:
+            func.append(bind("snapshot", kernels.snapshot))
+            norm.info.bindings[func[0]] = kernels.snapshot
+        return names.fresh(f"{name}_seen")
+
+    def visit(block: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in block:
+            if isinstance(stmt, ast.If):
+                stmt.body = visit(stmt.body) or [ast.Pass()]
+                stmt.orelse = visit(stmt.orelse)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                stmt.body = visit(stmt.body) or [ast.Pass()]
+            elif (isinstance(stmt, ast.Assign) and not is_store(stmt)
+                  and target_name(stmt) in act.active and _reads_values(stmt.value)):
+                renames: dict[str, str] = {}
+                for atom in flat(operands(stmt.value)):
+                    if (isinstance(atom, ast.Name) and atom.id not in renames
+                            and id(stmt) in written.get(atom.id, set())):
+                        renames[atom.id] = copy_of(atom.id)
+                        for group in (act.varied, act.useful, act.arrays):
+                            if atom.id in group:
+                                group.add(renames[atom.id])
+                        out.append(ast.Assign(
+                            targets=[ast.Name(id=renames[atom.id], ctx=ast.Store())],
+                            value=ast.Call(func=ast.Name(id=func[0], ctx=ast.Load()),
+                                           args=[ast.Name(id=atom.id, ctx=ast.Load())],
+                                           keywords=[]),
+                            lineno=getattr(stmt, "lineno", 1)))
+                for node in ast.walk(stmt.value):
+                    if isinstance(node, ast.Name) and node.id in renames:
+                        node.id = renames[node.id]
+            out.append(stmt)
+        return out
+
+    norm.stmts = visit(norm.stmts)
+
+
+def _reads_values(value: ast.expr) -> bool:
+    """Whether the reversal of ``value`` may read its operands' values (a subscript read or
+    a copy needs only the index)."""
+    return not isinstance(value, (ast.Name, ast.Subscript, ast.Constant, ast.Attribute))
+
+
+def _later_writes(stmts: list[ast.stmt], owners: dict[str, set[str]]) -> dict[str, set[int]]:
+    """For each name, the (ids of the) statements reading it that a store into memory the
+    name may share follows: later in the same block or an enclosing one, or anywhere in an
+    enclosing loop (the next iteration comes later)."""
+    out: dict[str, set[int]] = {}
+
+    def stores_in(block: list[ast.stmt]) -> set[str]:
+        found: set[str] = set()
+        for s in assignments(block):
+            if is_store(s):
+                found |= owners.get(target_name(s), {target_name(s)})
+        return found
+
+    def visit(block: list[ast.stmt], after: set[str]) -> None:
+        for k, stmt in enumerate(block):
+            later = after | stores_in(block[k + 1:])
+            if isinstance(stmt, ast.If):
+                visit(stmt.body, later)
+                visit(stmt.orelse, later)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                visit(stmt.body, later | stores_in(stmt.body))
+            elif isinstance(stmt, ast.Assign) and not is_store(stmt):
+                for atom in flat(operands(stmt.value)):
+                    if isinstance(atom, ast.Name) and owners.get(atom.id, set()) & later:
+                        out.setdefault(atom.id, set()).add(id(stmt))
+
+    visit(stmts, set())
+    return out
