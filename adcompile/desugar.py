@@ -10,10 +10,10 @@ user's function before normalization.
 from __future__ import annotations
 
 import ast
-import copy
 from dataclasses import dataclass
 
 from .names import NameGen
+from .trees import copy_tree, fix_locations, preorder
 
 
 @dataclass
@@ -24,20 +24,17 @@ class _Loop:
 
 def desugar(tree: ast.FunctionDef, names: NameGen) -> ast.FunctionDef:
     """``tree`` with early exits turned into flags (see the module docstring)."""
-    return _Desugar(names).run(copy.deepcopy(tree))
+    return _Desugar(names).run(copy_tree(tree))
 
 
 def _has(node: ast.AST | list, kinds: tuple[type, ...], into_loops: bool) -> bool:
     """Whether ``node`` contains one of ``kinds``; ``break``/``continue`` inside a nested loop
     belong to that loop, so with ``into_loops=False`` nested loops are not searched."""
-    for n in node if isinstance(node, list) else [node]:
-        if isinstance(n, kinds):
-            return True
-        if not into_loops and isinstance(n, (ast.For, ast.While)):
-            continue
-        if any(_has(child, kinds, into_loops) for child in ast.iter_child_nodes(n)):
-            return True
-    return False
+    def skip(n: ast.AST) -> bool:
+        return not into_loops and isinstance(n, (ast.For, ast.While))
+
+    return any(isinstance(n, kinds) for top in (node if isinstance(node, list) else [node])
+               for n in preorder(top, skip))
 
 
 def _name(id_: str, store: bool = False) -> ast.Name:
@@ -75,7 +72,7 @@ class _Desugar:
         init = [_set(self.returned, False, first), _set(self.retval, 0.0, first)]
         tree.body = init + self.block(body) + [
             ast.copy_location(ast.Return(value=_name(self.retval)), body[-1])]
-        return ast.fix_missing_locations(tree)
+        return fix_locations(tree)
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []

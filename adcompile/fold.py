@@ -29,6 +29,7 @@ class _ConstantBranches:
             for n in ast.walk(node):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     counts[n.id] = counts.get(n.id, 0) + 1
+        self.counts = counts
         self.known = {
             s.targets[0].id: s.value.value for node in stmts for s in ast.walk(node)
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
@@ -53,6 +54,11 @@ class _ConstantBranches:
                     stmt = ast.Assign(targets=stmt.targets, value=ast.Constant(value=value),
                                       lineno=getattr(stmt, "lineno", 1))
                     self.changed = True
+                    target = stmt.targets[0]
+                    if isinstance(target, ast.Name) and self.counts.get(target.id) == 1:
+                        # known from here on: a chain of flags folds in one pass, not one
+                        # pass per link
+                        self.known[target.id] = value
             if isinstance(stmt, ast.If):
                 test = self.value_of(stmt.test)
                 if test is not _MISSING:

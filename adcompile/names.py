@@ -9,13 +9,21 @@ class NameGen:
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken)
         self._temps = 0
+        #: base -> the suffix up to which every ``base_k`` is known to be taken (names are
+        #: only ever added to ``taken``), so that the thousandth version of a name costs no
+        #: more than the first
+        self._suffix: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
         """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
         name, k = base, 0
-        while name in self.taken:
-            k += 1
+        if base in self.taken:
+            k = self._suffix.get(base, 0) + 1
             name = f"{base}_{k}"
+            while name in self.taken:
+                k += 1
+                name = f"{base}_{k}"
+            self._suffix[base] = k
         self.taken.add(name)
         return name
 

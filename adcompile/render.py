@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import ast
-import copy
 import re
+
+from .trees import fix_locations
 
 _MARK = "__adcompile_comment__:"
 _MARK_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(_MARK) + r"(\d+)(?:'|\"\"\")$",
@@ -21,19 +22,43 @@ def comment(text: str) -> ast.stmt:
 
 
 def unparse(tree: ast.AST) -> str:
-    """``ast.unparse`` with comment markers turned into comments."""
+    """``ast.unparse`` with comment markers turned into comments.
+
+    Each marker's text is swapped for its number while the tree is written (and put back
+    after), so that no text has to survive ``repr``; the tree is not copied, and nodes that
+    have no location get their parent's."""
     texts: list[str] = []
-
-    class Collect(ast.NodeTransformer):
-        def visit_Constant(self, node: ast.Constant) -> ast.Constant:
-            if isinstance(node.value, str) and node.value.startswith(_MARK):
-                texts.append(node.value[len(_MARK):])
-                return ast.Constant(value=f"{_MARK}{len(texts) - 1}")
-            return node
-
-    tree = Collect().visit(copy.deepcopy(tree))
-    text = ast.unparse(ast.fix_missing_locations(tree))
+    swapped: dict[int, tuple[ast.Constant, str]] = {}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and node.value.startswith(_MARK) and id(node) not in swapped):
+            swapped[id(node)] = (node, node.value)
+            texts.append(node.value[len(_MARK):])
+            node.value = f"{_MARK}{len(texts) - 1}"
+    try:
+        text = ast.unparse(_with_statement_lines(tree))
+    finally:
+        for node, value in swapped.values():
+            node.value = value
     return _MARK_LINE.sub(lambda m: f"{m.group(1)}# {texts[int(m.group(2))]}", text)
+
+
+def _with_statement_lines(tree: ast.AST) -> ast.AST:
+    """``tree`` with a line number on every statement (``ast.unparse`` reads them), taken from
+    the enclosing statement where missing; expressions are not visited."""
+    stack = [(tree, getattr(tree, "lineno", 1))]
+    while stack:
+        node, lineno = stack.pop()
+        if isinstance(node, ast.stmt):
+            if hasattr(node, "lineno"):
+                lineno = node.lineno
+            else:
+                node.lineno = lineno
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                stack.extend((child, lineno) for child in block if isinstance(child, ast.AST))
+    return tree
 
 
 def function_def(name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.FunctionDef:
@@ -42,5 +67,5 @@ def function_def(name: str, args: ast.arguments, body: list[ast.stmt]) -> ast.Fu
                     "returns": None}
     if "type_params" in ast.FunctionDef._fields:
         fields["type_params"] = []
-    return ast.fix_missing_locations(ast.FunctionDef(**fields, lineno=1))
+    return fix_locations(ast.FunctionDef(**fields, lineno=1))
 
