@@ -8,6 +8,7 @@ code alike, and a fresh process loads the machine code instead of compiling agai
 from __future__ import annotations
 
 import importlib.util
+import linecache
 import re
 import sys
 import types
@@ -17,11 +18,12 @@ from typing import Any
 import numba
 from numba.core import errors as numba_errors
 from numba.core import types as nbtypes
+from numba.core.caching import FunctionCache, NullCache
 from numba.core.registry import CPUDispatcher
 
 from .errors import AdcompileError
 
-_JITTED: dict[int, Any] = {}
+_JITTED: dict[tuple[int, str], Any] = {}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -42,6 +44,14 @@ class CompiledFunction(CPUDispatcher):
     as_tuple: bool = False
     result_name: str = ""
     forward: Any = None
+
+    def enable_caching(self) -> None:
+        """Numba's on-disk cache, in the form that falls back to compiling on any failure
+        (and no cache at all when Numba finds no usable directory for it)."""
+        try:
+            self._cache = _FunctionCache(self.py_func)
+        except Exception:  # noqa: BLE001 - caching is an optimisation
+            self._cache = NullCache()
 
     def __call__(self, *args: Any, **kws: Any) -> Any:
         try:
@@ -127,30 +137,68 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def jitted(func: Any) -> Any:
-    """A Numba-callable version of a user function (plain functions are wrapped once)."""
+def jitted(func: Any, version: str = "") -> Any:
+    """A Numba-callable version of a user function (plain functions are wrapped once per
+    ``version``: Numba freezes the globals a function reads when it compiles it, so a
+    function whose constants changed needs a new dispatcher)."""
     if isinstance(func, types.FunctionType):
-        key = id(func)
+        key = (id(func), version)
         if key not in _JITTED:
             _JITTED[key] = (func, numba.njit(func))
         return _JITTED[key][1]
     return func
 
 
+class _FunctionCache(FunctionCache):
+    """Numba's on-disk cache, made safe to fail: an entry that cannot be read (truncated,
+    garbled, from an incompatible build) is dropped and the function compiled again, and a
+    save that fails (full disk, read-only directory) is skipped."""
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception:  # noqa: BLE001 - any damage means: compile instead
+            try:  # an empty index, so that the next save writes a sound entry
+                self._cache_file.flush()
+            except Exception:  # noqa: BLE001, S110
+                pass
+            return None
+
+    def save_overload(self, sig: Any, data: Any) -> None:
+        try:
+            super().save_overload(sig, data)
+        except Exception:  # noqa: BLE001, S110 - the machine code is already in memory
+            pass
+
+
 def load_module(path: Path, module_name: str, injected: dict[str, Any],
-                user_function: str) -> types.ModuleType:
-    """Import the generated module at ``path`` and turn its functions into dispatchers."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    module.__dict__.update(injected)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+                user_function: str, text: str | None = None) -> types.ModuleType:
+    """Import the generated module at ``path`` and turn its functions into dispatchers.
+
+    With ``text``, the module could not be written: it is built from ``text`` in memory
+    (its source registered with :mod:`linecache`), and Numba caches nothing for it.
+    """
+    if text is None:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        module.__dict__.update(injected)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    else:
+        filename = f"<adcompile {path.name}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        module = types.ModuleType(module_name)
+        module.__file__ = filename
+        module.__dict__.update(injected)
+        sys.modules[module_name] = module
+        exec(compile(text, filename, "exec"), module.__dict__)  # noqa: S102
     for name, value in list(vars(module).items()):
         if isinstance(value, types.FunctionType) and value.__module__ == module_name:
-            dispatcher = CompiledFunction(value, targetoptions={"nopython": True,
-                                                                "boundscheck": None})
-            dispatcher.enable_caching()
+            dispatcher = CompiledFunction(value, targetoptions={
+                "nopython": True, "boundscheck": None})
+            if text is None:
+                dispatcher.enable_caching()
             dispatcher.module_path = str(path)
             dispatcher.user_function = user_function
             setattr(module, name, dispatcher)

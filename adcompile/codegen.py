@@ -14,22 +14,26 @@ from __future__ import annotations
 import ast
 import builtins
 import hashlib
+import inspect
 import numbers
 import os
 import re
 import sys
 import tempfile
 import types
+import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 
 from . import kernels, rules
 from .analyze import activity
 from .backend import jitted, load_module
-from .calls import Callees, check_recursion, is_user_function
+from .calls import _LIBRARIES, Callees, check_recursion, is_user_function
 from .frontend import FunctionInfo, parse_function
 from .names import Namespace
 from .normalize import Normalized, normalize
@@ -38,8 +42,14 @@ from .reverse import gradient_function
 from .simplify import make_literal
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
+#: generated modules loaded in this process, by cache key (which covers everything the
+#: module's text depends on, so a changed helper or constant gives a new key)
 _LOADED: dict[str, Generated] = {}
 _SELF_HASH: list[str] = []
+_WARNED: set[str] = set()
+_FALLBACK: list[Path] = []
+#: the last line of every module file: a hash of the text above it
+_SEAL = re.compile(r"# adcompile sha256 ([0-9a-f]{64})\n\Z")
 
 
 @dataclass
@@ -69,7 +79,11 @@ class Generated:
 
 
 def cache_dir() -> Path:
-    """``$ADCOMPILE_CACHE_DIR`` if set, else a per-user cache directory."""
+    """``$ADCOMPILE_CACHE_DIR`` if set, else a per-user cache directory.
+
+    A directory that cannot be created or written is replaced by a private one under the
+    temporary directory, with one warning per process naming both.
+    """
     env = os.environ.get("ADCOMPILE_CACHE_DIR")
     if env:
         path = Path(env).expanduser()
@@ -77,13 +91,47 @@ def cache_dir() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
                                                                  ".cache")
         path = Path(base) / "adcompile"
+    problem = _unusable(path)
+    if problem is None:
+        return path
+    fallback = _fallback_dir()
+    if str(path) not in _WARNED:
+        _WARNED.add(str(path))
+        what = "ADCOMPILE_CACHE_DIR" if env else "the cache directory"
+        warnings.warn(f"adcompile: {what} {path} is not usable ({problem}); generated code "
+                      f"is cached in {fallback} instead", stacklevel=2)
+    return fallback
+
+
+def _unusable(path: Path) -> str | None:
+    """Why ``path`` cannot hold the cache (``None`` when it can): created if missing, and a
+    file can be created in it."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if not os.access(path, os.W_OK):
-            raise PermissionError(path)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def _fallback_dir() -> Path:
+    """A cache directory of this user's under the temporary directory."""
+    if _FALLBACK:
+        return _FALLBACK[0]
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    path = Path(tempfile.gettempdir()) / f"adcompile-{uid if uid is not None else 'user'}"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.lstat()
+        if path.is_symlink() or (uid is not None and info.st_uid != uid) or _unusable(path):
+            path = Path(tempfile.mkdtemp(prefix="adcompile-"))
     except OSError:
-        path = Path(tempfile.gettempdir()) / f"adcompile-{os.getuid()}"
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path = Path(tempfile.mkdtemp(prefix="adcompile-"))
+        except OSError:
+            return path  # nothing is writable: modules are then loaded from memory
+    _FALLBACK.append(path)
     return path
 
 
@@ -95,15 +143,18 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
     names = _role_names(info)
     path = cache_dir() / f"{info.name}_{key[:20]}.py"
     bindings: dict[str, Any] = dict(info.bindings)
-    text = _read(path)
+    text, damaged = _read(path, names)
     injected_names = _injected(text) if text is not None else None
+    stored = True
     if text is None or not set(injected_names) <= set(bindings):
         text, ns = _module_text(info, wrt, as_tuple, names)
         bindings = ns.bindings
         injected_names = _injected(text)
-        _write(path, text)
-    injected = {name: jitted(bindings[name]) for name in injected_names}
-    module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info))
+        stored = _store(path, text, replace=damaged)
+    injected = {name: jitted(bindings[name], _describe_object(bindings[name]))
+                for name in injected_names}
+    module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info),
+                         text=None if stored else text)
     gen = Generated(module=module, path=path, text=text, names=names)
     counting = gen.function("tape_bytes")
     positions = tuple(info.params.index(p) for p in wrt)
@@ -346,29 +397,101 @@ def _importable(obj: Any) -> tuple[str, str] | None:
 
 
 def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> str:
+    """A hash of everything the generated module (and its machine code) depends on."""
+    from . import __version__
+
     h = hashlib.sha256()
-    for part in (_self_hash(), rules.fingerprint(), numba.__version__, sys.version,
-                 f"boundscheck={numba.config.BOUNDSCHECK}",
+    for part in (__version__, _self_hash(), rules.fingerprint(), numba.__version__,
+                 np.__version__, sys.version, f"boundscheck={numba.config.BOUNDSCHECK}",
                  info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple)):
         h.update(part.encode())
         h.update(b"\0")
+    seen = {id(info.func)}
+    for value in (*(info.func.__defaults__ or ()), *(info.func.__kwdefaults__ or {}).values()):
+        h.update(f"default {_describe_object(value, seen)}\0".encode())
     for name, obj in sorted(info.bindings.items()):
-        h.update(f"{name}={_describe_object(obj)}\0".encode())
+        h.update(f"{name}={_describe_object(obj, seen)}\0".encode())
     return h.hexdigest()
 
 
-def _describe_object(obj: Any) -> str:
+def _describe_object(obj: Any, seen: set[int] | None = None) -> str:
+    """What a value the generated code depends on is, as text stable across processes.
+
+    A user function is described by its source, its code, its defaults and, recursively, the
+    values of the globals and closure variables it reads (so an edit to a function a helper
+    calls, or to a constant a helper reads, changes the description); ``seen`` stops cycles.
+    """
+    if seen is None:
+        seen = set()
     if isinstance(obj, types.ModuleType):
         return f"module {obj.__name__}"
-    if isinstance(obj, (bool, numbers.Real)):
-        return f"number {obj!r}"
+    if isinstance(obj, (bool, numbers.Number)):
+        return f"{type(obj).__name__} {obj!r}"
+    if isinstance(obj, tuple):
+        return "(" + ", ".join(_describe_object(v, seen) for v in obj) + ")"
+    if isinstance(obj, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()
+        return f"array {obj.dtype} {obj.shape} {digest}"
     func = getattr(obj, "py_func", obj)
     if isinstance(func, types.FunctionType):
-        code = func.__code__
-        body = hashlib.sha256(code.co_code + repr(code.co_consts).encode()
-                              + repr(code.co_names).encode()).hexdigest()
-        return f"function {func.__module__}.{func.__qualname__} {body}"
-    return f"object {getattr(obj, '__module__', '')}.{getattr(obj, '__name__', repr(obj))}"
+        name = f"{func.__module__}.{func.__qualname__}"
+        if (func.__module__ or "").split(".")[0] in _LIBRARIES:
+            return f"function {name}"
+        if id(func) in seen:
+            return f"function {name} (above)"
+        seen.add(id(func))
+        return f"function {name} {_function_digest(func, seen)}"
+    kind = type(obj)
+    return (f"object {kind.__module__}.{kind.__qualname__} "
+            f"{getattr(obj, '__module__', '')}.{getattr(obj, '__name__', '')}")
+
+
+def _function_digest(func: types.FunctionType, seen: set[int]) -> str:
+    """A hash of a user function's source, code and defaults, and of what its free names
+    denote, recursively."""
+    code = func.__code__
+    h = hashlib.sha256()
+    try:
+        h.update(inspect.getsource(code).encode())
+    except (OSError, TypeError):
+        pass
+    h.update(b"\0")
+    h.update(_code_digest(code).encode())
+    for value in (*(func.__defaults__ or ()), *(func.__kwdefaults__ or {}).items()):
+        h.update(f"default {_describe_object(value, seen)}\0".encode())
+    for name in sorted(_global_names(code)):
+        if name in func.__globals__:
+            h.update(f"{name}={_describe_object(func.__globals__[name], seen)}\0".encode())
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        h.update(f"closure {name}={_describe_object(value, seen)}\0".encode())
+    wrapped = getattr(func, "__wrapped__", None)
+    if wrapped is not None:
+        h.update(f"wraps {_describe_object(wrapped, seen)}\0".encode())
+    return h.hexdigest()
+
+
+def _code_digest(code: types.CodeType) -> str:
+    h = hashlib.sha256(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_argcount,
+                   code.co_kwonlyargcount)).encode())
+    for const in code.co_consts:
+        h.update(_code_digest(const).encode() if isinstance(const, types.CodeType)
+                 else f"{type(const).__name__} {const!r}".encode())
+    return h.hexdigest()
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """Every name ``code`` (or code nested in it) may read as a global; attribute names too,
+    which over-approximates harmlessly."""
+    out = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out |= _global_names(const)
+    return out
 
 
 def _self_hash() -> str:
@@ -387,26 +510,119 @@ def _describe(info: FunctionInfo) -> str:
     return f"{info.name}() at {info.filename}:{info.tree.lineno}"
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, names: dict[str, str]) -> tuple[str | None, bool]:
+    """The text of the module file at ``path`` and whether a damaged file is there.
+
+    The text is ``None`` when there is no usable file: missing, unreadable, not UTF-8, with
+    a seal that does not match the text (truncated or edited), or not the module expected
+    (see :func:`_intact`).
+    """
     try:
-        return path.read_text()
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, False
     except OSError:
-        return None
-
-
-def _write(path: Path, text: str) -> None:
-    """Write atomically, and never over an existing file (Numba's cache keys on its mtime)."""
-    if path.exists():
-        return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+        return None, True
     try:
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
+        sealed = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, True
+    match = _SEAL.search(sealed)
+    text = sealed[:match.start()] if match else ""
+    if match is None or hashlib.sha256(text.encode()).hexdigest() != match.group(1):
+        return None, True
+    if not _intact(text, names):
+        return None, True
+    return text, False
+
+
+def _intact(text: str, names: dict[str, str]) -> bool:
+    """Whether ``text`` parses, defines every role's function, and binds every free name it
+    uses: by import, assignment, or the names on its ``# Bound when loaded`` line (which it
+    must not also define)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    defined: set[str] = set()
+    functions = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            defined.add(node.name)
+            functions.append(node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    if not set(names.values()) <= defined:
+        return False
+    free: set[str] = set()
+    for fn in functions:
+        a = fn.args
+        local = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+                 if p is not None}
+        loads = set()
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    loads.add(node.id)
+                else:
+                    local.add(node.id)
+        free |= loads - local
+    bound = set(_injected(text))
+    free -= defined | set(dir(builtins))
+    return free <= bound and not bound & defined
+
+
+def _store(path: Path, text: str, replace: bool) -> bool:
+    """Write the module file (over a damaged one when ``replace``); ``False`` if it cannot be
+    written (full disk, read-only directory): the module is then loaded from memory."""
+    try:
+        _write(path, text + f"# adcompile sha256 {hashlib.sha256(text.encode()).hexdigest()}\n",
+               replace=replace)
+    except OSError as exc:
+        if "write" not in _WARNED:
+            _WARNED.add("write")
+            warnings.warn(f"adcompile: cannot write {path} ({exc.strerror or exc}); the "
+                          "generated code is used without caching", stacklevel=3)
+        return False
+    return True
+
+
+def _write(path: Path, text: str, replace: bool = False) -> None:
+    """Write atomically, through a temporary file that is removed whatever happens.
+
+    An existing file is left alone (another process wrote the same text) unless ``replace``
+    (it is damaged), in which case it is replaced atomically.  Files are created as ``open``
+    would, so the process umask decides who else may read them, as for Numba's files.
+    """
+    if path.exists() and not replace:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write_all(fh, text.encode())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not path.exists():
+                    os.replace(tmp, path)
     finally:
-        os.unlink(tmp)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _write_all(fh: Any, data: bytes) -> None:
+    fh.write(data)
+    fh.flush()
 
 
 def _injected(text: str) -> list[str]:

@@ -7,9 +7,11 @@ function's closure, globals and builtins to the object it denotes (``import math
 """
 
 from __future__ import annotations
+import __future__
 
 import ast
 import builtins
+import dis
 import inspect
 import math
 import numbers
@@ -139,19 +141,22 @@ def parse_function(f: Any) -> FunctionInfo:
         raise AdcompileError(
             "cannot differentiate a lambda", filename=filename, lineno=code.co_firstlineno,
             construct="a lambda", hint="define the function with 'def'")
+    func = _undecorated(func)
+    code = func.__code__
+    filename = code.co_filename
     try:
-        source = textwrap.dedent(inspect.getsource(func))
+        # the code object, not the function: inspect would follow __wrapped__
+        source = textwrap.dedent(inspect.getsource(code))
     except (OSError, TypeError) as exc:
         raise AdcompileError(
             f"cannot read the source of {func.__qualname__} ({exc})", filename=filename,
             lineno=code.co_firstlineno, construct="a function without source",
             hint="define the function in a .py file (or a notebook cell), not with exec() or "
-            "at the interactive prompt") from None
-    module = ast.parse(source)
+            "at the interactive prompt; if its file was edited since it was imported, reload "
+            "the module or restart Python") from None
+    module = _verified_source(func, source)
     tree = module.body[0]
-    if not isinstance(tree, ast.FunctionDef):  # pragma: no cover - getsource gives a def
-        raise AdcompileError(f"expected a function definition for {func.__qualname__}",
-                             filename=filename)
+    assert isinstance(tree, ast.FunctionDef)
     ast.increment_lineno(module, code.co_firstlineno - 1)
     tree.decorator_list = []
     info = FunctionInfo(func=func, name=func.__name__, filename=filename, source=source,
@@ -161,6 +166,211 @@ def parse_function(f: Any) -> FunctionInfo:
     _resolve_free_names(info)
     _lower(info)
     return info
+
+
+def _undecorated(func: types.FunctionType) -> types.FunctionType:
+    """The function whose source, globals and closure describe what ``func`` computes.
+
+    A decorator that uses ``functools.wraps`` leaves ``__wrapped__`` on its wrapper, and
+    :mod:`inspect` then reads the inner function's source although the wrapper is what runs.
+    A wrapper that provably only forwards its arguments (``return fn(*args, **kwargs)``) is
+    looked through; any other one is refused, since its own code would be silently dropped.
+    """
+    inner = getattr(func, "__wrapped__", None)
+    if inner is None:
+        return func
+    target = getattr(inner, "py_func", inner)
+    if not _forwards_to(func, inner):
+        code = getattr(target, "__code__", func.__code__)
+        raise AdcompileError(
+            f"{func.__qualname__} is wrapped by a decorator whose own code would be ignored: "
+            "the wrapper, not the source of the decorated function, is what runs",
+            filename=code.co_filename, lineno=code.co_firstlineno,
+            construct="a decorated function",
+            hint=f"differentiate the undecorated function ({func.__name__}.__wrapped__, or "
+            "define it without the decorator) and apply what the decorator does outside, or "
+            "write it into the function")
+    return _undecorated(unwrap(inner))
+
+
+def _forwards_to(wrapper: types.FunctionType, inner: Any) -> bool:
+    """Whether ``wrapper`` is exactly ``def w(*args, **kwargs): return inner(*args, **kwargs)``
+    (an optional docstring aside), checked on its source verified against its code."""
+    try:
+        source = textwrap.dedent(inspect.getsource(wrapper.__code__))
+        tree = _verified_source(wrapper, source).body[0]
+    except (AdcompileError, OSError, TypeError):
+        return False
+    assert isinstance(tree, ast.FunctionDef)
+    args = tree.args
+    if args.posonlyargs or args.args or args.kwonlyargs or args.vararg is None:
+        return False
+    body = tree.body[1:] if _is_docstring(tree.body[0], tree.body) else tree.body
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    call = body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and len(call.args) == 1 and isinstance(call.args[0], ast.Starred)
+            and isinstance(call.args[0].value, ast.Name)
+            and call.args[0].value.id == args.vararg.arg):
+        return False
+    if args.kwarg is None:
+        if call.keywords:
+            return False
+    elif not (len(call.keywords) == 1 and call.keywords[0].arg is None
+              and isinstance(call.keywords[0].value, ast.Name)
+              and call.keywords[0].value.id == args.kwarg.arg):
+        return False
+    callee = call.func.id
+    code = wrapper.__code__
+    if callee in code.co_freevars:
+        cell = wrapper.__closure__[code.co_freevars.index(callee)]  # type: ignore[index]
+        try:
+            target = cell.cell_contents
+        except ValueError:
+            return False
+    elif callee in wrapper.__globals__:
+        target = wrapper.__globals__[callee]
+    else:
+        return False
+    return target is inner
+
+
+def _verified_source(func: types.FunctionType, source: str) -> ast.Module:
+    """``source`` parsed, once it is known to be the source of ``func``'s code.
+
+    :mod:`inspect` reads the file as it is now, at the line the function started on when it
+    was imported; if the file was edited since, that may be other code.  The ``def`` must
+    have the function's name and parameters, and compiled in the same setting (closure
+    variables, class, ``__future__`` flags) it must give the same code: bytecode, constants
+    and names, recursively; line numbers may differ.
+    """
+    code = func.__code__
+
+    def changed(detail: str) -> AdcompileError:
+        return AdcompileError(
+            f"the source file of {func.__qualname__} changed since it was imported: {detail}",
+            filename=code.co_filename, lineno=code.co_firstlineno,
+            construct="a source file edited after import",
+            hint="reload the module (importlib.reload) or restart Python, then call "
+            "adcompile again")
+
+    try:
+        module = ast.parse(source)
+    except SyntaxError:
+        module = None
+    tree = module.body[0] if module is not None and module.body else None
+    if not isinstance(tree, ast.FunctionDef):
+        raise changed(f"line {code.co_firstlineno} no longer starts its definition")
+    if tree.name != code.co_name:  # functools.wraps renames the function, not its code
+        raise changed(f"line {code.co_firstlineno} now defines {tree.name}()")
+    a = tree.args
+    params = tuple(p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs])
+    params += tuple(p.arg for p in (a.vararg, a.kwarg) if p is not None)
+    n_params = (code.co_argcount + code.co_kwonlyargcount
+                + bool(code.co_flags & inspect.CO_VARARGS)
+                + bool(code.co_flags & inspect.CO_VARKEYWORDS))
+    if params != code.co_varnames[:n_params] and not _mangled(func):
+        raise changed(f"its parameters are now ({', '.join(params)})")
+    compiled = _compile_like(func, tree)
+    if compiled is None or not _same_code(compiled, code):
+        raise changed("its body is not the code that runs")
+    return module
+
+
+def _mangled(func: types.FunctionType) -> bool:
+    parts = func.__code__.co_qualname.split(".")
+    return len(parts) > 1 and parts[-2] != "<locals>"
+
+
+def _compile_like(func: types.FunctionType, tree: ast.FunctionDef) -> types.CodeType | None:
+    """The code object ``tree`` compiles to where ``func`` was defined, or ``None``."""
+    fn = ast.FunctionDef(name=tree.name, args=tree.args, body=tree.body, decorator_list=[],
+                         returns=None, type_comment=None)
+    node: ast.stmt = fn
+    parts = func.__code__.co_qualname.split(".")
+    in_class = _mangled(func)
+    if in_class:  # private names are mangled with the class name
+        node = ast.ClassDef(name=parts[-2], bases=[], keywords=[], body=[node],
+                            decorator_list=[])
+    free = [v for v in func.__code__.co_freevars if not (in_class and v == "__class__")]
+    if free:  # the same closure variables, bound in an enclosing function
+        cells: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())],
+                                            value=ast.Constant(value=None)) for v in free]
+        node = ast.FunctionDef(
+            name="_adcompile_enclosing",
+            args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                               defaults=[]),
+            body=[*cells, node, ast.Return(value=ast.Constant(value=None))],
+            decorator_list=[], returns=None, type_comment=None)
+    module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+    flags = func.__code__.co_flags & _FUTURE_FLAGS
+    try:
+        top = compile(module, func.__code__.co_filename, "exec", flags=flags,
+                      dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return None
+    path = [*(["_adcompile_enclosing"] if free else []), *(parts[-2:-1] if in_class else []),
+            tree.name]
+    code: types.CodeType | None = top
+    for name in path:  # module -> enclosing function -> class -> the function
+        code = next((c for c in code.co_consts  # type: ignore[union-attr]
+                     if isinstance(c, types.CodeType) and c.co_name == name), None)
+        if code is None:
+            return None
+    return code
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether two code objects compute the same thing (positions aside)."""
+    attrs = ("co_names", "co_varnames", "co_freevars", "co_cellvars", "co_argcount",
+             "co_posonlyargcount", "co_kwonlyargcount", "co_name")
+    if any(getattr(a, n) != getattr(b, n) for n in attrs):
+        return False
+    if a.co_code != b.co_code and _instructions(a) != _instructions(b):
+        return False
+    if len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts, strict=True):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif type(x) is not type(y):
+            return False
+        elif isinstance(x, frozenset):
+            if x != y:
+                return False
+        elif repr(x) != repr(y):
+            return False
+    return True
+
+
+def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
+    """The instructions of ``code`` with what depends on the compiling context left out.
+
+    Whether ``m.f(x)`` compiles to a method load depends on whether the module imports ``m``,
+    which the compiled ``def`` alone cannot know: both forms read the same names and call the
+    same thing, so they compare equal.  Jumps compare by target instruction, not offset.
+    """
+    listed = list(dis.get_instructions(code))
+    index = {inst.offset: k for k, inst in enumerate(listed)}
+    out: list[tuple[str, Any]] = []
+    for inst in listed:
+        name, arg = inst.opname, inst.arg
+        if name == "LOAD_METHOD":
+            name = "LOAD_ATTR"
+        if name == "LOAD_GLOBAL" and arg is not None:
+            arg >>= 1  # the low bit says whether a NULL is pushed for a call
+        if inst.opcode in _JUMPS:
+            arg = index.get(inst.argval, inst.argval)
+        out.append((name, arg))
+    return out
+
+
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 
 
 def _lower(info: FunctionInfo) -> None:
