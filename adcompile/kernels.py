@@ -287,6 +287,8 @@ def _as_float(x):
         return lambda x: x.astype(np.float64)
     if isinstance(x, types.Complex):
         return lambda x: complex(x)
+    if isinstance(x, types.Boolean):
+        return lambda x: 1.0 if x else 0.0
     return lambda x: float(x)
 
 

@@ -132,7 +132,7 @@ def concatenate_axis(g, ans, xs, axis):
 
 @derivative(np.hstack, elementwise=False)
 def hstack(g, ans, xs):
-    return split_along(g, xs, min(g.ndim - 1, 1))
+    return split_along(g, xs, 0 if g.ndim == 1 else 1)
 
 
 @derivative(np.column_stack, elementwise=False)

@@ -1,0 +1,452 @@
+"""Classes of programs whose gradients were once silently wrong, each against float64 central
+differences (or a hand-derived value where the derivative is a limit), and the programs that
+must be refused instead.
+
+One test per class, with several variants each: integer and bool starting values carried
+through loops, Python's integer powers, stores of computed arrays into rows and slices,
+views read before their base is written, tuples passed to calls, linspace/arange with float
+bounds, repeated indices, gradients that must not share memory, IEEE edges, writes into
+arguments through views, empty ranges, integer arrays carried through loops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import numeric_gradient
+
+import adcompile as adc
+
+
+def agrees(f, args, wrt, rtol=1e-5, atol=1e-7):
+    """``grad(f, wrt)(*args)`` against central differences; the arguments stay unchanged."""
+    before = [np.copy(a) for a in args]
+    got = adc.grad(f, wrt=wrt)(*args)
+    for a, b in zip(args, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    want = numeric_gradient(f, list(args), wrt)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol,
+                               err_msg=f"d {f.__name__} / d arg {wrt}")
+    assert np.shape(got) == np.shape(args[wrt])
+    return got
+
+
+# -- 1 and 17: values that enter a loop as ints, bools or int arrays --------------------------
+
+def cube_from_int(a):
+    out = 1
+    for _ in range(3):
+        out = out * a
+    return out
+
+
+def cube_from_parameter(a, n0):
+    s = n0
+    k = 0
+    while k < 3:
+        s = s * a
+        k = k + 1
+    return s
+
+
+def balance(rate, start):
+    b = start
+    for _ in range(4):
+        b = b + b * rate
+    return b
+
+
+def zero_then_sum(x):
+    y = 0
+    for i in range(1, 4):
+        y = y + x / i
+    return y
+
+
+def helper_power(a):
+    out = 1
+    for _ in range(2):
+        out = out * a
+    return out
+
+
+def calls_int_loop(a):
+    return helper_power(a) * a
+
+
+def carried_int_array(x, h0):
+    h = h0
+    for _ in range(3):
+        h = h * x
+    return np.sum(h)
+
+
+def carried_float32_array(x, h0):
+    h = h0
+    for _ in range(2):
+        h = h + x * h
+    return np.sum(h)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (cube_from_int, (0.5,), 0),
+    (cube_from_parameter, (0.5, 1), 0),
+    (cube_from_parameter, (0.5, True), 0),
+    (cube_from_parameter, (1, 2), 0),
+    (balance, (0.1, 100), 0),
+    (balance, (0.1, 100), 1),
+    (zero_then_sum, (1,), 0),
+    (zero_then_sum, (0.7,), 0),
+    (calls_int_loop, (0.5,), 0),
+    (carried_int_array, (0.5, np.array([1, 2, 3])), 0),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_values_entering_loops_as_integers_are_differentiated_as_floats(f, args, wrt):
+    agrees(f, args, wrt)
+
+
+def test_float32_array_carried_through_a_loop():
+    # h = h0 (1 + x)^2, so d sum(h) / dx = 2 (1 + x) sum(h0), exactly (float32 data make
+    # finite differences of f itself too coarse to be the oracle here)
+    h0 = np.array([1.0, 2.0], dtype=np.float32)
+    assert adc.grad(carried_float32_array)(0.5, h0) == pytest.approx(2 * 1.5 * 3.0)
+
+
+# -- 2: integer powers ---------------------------------------------------------------------
+
+def halvings(x, k):
+    s = 0.0
+    for j in range(1, k):
+        s = s + x * 2 ** -j
+    return s
+
+
+def reciprocal_of_int(x, n):
+    return x * n ** -1
+
+
+def negative_power(x):
+    return x ** -2 + 3.0 ** -1 * x
+
+
+def power_of_parameter(x, k):
+    return x ** k
+
+
+def test_integer_powers_mean_what_python_means():
+    assert halvings(1.0, 4) == pytest.approx(0.875)
+    agrees(halvings, (1.5, 4), 0)
+    assert adc.value_and_grad(reciprocal_of_int)(1.5, 4)[0] == pytest.approx(0.375)
+    agrees(reciprocal_of_int, (1.5, 4), 0)
+    agrees(negative_power, (0.7,), 0)
+    agrees(negative_power, (2,), 0)  # an int where a float is expected
+    agrees(power_of_parameter, (0.7, -3), 0)
+    agrees(power_of_parameter, (2, -1), 0)
+
+
+# -- 3: stores of computed arrays into rows and slices -------------------------------------
+
+def store_row(w):
+    Y = np.zeros((2, 3))
+    Y[0] = np.exp(w)
+    return np.sum(Y * Y)
+
+
+def store_slice(w, x):
+    y = np.zeros(4)
+    y[0:2] = w * x
+    return np.sum(y ** 2)
+
+
+def store_rows_in_loop(A, x):
+    Y = np.zeros((3, 2))
+    for i in range(3):
+        Y[i] = A[i] * x
+    return np.sum(Y ** 2)
+
+
+def store_scalar_into_slice(s):
+    y = np.ones(4)
+    y[1:3] = s
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (store_row, (np.array([0.1, 0.2, 0.3]),), 0),
+    (store_slice, (np.array([0.1, 0.2]), np.array([1.0, 2.0])), 0),
+    (store_rows_in_loop, (np.arange(6.0).reshape(3, 2), np.array([0.5, -0.3])), 1),
+    (store_rows_in_loop, (np.arange(6.0).reshape(3, 2), np.array([0.5, -0.3])), 0),
+    (store_scalar_into_slice, (0.6,), 0),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_stores_of_computed_arrays(f, args, wrt):
+    agrees(f, args, wrt)
+
+
+# -- 4: views read before their base is written --------------------------------------------
+
+def view_then_write(x, B0):
+    B = B0.copy()
+    r = B[0]
+    s = np.sum(r * x)
+    B[0, 0] = 100.0
+    return s * s
+
+
+def read_whole_then_write(w):
+    Y = np.zeros(3)
+    Y[0] = w
+    s = np.sum(Y * Y)
+    Y[1] = 7.0
+    return s + Y[1] * w
+
+
+def view_read_after_write(x, B0):
+    B = B0.copy()
+    r = B[0]
+    B[0, 1] = 3.0
+    s = np.sum(r * x)
+    return s * s
+
+
+def write_in_loop_after_read(x):
+    y = np.ones(3)
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(y * x)
+        y[i] = x[i] * 2.0
+    return s
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (view_then_write, (np.array([0.5, -0.3]), np.arange(4.0).reshape(2, 2)), 0),
+    (read_whole_then_write, (0.7,), 0),
+    (view_read_after_write, (np.array([0.5, -0.3]), np.arange(4.0).reshape(2, 2)), 0),
+    (write_in_loop_after_read, (np.array([0.5, -0.3, 0.2]),), 0),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_views_read_before_their_base_is_written(f, args, wrt):
+    agrees(f, args, wrt)
+    assert adc.value_and_grad(f, wrt=wrt)(*args)[0] == pytest.approx(f(*args))
+
+
+# -- 5 and 6: tuples passed to calls; linspace and arange ----------------------------------
+
+def array_of_scalars(a, b):
+    v = np.array((a, b, 2.0 * a))
+    return np.sum(v * v)
+
+
+def array_of_list(a, b):
+    v = np.array([a, 1.0, b])
+    return np.sum(np.exp(v))
+
+
+def concatenated(x, y):
+    return np.sum(np.concatenate((x, y)) ** 2)
+
+
+def concatenated_columns(X, Y):
+    return np.sum(np.concatenate((X, Y), axis=1) ** 3)
+
+
+def stacked(x, y):
+    return np.sum(np.stack((x, y)) ** 3) + np.sum(np.stack((x, y), axis=1)[0])
+
+
+def hstacked(x, y, X, Y):
+    return np.sum(np.hstack((x, y)) ** 2) + np.sum(np.hstack((X, Y)) ** 3)
+
+
+def vstacked(x, X):
+    return (np.sum(np.vstack((x, x * 3.0)) ** 3) + np.sum(np.vstack((X, X * X)) ** 3)
+            + np.sum(np.column_stack((x, x * 2.0)) ** 2))
+
+
+def max_of_tuple(a):
+    return max((a, 2 * a)) + min(a, 3.0 * a, -1.0)
+
+
+def fsum_of_tuple(a, b):
+    return math.fsum((a, b * b)) + sum((a, a))
+
+
+def spaced(a):
+    return np.sum(np.linspace(0.0, a, 5) ** 2) + np.sum(np.linspace(a, 2.0, 4) ** 3)
+
+
+def ranged(a):
+    return np.sum(np.arange(a, a + 3.0) ** 2) + np.sum(np.arange(0.0, 1.0, a) ** 2)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (array_of_scalars, (0.3, 0.7), 0), (array_of_scalars, (0.3, 0.7), 1),
+    (array_of_list, (0.3, 0.7), 1),
+    (concatenated, (np.array([0.1, 0.2]), np.array([0.3])), 0),
+    (concatenated, (np.array([0.1, 0.2]), np.array([0.3])), 1),
+    (concatenated_columns, (np.ones((2, 2)) * 0.5, np.arange(6.0).reshape(2, 3)), 1),
+    (stacked, (np.array([0.1, 0.2]), np.array([0.3, 0.4])), 1),
+    (hstacked, (np.array([0.1, 0.2]), np.array([0.3]), np.ones((2, 2)), np.ones((2, 1))), 0),
+    (hstacked, (np.array([0.1, 0.2]), np.array([0.3]), np.ones((2, 2)), np.ones((2, 1))), 3),
+    (vstacked, (np.array([0.1, 0.2]), np.arange(4.0).reshape(2, 2)), 0),
+    (vstacked, (np.array([0.1, 0.2]), np.arange(4.0).reshape(2, 2)), 1),
+    (max_of_tuple, (0.3,), 0), (max_of_tuple, (-0.3,), 0),
+    (fsum_of_tuple, (0.3, 0.7), 0), (fsum_of_tuple, (0.3, 0.7), 1),
+    (spaced, (0.7,), 0),
+    (ranged, (0.7,), 0), (ranged, (0.3,), 0),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_tuples_passed_to_calls_and_spaced_values(f, args, wrt):
+    agrees(f, args, wrt)
+
+
+# -- 7 and 8: repeated indices; gradients of their own -------------------------------------
+
+def gather(x, idx):
+    return np.sum(x[idx] ** 2)
+
+
+def gather_rows(X, idx):
+    return np.sum(X[idx] * X[idx])
+
+
+def shared(w, v):
+    return np.sum(np.sin(w + v))
+
+
+def test_repeated_indices_accumulate():
+    agrees(gather, (np.array([0.1, 0.2, 0.3]), np.array([2, 0, 0])), 0)
+    agrees(gather_rows, (np.arange(6.0).reshape(3, 2), np.array([1, 1, 2, 1])), 0)
+
+
+def test_returned_gradients_do_not_share_memory():
+    w, v = np.ones(3), np.full(3, 0.5)
+    dw, dv = adc.grad(shared, wrt=("w", "v"))(w, v)
+    assert not np.shares_memory(dw, dv)
+    np.testing.assert_allclose(dw, np.cos(w + v))
+    dw += 1.0
+    np.testing.assert_allclose(dv, np.cos(w + v))
+
+
+# -- 9: IEEE edges and limits --------------------------------------------------------------
+
+def product(x):
+    return np.prod(x)
+
+
+def product_rows(X):
+    return np.sum(np.prod(X, axis=1))
+
+
+def power_in_exponent(x, p):
+    return x ** p
+
+
+def zeroth_power(x):
+    return x ** 0
+
+
+def polynomial(x):
+    c = np.array([1.0, 2.0, 3.0])
+    s = 0.0
+    for k in range(3):
+        s = s + c[k] * x ** k
+    return s
+
+
+def radius(x, y):
+    return math.hypot(x, y)
+
+
+def root(x):
+    return math.sqrt(x)
+
+
+def test_limits_where_the_derivative_exists():
+    np.testing.assert_allclose(adc.grad(product)(np.array([0.0, 2.0, 3.0])), [6.0, 0.0, 0.0])
+    np.testing.assert_allclose(adc.grad(product)(np.array([0.0, 2.0, 0.0])), [0.0, 0.0, 0.0])
+    X = np.array([[0.0, 2.0, 3.0], [1.0, 2.0, 4.0]])
+    np.testing.assert_allclose(adc.grad(product_rows)(X), [[6.0, 0.0, 0.0], [8.0, 4.0, 2.0]])
+    assert adc.grad(power_in_exponent, wrt=1)(0.0, 2.0) == 0.0
+    assert adc.grad(zeroth_power)(0.0) == 0.0
+    assert adc.grad(polynomial)(0.0) == 2.0
+    assert adc.grad(radius, wrt=(0, 1))(0.0, 0.0) == (0.0, 0.0)
+    agrees(radius, (0.3, -0.4), 0)
+
+
+def test_no_exception_where_the_derivative_is_infinite():
+    assert adc.grad(root)(0.0) == math.inf
+    assert math.isinf(adc.grad(power_in_exponent)(0.0, 0.5))
+
+
+# -- 10: writes into arguments through views -----------------------------------------------
+
+def write_through_slice(w):
+    y = w[0:2]
+    y[0] = 5.0
+    return np.sum(y * w[0:2])
+
+
+def write_through_transpose(w):
+    y = w.T
+    y[0, 0] = 1.0
+    return np.sum(y)
+
+
+def write_through_branch(w, c):
+    z = np.zeros(2)
+    y = w if c > 0 else z
+    y[0] = 1.0
+    return np.sum(y * y)
+
+
+def write_into_copy(w):
+    y = w.copy()
+    y[0] = 5.0
+    return np.sum(y * w)
+
+
+@pytest.mark.parametrize("f, args", [
+    (write_through_slice, (np.array([1.0, 2.0, 3.0]),)),
+    (write_through_transpose, (np.ones((2, 2)),)),
+    (write_through_branch, (np.ones(2), 1.0)),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_writes_into_arguments_through_views_are_refused(f, args):
+    with pytest.raises(adc.AdcompileError, match="change the argument 'w'") as info:
+        adc.grad(f)(*args)
+    assert "copy" in str(info.value)
+
+
+def test_writes_into_a_copy_are_fine():
+    agrees(write_into_copy, (np.array([1.0, 2.0, 3.0]),), 0)
+
+
+# -- 11: empty ranges ----------------------------------------------------------------------
+
+def squarings(x, n):
+    for _ in range(n):
+        x = x * x
+    return x
+
+
+def squarings_from(x, n):
+    for _ in range(2, n):
+        x = x * x
+    return x
+
+
+@pytest.mark.parametrize("n", [-2, 0, 1, 3])
+def test_ranges_of_any_length(n):
+    agrees(squarings, (0.9, n), 0)
+    agrees(squarings_from, (0.9, n), 0)
+
+
+def tuple_to_helper_of(t):
+    return t[0] * 2.0
+
+
+def passes_tuple(a):
+    return tuple_to_helper_of((a, 1.0))
+
+
+def test_a_tuple_of_active_values_passed_to_a_helper_is_refused():
+    with pytest.raises(adc.AdcompileError, match="tuple"):
+        adc.grad(passes_tuple)(0.5)
