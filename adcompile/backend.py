@@ -144,7 +144,7 @@ def jitted(func: Any, version: str = "") -> Any:
     if isinstance(func, types.FunctionType):
         key = (id(func), version)
         if key not in _JITTED:
-            _JITTED[key] = (func, numba.njit(func))
+            _JITTED[key] = (func, numba.njit(func, error_model="numpy"))
         return _JITTED[key][1]
     return func
 
@@ -196,7 +196,7 @@ def load_module(path: Path, module_name: str, injected: dict[str, Any],
     for name, value in list(vars(module).items()):
         if isinstance(value, types.FunctionType) and value.__module__ == module_name:
             dispatcher = CompiledFunction(value, targetoptions={
-                "nopython": True, "boundscheck": None})
+                "nopython": True, "error_model": "numpy", "boundscheck": None})
             if text is None:
                 dispatcher.enable_caching()
             dispatcher.module_path = str(path)

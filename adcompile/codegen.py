@@ -31,7 +31,8 @@ import numba
 import numpy as np
 
 from . import kernels, rules
-from .analyze import activity
+from .alias import check_parameter_writes, snapshot
+from .analyze import activity, promote
 from .backend import jitted, load_module
 from .calls import _LIBRARIES, Callees, check_recursion, is_user_function
 from .frontend import FunctionInfo, parse_function
@@ -178,12 +179,18 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     act = activity(norm, wrt)
     taken = norm.names.taken | set(names.values())
     ns = Namespace(info.bindings, taken)
+    promote(norm, act, ns.bind)
+    check_parameter_writes(norm)
+    snapshot(norm, act, ns.bind)
     forward = norm.to_function()
 
     def helper(func: Any, positions: list[int], name: str) -> ast.FunctionDef:
         cnorm = _callee(func, ns)
         cwrt = [cnorm.info.params[i] for i in positions]
-        return gradient_function(cnorm, activity(cnorm, cwrt), cwrt, ns, name,
+        cact = activity(cnorm, cwrt)
+        promote(cnorm, cact, ns.bind)
+        snapshot(cnorm, cact, ns.bind)
+        return gradient_function(cnorm, cact, cwrt, ns, name,
                                  with_value=False, as_tuple=len(cwrt) > 1, seed_param=True,
                                  callees=callees)
 
@@ -280,6 +287,7 @@ def _callee(func: Any, ns: Namespace) -> Normalized:
     where the module already uses the name for something else)."""
     callee = parse_function(func)
     norm = normalize(callee)
+    check_parameter_writes(norm)
     renames = {}
     for name, obj in callee.bindings.items():
         bound = ns.bind(name, obj)

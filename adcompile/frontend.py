@@ -11,6 +11,7 @@ import __future__
 
 import ast
 import builtins
+import copy
 import dis
 import inspect
 import math
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AdcompileError
+from .trees import fix_locations, transform
 
 #: Constructs outside the subset, with what to do instead.  Everything not listed here and not
 #: in ``_ALLOWED`` is rejected with a generic hint.
@@ -278,31 +280,33 @@ def _verified_source(func: types.FunctionType, source: str) -> ast.Module:
     return module
 
 
+def _qualname(func: types.FunctionType) -> str:
+    """The qualified name of the code (``functools.wraps`` copies the function's)."""
+    return getattr(func.__code__, "co_qualname", func.__qualname__)
+
+
 def _mangled(func: types.FunctionType) -> bool:
-    parts = func.__code__.co_qualname.split(".")
+    parts = _qualname(func).split(".")
     return len(parts) > 1 and parts[-2] != "<locals>"
 
 
 def _compile_like(func: types.FunctionType, tree: ast.FunctionDef) -> types.CodeType | None:
     """The code object ``tree`` compiles to where ``func`` was defined, or ``None``."""
-    fn = ast.FunctionDef(name=tree.name, args=tree.args, body=tree.body, decorator_list=[],
-                         returns=None, type_comment=None)
+    fn = copy.copy(tree)
+    fn.decorator_list = []
     node: ast.stmt = fn
-    parts = func.__code__.co_qualname.split(".")
+    parts = _qualname(func).split(".")
     in_class = _mangled(func)
     if in_class:  # private names are mangled with the class name
-        node = ast.ClassDef(name=parts[-2], bases=[], keywords=[], body=[node],
-                            decorator_list=[])
+        node = ast.parse(f"class {parts[-2]}:\n    pass").body[0]
+        node.body = [fn]  # type: ignore[attr-defined]
     free = [v for v in func.__code__.co_freevars if not (in_class and v == "__class__")]
     if free:  # the same closure variables, bound in an enclosing function
         cells: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())],
                                             value=ast.Constant(value=None)) for v in free]
-        node = ast.FunctionDef(
-            name="_adcompile_enclosing",
-            args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
-                               defaults=[]),
-            body=[*cells, node, ast.Return(value=ast.Constant(value=None))],
-            decorator_list=[], returns=None, type_comment=None)
+        enclosing = ast.parse("def _adcompile_enclosing():\n    pass").body[0]
+        enclosing.body = [*cells, node]  # type: ignore[attr-defined]
+        node = enclosing
     module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
     flags = func.__code__.co_flags & _FUTURE_FLAGS
     try:
@@ -359,8 +363,8 @@ def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
         name, arg = inst.opname, inst.arg
         if name == "LOAD_METHOD":
             name = "LOAD_ATTR"
-        if name == "LOAD_GLOBAL" and arg is not None:
-            arg >>= 1  # the low bit says whether a NULL is pushed for a call
+        if name in ("LOAD_GLOBAL", "LOAD_ATTR"):
+            arg = inst.argval  # the name: low bits of the argument flag a NULL or a method
         if inst.opcode in _JUMPS:
             arg = index.get(inst.argval, inst.argval)
         out.append((name, arg))
@@ -377,19 +381,19 @@ def _lower(info: FunctionInfo) -> None:
     """Rewrite calls Numba cannot compile into equivalents it can: ``math.log(x, b)``
     becomes ``math.log(x) / math.log(b)``."""
 
-    class Lower(ast.NodeTransformer):
-        def visit_Call(self, node: ast.Call) -> ast.expr:
-            self.generic_visit(node)
-            if (info.resolve(node.func) is math.log and len(node.args) == 2
-                    and not node.keywords):
-                def log(arg: ast.expr) -> ast.Call:
-                    return ast.Call(func=node.func, args=[arg], keywords=[])
-
-                return ast.copy_location(ast.BinOp(left=log(node.args[0]), op=ast.Div(),
-                                                   right=log(node.args[1])), node)
+    def lower(node: ast.AST) -> ast.AST:
+        if not (isinstance(node, ast.Call) and info.resolve(node.func) is math.log
+                and len(node.args) == 2 and not node.keywords):
             return node
 
-    info.tree = ast.fix_missing_locations(Lower().visit(info.tree))
+        def log(arg: ast.expr) -> ast.Call:
+            return ast.Call(func=node.func, args=[arg], keywords=[])
+
+        return ast.copy_location(ast.BinOp(left=log(node.args[0]), op=ast.Div(),
+                                           right=log(node.args[1])), node)
+
+    # without recursion: a sum of thousands of terms is a chain of thousands of nodes
+    info.tree = fix_locations(transform(info.tree, lower))
 
 
 def _check_signature(info: FunctionInfo) -> None:
@@ -426,10 +430,23 @@ def _check_subset(info: FunctionInfo) -> None:
 
 def _check_node(info: FunctionInfo, node: ast.AST, located: ast.AST,
                 body: list[ast.stmt]) -> None:
-    """Check ``node`` and its children; ``located`` is the nearest node with a line number
-    (operators have none)."""
-    if hasattr(node, "lineno"):
-        located = node
+    """Check ``node`` and its descendants, in source order; ``located`` is the nearest node
+    with a line number (operators have none).  An explicit stack, not recursion: an
+    expression may be as deep as Python allows (a sum of thousands of terms)."""
+    stack = [(node, located)]
+    while stack:
+        node, located = stack.pop()
+        if hasattr(node, "lineno"):
+            located = node
+        _check_one(info, node, located, body)
+        stack.extend((child, located) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
+def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
+               body: list[ast.stmt]) -> None:
+    """Check ``node`` itself (not its children)."""
+    if isinstance(node, ast.Call):  # np.array([a, b]): a list display passed to a call
+        node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
     kind = type(node)
     if kind in _REJECTED:
         construct, hint = _REJECTED[kind]
@@ -453,8 +470,13 @@ def _check_node(info: FunctionInfo, node: ast.AST, located: ast.AST,
         raise info.error(node, "an expression statement has no effect on the result",
                          construct="an expression statement",
                          hint="assign the value to a name or remove the statement")
-    for child in ast.iter_child_nodes(node):
-        _check_node(info, child, located, body)
+
+
+def _as_tuple(display: ast.List) -> ast.Tuple:
+    """A list display as the tuple display it means when passed to a call (nested lists
+    too): ``np.array([[a, b], [c, d]])`` reads ``np.array(((a, b), (c, d)))``."""
+    elts = [_as_tuple(e) if isinstance(e, ast.List) else e for e in display.elts]
+    return ast.copy_location(ast.Tuple(elts=elts, ctx=ast.Load()), display)
 
 
 def _check_structure(info: FunctionInfo, node: ast.AST) -> None:

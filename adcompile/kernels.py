@@ -16,10 +16,10 @@ from numba import njit, types
 from numba.extending import overload
 
 #: generated modules import these by name (see codegen)
-__all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left", "matmul_right",
-           "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power", "prod_along",
-           "prod_others", "ratio_or_zero", "snapshot",
-           "reduce_adjoint", "reshape", "split_along", "unbroadcast", "zeros_like"]
+__all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
+           "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
+           "prod_along", "prod_others", "ratio_or_zero", "reduce_adjoint", "reshape", "snapshot",
+           "split_along", "unbroadcast", "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -317,7 +317,7 @@ def _block_impl(g, start, n, axis, x):
         ending = "    return b.reshape(x.shape)\n" if x.ndim != g.ndim else "    return b\n"
     else:
         ending = "    return b.ravel()[0]\n"
-    first = f"    b = np.ascontiguousarray(g[start:start + n])\n"
+    first = "    b = np.ascontiguousarray(g[start:start + n])\n"
     src = "def block(g, start, n, axis, x):\n" + first + "".join(cases[1:]) + ending
     scope: dict = {"np": np}
     exec(src, scope)

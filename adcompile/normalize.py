@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -256,6 +257,7 @@ class _Normalizer:
             if name in self.current and name not in exclude:
                 slot = self.names.fresh(name)
                 self.emit(slot, ast.Name(id=self.current[name], ctx=ast.Load()))
+                self.out[-1].loop_entry = True  # may become as_float(...): see promote
                 self.current[name] = slot
                 carried[name] = slot
         return carried
@@ -337,17 +339,8 @@ class _Normalizer:
 
     def operation(self, node: ast.expr) -> ast.expr:
         """``node`` as one operation over atoms."""
-        if isinstance(node, ast.BinOp):
-            return ast.BinOp(left=self.atom(node.left), op=node.op, right=self.atom(node.right))
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.UAdd):
-                return self.atom(node.operand)
-            if _is_number(node):
-                return self.atom(node)
-            return ast.UnaryOp(op=node.op, operand=self.atom(node.operand))
-        if isinstance(node, ast.Compare) and len(node.ops) == 1:
-            return ast.Compare(left=self.atom(node.left), ops=node.ops,
-                               comparators=[self.atom(node.comparators[0])])
+        if _is_arithmetic(node):
+            return self.arithmetic(node)
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Subscript):
@@ -355,6 +348,47 @@ class _Normalizer:
         if isinstance(node, ast.Attribute) and self.is_local(node.value):
             return self.array_attribute(node)
         return self.atom(node)
+
+    def arithmetic(self, root: ast.expr) -> ast.expr:
+        """A binary or unary operation or a single comparison as one operation over atoms.
+
+        Operands that are such operations themselves get temporaries, in Python's order of
+        evaluation, as recursion through ``atom`` would give them; the walk keeps its own
+        stack, so that a sum of thousands of terms (a left-nested chain of ``BinOp``) or a
+        long power tower is no harder here than for Python."""
+        stack = [(root, _arithmetic_operands(root), [])]
+        while True:
+            node, operands, atoms = stack[-1]
+            if len(atoms) < len(operands):
+                child = operands[len(atoms)]
+                if _is_arithmetic(child):
+                    stack.append((child, _arithmetic_operands(child), []))
+                else:
+                    atoms.append(self.atom(child))
+                continue
+            stack.pop()
+            op = self.combine(node, atoms)
+            if not stack:
+                return op
+            temp = self.names.temp()
+            self.emit(temp, op)
+            stack[-1][2].append(ast.Name(id=temp, ctx=ast.Load()))
+
+    def combine(self, node: ast.expr, atoms: list[ast.expr]) -> ast.expr:
+        """The arithmetic ``node`` as one operation over the atoms of its operands."""
+        if isinstance(node, ast.BinOp):
+            left, right = atoms
+            if isinstance(node.op, ast.Pow) and not _plain_exponent(right):
+                # Numba's integer power differs from Python's (2 ** -1 is 0, 0.0 ** -1
+                # raises): the kernel gives Python's value
+                return ast.Call(func=self.kernel("power"), args=[left, right], keywords=[])
+            return ast.BinOp(left=left, op=node.op, right=right)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.UAdd):
+                return atoms[0]
+            return ast.UnaryOp(op=node.op, operand=atoms[0])
+        assert isinstance(node, ast.Compare)
+        return ast.Compare(left=atoms[0], ops=node.ops, comparators=[atoms[1]])
 
     def is_local(self, node: ast.expr) -> bool:
         """Whether ``node`` is computed by the function (not a module or global)."""
@@ -476,6 +510,9 @@ class _Normalizer:
         if target is builtins.range:
             raise self.info.error(node, "range() can only be iterated over in a for loop",
                                   construct="range", hint="write for i in range(...):")
+        folded = self.fold_tuple_call(target, node)
+        if folded is not None:
+            return folded
         if is_user_function(target):
             args = positional_arguments(self.info, node, target)
         elif node.keywords:
@@ -499,6 +536,34 @@ class _Normalizer:
         if target is numpy.reshape:  # Numba reshapes contiguous arrays only
             func = self.kernel("reshape")
         return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
+
+    def fold_tuple_call(self, target: object, node: ast.Call) -> ast.expr | None:
+        """``max((a, b, c))``, ``max(a, b, c)``, ``min(...)``, ``sum((a, b))`` and
+        ``math.fsum((a, b))`` as the pairwise operations they mean, so that every value in
+        the tuple gets its derivative (``fsum`` becomes a plain sum: the same derivative,
+        rounded like ``+``)."""
+        if node.keywords or target not in (builtins.max, builtins.min, builtins.sum,
+                                           math.fsum):
+            return None
+        display = len(node.args) == 1 and isinstance(node.args[0], ast.Tuple)
+        if display:
+            items = list(node.args[0].elts)
+        elif target in (builtins.max, builtins.min) and len(node.args) > 2:
+            items = list(node.args)
+        else:
+            return None
+        if not items:
+            return None
+        if target in (builtins.sum, math.fsum):
+            total: ast.expr = items[0]
+            for item in items[1:]:
+                total = ast.BinOp(left=total, op=ast.Add(), right=item)
+            return self.operation(ast.copy_location(total, node))
+        result = items[0]
+        for item in items[1:]:
+            result = ast.copy_location(ast.Call(func=node.func, args=[result, item],
+                                                keywords=[]), node)
+        return self.operation(result)
 
     def subscript(self, node: ast.Subscript) -> ast.Subscript:
         index = node.slice
@@ -572,6 +637,28 @@ _ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_alo
 def _targets(stmts: list[ast.stmt]) -> set[str]:
     return {n.id for s in stmts for n in ast.walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _plain_exponent(node: ast.expr) -> bool:
+    """An exponent for which ``**`` in Numba means what it means in Python: a float literal
+    or a non-negative integer literal."""
+    return isinstance(node, ast.Constant) and (
+        type(node.value) is float or (type(node.value) is int and node.value >= 0))
+
+
+def _is_arithmetic(node: ast.expr) -> bool:
+    """A binary or unary operation (not a negative literal) or a single comparison."""
+    return (isinstance(node, ast.BinOp)
+            or (isinstance(node, ast.UnaryOp) and not _is_number(node))
+            or (isinstance(node, ast.Compare) and len(node.ops) == 1))
+
+
+def _arithmetic_operands(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    return [node.left, node.comparators[0]]
 
 
 def _is_none(node: ast.expr) -> bool:

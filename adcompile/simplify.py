@@ -20,6 +20,30 @@ def simplify(node: ast.expr) -> ast.expr:
     return ast.fix_missing_locations(_Simplifier().visit(node))
 
 
+def expand_literal_powers(node: ast.expr, pow_dx: set[str]) -> ast.expr:
+    """``g * pow_dx(x, c)`` with a positive literal ``c`` written as the textbook's
+    ``g * c * x ** (c - 1)`` (``pow_dx`` names the kernel: ``0`` at ``c == 0``, Python's
+    integer powers), so that ``x ** 3`` reads ``d_x = d_t * 3 * x ** 2``."""
+
+    class Expand(ast.NodeTransformer):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+            self.generic_visit(node)
+            call = node.right
+            if not (isinstance(node.op, ast.Mult) and isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name) and call.func.id in pow_dx
+                    and len(call.args) == 2):
+                return node
+            base, c = call.args
+            value = literal(c)
+            if value is None or value <= 0 or (type(value) is int and value < 1):
+                return node
+            scaled = ast.BinOp(left=node.left, op=ast.Mult(), right=make_literal(value))
+            power = ast.BinOp(left=base, op=ast.Pow(), right=make_literal(value - 1))
+            return ast.BinOp(left=scaled, op=ast.Mult(), right=power)
+
+    return Expand().visit(node)
+
+
 def literal(node: ast.AST) -> int | float | None:
     """The value of a numeric literal: ``2``, ``2.5`` or ``-2.5``; else None."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
