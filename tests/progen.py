@@ -1,0 +1,1020 @@
+"""Random programs for the differential tester (``tests/test_differential.py``).
+
+``programs()`` is a Hypothesis strategy of :class:`Program`: the source of a module (up to two
+scalar helper functions with default arguments, one helper taking an array, and ``f``), the
+parameters of ``f`` with their kinds, the points to evaluate at, and the ``wrt`` to
+differentiate with respect to.  ``check(program, directory)`` writes the module to
+``directory``, imports it, differentiates ``f`` with ``adcompile`` and compares with float64
+central finite differences of the plain Python ``f``.  It returns an :class:`Outcome`:
+``ok``, ``refused`` (an ``AdcompileError``), ``skipped`` (every point is too close to a kink
+for the oracle), ``invalid`` (the plain Python function failed: a generator defect) or
+``mismatch`` with a class and a report.
+
+Parameters of ``f`` and what they are passed as:
+
+===========  ===================================================================
+``x y z``    floats in ``±[0.3, 1.5]``; some programs pass one as a Python int
+``u v``      float64 arrays of shape ``(3,)``
+``A``        a float64 array of shape ``(2, 3)``
+``n``        an int in ``[-2, 4]`` (trip counts, negative ones included)
+``k``        a nonzero int in ``[-2, 3]`` (exponents)
+``flag``     a bool
+``idx``      an int64 array of 3 indices into a vector, duplicates likely
+``m``        an int64 data array of shape ``(3,)``
+===========  ===================================================================
+
+Every value stays bounded by construction: each expression carries an upper bound of its
+absolute value, and anything that may exceed ``CAP`` is squashed through ``tanh``.  Bases of
+negative or variable powers are parameters (``|x| >= 0.3``) or ``(1.5 + e * e)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import itertools
+import math
+import sys
+import traceback
+
+import numpy as np
+from hypothesis import strategies as st
+
+import adcompile as adc
+
+HEADER = "import math\n\nimport numpy as np\n"
+#: Values whose bound exceeds this are squashed through tanh before further use.
+CAP = 6.0
+FLOATS = ("x", "y", "z")
+VECTORS = ("u", "v")
+KINDS = {"x": "float", "y": "float", "z": "float", "u": "vec", "v": "vec", "A": "mat",
+         "n": "count", "k": "power", "flag": "bool", "idx": "index", "m": "intvec"}
+#: Parameters that may be differentiated with respect to.
+DIFFERENTIABLE = ("x", "y", "z", "u", "v", "A")
+#: Ranges of loops, simplest first; ``n`` is in [-2, 4], so every range has at most 5 trips.
+RANGES = ["range(3)", "range(1, 4)", "range(3, 0, -1)", "range(4, -1, -2)", "range(2, 2)",
+          "range(n)", "range(n, 3)", "range(3, n, -1)", "range(-1, n)", "range(0, n, 2)",
+          "range(1, n + 1)"]
+MAX_TRIPS = 5
+LITERALS = [("0.5", 0.5), ("2", 2.0), ("-1.25", 1.25), ("3", 3.0), ("-1", 1.0), ("1.5", 1.5)]
+UNARY = ["math.tanh", "np.sin", "math.cos", "np.tanh", "math.sin", "math.atan", "np.arctan"]
+VEC_UNARY = ["np.sin", "np.tanh", "np.cos", "np.arctan"]
+
+
+@dataclasses.dataclass
+class Program:
+    """A generated module, the parameters of its ``f``, the points and the ``wrt``."""
+
+    source: str
+    params: list[str]
+    points: list[tuple]
+    wrt: object
+    features: frozenset = frozenset()
+    both: bool = True
+
+    def wrt_names(self):
+        wrt = self.wrt if isinstance(self.wrt, tuple) else (self.wrt,)
+        return [self.params[w] if isinstance(w, int) else w for w in wrt]
+
+    def __repr__(self):
+        points = "\n".join(f"    {_show(p)}" for p in self.points)
+        return (f"Program(wrt={self.wrt!r}, features={sorted(self.features)})\n"
+                f"points:\n{points}\n--- source ---\n{self.source}")
+
+
+def _show(point):
+    return "(" + ", ".join(repr(a.tolist()) if isinstance(a, np.ndarray) else repr(a)
+                           for a in point) + ")"
+
+
+def squash(src, bound, fn="math.tanh"):
+    """``(src, bound)``, wrapped in ``fn`` (``np.tanh`` for arrays) when the bound exceeds
+    ``CAP``."""
+    if bound <= CAP:
+        return src, bound
+    return f"{fn}({src})", 1.0
+
+
+class Writer:
+    """Draws expressions and statements of a function body, tracking names and bounds."""
+
+    def __init__(self, draw, scalars, helpers=(), vector_helpers=(), params=True):
+        self.draw = draw
+        self.lines: list[str] = []
+        self.scalars = dict(scalars)  # local scalar name -> bound
+        self.vectors: dict[str, float] = {}  # local (3,) array name -> elementwise bound
+        self.matrices: dict[str, float] = {}  # local (2, 3) array name -> elementwise bound
+        self.helpers = list(helpers)
+        self.vector_helpers = list(vector_helpers)
+        self.params = params
+        self.used: set[str] = set()
+        self.features: set[str] = set()
+        self.fresh = itertools.count(1)
+
+    # -- drawing helpers --------------------------------------------------------------------
+
+    def choice(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def flip(self):
+        return self.draw(st.booleans())
+
+    def param(self, name):
+        self.used.add(name)
+        return name
+
+    def emit(self, indent, text):
+        self.lines.append("    " * indent + text)
+
+    def name(self, prefix):
+        return f"{prefix}{next(self.fresh)}"
+
+    # -- scalars ----------------------------------------------------------------------------
+
+    def scalar_atom(self):
+        kinds = (["param"] if self.params else []) + (["local"] if self.scalars else [])
+        kinds += ["literal"]
+        kind = self.choice(kinds)
+        if kind == "param":
+            return self.param(self.choice(FLOATS)), 1.5
+        if kind == "local":
+            name = self.choice(sorted(self.scalars))
+            return name, self.scalars[name]
+        src, bound = self.choice(LITERALS)
+        if src.startswith("-"):
+            src = f"({src})"
+        return src, bound
+
+    def positive(self, depth):
+        """A base bounded away from zero: a float parameter or ``(1.5 + e * e)``."""
+        if self.params and self.flip():
+            return self.param(self.choice(FLOATS)), 1.5, 0.3
+        e, b = self.scalar(depth)
+        return f"(1.5 + ({e}) * ({e}))", 1.5 + b * b, 1.5
+
+    def int_scalar(self):
+        """An int-valued expression (``n``, ``k``, ``len(u)``, an element of ``m``...)."""
+        options = ["2"]
+        if self.params:
+            options += ["n", "k", "flag", "len(u)", "m[1]", "(n + 1)", "u.shape[0]",
+                        "np.sum(m)"]
+        src = self.choice(options)
+        for p in ("n", "k", "flag", "u", "m"):
+            if p in src.replace("np.sum", ""):
+                self.used.add(p)
+        self.features.add("int-operand")
+        return src, {"np.sum(m)": 9.0, "(n + 1)": 5.0}.get(src, 4.0)
+
+    def scalar(self, depth):
+        """``(src, bound)`` of a float expression."""
+        draw = self.draw
+        if depth <= 0 or draw(st.integers(0, 3)) == 0:
+            return self.scalar_atom()
+        kinds = ["add", "mul", "unary", "sub", "int", "power", "ifexp", "tuple", "abs"]
+        if self.params:
+            kinds += ["reduce", "element", "reduce"]
+        if self.helpers or self.vector_helpers:
+            kinds += ["call", "call"]
+        kind = self.choice(kinds)
+        if kind in ("add", "sub", "mul"):
+            (a, ba), (b, bb) = self.scalar(depth - 1), self.scalar(depth - 1)
+            op = {"add": "+", "sub": "-", "mul": "*"}[kind]
+            bound = ba * bb if kind == "mul" else ba + bb
+            return squash(f"({a} {op} {b})", bound)
+        if kind == "unary":
+            a, ba = self.scalar(depth - 1)
+            fn = self.choice(UNARY + ["exp"])
+            if fn == "exp":
+                return squash(f"math.exp(math.tanh({a}))", math.e)
+            return f"{fn}({a})", 1.6
+        if kind == "abs":
+            a, ba = self.scalar(depth - 1)
+            self.features.add("abs")
+            return f"{self.choice(['abs', 'math.fabs', 'np.abs'])}({a})", ba
+        if kind == "int":
+            a, ba = self.scalar(depth - 1)
+            i, bi = self.int_scalar()
+            return squash(f"({a} * {i})" if self.flip() else f"({i} * {a})", ba * bi)
+        if kind == "power":
+            return self.power(depth)
+        if kind == "ifexp":
+            (a, ba), (b, bb) = self.scalar(depth - 1), self.scalar(depth - 1)
+            self.features.add("ifexp")
+            return f"({a} if {self.condition()} else {b})", max(ba, bb)
+        if kind == "tuple":
+            return self.tuple_call(depth)
+        if kind == "reduce":
+            return self.reduction(depth)
+        if kind == "element":
+            return self.element(depth)
+        return self.call(depth)
+
+    def power(self, depth):
+        self.features.add("power")
+        forms = ["square", "cube", "zero", "neg_literal", "float_exp"]
+        if self.params:
+            forms += ["neg_param", "two_neg_k", "inv_k", "pos_k", "pos_n"]
+        form = self.choice(forms)
+        if form in ("square", "cube", "zero"):
+            a, ba = self.scalar(depth - 1)
+            e = {"square": 2, "cube": 3, "zero": 0}[form]
+            return squash(f"({a}) ** {e}", ba ** e)
+        if form == "neg_literal":
+            base, bb, low = self.positive(depth - 1)
+            e = self.choice([-2, -1, -3])
+            return squash(f"{base} ** {e}", low ** e)
+        if form == "neg_param":
+            x = self.param(self.choice(FLOATS))
+            return squash(f"{x} ** {self.choice([-2, -1])}", 0.3 ** -2)
+        if form == "two_neg_k":
+            a, ba = self.scalar(depth - 1)
+            self.used.add("k")
+            return squash(f"(2 ** -k * {a})", 4.0 * ba)
+        if form == "inv_k":
+            a, ba = self.scalar(depth - 1)
+            self.used.add("k")
+            return f"({a} * k ** -1)", ba
+        if form in ("pos_k", "pos_n"):
+            base, bb, low = self.positive(depth - 1)
+            p = self.param(form[-1])
+            top = max(bb ** 4, low ** -2)
+            return squash(f"{base} ** {p}", top)
+        base, bb, low = self.positive(depth - 1)
+        e = self.choice(["0.5", "-0.5", "1.5"])
+        return squash(f"{base} ** {e}", max(bb ** 1.5, low ** -0.5))
+
+    def tuple_call(self, depth):
+        self.features.add("tuple-call")
+        (a, ba), (b, bb) = self.scalar(depth - 1), self.scalar(depth - 1)
+        # math.fsum is rarer: Numba has no implementation of it, so it is always refused
+        form = self.choice(["max2", "min3", "array", "max_builtin"] * 3 + ["fsum"])
+        if form == "max2":
+            return squash(f"max(({a}, 2 * {a}))", 2 * ba)
+        if form == "min3":
+            return f"min(({a}, {b}, 0.5))", max(ba, bb, 0.5)
+        if form == "fsum":
+            return squash(f"math.fsum(({a}, {b}))", ba + bb)
+        if form == "array":
+            return squash(f"np.sum(np.array(({a}, {b})) * np.array((1.5, -1)))", 1.5 * ba + bb)
+        return f"max({a}, {b})", max(ba, bb)
+
+    def condition(self):
+        """A comparison on floats, or a test of ``flag``/``n``/``k`` (no kink at all)."""
+        kinds = ["compare"] + (["flag", "count", "compare_param", "and"] if self.params else [])
+        kind = self.choice(kinds)
+        if kind == "compare":
+            a, _ = self.scalar(1)
+            return f"{a} {self.choice(['>', '<', '>=', '<='])} {self.choice(['0.2', '-0.4', '1'])}"
+        if kind == "compare_param":
+            x = self.param(self.choice(FLOATS))
+            return f"{x} > {self.choice(['0', '0.5', '-0.5'])}"
+        if kind == "flag":
+            self.used.add("flag")
+            return self.choice(["flag", "not flag"])
+        if kind == "count":
+            p = self.param(self.choice(["n", "k"]))
+            return f"{p} {self.choice(['>', '<', '=='])} {self.choice(['1', '0', '2'])}"
+        self.used.add("flag")
+        return f"flag and {self.condition()}"
+
+    def call(self, depth):
+        self.features.add("call")
+        options = [("s", h) for h in self.helpers] + [("v", h) for h in self.vector_helpers]
+        kind, name = self.choice(options)
+        if kind == "v":
+            v, _ = self.vector(depth - 1)
+            if self.flip():
+                return f"{name}({v})", 4.5
+            a, _ = self.scalar(depth - 1)
+            return f"{name}({v}, {a})", 4.5
+        (a, _), (b, _) = self.scalar(depth - 1), self.scalar(depth - 1)
+        style = self.choice(["default", "positional", "keyword", "swapped"])
+        return {"default": f"{name}({a})", "positional": f"{name}({a}, {b})",
+                "keyword": f"{name}({a}, q={b})", "swapped": f"{name}(q={b}, p={a})"}[style], CAP
+
+    def reduction(self, depth):
+        form = self.choice(["sum_vec", "dot", "matmul", "mean_mat", "max_vec", "linspace",
+                            "sum_mat_vec", "index_dup", "int_data"])
+        self.features.add("array")
+        if form == "sum_vec":
+            v, b = self.vector(depth - 1)
+            return squash(f"np.sum({v})", 3 * b)
+        if form == "dot":
+            (v, bv), (w, bw) = self.vector(depth - 1), self.vector(depth - 1)
+            spelled = self.choice([f"np.dot({v}, {w})", f"({v}) @ ({w})"])
+            return squash(spelled, 3 * bv * bw)
+        if form == "matmul":
+            (a, ba), (v, bv) = self.matrix(depth - 1), self.vector(depth - 1)
+            return squash(f"np.sum(({a}) @ ({v}))", 6 * ba * bv)
+        if form == "mean_mat":
+            a, ba = self.matrix(depth - 1)
+            return f"np.mean({a})", ba
+        if form == "max_vec":
+            v, b = self.vector(depth - 1)
+            return f"{self.choice(['np.max', 'np.min'])}({v})", b
+        if form == "linspace":
+            a, ba = self.scalar(depth - 1)
+            self.features.add("linspace")
+            return squash(f"np.sum(np.sin(np.linspace(0.0, {a}, 5)))", 5.0)
+        if form == "sum_mat_vec":
+            a, ba = self.matrix(depth - 1)
+            return squash(f"np.sum({a}, axis=0) @ {self.param(self.choice(VECTORS))}", 6 * ba)
+        if form == "index_dup":
+            v, b = self.vector(depth - 1)
+            self.used.add("idx")
+            self.features.add("int-index")
+            return squash(f"np.sum(({v})[idx] * {self.param(self.choice(VECTORS))})", 4.5 * b)
+        v, b = self.vector(depth - 1)
+        self.used.add("m")
+        self.features.add("int-array")
+        return squash(f"np.sum(m * {v})", 9 * b)
+
+    def element(self, depth):
+        self.features.add("array")
+        if self.flip():
+            v, b = self.vector(depth - 1)
+            return f"({v})[{self.choice(['0', '2', '-1', '1'])}]", b
+        a, b = self.matrix(depth - 1)
+        return f"({a})[{self.choice(['0, 1', '1, 2', '1, 0', '-1, -1'])}]", b
+
+    # -- arrays -----------------------------------------------------------------------------
+
+    def vector(self, depth):
+        """``(src, elementwise bound)`` of a float64 array of shape ``(3,)``."""
+        draw = self.draw
+        if depth <= 0 or draw(st.integers(0, 2)) == 0:
+            names = [(v, 1.5) for v in VECTORS] + sorted(self.vectors.items())
+            name, bound = self.choice(names)
+            if name in VECTORS:
+                self.used.add(name)
+            return name, bound
+        kind = self.choice(["scale", "add", "unary", "row", "array", "arange", "index",
+                            "int_data", "concat", "where", "square", "axis", "maximum"])
+        if kind == "scale":
+            (v, bv), (a, ba) = self.vector(depth - 1), self.scalar(depth - 1)
+            return squash(f"({v}) * {a}" if self.flip() else f"{a} * ({v})", bv * ba, "np.tanh")
+        if kind == "add":
+            (v, bv), (w, bw) = self.vector(depth - 1), self.vector(depth - 1)
+            return f"({v} {self.choice(['+', '-'])} {w})", bv + bw
+        if kind == "unary":
+            v, _ = self.vector(depth - 1)
+            return f"{self.choice(VEC_UNARY)}({v})", 1.6
+        if kind == "square":
+            v, b = self.vector(depth - 1)
+            return squash(f"({v}) ** 2", b * b, "np.tanh")
+        if kind == "maximum":
+            v, b = self.vector(depth - 1)
+            return f"{self.choice(['np.maximum', 'np.minimum'])}({v}, 0.25)", max(b, 0.25)
+        if kind == "row":
+            a, b = self.matrix(depth - 1)
+            return f"({a})[{self.choice(['0', '1'])}]", b
+        if kind == "axis":
+            a, b = self.matrix(depth - 1)
+            return f"np.sum({a}, axis=0)", 2 * b
+        if kind == "array":
+            self.features.add("tuple-call")
+            parts = [self.scalar(depth - 1) for _ in range(2)]
+            third = self.choice([("1", 1.0), ("0.5", 0.5)] + parts)
+            parts.append(third)
+            return (f"np.array(({', '.join(p for p, _ in parts)}))",
+                    max(b for _, b in parts))
+        if kind == "arange":
+            a, b = self.scalar(depth - 1)
+            self.features.add("arange")
+            return f"np.arange({a}, {a} + 2.5)", b + 2.0
+        if kind == "index":
+            v, b = self.vector(depth - 1)
+            self.used.add("idx")
+            self.features.add("int-index")
+            return f"({v})[idx]", b
+        if kind == "int_data":
+            a, b = self.scalar(depth - 1)
+            self.used.add("m")
+            self.features.add("int-array")
+            return squash(f"m * {a}", 3 * b, "np.tanh")
+        if kind == "where":
+            (v, bv), (w, bw) = self.vector(depth - 1), self.vector(depth - 1)
+            return f"np.where({v} > 0.1, {v}, {w})", max(bv, bw)
+        self.features.add("tuple-call")
+        (v, bv), (w, bw) = self.vector(depth - 1), self.vector(depth - 1)
+        form = self.choice([f"np.concatenate((({v})[0:1], ({w})[1:]))",
+                            f"np.hstack((({v})[:2], ({w})[2:]))",
+                            f"np.concatenate((({w})[1:], ({v})[:1]))"])
+        return form, max(bv, bw)
+
+    def matrix(self, depth):
+        """``(src, elementwise bound)`` of a float64 array of shape ``(2, 3)``."""
+        draw = self.draw
+        if depth <= 0 or draw(st.integers(0, 2)) == 0:
+            names = [("A", 1.5)] + sorted(self.matrices.items())
+            name, bound = self.choice(names)
+            if name == "A":
+                self.used.add("A")
+            return name, bound
+        kind = self.choice(["scale", "stack", "unary", "broadcast", "outer"])
+        if kind == "scale":
+            (a, ba), (s, bs) = self.matrix(depth - 1), self.scalar(depth - 1)
+            return squash(f"({a}) * {s}", ba * bs, "np.tanh")
+        if kind == "unary":
+            a, _ = self.matrix(depth - 1)
+            return f"{self.choice(VEC_UNARY)}({a})", 1.6
+        if kind == "broadcast":
+            (a, ba), (v, bv) = self.matrix(depth - 1), self.vector(depth - 1)
+            return f"({a} + {v})", ba + bv
+        if kind == "outer":
+            (s, bs), (t, bt) = self.scalar(depth - 1), self.scalar(depth - 1)
+            v, bv = self.vector(depth - 1)
+            self.features.add("tuple-call")
+            return squash(f"np.outer(np.array(({s}, {t})), {v})", max(bs, bt) * bv, "np.tanh")
+        self.features.add("tuple-call")
+        self.features.add("stack")
+        (v, bv), (w, bw) = self.vector(depth - 1), self.vector(depth - 1)
+        form = self.choice([f"np.stack(({v}, {w}))", f"np.vstack(({v}, {w}))",
+                            f"np.column_stack(({v}, {w})).T"])
+        return form, max(bv, bw)
+
+    # -- statements -------------------------------------------------------------------------
+
+    def statements(self, indent, count, kinds):
+        for _ in range(count):
+            self.statement(indent, self.choice(kinds))
+
+    def statement(self, indent, kind):
+        """One snippet at ``indent``; defines new locals at that level."""
+        if kind == "scalar":
+            name = self.name("s")
+            src, bound = self.scalar(2)
+            self.emit(indent, f"{name} = {src}")
+            self.scalars[name] = bound
+        elif kind == "update" and self.scalars:
+            name = self.choice(sorted(self.scalars))
+            op = self.choice(["+", "*", "-"])
+            src, bound = self.scalar(2)
+            total = self.scalars[name] * bound if op == "*" else self.scalars[name] + bound
+            src, total = squash(f"{name} {op} {src}", total)
+            self.emit(indent, f"{name} = {src}")
+            self.scalars[name] = total
+            self.features.add("reassign")
+        elif kind == "vector":
+            name = self.name("w")
+            src, bound = self.vector(2)
+            self.emit(indent, f"{name} = {src}")
+            self.vectors[name] = bound
+        elif kind == "matrix":
+            name = self.name("M")
+            src, bound = self.matrix(1)
+            self.emit(indent, f"{name} = {src}")
+            self.matrices[name] = bound
+        elif kind == "accumulate":
+            self.accumulate(indent)
+        elif kind == "while":
+            self.while_loop(indent)
+        elif kind == "nested":
+            self.nested(indent)
+        elif kind == "branch":
+            self.branch(indent)
+        elif kind == "store":
+            self.store(indent)
+        elif kind == "view":
+            self.view_write(indent)
+        elif kind == "carried":
+            self.carried(indent)
+        else:
+            self.statement(indent, "scalar")
+
+    def loop_range(self):
+        rng = self.choice(RANGES if self.params else RANGES[:5])
+        if "n" in rng:
+            self.used.add("n")
+            self.features.add("range-n")
+        return rng
+
+    def accumulate(self, indent):
+        """``r = 1`` or ``r = 0`` (int literals), then ``r = r * a`` / ``r = r + ...`` in a
+        ``for`` loop."""
+        self.features.add("loop")
+        name = self.name("r")
+        i = self.name("i")
+        op = self.choice(["*", "+"])
+        init = self.choice(["1", "0", "1.0", "0.0"] if op == "+" else ["1", "1.0", "2"])
+        if init in ("1", "0", "2"):
+            self.features.add("int-init")
+        self.emit(indent, f"{name} = {init}")
+        self.emit(indent, f"for {i} in {self.loop_range()}:")
+        if op == "*":
+            a, ba = self.factor()
+            self.emit(indent + 1, f"{name} = {name} * {a}")
+            bound = float(init) * ba ** MAX_TRIPS
+        else:
+            term = self.choice(["plain", "index", "element", "tanh"])
+            if term == "plain" or not self.params:
+                a, ba = self.scalar(2)
+                src = f"{a} * {i}" if self.flip() else a
+                ba *= 4.0
+            elif term == "index":
+                v, bv = self.vector(1)
+                a, ba = self.scalar(1)
+                src, ba = f"({v})[{i} % 3] * {a}", bv * ba
+            elif term == "element":
+                self.used.add("A")
+                a, ba = self.scalar(1)
+                src, ba = f"A[{i} % 2, {i} % 3] * {a}", 1.5 * ba
+            else:
+                a, ba = self.scalar(1)
+                src, ba = f"math.tanh({a} + {i})", 1.0
+            self.emit(indent + 1, f"{name} = {name} + {src}")
+            bound = float(init) + MAX_TRIPS * ba
+        self.finish(indent, name, bound)
+
+    def factor(self):
+        """A loop factor of absolute value at most 1.5."""
+        if self.params and self.flip():
+            return self.param(self.choice(FLOATS)), 1.5
+        a, _ = self.scalar(2)
+        return f"(1.0 + 0.5 * math.tanh({a}))", 1.5
+
+    def finish(self, indent, name, bound):
+        if bound > CAP:
+            self.emit(indent, f"{name} = math.tanh({name})")
+            bound = 1.0
+        self.scalars[name] = bound
+
+    def while_loop(self, indent):
+        self.features.add("while")
+        name, j = self.name("r"), self.name("j")
+        self.emit(indent, f"{name} = {self.choice(['0', '0.0'])}")
+        self.emit(indent, f"{j} = 0")
+        limit = self.choice(["3", "4", "2"])
+        test = self.choice(["", f" and {name} < 2.0"])
+        self.emit(indent, f"while {j} < {limit}{test}:")
+        a, ba = self.scalar(2)
+        self.emit(indent + 1, f"{name} = {name} + math.tanh({a}) + 0.25 * {j}")
+        self.emit(indent + 1, f"{j} += 1")
+        self.finish(indent, name, 4 * 1.75)
+
+    def nested(self, indent):
+        self.features.add("nested-loop")
+        name, i, j = self.name("r"), self.name("i"), self.name("j")
+        self.emit(indent, f"{name} = {self.choice(['0', '0.0'])}")
+        a, ba = self.matrix(1) if self.params else ("np.ones((2, 3))", 1.0)
+        s, bs = self.scalar(1)
+        self.emit(indent, f"for {i} in range(2):")
+        self.emit(indent + 1, f"for {j} in {self.choice(['range(3)', f'range({i}, 3)'])}:")
+        self.emit(indent + 2, f"{name} = {name} + ({a})[{i}, {j}] * {s}")
+        self.finish(indent, name, 6 * ba * bs)
+
+    def branch(self, indent):
+        self.features.add("branch")
+        name = self.name("b")
+        arms = [f"if {self.condition()}:"]
+        for _ in range(self.draw(st.integers(0, 1))):
+            arms.append(f"elif {self.condition()}:")
+        if self.flip():
+            arms.append("else:")
+        else:
+            src, bound = self.scalar(1)
+            self.emit(indent, f"{name} = {src}")
+        bound = self.scalars.get(name, 0.0)
+        for arm in arms:
+            self.emit(indent, arm)
+            src, b = self.scalar(2)
+            self.emit(indent + 1, f"{name} = {src}")
+            bound = max(bound, b)
+        self.scalars[name] = bound
+
+    def store(self, indent):
+        """Stores into elements, rows and slices of arrays made in ``f``."""
+        self.features.add("store")
+        name, y = self.name("r"), self.name("Y")
+        form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
+                            "accumulate"])
+        if form == "rows":
+            (v, bv), (w, bw) = self.vector(2), self.vector(2)
+            self.emit(indent, f"{y} = np.zeros((2, 3))")
+            self.emit(indent, f"{y}[0] = np.exp(np.tanh({v}))")
+            self.emit(indent, f"{y}[1] = {w}")
+            self.emit(indent, f"{name} = np.sum(np.sin({y}))")
+            bound = 6.0
+        elif form == "slice":
+            (v, bv), (s, bs), (t, bt) = self.vector(1), self.scalar(2), self.scalar(2)
+            self.emit(indent, f"{y} = np.zeros(3)")
+            self.emit(indent, f"{y}[0:2] = ({v})[0:2] * {s}")
+            self.emit(indent, f"{y}[2] = {t}")
+            w, bw = self.vector(1)
+            self.emit(indent, f"{name} = np.sum({y} * {w})")
+            bound = 3 * max(bv * bs, bt) * bw
+        elif form == "row_loop":
+            (a, ba), (s, bs) = self.matrix(1), self.scalar(2)
+            i = self.name("i")
+            self.emit(indent, f"{y} = np.zeros((2, 3))")
+            self.emit(indent, f"for {i} in range(2):")
+            self.emit(indent + 1, f"{y}[{i}] = ({a})[{i}] * {s}")
+            self.emit(indent, f"{name} = np.sum(np.tanh({y}))")
+            bound = 6.0
+        elif form == "recurrence":
+            s, _ = self.scalar(2)
+            i = self.name("i")
+            self.emit(indent, f"{y} = np.ones(3)")
+            self.emit(indent, f"for {i} in range(1, 3):")
+            self.emit(indent + 1, f"{y}[{i}] = {y}[{i} - 1] * math.tanh({s})")
+            self.emit(indent, f"{name} = np.sum({y})")
+            bound = 3.0
+        elif form == "copy":
+            (v, bv), (s, bs), (w, bw) = self.vector(1), self.scalar(2), self.vector(1)
+            self.emit(indent, f"{y} = ({v}).copy()")
+            self.emit(indent, f"{y}[1] = {s}")
+            self.emit(indent, f"{name} = np.sum({y} * {w})")
+            bound = 3 * max(bv, bs) * bw
+        elif form == "element2d":
+            (s, bs), (t, bt) = self.scalar(2), self.scalar(2)
+            self.emit(indent, f"{y} = np.zeros((2, 3))")
+            self.emit(indent, f"{y}[0, 1] = {s}")
+            self.emit(indent, f"{y}[1, 2] = {t} * {y}[0, 1]")
+            a, ba = self.matrix(1)
+            self.emit(indent, f"{name} = np.sum({y} * {a})")
+            bound = 6 * ba * (bs + bs * bt)
+        else:
+            (s, bs), (v, bv) = self.scalar(2), self.vector(1)
+            i = self.name("i")
+            self.emit(indent, f"{y} = np.zeros(3)")
+            self.emit(indent, f"for {i} in {self.loop_range()}:")
+            self.emit(indent + 1, f"{y}[{i} % 3] += {s} * ({v})[{i} % 3]")
+            self.emit(indent, f"{name} = np.sum({y} * {y})")
+            bound = 3 * (MAX_TRIPS * bs * bv) ** 2
+        self.finish(indent, name, bound)
+
+    def view_write(self, indent):
+        """Reads through a view of a local array, then writes into the array."""
+        self.features.add("view-write")
+        name, base, view = self.name("r"), self.name("B"), self.name("row")
+        a, ba = self.matrix(1)
+        self.emit(indent, f"{base} = ({a}).copy()")
+        self.emit(indent, f"{view} = {base}[{self.choice(['0', '1', ':, 1'])}]")
+        v = self.param(self.choice(FLOATS))
+        if self.flip():
+            self.emit(indent, f"{name} = np.sum({view} * {v})")
+            self.emit(indent, f"{base}[0, 1] = 1.0")
+            self.emit(indent, f"{name} = {name} + 0.5 * np.sum({base})")
+        else:
+            self.emit(indent, f"{base}[0, 1] = 1.0")
+            self.emit(indent, f"{name} = np.sum({view} * {v})")
+        self.finish(indent, name, 3 * ba * 1.5 + 3 * (ba + 1))
+
+    def carried(self, indent):
+        """An array carried through a loop, starting from an int64 array or a float one."""
+        self.features.add("carried-array")
+        name, w = self.name("r"), self.name("c")
+        start = self.choice(["np.ones(3)", "m", "m.copy()"])
+        if start.startswith("m"):
+            self.used.add("m")
+        self.emit(indent, f"{w} = {start}")
+        s, _ = self.scalar(1)
+        self.emit(indent, f"for {self.name('i')} in range(2):")
+        self.emit(indent + 1, f"{w} = {w} * math.tanh({s}) + 0.5")
+        self.emit(indent, f"{name} = np.sum({w})")
+        self.finish(indent, name, 3 * 3.0)
+
+
+BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
+              "view", "matrix", "carried"]
+HELPER_KINDS = ["scalar", "accumulate", "branch", "update", "while"]
+
+
+def helper_sources(draw):
+    """Up to two scalar helpers ``h0(p, q=...)``, ``h1(p, q=...)`` (``h1`` may call ``h0``)
+    and maybe one array helper ``g0(w, s=0.5)``."""
+    sources, names = [], []
+    for number in range(draw(st.integers(0, 2))):
+        writer = Writer(draw, {"p": CAP, "q": CAP}, helpers=list(names), params=False)
+        default = draw(st.sampled_from(["2", "0.5", "-1", "1.5"]))
+        writer.statements(1, draw(st.integers(0, 2)), HELPER_KINDS)
+        result, _ = writer.scalar(2)
+        body = "\n".join(writer.lines)
+        sources.append(f"def h{number}(p, q={default}):\n" + (body + "\n" if body else "")
+                       + f"    return math.tanh({result}) * 2.0\n")
+        names.append(f"h{number}")
+    vector_helpers = []
+    if draw(st.integers(0, 2)) == 0:
+        body = draw(st.sampled_from([
+            "    return np.sum(np.sin(w) * s)\n",
+            "    t = 0\n    for i in range(3):\n        t = t + w[i] * s\n"
+            "    return math.tanh(t)\n",
+            "    t = w.copy()\n    t[0] = s\n    return np.sum(np.tanh(t))\n",
+        ]))
+        sources.append(f"def g0(w, s=0.5):\n{body}")
+        vector_helpers.append("g0")
+    return sources, names, vector_helpers
+
+
+@st.composite
+def floats_away_from_zero(draw):
+    magnitude = draw(st.integers(300, 1500)) / 1000.0 + 1.234e-4
+    return magnitude if draw(st.booleans()) else -magnitude
+
+
+def argument(draw, name, as_int):
+    kind = KINDS[name]
+    if kind == "float":
+        if as_int:
+            return draw(st.sampled_from([1, -1, 2]))
+        return draw(floats_away_from_zero())
+    if kind == "vec":
+        return np.array(draw(st.lists(floats_away_from_zero(), min_size=3, max_size=3)))
+    if kind == "mat":
+        return np.array(draw(st.lists(floats_away_from_zero(), min_size=6, max_size=6)))\
+            .reshape(2, 3)
+    if kind == "count":
+        return draw(st.integers(-2, 4))
+    if kind == "power":
+        return draw(st.sampled_from([1, 2, -1, 3, -2]))
+    if kind == "bool":
+        return draw(st.booleans())
+    if kind == "index":
+        return np.array(draw(st.lists(st.integers(0, 2), min_size=3, max_size=3)),
+                        dtype=np.int64)
+    return np.array(draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3)),
+                    dtype=np.int64)
+
+
+@st.composite
+def programs(draw, statements=3, kinds=BODY_KINDS):
+    """A random :class:`Program` (see the module docstring) of 1 to ``statements`` top-level
+    snippets drawn from ``kinds``."""
+    sources, helpers, vector_helpers = helper_sources(draw)
+    writer = Writer(draw, {}, helpers=helpers, vector_helpers=vector_helpers)
+    writer.statements(1, draw(st.integers(1, statements)), kinds)
+    terms = [f"{draw(st.sampled_from(['', '0.5 * ', '-1.5 * ']))}{s}"
+             for s in sorted(writer.scalars)]
+    terms += [f"np.sum(np.sin({w}))" for w in sorted(writer.vectors)]
+    terms += [f"np.mean({a})" for a in sorted(writer.matrices)]
+    if not writer.used & set(DIFFERENTIABLE):
+        terms.append(writer.param("x"))
+    params = [p for p in KINDS if p in writer.used]
+    body = "\n".join(writer.lines)
+    sources.append(f"def f({', '.join(params)}):\n{body}\n    return {' + '.join(terms)}\n")
+    source = HEADER + "\n\n" + "\n\n".join(sources)
+    candidates = [p for p in params if p in DIFFERENTIABLE]
+    wrt_names = draw(st.lists(st.sampled_from(candidates), min_size=1,
+                              max_size=len(candidates), unique=True))
+    wrt = tuple(p if draw(st.booleans()) else params.index(p) for p in wrt_names)
+    if len(wrt) == 1 and draw(st.booleans()):
+        wrt = wrt[0]
+    as_int = {p: KINDS[p] == "float" and draw(st.integers(0, 4)) == 0 for p in params}
+    points = [tuple(argument(draw, p, as_int[p]) for p in params) for _ in range(2)]
+    features = set(writer.features)
+    if any(as_int.values()):
+        features.add("float-passed-as-int")
+    if sources[:-1]:
+        features.add("helper")
+    # the value-and-gradient is compiled for every program, the gradient alone for some
+    both = draw(st.integers(0, 3)) == 0
+    return Program(source, params, points, wrt, frozenset(features), both)
+
+
+# -- running a program ------------------------------------------------------------------------
+
+RTOL, ATOL = 1e-4, 1e-6
+_modules = itertools.count()
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What happened to one program: ``ok``, ``refused``, ``skipped``, ``invalid`` or
+    ``mismatch`` (with ``cls``, a short class name, and ``detail``)."""
+
+    status: str
+    cls: str = ""
+    detail: str = ""
+
+
+def load(directory, source):
+    """Write ``source`` to a fresh module file in ``directory`` and return its ``f``."""
+    name = f"diff_program_{next(_modules)}"
+    path = directory / f"{name}.py" if hasattr(directory, "joinpath") else None
+    if path is None:
+        import pathlib
+
+        path = pathlib.Path(directory) / f"{name}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.f
+
+
+def _copy(point):
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in point)
+
+
+def _difference(f, point, i, index, h):
+    """Central difference of ``f`` in argument ``i`` (element ``index`` of an array)."""
+    lo, hi = list(_copy(point)), list(_copy(point))
+    if index is None:
+        lo[i] = float(point[i]) - h
+        hi[i] = float(point[i]) + h
+    else:
+        lo[i][index] -= h
+        hi[i][index] += h
+    f_hi, f_lo = float(f(*hi)), float(f(*lo))
+    return f_hi, f_lo, (f_hi - f_lo) / (2.0 * h)
+
+
+def oracle(f, point, i):
+    """d f / d argument ``i`` by float64 central differences (step 1e-6 relative), or None
+    when the point is too close to a kink (two steps disagree, or the one-sided slopes do)."""
+    x = point[i]
+    mid = float(f(*_copy(point)))
+    if isinstance(x, np.ndarray):
+        out = np.empty(x.shape)
+        indices = list(np.ndindex(x.shape))
+    else:
+        out = None
+        indices = [None]
+    for index in indices:
+        value = x[index] if index is not None else x
+        h = 1e-6 * max(1.0, abs(float(value)))
+        f_hi, f_lo, fine = _difference(f, point, i, index, h)
+        _, _, coarse = _difference(f, point, i, index, 4 * h)
+        gap = abs((f_hi - mid) - (mid - f_lo)) / h
+        scale = 1.0 + abs(fine)
+        if abs(fine - coarse) > 1e-6 * scale + 1e-8 * abs(mid) / h or gap > 1e-3 * scale:
+            return None
+        if out is None:
+            return fine
+        out[index] = fine
+    return out
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and np.array_equal(a, b))
+    return type(a) is type(b) and a == b
+
+
+def check(program, directory):
+    """Run one program against the oracle; see :class:`Outcome`."""
+    try:
+        f = load(directory, program.source)
+    except Exception:  # the generator wrote something Python cannot run
+        return Outcome("invalid", "import", traceback.format_exc(limit=2))
+    params = program.params
+    wrt = program.wrt_names()
+    single = not isinstance(program.wrt, tuple)
+    indices = [params.index(w) for w in wrt]
+    expected = []
+    for point in program.points:
+        try:
+            value = float(f(*_copy(point)))
+            want = [oracle(f, point, i) for i in indices]
+        except Exception:
+            return Outcome("invalid", "python", traceback.format_exc(limit=3))
+        if not math.isfinite(value) or abs(value) > 1e6:
+            return Outcome("invalid", "python", f"value {value!r}")
+        if all(w is not None for w in want):
+            expected.append((point, value, want))
+    if not expected:
+        return Outcome("skipped")
+    try:
+        value_and_grad = adc.value_and_grad(f, wrt=program.wrt)
+        roles = [("value_and_grad", value_and_grad)]
+        if program.both:
+            roles.append(("grad", adc.grad(f, wrt=program.wrt)))
+    except adc.AdcompileError as error:
+        return Outcome("refused", "grad()", str(error))
+    except Exception as error:
+        return Outcome("mismatch", f"raw {type(error).__name__} at grad()",
+                       traceback.format_exc(limit=4))
+    for point, value, want in expected:
+        for role, function in roles:
+            args = _copy(point)
+            try:
+                result = function(*args)
+            except adc.AdcompileError as error:
+                return Outcome("refused", f"{role} call", str(error))
+            except Exception as error:
+                return Outcome("mismatch", f"raw {type(error).__name__} in {role}",
+                               traceback.format_exc(limit=4))
+            problem = _compare(program, point, args, value, want, role, result, single,
+                               indices)
+            if problem is not None:
+                cls, detail = problem
+                source = getattr(function, "source", "")
+                return Outcome("mismatch", cls, f"{detail}\n--- generated ---\n{source}")
+    return Outcome("ok")
+
+
+def _compare(program, point, args, value, want, role, result, single, indices):
+    """``(class, detail)`` of the first problem with one call's result, or None."""
+    params = program.params
+    for name, before, after in zip(params, point, args, strict=True):
+        if not _same(before, after):
+            return ("input modified", f"{role} changed argument {name}: {_show((before,))} "
+                    f"-> {_show((after,))}")
+    if role == "value_and_grad":
+        got_value, grads = result
+        numeric = isinstance(got_value, (int, float)) and not isinstance(got_value, bool)
+        if not (numeric and math.isclose(got_value, value, rel_tol=1e-9, abs_tol=1e-12)):
+            return ("wrong value", f"value {got_value!r}, f gives {value!r} at {_show(point)}")
+    else:
+        grads = result
+    grads = [grads] if single else list(grads)
+    if len(grads) != len(indices):
+        return ("wrong gradient", f"{len(grads)} gradients for {len(indices)} wrt")
+    arrays = []
+    for i, g, w in zip(indices, grads, want, strict=True):
+        name = params[i]
+        if isinstance(w, np.ndarray):
+            if not (isinstance(g, np.ndarray) and g.shape == w.shape
+                    and g.dtype == np.float64):
+                return ("gradient type", f"d f / d {name}: {g!r}, want an array of shape "
+                        f"{w.shape}")
+            if any(np.shares_memory(g, a) for a in arrays):
+                return ("gradients share memory", f"d f / d {name} shares memory with "
+                        "another gradient")
+            if any(isinstance(a, np.ndarray) and np.shares_memory(g, a) for a in args):
+                return ("gradient aliases an input", f"d f / d {name} is a view of an input")
+            arrays.append(g)
+            ok = np.allclose(g, w, rtol=RTOL, atol=ATOL)
+        else:
+            if not isinstance(g, float):
+                return ("gradient type", f"d f / d {name}: {g!r} ({type(g).__name__}), "
+                        "want a float")
+            ok = math.isclose(g, w, rel_tol=RTOL, abs_tol=ATOL)
+        if not ok:
+            shown = g.tolist() if isinstance(g, np.ndarray) else g
+            wanted = w.tolist() if isinstance(w, np.ndarray) else w
+            return ("wrong gradient", f"{role}: d f / d {name} at {_show(point)}: got "
+                    f"{shown!r}, finite differences {wanted!r}")
+    return None
+
+
+# -- campaigns (the long profile) -------------------------------------------------------------
+
+
+def campaign(count, seed, directory, keep=3):
+    """Run ``count`` programs drawn by Hypothesis from ``seed``, recording every outcome
+    instead of stopping at the first mismatch.  Returns ``(counts, mismatches, seconds)``:
+    outcome counts, up to ``keep`` reports per mismatch class, and the time taken."""
+    import pathlib
+    import time
+
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seeded
+
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    mismatches: dict[str, list[str]] = {}
+
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @seeded(seed)
+    @given(programs())
+    def run(program):
+        outcome = check(program, directory)
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        if outcome.status == "mismatch":
+            counts["mismatch: " + outcome.cls] = counts.get("mismatch: " + outcome.cls, 0) + 1
+            reports = mismatches.setdefault(outcome.cls, [])
+            if len(reports) < keep:
+                reports.append(f"{program!r}\n{outcome.detail}")
+        elif outcome.status == "refused":
+            key = "refused: " + refusal_reason(outcome.detail)
+            counts[key] = counts.get(key, 0) + 1
+        elif outcome.status == "invalid":
+            reports = mismatches.setdefault("generator defect (" + outcome.cls + ")", [])
+            if len(reports) < keep:
+                reports.append(f"{program!r}\n{outcome.detail}")
+
+    start = time.perf_counter()
+    run()
+    return counts, mismatches, time.perf_counter() - start
+
+
+def refusal_reason(message):
+    """The gist of an ``AdcompileError`` message, without file names, for the tallies."""
+    import re
+
+    first = message.strip().split("\n")[0]
+    first = re.sub(r"^\S*\.py:\d+: in \w+\(\): ", "", first)
+    first = re.sub(r"\(generated from .*?\) ", "", first)
+    match = re.search(r"(Unknown attribute '\w+'|No implementation of function [^\n(]*|"
+                      r"Cannot unify [^\n]*?(?= File| \(|$)|Invalid use of [^\n(]*)", message)
+    if match:
+        first = first.split(":")[0] + ": " + match.group(1)
+    return first[:120]
+
+
+def merged(results):
+    """Sum the counts and join the mismatch reports of several campaigns."""
+    counts: dict[str, int] = {}
+    mismatches: dict[str, list[str]] = {}
+    for part, reports, _ in results:
+        for key, value in part.items():
+            counts[key] = counts.get(key, 0) + value
+        for key, value in reports.items():
+            mismatches.setdefault(key, []).extend(value)
+    return counts, mismatches
+
