@@ -15,6 +15,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_a_module_without_a_function_it_should_define_is_damaged(cache, monkeypa
     grad, _ = gradient()
     path = Path(grad.module_path)
     text = path.read_text()
-    names = {role: getattr(grad, "__name__", "") for role in ("grad",)}
+    names = {"grad": grad.__name__}
     assert codegen._read(path, names) == (text[: text.rindex("# adcompile sha256")], False)
     assert codegen._read(path, {"grad": "no_such_function"})[0] is None
     body = text[: text.rindex("# adcompile sha256")].replace("# Bound when loaded", "# x")
@@ -153,11 +154,19 @@ def test_an_unusable_cache_dir_gives_one_warning_and_a_fallback(cache, tmp_path,
     assert fallback.is_relative_to(tmp_path / "tmp")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="root may write anywhere")
-def test_a_read_only_cache_dir_falls_back(cache, monkeypatch):
+def test_a_cache_dir_that_cannot_be_written_falls_back(cache, monkeypatch):
     cache.mkdir()
-    cache.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: refuse by hand
+        real = tempfile.TemporaryFile
+
+        def refusing(*args, dir=None, **kwargs):
+            if dir is not None and Path(dir) == cache:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(dir))
+            return real(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(tempfile, "TemporaryFile", refusing)
+    else:
+        cache.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
         with pytest.warns(UserWarning, match="not usable"):
             grad, value = gradient()
@@ -165,6 +174,7 @@ def test_a_read_only_cache_dir_falls_back(cache, monkeypatch):
         cache.chmod(stat.S_IRWXU)
     assert value == pytest.approx(expected(), rel=1e-7)
     assert Path(grad.module_path).parent != cache
+    assert not list(cache.iterdir())
 
 
 def test_files_are_created_with_the_umask_like_numbas(cache):
