@@ -155,8 +155,12 @@ def _later_writes(stmts: list[ast.stmt], owners: dict[str, set[str]]) -> dict[st
         return found
 
     def visit(block: list[ast.stmt], after: set[str]) -> None:
+        tails = [set()]  # tails[k]: the stores in block[k + 1:], gathered once from the end
+        for stmt in reversed(block[1:]):
+            tails.append(tails[-1] | stores_in([stmt]))
+        tails.reverse()
         for k, stmt in enumerate(block):
-            later = after | stores_in(block[k + 1:])
+            later = after | tails[k]
             if isinstance(stmt, ast.If):
                 visit(stmt.body, later)
                 visit(stmt.orelse, later)
