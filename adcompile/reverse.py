@@ -554,8 +554,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             # the adjoint may share memory with another gradient or a value: the caller
             # gets an array of its own
             d = rev.adjoint(p)
-            backward.append(_assign(d, ast.Call(func=ast.Attribute(
-                value=_name(d), attr="copy", ctx=ast.Load()), args=[], keywords=[])))
+            backward.append(_assign(d, _call(rev.kernel("fresh_copy"), _name(d))))
             rev.owned.add(p)
     _, reads = prune(backward, set(), keep_all=True)
     if with_value and isinstance(result, ast.Name):

@@ -22,6 +22,7 @@ from numpy import arctan2, tanh
 
 import adcompile as adc
 from adcompile import rules
+from adcompile.kernels import as_float, power, snapshot
 
 #: A module-level float constant, read by differentiated code.
 SCALE = 1.75
@@ -272,6 +273,18 @@ def np_fmin(x, y):
 
 def np_float64(x):
     return np.float64(x) * x
+
+
+def kernel_power(x, y):
+    return power(x, y)
+
+
+def kernel_as_float(x):
+    return as_float(x) * x
+
+
+def kernel_snapshot(x):
+    return snapshot(x) * x
 
 
 # -- builtins -----------------------------------------------------------------------------------
@@ -556,6 +569,9 @@ CASES = [
     (np_fmax, UNTIED),
     (np_fmin, UNTIED),
     (np_float64, REALS),
+    (kernel_power, POSITIVE_BASE),
+    (kernel_as_float, REALS),
+    (kernel_snapshot, REALS),
     (builtin_abs, AWAY_FROM_ZERO),
     (builtin_max, UNTIED),
     (builtin_min, UNTIED),
