@@ -18,7 +18,7 @@ Parameters of ``f`` and what they are passed as:
 ``A``        a float64 array of shape ``(2, 3)``
 ``n``        an int in ``[-2, 4]`` (trip counts, negative ones included)
 ``k``        a nonzero int in ``[-2, 3]`` (exponents)
-``flag``     a bool
+``flag``     a bool, or sometimes ``0``/``1``
 ``idx``      an int64 array of 3 indices into a vector, duplicates likely
 ``m``        an int64 data array of shape ``(3,)``
 ===========  ===================================================================
@@ -728,6 +728,8 @@ def argument(draw, name, as_int):
     if kind == "power":
         return draw(st.sampled_from([1, 2, -1, 3, -2]))
     if kind == "bool":
+        if as_int:
+            return draw(st.sampled_from([0, 1]))
         return draw(st.booleans())
     if kind == "index":
         return np.array(draw(st.lists(st.integers(0, 2), min_size=3, max_size=3)),
@@ -759,11 +761,14 @@ def programs(draw, statements=3, kinds=BODY_KINDS):
     wrt = tuple(p if draw(st.booleans()) else params.index(p) for p in wrt_names)
     if len(wrt) == 1 and draw(st.booleans()):
         wrt = wrt[0]
-    as_int = {p: KINDS[p] == "float" and draw(st.integers(0, 4)) == 0 for p in params}
+    as_int = {p: KINDS[p] in ("float", "bool") and draw(st.integers(0, 4)) == 0
+              for p in params}
     points = [tuple(argument(draw, p, as_int[p]) for p in params) for _ in range(2)]
     features = set(writer.features)
-    if any(as_int.values()):
+    if any(as_int[p] for p in FLOATS if p in as_int):
         features.add("float-passed-as-int")
+    if as_int.get("flag"):
+        features.add("bool-passed-as-int")
     if sources[:-1]:
         features.add("helper")
     # the value-and-gradient is compiled for every program, the gradient alone for some
@@ -953,7 +958,7 @@ def _compare(program, point, args, value, want, role, result, single, indices):
 # -- campaigns (the long profile) -------------------------------------------------------------
 
 
-def campaign(count, seed, directory, keep=3):
+def campaign(count, seed, directory, keep=3, kinds=BODY_KINDS):
     """Run ``count`` programs drawn by Hypothesis from ``seed``, recording every outcome
     instead of stopping at the first mismatch.  Returns ``(counts, mismatches, seconds)``:
     outcome counts, up to ``keep`` reports per mismatch class, and the time taken."""
@@ -971,7 +976,7 @@ def campaign(count, seed, directory, keep=3):
     @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @seeded(seed)
-    @given(programs())
+    @given(programs(kinds=kinds))
     def run(program):
         outcome = check(program, directory)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -983,6 +988,9 @@ def campaign(count, seed, directory, keep=3):
         elif outcome.status == "refused":
             key = "refused: " + refusal_reason(outcome.detail)
             counts[key] = counts.get(key, 0) + 1
+            if counts[key] == 1:
+                refusals = mismatches.setdefault("(refused) " + key[9:], [])
+                refusals.append(f"{program!r}\n{outcome.detail}")
         elif outcome.status == "invalid":
             reports = mismatches.setdefault("generator defect (" + outcome.cls + ")", [])
             if len(reports) < keep:
