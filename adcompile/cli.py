@@ -129,6 +129,9 @@ def _check(args: argparse.Namespace) -> int:
     except (TypeError, ValueError, ArithmeticError) as exc:  # values that do not fit f
         print(f"adcompile: cannot check {args.target} at {args.at}: {exc}", file=sys.stderr)
         return USAGE
+    except AssertionError as exc:  # a gradient of the wrong shape
+        print(exc)
+        return MISMATCH
     print(result.summary())
     print(result.table(None if args.entries <= 0 else args.entries))
     return OK if result.ok else MISMATCH
