@@ -112,10 +112,11 @@ def ratio_or_zero(a: Any, b: Any) -> Any:
     return 0.0 if b == 0 else a / b
 
 
-def add_at(d: np.ndarray, index: Any, value: Any) -> None:
+def add_at(d: np.ndarray, index: Any, value: Any) -> np.ndarray:
     """``d[index] += value``, adding once per occurrence when ``index`` is an index array
-    that names an element several times (``np.add.at``)."""
+    that names an element several times (``np.add.at``); returns ``d``, updated in place."""
     np.add.at(d, index, value)
+    return d
 
 
 def snapshot(x: Any) -> Any:
@@ -403,22 +404,26 @@ def _add_at(d, index, value):
             def rows(d, index, value):
                 for k in range(index.shape[0]):
                     d[index[k]] += value[k]
+                return d
             return rows
 
         def same(d, index, value):
             for k in range(index.shape[0]):
                 d[index[k]] += value
+            return d
         return same
     if _is_array(index) or (isinstance(index, types.BaseTuple)
                             and any(_is_array(t) for t in index)):
         if _is_array(index) and isinstance(index.dtype, types.Boolean):
             def mask(d, index, value):
                 d[index] += value
+                return d
             return mask
         return None  # several index arrays: not supported (refused at compile time)
 
     def plain(d, index, value):
         d[index] += value
+        return d
     return plain
 
 

@@ -124,8 +124,7 @@ class _Reverser(Recorder):
         if index is not None:  # an element (or slice) of an array adjoint
             self.own(name, out)
             if not self.plain_index(index):  # an index array may repeat an index
-                out.append(ast.Expr(value=_call(self.kernel("add_at"), _name(d), index,
-                                                value)))
+                out.append(_assign(d, _call(self.kernel("add_at"), _name(d), index, value)))
                 return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
