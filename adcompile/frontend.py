@@ -275,7 +275,9 @@ def _verified_source(func: types.FunctionType, source: str) -> ast.Module:
     if params != code.co_varnames[:n_params] and not _mangled(func):
         raise changed(f"its parameters are now ({', '.join(params)})")
     compiled = _compile_like(func, tree)
-    if compiled is None or not _same_code(compiled, code):
+    rewritten = any(isinstance(n, ast.Assert) for n in ast.walk(tree))
+    if (compiled is None or not _same_code(compiled, code)) and not rewritten:
+        # (pytest rewrites assert statements; a function with one is refused anyway)
         raise changed("its body is not the code that runs")
     return module
 
@@ -354,10 +356,17 @@ def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
 
     Whether ``m.f(x)`` compiles to a method load depends on whether the module imports ``m``,
     which the compiled ``def`` alone cannot know: both forms read the same names and call the
-    same thing, so they compare equal.  Jumps compare by target instruction, not offset.
+    same thing, so they compare equal.  The method form is longer, so jumps compare by target
+    instruction, not offset, and the prefixes (``EXTENDED_ARG``) of large offsets are left out.
     """
-    listed = list(dis.get_instructions(code))
-    index = {inst.offset: k for k, inst in enumerate(listed)}
+    every = list(dis.get_instructions(code))
+    listed = [inst for inst in every if inst.opname not in ("EXTENDED_ARG", "NOP")]
+    index: dict[int, int] = {}
+    k = len(listed)
+    for inst in reversed(every):  # a jump to a prefix lands on the instruction it prefixes
+        if inst.opname not in ("EXTENDED_ARG", "NOP"):
+            k -= 1
+        index[inst.offset] = k
     out: list[tuple[str, Any]] = []
     for inst in listed:
         name, arg = inst.opname, inst.arg

@@ -123,6 +123,17 @@ def test_closures_class_functions_and_imports_are_not_mistaken_for_edits(import_
     parse_function(module.Holder.private)
 
 
+def test_long_functions_calling_module_functions_are_not_mistaken_for_edits(import_module):
+    # ``math.sin(x)`` compiles to a longer method call in the lone def than in the module
+    # (which imports math), so the jump over the branch needs a prefix in one and not the
+    # other: the check must not care
+    body = "".join(f"        y = y + math.sin(x * {k})\n" for k in range(8))
+    module, _ = import_module("identity_long", "import math\n\n\ndef long(x, y):\n"
+                              "    if x > 0.5:\n" + body + "    else:\n"
+                              "        y = y - math.cos(y)\n    return y * x\n")
+    check(module.long, (X, Y))
+
+
 # -- decorated functions ---------------------------------------------------------------------
 
 DECORATORS = """\
