@@ -294,7 +294,7 @@ class Writer:
 
     def reduction(self, depth):
         form = self.choice(["sum_vec", "dot", "matmul", "mean_mat", "max_vec", "linspace",
-                            "sum_mat_vec", "index_dup", "int_data"])
+                            "sum_mat_vec", "index_dup", "int_data", "prod"])
         self.features.add("array")
         if form == "sum_vec":
             v, b = self.vector(depth - 1)
@@ -324,6 +324,11 @@ class Writer:
             self.used.add("idx")
             self.features.add("int-index")
             return squash(f"np.sum(({v})[idx] * {self.param(self.choice(VECTORS))})", 4.5 * b)
+        if form == "prod":
+            # a parameter vector may hold exact zeros (see ``argument``)
+            self.features.add("prod")
+            v = self.param(self.choice(VECTORS))
+            return self.choice([f"np.prod({v})", f"{v}.prod()"]), 1.5 ** 3
         v, b = self.vector(depth - 1)
         self.used.add("m")
         self.features.add("int-array")
@@ -587,7 +592,7 @@ class Writer:
         self.features.add("store")
         name, y = self.name("r"), self.name("Y")
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
-                            "accumulate"])
+                            "accumulate", "alias"])
         if form == "rows":
             (v, bv), (w, bw) = self.vector(2), self.vector(2)
             self.emit(indent, f"{y} = np.zeros((2, 3))")
@@ -633,6 +638,16 @@ class Writer:
             a, ba = self.matrix(1)
             self.emit(indent, f"{name} = np.sum({y} * {a})")
             bound = 6 * ba * (bs + bs * bt)
+        elif form == "alias":
+            # a write into a parameter through an alias: Python changes the caller's array;
+            # adcompile must refuse it or leave the caller's array unchanged
+            self.features.add("alias-write")
+            s, bs = self.scalar(2)
+            v = self.param(self.choice(VECTORS))
+            self.emit(indent, f"{y} = {v}")
+            self.emit(indent, f"{y}[1] = {s}")
+            self.emit(indent, f"{name} = np.sum(np.sin({y}) * {v})")
+            bound = 3 * 1.5
         else:
             (s, bs), (v, bv) = self.scalar(2), self.vector(1)
             i = self.name("i")
@@ -719,7 +734,10 @@ def argument(draw, name, as_int):
             return draw(st.sampled_from([1, -1, 2]))
         return draw(floats_away_from_zero())
     if kind == "vec":
-        return np.array(draw(st.lists(floats_away_from_zero(), min_size=3, max_size=3)))
+        # exact zeros sometimes (products with zeros); no vector element is a divisor,
+        # and a kink at zero (abs) makes the oracle skip the point
+        element = st.one_of(floats_away_from_zero(), floats_away_from_zero(), st.just(0.0))
+        return np.array(draw(st.lists(element, min_size=3, max_size=3)))
     if kind == "mat":
         return np.array(draw(st.lists(floats_away_from_zero(), min_size=6, max_size=6)))\
             .reshape(2, 3)
