@@ -161,11 +161,14 @@ def promote(norm: Normalized, act: Activity, bind: Callable[[str, object], str])
 
     A value that enters a loop as an int, a bool or an int array (``out = 1``, ``h = h0``)
     and leaves it as a float would otherwise be typed by its entry value: Numba then
-    truncates it (an int64 tape) or cannot unify the two array types.  ``bind`` gives the
-    module-level name of the kernel.
+    truncates it (an int64 tape) or cannot unify the two array types.  Where branches join,
+    an array that one branch leaves as it came (``h = h0`` then ``if c: h = h * x``) is
+    promoted likewise.  ``bind`` gives the module-level name of the kernel.
     """
-    entries = [s for s in assignments(norm.stmts) if getattr(s, "loop_entry", False)
-               and isinstance(s.value, ast.Name) and target_name(s) in act.varied]
+    entries = [s for s in assignments(norm.stmts) if isinstance(s.value, ast.Name)
+               and target_name(s) in act.varied and (
+                   getattr(s, "loop_entry", False)
+                   or (getattr(s, "join_copy", False) and target_name(s) in act.arrays))]
     if not entries:
         return
     func = bind("as_float", kernels.as_float)

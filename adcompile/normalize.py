@@ -249,6 +249,7 @@ class _Normalizer:
             defs[0].targets[0].id = merged
             return
         branch.append(self.copy(merged, version))
+        branch[-1].join_copy = True  # may become as_float(...): see promote
 
     def enter_loop(self, body: list[ast.stmt], exclude: set[str]) -> dict[str, str]:
         """Carried versions for the names ``body`` assigns that exist before the loop."""

@@ -90,7 +90,16 @@ def carried_float32_array(x, h0):
     return np.sum(h)
 
 
+def int_array_in_one_branch(x, h0, c):
+    h = h0
+    if c > 0:
+        h = h * x
+    return np.sum(h * x)
+
+
 @pytest.mark.parametrize("f, args, wrt", [
+    (int_array_in_one_branch, (0.5, np.array([1, 2]), 1.0), 0),
+    (int_array_in_one_branch, (0.5, np.array([1, 2]), -1.0), 0),
     (cube_from_int, (0.5,), 0),
     (cube_from_parameter, (0.5, 1), 0),
     (cube_from_parameter, (0.5, True), 0),
