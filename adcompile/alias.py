@@ -4,7 +4,11 @@ NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.
 ``s = B``).  Two things follow for a gradient:
 
 - A write through any view of a parameter changes the caller's array (and every later call
-  of the gradient would see the changed data): ``check_parameter_writes`` refuses it.
+  of the gradient would see the changed data): ``check_writes`` refuses it.
+- ``h += x`` on an array changes it in place in Python, and so every variable that shares
+  its memory; the normalized form makes a new array ``h_1 = h + x``.  The two agree unless
+  ``h`` shares memory with another variable (or a parameter): ``check_writes`` refuses that
+  case, and the refusal says to write ``h = h + x`` or to copy first.
 - A value that the backward sweep reads must be the value the forward sweep used.  When an
   operation reads an array (or a view of one) that a later store changes, ``snapshot`` makes
   the operation read a copy taken just before it, ``r_seen = snapshot(r)``; the forward
@@ -25,7 +29,15 @@ from collections.abc import Callable
 import numpy
 
 from . import kernels
-from .analyze import Activity, assignments, flat, is_store, operands, target_name
+from .analyze import (
+    Activity,
+    array_like,
+    assignments,
+    flat,
+    is_store,
+    operands,
+    target_name,
+)
 from .normalize import Normalized
 
 #: functions whose result may share memory with their first argument
@@ -68,12 +80,38 @@ def _viewed(info: object, value: ast.expr) -> str | None:
     return None
 
 
-def check_parameter_writes(norm: Normalized) -> None:
-    """Refuse a store into memory that a parameter owns, through whatever name."""
+def check_writes(norm: Normalized) -> None:
+    """Refuse a store into memory that a parameter owns, through whatever name, and an
+    augmented assignment to an array that shares memory with another variable."""
     info = norm.info
     owners = roots(norm)
     params = set(info.params)
-    for stmt in assignments(norm.stmts):
+    stmts = list(assignments(norm.stmts))
+    augmented = [s for s in stmts if getattr(s, "augmented", None)]
+    if augmented:
+        arrays = array_like(norm, stmts)
+        variable = norm.variables.get
+        for stmt in augmented:
+            old = stmt.augmented
+            if old not in arrays:
+                continue
+            mine = variable(old, old)
+            others = {variable(n, n) for n in owners.get(old, {old})}
+            others |= {variable(n, n) for n, r in owners.items() if old in r and n in arrays}
+            others.discard(mine)
+            if others & params or old in params:
+                what = sorted(others & params or {old})[0]
+                raise info.error(stmt, f"'{mine} {_op(stmt)}= ...' would change the argument "
+                                 f"'{what}' in place, and so the caller's array",
+                                 construct="augmented assignment to an argument",
+                                 hint=f"write {mine} = {mine} {_op(stmt)} ... (a new array)")
+            if others:
+                raise info.error(stmt, f"'{mine} {_op(stmt)}= ...' changes the array in "
+                                 f"place, and with it '{sorted(others)[0]}', which shares its "
+                                 "memory", construct="augmented assignment to a shared array",
+                                 hint=f"write {mine} = {mine} {_op(stmt)} ... (a new array), "
+                                 "or copy one of them first")
+    for stmt in stmts:
         if not is_store(stmt):
             continue
         array = target_name(stmt)
@@ -133,6 +171,11 @@ def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]
         return out
 
     norm.stmts = visit(norm.stmts)
+
+
+def _op(stmt: ast.Assign) -> str:
+    return ast.unparse(ast.BinOp(left=ast.Name(id="a"), op=stmt.value.op,
+                                 right=ast.Name(id="b")))[2:-2]
 
 
 def _reads_values(value: ast.expr) -> bool:

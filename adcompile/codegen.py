@@ -31,7 +31,7 @@ import numba
 import numpy as np
 
 from . import kernels, rules
-from .alias import check_parameter_writes, snapshot
+from .alias import check_writes, snapshot
 from .analyze import activity, promote
 from .backend import jitted, load_module
 from .calls import _LIBRARIES, Callees, check_recursion, is_user_function
@@ -180,7 +180,7 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     taken = norm.names.taken | set(names.values())
     ns = Namespace(info.bindings, taken)
     promote(norm, act, ns.bind)
-    check_parameter_writes(norm)
+    check_writes(norm)
     snapshot(norm, act, ns.bind)
     forward = norm.to_function()
 
@@ -287,7 +287,7 @@ def _callee(func: Any, ns: Namespace) -> Normalized:
     where the module already uses the name for something else)."""
     callee = parse_function(func)
     norm = normalize(callee)
-    check_parameter_writes(norm)
+    check_writes(norm)
     renames = {}
     for name, obj in callee.bindings.items():
         bound = ns.bind(name, obj)

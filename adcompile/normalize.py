@@ -21,7 +21,7 @@ import copy
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy
 
@@ -42,6 +42,8 @@ class Normalized:
     stmts: list[ast.stmt]
     result: ast.expr
     names: NameGen
+    #: version -> the user variable it is a version of (``x_1`` -> ``x``)
+    variables: dict[str, str] = field(default_factory=dict)
 
     def to_function(self) -> ast.FunctionDef:
         """The normalized body as a function (for printing and tests)."""
@@ -74,6 +76,7 @@ class _Normalizer:
         self.info = info
         self.names = NameGen(info.names | set(info.bindings))
         self.current: dict[str, str] = {p: p for p in info.params}
+        self.variables: dict[str, str] = {p: p for p in info.params}
         self.out: list[ast.stmt] = []
         self.lineno = info.tree.lineno
 
@@ -94,7 +97,8 @@ class _Normalizer:
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        return Normalized(self.info, fold_constant_branches(self.out), result, self.names)
+        return Normalized(self.info, fold_constant_branches(self.out), result, self.names,
+                          self.variables)
 
     # -- statements -------------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class _Normalizer:
             old = self.load(target.id, target)
             op = ast.BinOp(left=old, op=stmt.op, right=self.atom(stmt.value))
             self.emit(self.define(target.id), op)
+            self.out[-1].augmented = old.id  # in place for an array: see alias.check_writes
             return
         if isinstance(stmt, ast.If):
             self.if_statement(stmt)
@@ -227,6 +232,7 @@ class _Normalizer:
             for branch, version in ((then, versions[0]), (orelse, versions[1])):
                 if version != merged and merged in _targets(branch):
                     merged = self.names.fresh(name)
+                    self.variables[merged] = name
                     break
             self.current[name] = merged
             for branch, version in ((then, versions[0]), (orelse, versions[1])):
@@ -257,6 +263,7 @@ class _Normalizer:
         for name in assigned_names(body):
             if name in self.current and name not in exclude:
                 slot = self.names.fresh(name)
+                self.variables[slot] = name
                 self.emit(slot, ast.Name(id=self.current[name], ctx=ast.Load()))
                 self.out[-1].loop_entry = True  # may become as_float(...): see promote
                 self.current[name] = slot
@@ -617,6 +624,7 @@ class _Normalizer:
             version = name
             self.names.taken.add(name)
         self.current[name] = version
+        self.variables[version] = name
         return version
 
     def copy(self, target: str, source: str) -> ast.Assign:

@@ -459,3 +459,47 @@ def passes_tuple(a):
 def test_a_tuple_of_active_values_passed_to_a_helper_is_refused():
     with pytest.raises(adc.AdcompileError, match="tuple"):
         adc.grad(passes_tuple)(0.5)
+
+
+# -- augmented assignment changes arrays in place ------------------------------------------
+
+def add_into_alias(x):
+    a = np.zeros(3)
+    b = a
+    b += x
+    return np.sum(a * x)
+
+
+def add_into_argument(w):
+    w += 1.0
+    return np.sum(w * w)
+
+
+def add_into_base_of_view(x):
+    a = np.ones(3)
+    r = a[0:2]
+    a += x
+    return np.sum(r * x[0:2])
+
+
+def accumulate_in_loop(x):
+    h = np.zeros(3)
+    for i in range(3):
+        h += x * i
+    s = 0.0
+    s += np.sum(h * h)
+    e = x * 2.0
+    first = e[0]
+    e += 1.0
+    return s + first * np.sum(e)
+
+
+@pytest.mark.parametrize("f", [add_into_alias, add_into_argument, add_into_base_of_view])
+def test_augmented_assignment_to_a_shared_array_is_refused(f):
+    with pytest.raises(adc.AdcompileError, match="in place") as info:
+        adc.grad(f)(np.array([0.5, 1.0, 2.0]))
+    assert "a new array" in str(info.value)
+
+
+def test_augmented_assignment_to_an_array_of_its_own():
+    agrees(accumulate_in_loop, (np.array([0.5, 1.0, 2.0]),), 0)
