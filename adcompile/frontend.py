@@ -52,7 +52,7 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.SetComp: ("a set comprehension", "use scalar arithmetic"),
     ast.DictComp: ("a dict comprehension", "use scalar arithmetic"),
     ast.GeneratorExp: ("a generator expression", "write the reduction as explicit arithmetic"),
-    ast.List: ("a list", "use scalars (arrays arrive in a later version)"),
+    ast.List: ("a list", "build an array from it (np.array([a, b])) or use a tuple"),
     ast.Dict: ("a dict", "use scalars"),
     ast.Set: ("a set", "use scalars"),
     ast.Starred: ("star-unpacking", "name each value"),

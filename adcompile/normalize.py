@@ -445,6 +445,11 @@ class _Normalizer:
         result = self.names.temp()
 
         def assign(value: ast.expr) -> Callable[[], None]:
+            if isinstance(value, ast.Tuple):
+                raise self.info.error(value, "a tuple cannot be the value of a conditional "
+                                      "expression, 'and' or 'or'", construct="a tuple value",
+                                      hint="choose each value separately: "
+                                      "a = x if c else y; b = ...")
             return lambda: self.emit(result, self.atom(value))
 
         if isinstance(node, ast.IfExp):
@@ -573,7 +578,16 @@ class _Normalizer:
                                                 keywords=[]), node)
         return self.operation(result)
 
-    def subscript(self, node: ast.Subscript) -> ast.Subscript:
+    def subscript(self, node: ast.Subscript) -> ast.expr:
+        if isinstance(node.value, (ast.Tuple, ast.List)):  # (a, 2 * a)[1]: the element itself
+            k = (node.slice.value if isinstance(node.slice, ast.Constant)
+                 else -node.slice.operand.value if _is_number(node.slice) else None)
+            if type(k) is not int or not -len(node.value.elts) <= k < len(node.value.elts):
+                raise self.info.error(node, "a tuple display can only be indexed with an "
+                                      "integer literal in range", construct="a tuple index",
+                                      hint="index with a literal, or build an array: "
+                                      "np.array((a, b))[i]")
+            return self.operation(node.value.elts[k])
         index = node.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         atoms = [self.slice_part(p) for p in parts]
@@ -632,6 +646,11 @@ class _Normalizer:
                           value=ast.Name(id=source, ctx=ast.Load()), lineno=self.lineno)
 
     def emit(self, target: str, value: ast.expr) -> None:
+        if isinstance(value, ast.Tuple):  # a name holds a number or an array, never a tuple
+            raise self.info.error(ast.Pass(lineno=self.lineno),
+                                  "a tuple cannot be the value of a single name",
+                                  construct="a tuple value", hint="unpack it into names "
+                                  "(a, b = x, y), or build an array: np.array((x, y))")
         self.out.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value,
                                    lineno=self.lineno))
 

@@ -503,3 +503,23 @@ def test_augmented_assignment_to_a_shared_array_is_refused(f):
 
 def test_augmented_assignment_to_an_array_of_its_own():
     agrees(accumulate_in_loop, (np.array([0.5, 1.0, 2.0]),), 0)
+
+
+# -- tuples as values ----------------------------------------------------------------------
+
+def element_of_tuple_display(a):
+    return (a, 2 * a)[1] + (a, 3.0)[-2] * a
+
+
+def tuple_from_conditional(a, c):
+    t = (a, 3.0 * a) if c > 0 else (1.0, a)
+    return t[1]
+
+
+def test_an_element_of_a_tuple_display_is_that_element():
+    agrees(element_of_tuple_display, (0.5,), 0)
+
+
+def test_a_tuple_held_by_a_name_is_refused():
+    with pytest.raises(adc.AdcompileError, match="tuple"):
+        adc.grad(tuple_from_conditional)(0.5, 1.0)
