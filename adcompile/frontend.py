@@ -16,13 +16,14 @@ import dis
 import inspect
 import math
 import numbers
+import sys
 import textwrap
 import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AdcompileError
-from .trees import fix_locations, transform
+from .trees import depth, fix_locations, transform
 
 #: Constructs outside the subset, with what to do instead.  Everything not listed here and not
 #: in ``_ALLOWED`` is rejected with a generic hint.
@@ -261,6 +262,8 @@ def _verified_source(func: types.FunctionType, source: str) -> ast.Module:
         module = ast.parse(source)
     except SyntaxError:
         module = None
+    except (RecursionError, MemoryError):
+        raise _too_deep(func) from None
     tree = module.body[0] if module is not None and module.body else None
     if not isinstance(tree, ast.FunctionDef):
         raise changed(f"line {code.co_firstlineno} no longer starts its definition")
@@ -309,13 +312,21 @@ def _compile_like(func: types.FunctionType, tree: ast.FunctionDef) -> types.Code
         enclosing = ast.parse("def _adcompile_enclosing():\n    pass").body[0]
         enclosing.body = [*cells, node]  # type: ignore[attr-defined]
         node = enclosing
-    module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+    module = fix_locations(ast.Module(body=[node], type_ignores=[]))
     flags = func.__code__.co_flags & _FUTURE_FLAGS
+    # compiling an AST (not text) is limited by the recursion limit: a sum of a thousand
+    # terms that Python itself compiled from text needs more room here
+    limit = sys.getrecursionlimit()
     try:
+        sys.setrecursionlimit(max(limit, 4 * depth(module) + 1000))
         top = compile(module, func.__code__.co_filename, "exec", flags=flags,
                       dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return None
+    except (RecursionError, MemoryError):
+        raise _too_deep(func) from None
+    finally:
+        sys.setrecursionlimit(limit)
     path = [*(["_adcompile_enclosing"] if free else []), *(parts[-2:-1] if in_class else []),
             tree.name]
     code: types.CodeType | None = top
@@ -325,6 +336,14 @@ def _compile_like(func: types.FunctionType, tree: ast.FunctionDef) -> types.Code
         if code is None:
             return None
     return code
+
+
+def _too_deep(func: types.FunctionType) -> AdcompileError:
+    return AdcompileError(
+        f"an expression in {func.__qualname__} is nested too deeply for Python's compiler",
+        filename=func.__code__.co_filename, lineno=func.__code__.co_firstlineno,
+        construct="a deeply nested expression",
+        hint="split it into statements: s = a + b; s = s + c; ...")
 
 
 def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
