@@ -1026,6 +1026,7 @@ def refusal_reason(message):
     first = message.strip().split("\n")[0]
     first = re.sub(r"^\S*\.py:\d+: in \w+\(\): ", "", first)
     first = re.sub(r"\(generated from .*?\) ", "", first)
+    first = re.sub(r"^\w+\(\) at \S+: ", "", first)
     match = re.search(r"(Unknown attribute '\w+'|No implementation of function [^\n(]*|"
                       r"Cannot unify [^\n]*?(?= File| \(|$)|Invalid use of [^\n(]*)", message)
     if match:
