@@ -122,6 +122,7 @@ def check_writes(norm: Normalized) -> None:
                              "view of it), which would change the caller's array",
                              construct="a write into a view of an argument",
                              hint=f"copy it first: {p} = {p}.copy(), or build a new array")
+    _check_views(norm, owners, stmts)
 
 
 def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:
@@ -171,6 +172,80 @@ def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]
         return out
 
     norm.stmts = visit(norm.stmts)
+
+
+def _check_views(norm: Normalized, owners: dict[str, set[str]], stmts: list[ast.Assign]
+                 ) -> None:
+    """Refuse the two uses of a view whose gradient the reversal cannot keep in step with
+    its base: a store through a view of another local array (``r = B[0]; r[1] = 5.0``), and
+    a view read after a store into its base has changed it (``r = B[0]; B[0, 1] = 1.0;
+    s = np.sum(r * x)``).  A view read before the store is fine (see ``snapshot``)."""
+    info = norm.info
+    arrays = array_like(norm, stmts)
+    variable = norm.variables.get
+
+    def others(name: str) -> set[str]:
+        return {n for n in owners.get(name, {name})
+                if variable(n, n) != variable(name, name)}
+
+    for stmt in stmts:
+        if is_store(stmt) and (others(target_name(stmt)) - set(info.params)):
+            base = sorted(variable(n, n) for n in others(target_name(stmt)))[0]
+            mine = variable(target_name(stmt), target_name(stmt))
+            raise info.error(stmt, f"this write goes into '{base}' through its view '{mine}'",
+                             construct="a write through a view",
+                             hint=f"write into '{base}' itself, e.g. {base}[i, j] = ...")
+    order, loops = _positions(norm.stmts)
+    views = {n for n in arrays if others(n)}
+    if not views:
+        return
+    defs: dict[str, list[int]] = {}
+    uses: dict[str, list[int]] = {}
+    stores: dict[str, list[int]] = {}
+    for stmt in stmts:
+        if is_store(stmt):
+            for root in owners.get(target_name(stmt), {target_name(stmt)}):
+                stores.setdefault(root, []).append(order[id(stmt)])
+        else:
+            defs.setdefault(target_name(stmt), []).append(order[id(stmt)])
+        for atom in flat(operands(stmt.value)):
+            if isinstance(atom, ast.Name) and atom.id in views:
+                uses.setdefault(atom.id, []).append((order[id(stmt)], stmt))
+    for view in sorted(views):
+        written = [p for root in others(view) for p in stores.get(root, [])]
+        for d in defs.get(view, []):
+            for w in written:
+                for u, stmt in uses.get(view, []):
+                    if d < w < u or any(w in body and u in body and d not in body
+                                        for body in loops):
+                        base = sorted(variable(n, n) for n in others(view))[0]
+                        name = variable(view, view)
+                        raise info.error(
+                            stmt, f"'{name}' is a view of '{base}', which was written after "
+                            f"'{name}' was taken: the value read here changed under it",
+                            construct="a view read after its base was written",
+                            hint=f"take a copy ({name} = {base}[...].copy()) or take the view "
+                            "after the write")
+
+
+def _positions(stmts: list[ast.stmt]) -> tuple[dict[int, int], list[range]]:
+    """Each statement's position in program order, and the positions each loop spans."""
+    order: dict[int, int] = {}
+    loops: list[range] = []
+
+    def visit(block: list[ast.stmt]) -> None:
+        for stmt in block:
+            order[id(stmt)] = len(order)
+            if isinstance(stmt, ast.If):
+                visit(stmt.body)
+                visit(stmt.orelse)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                start = len(order)
+                visit(stmt.body)
+                loops.append(range(start, len(order)))
+
+    visit(stmts)
+    return order, loops
 
 
 def _op(stmt: ast.Assign) -> str:
