@@ -25,6 +25,7 @@ from .errors import AdcompileError
 
 _JITTED: dict[tuple[int, str], Any] = {}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_UNIFY = re.compile(r"Cannot unify (array\([^)]*\)) and (array\([^)]*\)) for '([^']+)'")
 
 
 class CompiledFunction(CPUDispatcher):
@@ -76,13 +77,20 @@ class CompiledFunction(CPUDispatcher):
                 detail = " ".join(lines[found[0]:found[0] + 2])
             else:
                 detail = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
+            hint = ("pass each parameter what the function expects (floats, ints, float64 "
+                    "arrays); if the types are right, the generated code is at fault: report "
+                    "it with the function")
+            unify = _UNIFY.search(detail)
+            if unify:  # one variable holds two kinds of array (int64 on entry, float64 later)
+                name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
+                detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "
+                          f"{unify.group(2)} in another (a loop or a branch changes its type)")
+                hint = (f"give '{name}' the type it ends with where it starts: multiply the "
+                        "starting integer array by 1.0 (or pass a float64 array)")
             raise AdcompileError(
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
                 f"for {types_}: {detail.strip()}",
-                construct="argument types",
-                hint="pass each parameter what the function expects (floats, ints, float64 "
-                "arrays); if the types are right, the generated code is at fault: report it "
-                "with the function") from None
+                construct="argument types", hint=hint) from None
         if self.role:
             self._check_result(args)
         return entry

@@ -576,3 +576,18 @@ def test_a_view_taken_again_after_each_write():
     x, A = np.array([0.5, -0.3, 0.2]), np.arange(6.0).reshape(2, 3)
     agrees(view_taken_each_iteration, (x, A), 0)
     agrees(view_taken_each_iteration, (x, A), 1)
+
+
+def int_array_carried_not_differentiated(x, s, m):
+    c = m
+    for _ in range(2):
+        c = c * math.tanh(s) + 0.5
+    return np.sum(c) * x
+
+
+def test_an_array_whose_type_a_loop_changes_gets_a_readable_error():
+    # c is not differentiated (wrt x), so it keeps its entry type: int64, then float64
+    with pytest.raises(adc.AdcompileError, match="the variable 'c' holds") as info:
+        adc.grad(int_array_carried_not_differentiated)(0.5, 0.3, np.array([1, 2]))
+    assert "1.0" in str(info.value)
+    agrees(int_array_carried_not_differentiated, (0.5, 0.3, np.array([1.0, 2.0])), 0)
