@@ -397,6 +397,10 @@ def _ratio_or_zero(a, b):
     return lambda a, b: 0.0 if b == 0 else a / b
 
 
+def _is_index_array(t: Any) -> bool:
+    return _is_array(t) and t.ndim == 1 and isinstance(t.dtype, types.Integer)
+
+
 @overload(add_at)
 def _add_at(d, index, value):
     if _is_array(index) and isinstance(index.dtype, types.Integer) and index.ndim == 1:
@@ -419,6 +423,22 @@ def _add_at(d, index, value):
                 d[index] += value
                 return d
             return mask
+        if isinstance(index, types.BaseTuple) and len(index) == 2 and _is_array(value):
+            first, second = index
+            if _is_index_array(first) and not _is_array(second):
+                def rows(d, index, value):  # d[idx, j] or d[idx, a:b]
+                    idx, other = index
+                    for k in range(idx.shape[0]):
+                        d[idx[k], other] += value[k]
+                    return d
+                return rows
+            if _is_index_array(second) and not _is_array(first):
+                def columns(d, index, value):  # d[i, idx] or d[a:b, idx]
+                    other, idx = index
+                    for k in range(idx.shape[0]):
+                        d[other, idx[k]] += value[..., k]
+                    return d
+                return columns
         return None  # several index arrays: not supported (refused at compile time)
 
     def plain(d, index, value):

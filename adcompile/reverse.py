@@ -124,7 +124,8 @@ class _Reverser(Recorder):
         if index is not None:  # an element (or slice) of an array adjoint
             self.own(name, out)
             if not self.plain_index(index):  # an index array may repeat an index
-                out.append(_assign(d, _call(self.kernel("add_at"), _name(d), index, value)))
+                out.append(_assign(d, _call(self.kernel("add_at"), _name(d),
+                                            _slices_as_values(index), value)))
                 return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
@@ -458,6 +459,20 @@ def _fresh(value: ast.expr) -> bool:
             return _fresh(value.args[0])
         return name in _FRESH
     return False
+
+
+def _slices_as_values(index: ast.expr) -> ast.expr:
+    """An index as a value that can be passed to a function: ``a:b`` as ``slice(a, b)``."""
+    def value(part: ast.expr) -> ast.expr:
+        if not isinstance(part, ast.Slice):
+            return part
+        bounds = [b if b is not None else _const(None)
+                  for b in (part.lower, part.upper, part.step)]
+        return _call("slice", *bounds)
+
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[value(p) for p in index.elts], ctx=ast.Load())
+    return value(index)
 
 
 def _has_slice(index: ast.expr) -> bool:

@@ -79,7 +79,6 @@ class Recorder:
                 pre.append(assign(tape.trips, call("len", copy.deepcopy(loop.iter))))
             index = self.tape_index(loop)
             capacity = trips
-            grow: list[ast.stmt] = []
         else:
             counter = tape.trips
             capacity = const(16)
@@ -87,25 +86,22 @@ class Recorder:
             index = name(counter) if counter else const(0)
             if counter:
                 pre.append(assign(counter, const(0)))
-            grow = [assign(tape.names[n], call(self.kernel("grow_tape"),
-                                                 name(tape.names[n])))
-                    for n in tape.at_start + tape.at_end]
         first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[const(0)])
         start: list[ast.stmt] = []
         end: list[ast.stmt] = []
-        if grow:
-            full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
-                call("len", name(tape.names[(tape.at_start + tape.at_end)[0]]))])
-            (start if tape.at_start else end).append(ast.If(test=full, body=grow, orelse=[]))
         for n in tape.at_start:  # carried values: room made before the loop
             pre.append(assign(tape.names[n], call(self.kernel("new_tape"),
                                                     copy.deepcopy(capacity), name(n))))
-            start.append(self.push(tape.names[n], index, n))
+        if isinstance(loop, ast.While):  # room doubled when full, before the pushes
+            start.extend(self.grow(tape.at_start, tape, index))
+        start.extend(self.push(tape.names[n], index, n) for n in tape.at_start)
         if tape.at_end:  # values of the iteration: room made when the first one exists
-            end.insert(0, ast.If(test=first, body=[
+            end.append(ast.If(test=first, body=[
                 assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
                                              name(n))) for n in tape.at_end], orelse=[]))
-            end[1:1] = [self.push(tape.names[n], index, n) for n in tape.at_end]
+            if isinstance(loop, ast.While):
+                end.extend(self.grow(tape.at_end, tape, index))
+            end.extend(self.push(tape.names[n], index, n) for n in tape.at_end)
         if isinstance(loop, ast.While) and tape.trips:
             end.append(ast.AugAssign(target=name(tape.trips, True), op=ast.Add(),
                                      value=const(1)))
@@ -127,6 +123,17 @@ class Recorder:
         else:
             new = ast.While(test=loop.test, body=loop_body, orelse=[])
         return [*pre, new, *post]
+
+    def grow(self, values: list[str], tape: Tape, index: ast.expr) -> list[ast.stmt]:
+        """``if index == len(tape): tape = grow_tape(tape)`` for the tapes of ``values``
+        (a ``while`` loop's trip count is not known in advance)."""
+        if not values:
+            return []
+        full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
+            call("len", name(tape.names[values[0]]))])
+        return [ast.If(test=full, body=[
+            assign(tape.names[n], call(self.kernel("grow_tape"), name(tape.names[n])))
+            for n in values], orelse=[])]
 
     def push(self, tape: str, index: ast.expr, value: str) -> ast.Assign:
         return assign(ast.Subscript(value=name(tape), slice=copy.deepcopy(index),

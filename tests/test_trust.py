@@ -320,9 +320,33 @@ def shared(w, v):
     return np.sum(np.sin(w + v))
 
 
+def gather_columns(X, idx):
+    return np.sum(X[:, idx] ** 2) + np.sum(X[0, idx] ** 3)
+
+
+def gather_rows_sliced(X, idx):
+    return np.sum(X[idx, :] ** 2) + np.sum(X[idx, 1] ** 3)
+
+
 def test_repeated_indices_accumulate():
+    X = np.arange(12.0).reshape(3, 4) / 7.0
     agrees(gather, (np.array([0.1, 0.2, 0.3]), np.array([2, 0, 0])), 0)
     agrees(gather_rows, (np.arange(6.0).reshape(3, 2), np.array([1, 1, 2, 1])), 0)
+    agrees(gather_columns, (X, np.array([1, 1, 3])), 0)
+    agrees(gather_rows_sliced, (X, np.array([0, 0, 2])), 0)
+
+
+def stores_in_a_long_while(x):
+    y = np.zeros(40)
+    k = 0
+    while k < 40:
+        y[k] = x[k % 3] * k
+        k = k + 1
+    return np.sum(y * y)
+
+
+def test_a_while_loop_that_stores_past_its_first_tape():
+    agrees(stores_in_a_long_while, (np.array([0.2, 0.5, -0.7]),), 0)
 
 
 def test_returned_gradients_do_not_share_memory():
