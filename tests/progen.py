@@ -592,7 +592,7 @@ class Writer:
         self.features.add("store")
         name, y = self.name("r"), self.name("Y")
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
-                            "accumulate", "alias"])
+                            "accumulate", "alias", "while_store"])
         if form == "rows":
             (v, bv), (w, bw) = self.vector(2), self.vector(2)
             self.emit(indent, f"{y} = np.zeros((2, 3))")
@@ -638,6 +638,18 @@ class Writer:
             a, ba = self.matrix(1)
             self.emit(indent, f"{name} = np.sum({y} * {a})")
             bound = 6 * ba * (bs + bs * bt)
+        elif form == "while_store":
+            # more iterations than a while loop's first tape holds: the tapes must grow
+            s, _ = self.scalar(2)
+            j = self.name("j")
+            count = self.choice(["3", "17", "40"])
+            self.emit(indent, f"{y} = np.zeros({count})")
+            self.emit(indent, f"{j} = 0")
+            self.emit(indent, f"while {j} < {count}:")
+            self.emit(indent + 1, f"{y}[{j}] = math.tanh({s}) * ({j} % 3)")
+            self.emit(indent + 1, f"{j} += 1")
+            self.emit(indent, f"{name} = np.sum({y} * {y}) / {count}")
+            bound = 4.0
         elif form == "alias":
             # a write into a parameter through an alias: Python changes the caller's array;
             # adcompile must refuse it or leave the caller's array unchanged
