@@ -110,23 +110,13 @@ def clip(g, ans, x, low, high):
     return g * (x >= low) * (x <= high), g * (x < low), g * (x > high)
 
 
-@derivative(np.array, np.stack, np.vstack, elementwise=False)
+@derivative(np.array, np.stack, np.vstack, np.concatenate, elementwise=False)
 def stack(g, ans, xs):
     return split_along(g, xs, 0)
 
 
-@derivative(np.stack, elementwise=False)
+@derivative(np.stack, np.concatenate, elementwise=False)
 def stack_axis(g, ans, xs, axis):
-    return split_along(g, xs, axis), None
-
-
-@derivative(np.concatenate, elementwise=False)
-def concatenate(g, ans, xs):
-    return split_along(g, xs, 0)
-
-
-@derivative(np.concatenate, elementwise=False)
-def concatenate_axis(g, ans, xs, axis):
     return split_along(g, xs, axis), None
 
 
