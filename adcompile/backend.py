@@ -64,6 +64,13 @@ class CompiledFunction(CPUDispatcher):
                             f"{self.user_function}, called with {shapes})") from None
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
+        for position in self.wrt_positions if self.role else ():
+            if position < len(args) and isinstance(args[position], (tuple, list)):
+                raise AdcompileError(
+                    f"{self.user_function}: the argument at position {position} is a "
+                    f"{type(args[position]).__name__}, and differentiating with respect to a "
+                    "tuple parameter is not supported yet", construct="a tuple parameter",
+                    hint="pass its elements as parameters of their own, or one array")
         try:
             entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:

@@ -615,3 +615,13 @@ def test_an_array_whose_type_a_loop_changes_gets_a_readable_error():
         adc.grad(int_array_carried_not_differentiated)(0.5, 0.3, np.array([1, 2]))
     assert "1.0" in str(info.value)
     agrees(int_array_carried_not_differentiated, (0.5, 0.3, np.array([1.0, 2.0])), 0)
+
+
+def tuple_parameter(p, x):
+    return p[0] * p[1] * x
+
+
+def test_a_tuple_given_where_a_gradient_is_taken_is_refused_clearly():
+    with pytest.raises(adc.AdcompileError, match="tuple parameter"):
+        adc.grad(tuple_parameter)((1.0, 2.0), 3.0)
+    assert adc.grad(tuple_parameter, wrt=1)((1.0, 2.0), 3.0) == 2.0
