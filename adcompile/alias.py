@@ -53,11 +53,12 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     stmts = [s for s in assignments(norm.stmts) if not is_store(s)]
     for stmt in stmts:
         out.setdefault(target_name(stmt), {target_name(stmt)})
+    ranks = _known_ranks(info, stmts)
     changed = True
     while changed:
         changed = False
         for stmt in stmts:
-            source = _viewed(info, stmt.value)
+            source = _viewed(info, stmt.value, ranks)
             if source is None or source not in out:
                 continue
             target = target_name(stmt)
@@ -68,11 +69,52 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     return out
 
 
-def _viewed(info: object, value: ast.expr) -> str | None:
-    """The name ``value`` may be a view of, if any."""
+def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
+    """Ranks known for sure: arrays made with a literal shape (``np.zeros((3, 2))``), and
+    their copies under other versions (a name assigned anything else has no known rank)."""
+    made: dict[str, int] = {}
+    other: set[str] = set()
+    copies: list[tuple[str, str]] = []
+    for stmt in stmts:
+        target, value = target_name(stmt), stmt.value
+        func = info.resolve(value.func) if isinstance(value, ast.Call) else None
+        if (func is not None and getattr(func, "__name__", "") in ("zeros", "ones", "empty",
+                                                                   "full")
+                and getattr(func, "__module__", "") == "numpy" and value.args):
+            shape = value.args[0]
+            rank = len(shape.elts) if isinstance(shape, ast.Tuple) else 1
+            if made.get(target, rank) != rank:
+                other.add(target)
+            made[target] = rank
+        elif isinstance(value, ast.Name):
+            copies.append((target, value.id))
+        else:
+            other.add(target)
+    changed = True
+    while changed:  # a copy has the rank of its source, if every source agrees
+        changed = False
+        for target, source in copies:
+            if target in other:
+                continue
+            if source not in made or made.get(target, made[source]) != made[source]:
+                other.add(target)
+                changed = True
+            elif target not in made:
+                made[target] = made[source]
+                changed = True
+    return {n: r for n, r in made.items() if n not in other}
+
+
+def _viewed(info: object, value: ast.expr, ranks: dict[str, int]) -> str | None:
+    """The name ``value`` may be a view of, if any (an element of an array of known rank,
+    every index an integer, is a number, not a view)."""
     if isinstance(value, ast.Name):
         return value.id
     if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if (len(parts) == ranks.get(value.value.id, -1)
+                and not any(isinstance(p, ast.Slice) for p in parts)):
+            return None
         return value.value.id
     if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
         if any(info.resolve(value.func) is f for f in _VIEWS):

@@ -584,7 +584,15 @@ def view_taken_each_iteration(x, A):
     return s
 
 
+def row_replaced_under_its_view(x, A):
+    B = A.copy()
+    r = B[0]
+    B[0] = x * 2.0
+    return np.sum(r * x) + np.sum(B)
+
+
 @pytest.mark.parametrize("f, construct", [
+    (row_replaced_under_its_view, "was written after"),
     (view_read_after_its_base_changed, "was written after"),
     (view_read_after_write, "was written after"),
     (view_kept_across_iterations, "was written after"),
@@ -594,6 +602,21 @@ def test_views_out_of_step_with_their_base_are_refused(f, construct):
     x, A = np.array([0.5, -0.3]), np.arange(4.0).reshape(2, 2)
     with pytest.raises(adc.AdcompileError, match=construct):
         adc.grad(f, wrt=1)(x, A)
+
+
+def test_elements_of_arrays_of_known_rank_are_numbers_not_views():
+    # y has rank 1 (np.zeros(4)): y[i - 1] is a number, read again after y[i] is written
+    text = adc.grad(prefix_sums).source
+    assert "snapshot" not in text
+    agrees(prefix_sums, (np.array([0.3, -0.2, 0.5, 0.1]),), 0)
+
+
+def prefix_sums(x):
+    y = np.zeros(4)
+    y[0] = x[0]
+    for i in range(1, 4):
+        y[i] = y[i - 1] * 0.5 + x[i]
+    return np.sum(y ** 2)
 
 
 def test_a_view_taken_again_after_each_write():
