@@ -12,6 +12,6 @@ from .check import check_grad
 from .errors import AdcompileError
 from .rules import derivative, nondifferentiable
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["AdcompileError", "check_grad", "derivative", "forward", "grad", "nondifferentiable",
            "optim", "value_and_grad"]
