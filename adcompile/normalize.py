@@ -526,6 +526,14 @@ class _Normalizer:
         folded = self.fold_tuple_call(target, node)
         if folded is not None:
             return folded
+        if (target is numpy.array and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Tuple) and node.args[0].elts
+                and all(isinstance(e, ast.Tuple) for e in node.args[0].elts)):
+            # np.array(((a, b), (c, d))): the rows made first, then stacked
+            rows = [ast.Call(func=node.func, args=[e], keywords=[]) for e in node.args[0].elts]
+            stacked = ast.Call(func=self.numpy_function("stack"),
+                               args=[ast.Tuple(elts=rows, ctx=ast.Load())], keywords=[])
+            return self.call(ast.copy_location(stacked, node))
         if is_user_function(target):
             args = positional_arguments(self.info, node, target)
         elif node.keywords:

@@ -246,14 +246,14 @@ class _Reverser(Recorder):
                 for i, expr in self.contributions(stmt, g, args, active).items():
                     expr = simplify(expr)
                     if isinstance(args[i], ast.Tuple):
-                        self.unpack(args[i], expr, target, out)
+                        self.unpack(stmt, args[i], expr, out)
                         continue
                     if broadcast:
                         expr = _call(self.kernel("unbroadcast"), expr, _name(args[i].id))
                     self.accumulate(args[i].id, expr, out)
         return out if len(out) > 1 else []
 
-    def unpack(self, elements: ast.Tuple, parts: ast.expr, target: str,
+    def unpack(self, stmt: ast.Assign, elements: ast.Tuple, parts: ast.expr,
                out: list[ast.stmt]) -> None:
         """A rule's contribution to a tuple argument is a tuple, one part per element:
         ``d_x_t3, d_y_t3 = split_along(d_t3, (x, y), 0)``, then each active element takes
@@ -262,9 +262,10 @@ class _Reverser(Recorder):
             if isinstance(element, ast.Tuple) and any(map(self.act.is_active,
                                                           flat([element]))):
                 raise self.norm.info.error(
-                    element, "a nested tuple (or list) of differentiated values is not "
+                    stmt, "a nested tuple (or list) of differentiated values is not "
                     "supported here", construct="a nested tuple argument",
                     hint="build the rows first (r0 = np.array((a, b))), then stack them")
+        target = stmt.targets[0].id
         names = [self.names.fresh(f"d_{e.id}_{target}" if isinstance(e, ast.Name)
                                   else f"d_{target}_part") for e in elements.elts]
         out.append(_assign(ast.Tuple(elts=[_name(n, True) for n in names], ctx=ast.Store()),

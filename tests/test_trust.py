@@ -249,6 +249,11 @@ def array_of_list(a, b):
     return np.sum(np.exp(v))
 
 
+def matrix_of_scalars(a, b):
+    M = np.array([[a, b, 1.0], [b * b, a, 2.0]])
+    return np.sum(M @ M.T)
+
+
 def concatenated(x, y):
     return np.sum(np.concatenate((x, y)) ** 2)
 
@@ -289,6 +294,7 @@ def ranged(a):
 @pytest.mark.parametrize("f, args, wrt", [
     (array_of_scalars, (0.3, 0.7), 0), (array_of_scalars, (0.3, 0.7), 1),
     (array_of_list, (0.3, 0.7), 1),
+    (matrix_of_scalars, (0.3, 0.7), 0), (matrix_of_scalars, (0.3, 0.7), 1),
     (concatenated, (np.array([0.1, 0.2]), np.array([0.3])), 0),
     (concatenated, (np.array([0.1, 0.2]), np.array([0.3])), 1),
     (concatenated_columns, (np.ones((2, 2)) * 0.5, np.arange(6.0).reshape(2, 3)), 1),
