@@ -1,7 +1,7 @@
 """Aliases: which names may share memory with which arrays, on the normalized body.
 
 NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.T``,
-``s = B``).  Two things follow for a gradient:
+``s = B``).  Four things follow for a gradient:
 
 - A write through any view of a parameter changes the caller's array (and every later call
   of the gradient would see the changed data): ``check_writes`` refuses it.
@@ -9,6 +9,8 @@ NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.
   its memory; the normalized form makes a new array ``h_1 = h + x``.  The two agree unless
   ``h`` shares memory with another variable (or a parameter): ``check_writes`` refuses that
   case, and the refusal says to write ``h = h + x`` or to copy first.
+- A view whose base a store changes is out of step with its adjoint: a write through a view
+  of a local array, and a view read after such a store, are refused (``_check_views``).
 - A value that the backward sweep reads must be the value the forward sweep used.  When an
   operation reads an array (or a view of one) that a later store changes, ``snapshot`` makes
   the operation read a copy taken just before it, ``r_seen = snapshot(r)``; the forward
@@ -17,7 +19,8 @@ NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.
 
 A name's *roots* are the names that own the memory it may view: itself for a value an
 operation makes, and the roots of ``x`` for ``x``, ``x[...]``, ``x.T``, ``reshape(x, ...)``
-and the like.  The analysis is a fixed point over every assignment, so loops and branches
+and the like (an element of an array of known rank, ``y[i]`` of ``y = np.zeros(n)``, is a
+number and views nothing).  The analysis is a fixed point over every assignment, so loops and branches
 (``y = w if c else z``) are covered conservatively.
 """
 
