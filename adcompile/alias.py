@@ -20,8 +20,8 @@ NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.
 A name's *roots* are the names that own the memory it may view: itself for a value an
 operation makes, and the roots of ``x`` for ``x``, ``x[...]``, ``x.T``, ``reshape(x, ...)``
 and the like (an element of an array of known rank, ``y[i]`` of ``y = np.zeros(n)``, is a
-number and views nothing).  The analysis is a fixed point over every assignment, so loops and branches
-(``y = w if c else z``) are covered conservatively.
+number and views nothing).  The analysis is a fixed point over every assignment, so loops
+and branches (``y = w if c else z``) are covered conservatively.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from numba.extending import overload
 #: generated modules import these by name (see codegen)
 __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
            "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
-           "prod_along", "prod_others", "ratio_or_zero", "reduce_adjoint", "reshape", "snapshot",
-           "split_along", "unbroadcast", "zeros_like"]
+           "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reshape",
+           "snapshot", "split_along", "unbroadcast", "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -148,6 +148,17 @@ def new_tape(n: int, value: Any) -> np.ndarray:
     ``n < 0`` (``range(n)`` then runs no iteration)."""
     value = np.asarray(value)
     return np.empty((max(n, 0), *value.shape), dtype=value.dtype)
+
+
+def push(tape: np.ndarray, i: int, value: Any) -> np.ndarray:
+    """``tape[i] = value``, refusing a value whose shape is not the tape's row shape (a loop
+    value that changes shape between iterations would otherwise be broadcast); returns the
+    tape."""
+    if np.shape(value) != tape.shape[1:]:
+        raise ValueError("a value taped in a loop changed shape from one iteration to the "
+                         f"next: {np.shape(value)} after {tape.shape[1:]}")
+    tape[i] = value
+    return tape
 
 
 def grow_tape(tape: np.ndarray) -> np.ndarray:
@@ -476,6 +487,23 @@ def _new_tape(n, value):
     if _is_array(value):
         return lambda n, value: np.empty((max(n, 0),) + value.shape, value.dtype)
     return lambda n, value: np.full(max(n, 0), value)
+
+
+@overload(push)
+def _push(tape, i, value):
+    if _is_array(value):
+        def checked(tape, i, value):
+            if value.shape != tape.shape[1:]:
+                raise ValueError("a value taped in a loop changed shape from one iteration "
+                                 "to the next")
+            tape[i] = value
+            return tape
+        return checked
+
+    def scalar(tape, i, value):
+        tape[i] = value
+        return tape
+    return scalar
 
 
 @overload(grow_tape)

@@ -89,6 +89,9 @@ class _Reverser(Recorder):
             self.adjoints[name] = self.names.fresh(f"d_{name}")
         return self.adjoints[name]
 
+    def may_be_array(self, name: str) -> bool:
+        return name in self.act.arrays
+
     def kernel(self, name: str) -> str:
         """The module-level name of the shape-generic helper ``kernels.<name>``."""
         return self.ns.bind(name, getattr(kernels, name))

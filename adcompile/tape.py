@@ -37,6 +37,8 @@ class Recorder:
     count_tape: str | None
     #: the module-level name of ``kernels.<helper>`` (the reverse pass binds it)
     kernel: Callable[[str], str]
+    #: whether a value may be an array (the reverse pass knows)
+    may_be_array: Callable[[str], bool]
 
     def tape_index(self, loop: ast.For) -> ast.expr:
         args = loop.iter.args
@@ -136,5 +138,10 @@ class Recorder:
             for n in values], orelse=[])]
 
     def push(self, tape: str, index: ast.expr, value: str) -> ast.Assign:
+        """``tape[index] = value``; for a value that may be an array, ``push`` checks that
+        its shape is the tape's (NumPy would broadcast a row of one element silently)."""
+        if self.may_be_array(value):
+            return assign(tape, call(self.kernel("push"), name(tape), copy.deepcopy(index),
+                                     name(value)))
         return assign(ast.Subscript(value=name(tape), slice=copy.deepcopy(index),
                                     ctx=ast.Store()), name(value))

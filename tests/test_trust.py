@@ -654,3 +654,19 @@ def test_a_tuple_given_where_a_gradient_is_taken_is_refused_clearly():
     with pytest.raises(adc.AdcompileError, match="tuple parameter"):
         adc.grad(tuple_parameter)((1.0, 2.0), 3.0)
     assert adc.grad(tuple_parameter, wrt=1)((1.0, 2.0), 3.0) == 2.0
+
+
+def taped_value_changes_shape(x):
+    Y = np.zeros(3)
+    s = 0.0
+    for i in range(0, 3, 2):
+        r = x[i:3]
+        s = s + np.sum(r * r)
+        Y[i] = s
+    return np.sum(Y) + s
+
+
+def test_a_taped_array_that_changes_shape_is_an_error_not_a_broadcast():
+    # rows of 3 then 1 element: writing the second into the tape would broadcast silently
+    with pytest.raises(ValueError, match="changed shape"):
+        adc.grad(taped_value_changes_shape)(np.array([0.3, 0.5, 0.7]))
