@@ -19,7 +19,7 @@ from numba.extending import overload
 __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
            "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reshape",
-           "snapshot", "split_along", "unbroadcast", "zeros_like"]
+           "snapshot", "stored_adjoint", "ties", "split_along", "unbroadcast", "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -102,6 +102,27 @@ def prod_others(x: Any, axis: Any) -> Any:
                        axis=0)[::-1]
     out = before * after
     return out.reshape(x.shape) if axis is None else np.moveaxis(out, 0, axis)
+
+
+def stored_adjoint(g: Any, y: np.ndarray) -> Any:
+    """The adjoint of a value stored into ``y``, from ``g`` (the adjoint of the elements it
+    went into): a new array (or a float), and zero when ``y`` holds integers or bools, since
+    a store into such an array truncates (a piecewise-constant step)."""
+    if y.dtype.kind not in "fc":
+        return np.zeros(np.shape(g)) if np.ndim(g) else 0.0
+    return np.array(g, dtype=float) if np.ndim(g) else float(g)
+
+
+def ties(x: Any, ans: Any, axis: Any) -> Any:
+    """Each element's share of a maximum or minimum ``ans`` of ``x`` (over ``axis``; None:
+    all): ``1/k`` for each of the ``k`` elements equal to it, ``0`` elsewhere.  Elements that
+    are the same value (``np.min(u[idx])`` with a repeated index) share its derivative."""
+    x = np.asarray(x, dtype=float)
+    if axis is None:
+        mask = (x == ans).astype(float)
+        return mask / mask.sum()
+    mask = (x == np.expand_dims(ans, axis)).astype(float)
+    return mask / mask.sum(axis=axis, keepdims=True)
 
 
 def ratio_or_zero(a: Any, b: Any) -> Any:
@@ -396,6 +417,49 @@ def _prod_others(x, axis):
                     row = np.empty(x.shape[1])
                     _others_flat(x[i].astype(np.float64), row)
                     out[i] = row
+            return out
+        return matrix
+    return None
+
+
+@overload(stored_adjoint)
+def _stored_adjoint(g, y):
+    exact = isinstance(y.dtype, (types.Integer, types.Boolean))
+    if _is_array(g):
+        if exact:
+            return lambda g, y: np.zeros(g.shape)
+        return lambda g, y: g.copy()
+    if exact:
+        return lambda g, y: 0.0
+    return lambda g, y: g
+
+
+@overload(ties)
+def _ties(x, ans, axis):
+    if not _is_array(x):
+        return lambda x, ans, axis: 1.0
+    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
+        def whole(x, ans, axis):
+            mask = (x == ans) * 1.0
+            return mask / mask.sum()
+        return whole
+    if x.ndim == 1:
+        def vector(x, ans, axis):
+            mask = (x == ans) * 1.0
+            return mask / mask.sum()
+        return vector
+    if x.ndim == 2:
+        def matrix(x, ans, axis):
+            out = np.zeros(x.shape)
+            along_rows = axis == 0 or axis == -2
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    if x[i, j] == (ans[j] if along_rows else ans[i]):
+                        out[i, j] = 1.0
+            count = out.sum(axis=0) if along_rows else out.sum(axis=1)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] /= count[j] if along_rows else count[i]
             return out
         return matrix
     return None

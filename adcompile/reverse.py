@@ -193,14 +193,11 @@ class _Reverser(Recorder):
                                 ctx=ast.Load())
         value = stmt.value
         if self.act.is_active(value):
-            if _has_slice(index):  # a copy: the slice of the adjoint is cleared next
-                part: ast.expr = ast.Call(func=ast.Attribute(value=element, attr="copy",
-                                                             ctx=ast.Load()),
-                                          args=[], keywords=[])
-                # a scalar (or a smaller array) stored into a slice is broadcast
+            # a copy (the element may be a row, a view of the adjoint that is cleared next),
+            # and zero for an integer array (a store into it truncates)
+            part: ast.expr = _call(self.kernel("stored_adjoint"), element, _name(array))
+            if _has_slice(index):  # a scalar (or a smaller array) stored into a slice
                 part = _call(self.kernel("unbroadcast"), part, _name(value.id))
-            else:  # the element may be a row (a view of the adjoint, cleared next): copy it
-                part = _call(self.kernel("fresh_copy"), element)
             self.accumulate(value.id, part, out)
         self.own(array, out)
         out.append(_assign(ast.Subscript(value=_name(self.adjoint(array)),

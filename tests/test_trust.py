@@ -670,3 +670,29 @@ def test_a_taped_array_that_changes_shape_is_an_error_not_a_broadcast():
     # rows of 3 then 1 element: writing the second into the tape would broadcast silently
     with pytest.raises(ValueError, match="changed shape"):
         adc.grad(taped_value_changes_shape)(np.array([0.3, 0.5, 0.7]))
+
+
+# -- ties that are one value; stores that truncate -----------------------------------------
+
+def min_of_repeated(u, idx):
+    return np.min(u[idx]) + np.max(np.array((u[0], u[0], u[1])))
+
+
+def store_into_int_array(x, m, z):
+    Y = (m * z).copy()
+    Y[1] = math.tanh(x * 3.0)
+    return np.sum(Y * 0.5) + x
+
+
+def test_an_extremum_repeated_by_indexing_has_the_derivative_of_one_value():
+    # min(u2, u2, u1) = u2 and max(u0, u0, u1) = u0: derivative 1 each, not 2
+    u = np.array([1.4, 0.57, -1.09])
+    np.testing.assert_allclose(adc.grad(min_of_repeated)(u, np.array([2, 2, 1])),
+                               [1.0, 0.0, 1.0])
+    agrees(min_of_repeated, (u, np.array([2, 2, 1])), 0)
+
+
+def test_a_store_into_an_integer_array_truncates_and_passes_no_derivative():
+    # Y is an int64 array: Y[1] = tanh(3x) stores 0 or 1, so only the "+ x" varies
+    assert adc.grad(store_into_int_array)(1.0, np.array([0, 1, 2]), 2) == 1.0
+    agrees(store_into_int_array, (0.4, np.array([0, 1, 2]), 2.0), 0)

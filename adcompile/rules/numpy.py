@@ -21,6 +21,7 @@ from ..kernels import (
     prod_others,
     reduce_adjoint,
     split_along,
+    ties,
 )
 from . import derivative, nondifferentiable
 
@@ -47,22 +48,22 @@ def mean_axis(g, ans, x, axis):
 
 @derivative(np.max, np.amax, elementwise=False)
 def max(g, ans, x):
-    return reduce_adjoint(g, x, None) * (x == ans)
+    return reduce_adjoint(g, x, None) * ties(x, ans, None)
 
 
 @derivative(max_along, elementwise=False)
 def max_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) * (x == reduce_adjoint(ans, x, axis)), None
+    return reduce_adjoint(g, x, axis) * ties(x, ans, axis), None
 
 
 @derivative(np.min, np.amin, elementwise=False)
 def min(g, ans, x):
-    return reduce_adjoint(g, x, None) * (x == ans)
+    return reduce_adjoint(g, x, None) * ties(x, ans, None)
 
 
 @derivative(min_along, elementwise=False)
 def min_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) * (x == reduce_adjoint(ans, x, axis)), None
+    return reduce_adjoint(g, x, axis) * ties(x, ans, axis), None
 
 
 @derivative(np.prod, elementwise=False)
