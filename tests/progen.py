@@ -34,6 +34,7 @@ import dataclasses
 import importlib.util
 import itertools
 import math
+import pathlib
 import sys
 import traceback
 
@@ -825,11 +826,7 @@ class Outcome:
 def load(directory, source):
     """Write ``source`` to a fresh module file in ``directory`` and return its ``f``."""
     name = f"diff_program_{next(_modules)}"
-    path = directory / f"{name}.py" if hasattr(directory, "joinpath") else None
-    if path is None:
-        import pathlib
-
-        path = pathlib.Path(directory) / f"{name}.py"
+    path = pathlib.Path(directory) / f"{name}.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
