@@ -221,76 +221,110 @@ def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]
 
 def _check_views(norm: Normalized, owners: dict[str, set[str]], stmts: list[ast.Assign]
                  ) -> None:
-    """Refuse the two uses of a view whose gradient the reversal cannot keep in step with
-    its base: a store through a view of another local array (``r = B[0]; r[1] = 5.0``), and
-    a view read after a store into its base has changed it (``r = B[0]; B[0, 1] = 1.0;
-    s = np.sum(r * x)``).  A view read before the store is fine (see ``snapshot``)."""
-    info = norm.info
+    """Refuse a read of an array whose memory a store changed through another name: the
+    reversal keeps one adjoint per name, so a write through a view (``r = B[0]; r[1] = w``)
+    leaves ``B``'s adjoint out of step, and so does a write into ``B`` for the view ``r``.
+    Reading such a name afterwards is refused; a view read before the store is fine (see
+    ``snapshot``).
+
+    The analysis follows program order (``_Sharing``): which names share memory *now*.
+    ``u = v`` binds ``u`` to ``v``'s array, and ``v = np.zeros(n)`` on the next iteration
+    binds ``v`` to a new one, so a store into the new ``v`` does not touch ``u``."""
     arrays = array_like(norm, stmts)
-    variable = norm.variables.get
-
-    def others(name: str) -> set[str]:
-        return {n for n in owners.get(name, {name})
-                if variable(n, n) != variable(name, name)}
-
-    for stmt in stmts:
-        if is_store(stmt) and (others(target_name(stmt)) - set(info.params)):
-            base = sorted(variable(n, n) for n in others(target_name(stmt)))[0]
-            mine = variable(target_name(stmt), target_name(stmt))
-            raise info.error(stmt, f"this write goes into '{base}' through its view '{mine}'",
-                             construct="a write through a view",
-                             hint=f"write into '{base}' itself, e.g. {base}[i, j] = ...")
-    order, loops = _positions(norm.stmts)
-    views = {n for n in arrays if others(n)}
-    if not views:
-        return
-    defs: dict[str, list[int]] = {}
-    uses: dict[str, list[int]] = {}
-    stores: dict[str, list[int]] = {}
-    for stmt in stmts:
-        if is_store(stmt):
-            for root in owners.get(target_name(stmt), {target_name(stmt)}):
-                stores.setdefault(root, []).append(order[id(stmt)])
-        else:
-            defs.setdefault(target_name(stmt), []).append(order[id(stmt)])
-        for atom in flat(operands(stmt.value)):
-            if isinstance(atom, ast.Name) and atom.id in views:
-                uses.setdefault(atom.id, []).append((order[id(stmt)], stmt))
-    for view in sorted(views):
-        written = [p for root in others(view) for p in stores.get(root, [])]
-        for d in defs.get(view, []):
-            for w in written:
-                for u, stmt in uses.get(view, []):
-                    if d < w < u or any(w in body and u in body and d not in body
-                                        for body in loops):
-                        base = sorted(variable(n, n) for n in others(view))[0]
-                        name = variable(view, view)
-                        raise info.error(
-                            stmt, f"'{name}' is a view of '{base}', which was written after "
-                            f"'{name}' was taken: the value read here changed under it",
-                            construct="a view read after its base was written",
-                            hint=f"take a copy ({name} = {base}[...].copy()) or take the view "
-                            "after the write")
+    _Sharing(norm, arrays, _known_ranks(norm.info, [s for s in stmts if not is_store(s)]),
+             owners).block(norm.stmts, _State())
 
 
-def _positions(stmts: list[ast.stmt]) -> tuple[dict[int, int], list[range]]:
-    """Each statement's position in program order, and the positions each loop spans."""
-    order: dict[int, int] = {}
-    loops: list[range] = []
+class _State:
+    """Which names may share memory at a point (symmetric), and which names a store through
+    another name has made out of step (name -> the store's target and statement)."""
 
-    def visit(block: list[ast.stmt]) -> None:
-        for stmt in block:
-            order[id(stmt)] = len(order)
-            if isinstance(stmt, ast.If):
-                visit(stmt.body)
-                visit(stmt.orelse)
+    def __init__(self, shared: dict[str, frozenset[str]] | None = None,
+                 stale: dict[str, tuple[str, ast.stmt]] | None = None) -> None:
+        self.shared = dict(shared or {})
+        self.stale = dict(stale or {})
+
+    def copy(self) -> _State:
+        return _State(self.shared, self.stale)
+
+    def join(self, other: _State) -> _State:
+        shared = dict(self.shared)
+        for n, s in other.shared.items():
+            shared[n] = shared.get(n, frozenset()) | s
+        return _State(shared, {**other.stale, **self.stale})
+
+    def same(self, other: _State) -> bool:
+        return self.shared == other.shared and self.stale.keys() == other.stale.keys()
+
+
+class _Sharing:
+    def __init__(self, norm: Normalized, arrays: set[str], ranks: dict[str, int],
+                 owners: dict[str, set[str]]) -> None:
+        self.norm, self.arrays, self.ranks, self.owners = norm, arrays, ranks, owners
+
+    def block(self, stmts: list[ast.stmt], state: _State) -> _State:
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                self.assign(stmt, state)
+            elif isinstance(stmt, ast.If):
+                self.read(stmt, [stmt.test], state)
+                state = self.block(stmt.body, state.copy()).join(
+                    self.block(stmt.orelse, state.copy()))
             elif isinstance(stmt, (ast.For, ast.While)):
-                start = len(order)
-                visit(stmt.body)
-                loops.append(range(start, len(order)))
+                head = state
+                while True:  # a fixed point: the next iteration sees this one's stores
+                    if isinstance(stmt, ast.While):
+                        self.read(stmt, [stmt.test], head)
+                    end = self.block(stmt.body, head.copy())
+                    new = head.join(end)
+                    if new.same(head):
+                        break
+                    head = new
+                state = head
+        return state
 
-    visit(stmts)
-    return order, loops
+    def read(self, stmt: ast.stmt, exprs: list[ast.expr], state: _State) -> None:
+        for expr in exprs:
+            for node in ast.walk(expr):
+                if isinstance(node, ast.Name) and node.id in state.stale:
+                    self.refuse(stmt, node.id, *state.stale[node.id])
+
+    def assign(self, stmt: ast.Assign, state: _State) -> None:
+        target = stmt.targets[0]
+        if is_store(stmt):
+            self.read(stmt, [stmt.value, target.slice], state)
+            array = target_name(stmt)
+            for other in state.shared.get(array, ()):
+                state.stale.setdefault(other, (array, stmt))
+            return
+        self.read(stmt, [stmt.value], state)
+        name = target.id
+        source = _viewed(self.norm.info, stmt.value, self.ranks)
+        partners: set[str] = set()
+        if source is not None and name in self.arrays:
+            partners = ({source} | state.shared.get(source, frozenset())) - {name}
+        for old in state.shared.pop(name, frozenset()):
+            state.shared[old] = state.shared[old] - {name}
+        state.stale.pop(name, None)
+        if partners:
+            state.shared[name] = frozenset(partners)
+            for p in partners:
+                state.shared[p] = state.shared.get(p, frozenset()) | {name}
+
+    def refuse(self, stmt: ast.stmt, name: str, written: str, store: ast.stmt) -> None:
+        info, variable = self.norm.info, self.norm.variables.get
+        mine, base = variable(name, name), variable(written, written)
+        if name in self.owners.get(written, ()):  # the store went through a view of name
+            raise info.error(stmt, f"'{mine}' is read after a write through its view "
+                             f"'{base}' (line {getattr(store, 'lineno', '?')}): the gradient "
+                             "cannot follow a write through a view",
+                             construct="a write through a view",
+                             hint=f"write into '{mine}' itself, e.g. {mine}[i, j] = ...")
+        raise info.error(stmt, f"'{mine}' is a view of '{base}', which was written after "
+                         f"'{mine}' was taken: the value read here changed under it",
+                         construct="a view read after its base was written",
+                         hint=f"take a copy ({mine} = {base}[...].copy()) or take the view "
+                         "after the write")
 
 
 def _op(stmt: ast.Assign) -> str:

@@ -184,7 +184,7 @@ def push(tape: np.ndarray, i: int, value: Any) -> np.ndarray:
 
 def grow_tape(tape: np.ndarray) -> np.ndarray:
     """The tape with twice the room, its contents kept (for loops of unknown trip count)."""
-    bigger = np.empty((2 * len(tape), *tape.shape[1:]), dtype=tape.dtype)
+    bigger = np.empty((max(2 * len(tape), 16), *tape.shape[1:]), dtype=tape.dtype)
     bigger[: len(tape)] = tape
     return bigger
 
@@ -573,7 +573,7 @@ def _push(tape, i, value):
 @overload(grow_tape)
 def _grow_tape(tape):
     def grow(tape):
-        bigger = np.empty((2 * len(tape),) + tape.shape[1:], tape.dtype)
+        bigger = np.empty((max(2 * len(tape), 16),) + tape.shape[1:], tape.dtype)
         bigger[: len(tape)] = tape
         return bigger
     return grow

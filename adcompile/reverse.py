@@ -81,6 +81,8 @@ class _Reverser(Recorder):
     tapes: dict[int, Tape] = field(default_factory=dict)
     #: names known to hold integers (indices that cannot be index arrays)
     integers: set[str] | None = None
+    #: whether the loop being reversed lies inside a loop that writes into arrays
+    in_store_all: bool = False
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -368,31 +370,40 @@ class _Reverser(Recorder):
         persistent = set(carried) | {n for n in body_names - set(loop.carried)
                                      if n in self.live}
         pre = self.ensure_live((self.contributed(loop.body) - body_names) | set(carried))
+        for name in sorted(self.written_in_place(loop.body) - body_names):
+            self.own(name, pre)  # once here, not once per iteration inside
         outer, outer_owned = set(self.live), set(self.owned)
         self.live = outer - (body_names - persistent)
+        # arrays are written: the array state of an iteration cannot be recomputed, so every
+        # value of the iteration the reversal reads is taped instead (store-all), and so is
+        # every loop inside it
+        nested, store_all = self.in_store_all, self.in_store_all or has_stores(loop.body)
+        self.in_store_all = store_all
         reverse_body = self.block(loop.body)
+        self.in_store_all = nested
         for name in sorted(persistent - self.live):
             reverse_body.append(self.zero(name))
+        for name in sorted((outer_owned & self.live) - self.owned):
+            # the next reversed iteration writes into it in place, as the first one did
+            d = self.adjoint(name)
+            reverse_body.append(_assign(d, _call(self.kernel("fresh_copy"), _name(d))))
+            self.owned.add(name)
         self.live, self.owned = outer, outer_owned & self.owned
         if not _has_code(reverse_body):
             self.tapes[id(loop)] = Tape()
             return pre
         _, reads = prune(reverse_body, set(), keep_all=True)
         tape = Tape()
-        if has_stores(loop.body):
-            # arrays are written: the array state of an iteration cannot be recomputed, so
-            # every value of the iteration the reversal reads is taped instead
-            if any(isinstance(n, (ast.For, ast.While)) for s in reverse_body
-                   for n in ast.walk(s)):
-                raise self.norm.info.error(
-                    loop, "writing into an array inside nested loops is not supported yet",
-                    construct="an indexed assignment in a nested loop",
-                    hint="fill the array in a loop of its own with no loop inside it, or "
-                    "compute the values with array expressions")
+        if store_all:
             index_name = loop.target.id if isinstance(loop, ast.For) else None
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads
                            and n not in loop.carried and n != index_name]
+            # trip counts of the loops inside, which their reversals read
+            tape.at_end += [t.trips for t in self.inner_tapes(loop.body)
+                            if t.trips and t.trips in reads]
+            if nested and tape.at_start + tape.at_end:
+                tape.stack = self.names.fresh(f"{index_name or 'it'}_pos")
             recompute: list[ast.stmt] = []
         else:
             forward_body = [s for s in self.record(loop.body)  # not the copies to the next
@@ -413,11 +424,38 @@ class _Reverser(Recorder):
                 "range", simplify(ast.BinOp(left=_name(tape.trips), op=ast.Sub(),
                                             right=_const(1))), _const(-1), _const(-1)),
                 body=[], orelse=[])
+        popped: list[ast.stmt] = []
+        if tape.stack:  # the last position pushed is the first popped
+            index = _name(tape.stack)
+            popped.append(ast.AugAssign(target=_name(tape.stack, True), op=ast.Sub(),
+                                        value=_const(1)))
         restore = [_assign(n, ast.Subscript(value=_name(tape.names[n]),
                                             slice=copy.deepcopy(index), ctx=ast.Load()))
                    for n in tape.at_start + tape.at_end]
-        header.body = [*restore, *recompute, *reverse_body]
+        header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
+
+    def written_in_place(self, stmts: list[ast.stmt]) -> set[str]:
+        """Arrays whose adjoints the reversal of ``stmts`` updates element by element: those
+        written into, and those read by index."""
+        out = set()
+        for stmt in assignments(stmts):
+            if is_store(stmt):
+                out.add(target_name(stmt))
+            elif (isinstance(stmt.value, ast.Subscript) and self.act.is_active(stmt.targets[0])
+                  and self.act.is_active(stmt.value.value)):
+                out.add(stmt.value.value.id)
+        return {n for n in out if n in self.act.arrays and n in self.live}
+
+    def inner_tapes(self, stmts: list[ast.stmt]) -> list[Tape]:
+        """The tapes of the loops directly inside ``stmts`` (in branches too, not deeper)."""
+        out: list[Tape] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                out += self.inner_tapes(stmt.body) + self.inner_tapes(stmt.orelse)
+            elif isinstance(stmt, (ast.For, ast.While)) and id(stmt) in self.tapes:
+                out.append(self.tapes[id(stmt)])
+        return out
 
     def reversed_range(self, loop: ast.For, tape: Tape) -> tuple[ast.For, ast.expr]:
         """``for i in reversed(range(a, b, s))`` as a plain range, and the tape index."""
@@ -576,7 +614,8 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
         reads.add(result.id)
     if rev.count_tape:
         reads.add(rev.count_tape)
-    forward, _ = prune(rev.record(norm.stmts), reads)
+    before, after = rev.stacks()
+    forward, _ = prune([*before, *rev.record(norm.stmts), *after], reads)
     grads = [_name(rev.adjoint(p)) for p in wrt]
     value: ast.expr = grads[0] if not as_tuple else ast.Tuple(elts=grads, ctx=ast.Load())
     if with_value:

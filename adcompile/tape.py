@@ -28,6 +28,9 @@ class Tape:
     #: value -> name of its tape
     names: dict[str, str] = field(default_factory=dict)
     trips: str | None = None  # the trip count (while loops: also the forward counter)
+    #: a loop inside a loop that writes into arrays is taped as a stack: every execution
+    #: pushes on the same tapes at this running position, and the reversal pops
+    stack: str | None = None
 
 
 class Recorder:
@@ -72,7 +75,6 @@ class Recorder:
         body = self.record(loop.body)
         pre: list[ast.stmt] = []
         post: list[ast.stmt] = []
-        first: ast.expr
         if isinstance(loop, ast.For):
             args = loop.iter.args
             trips: ast.expr = name(tape.trips) if tape.trips else copy.deepcopy(
@@ -88,26 +90,34 @@ class Recorder:
             index = name(counter) if counter else const(0)
             if counter:
                 pre.append(assign(counter, const(0)))
+        growing = isinstance(loop, ast.While)
+        if tape.stack:  # one running position over every execution of the loop
+            index, growing = name(tape.stack), True
         first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[const(0)])
         start: list[ast.stmt] = []
         end: list[ast.stmt] = []
-        for n in tape.at_start:  # carried values: room made before the loop
-            pre.append(assign(tape.names[n], call(self.kernel("new_tape"),
-                                                    copy.deepcopy(capacity), name(n))))
-        if isinstance(loop, ast.While):  # room doubled when full, before the pushes
+        made = [assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
+                                             name(n))) for n in tape.at_start]
+        # carried values: room made before the loop (by its first execution, for a stack)
+        pre.extend([ast.If(test=copy.deepcopy(first), body=made, orelse=[])]
+                   if tape.stack and made else made)
+        if growing:  # room doubled when full, before the pushes
             start.extend(self.grow(tape.at_start, tape, index))
         start.extend(self.push(tape.names[n], index, n) for n in tape.at_start)
         if tape.at_end:  # values of the iteration: room made when the first one exists
             end.append(ast.If(test=first, body=[
                 assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
                                              name(n))) for n in tape.at_end], orelse=[]))
-            if isinstance(loop, ast.While):
+            if growing:
                 end.extend(self.grow(tape.at_end, tape, index))
             end.extend(self.push(tape.names[n], index, n) for n in tape.at_end)
+        if tape.stack:
+            end.append(ast.AugAssign(target=name(tape.stack, True), op=ast.Add(),
+                                     value=const(1)))
         if isinstance(loop, ast.While) and tape.trips:
             end.append(ast.AugAssign(target=name(tape.trips, True), op=ast.Add(),
                                      value=const(1)))
-        if self.count_tape:
+        if self.count_tape and not tape.stack:  # (stacks are counted once, at the end)
             counted = [ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
                                      value=ast.Attribute(value=name(tape.names[n]),
                                                          attr="nbytes", ctx=ast.Load()))
@@ -125,6 +135,25 @@ class Recorder:
         else:
             new = ast.While(test=loop.test, body=loop_body, orelse=[])
         return [*pre, new, *post]
+
+    def stacks(self) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """What the forward sweep does for the stack tapes before it starts (positions at 0)
+        and, when it counts tape bytes, after it ends."""
+        before: list[ast.stmt] = []
+        after: list[ast.stmt] = []
+        for tape in self.tapes.values():
+            if not tape.stack:
+                continue
+            before.append(assign(tape.stack, const(0)))
+            if self.count_tape and tape.at_start + tape.at_end:
+                after.append(ast.If(
+                    test=ast.Compare(left=name(tape.stack), ops=[ast.Gt()],
+                                     comparators=[const(0)]),
+                    body=[ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
+                                        value=ast.Attribute(value=name(tape.names[n]),
+                                                            attr="nbytes", ctx=ast.Load()))
+                          for n in tape.at_start + tape.at_end], orelse=[]))
+        return before, after
 
     def grow(self, values: list[str], tape: Tape, index: ast.expr) -> list[ast.stmt]:
         """``if index == len(tape): tape = grow_tape(tape)`` for the tapes of ``values``
