@@ -27,21 +27,28 @@ and branches (``y = w if c else z``) are covered conservatively.
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable
 
 import numpy
 
-from . import kernels
+from . import kernels, rules
 from .analyze import (
     Activity,
     array_like,
     assignments,
     flat,
+    has_stores,
     is_store,
     operands,
     target_name,
 )
 from .normalize import Normalized
+
+_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
+           ast.MatMult: operator.matmul}
+_UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 #: functions whose result may share memory with their first argument
 _VIEWS = (numpy.transpose, numpy.reshape, numpy.ravel, numpy.asarray, numpy.ascontiguousarray,
@@ -172,51 +179,43 @@ def check_writes(norm: Normalized) -> None:
 
 def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:
     """Make active operations read copies of arrays that a later store changes (see the
-    module docstring).  ``bind`` gives the module-level name of the ``snapshot`` kernel."""
-    owners = roots(norm)
-    written = _later_writes(norm.stmts, owners)
-    if not written:
-        return
+    module docstring).  ``bind`` gives the module-level name of the ``snapshot`` kernel.
+
+    A loop without stores is recomputed by its reversal, after whatever stores follow it:
+    the arrays it reads from outside are copied once before it (``A_seen = snapshot(A)``)
+    and the loop reads the copies.  Elsewhere the operation itself reads a copy taken just
+    before it, when the reversal reads the operand's value (``np.sum(A * x)`` reads ``A``
+    for ``x``'s adjoint; ``A + x`` reads neither)."""
+    changes = sharing(norm)
     names = norm.names
     func: list[str] = []
 
-    def copy_of(name: str) -> str:
+    def copy_of(name: str, lineno: int) -> tuple[str, ast.Assign]:
         if not func:
             func.append(bind("snapshot", kernels.snapshot))
             norm.info.bindings[func[0]] = kernels.snapshot
-        return names.fresh(f"{name}_seen")
+        new = names.fresh(f"{name}_seen")
+        for group in (act.varied, act.useful, act.arrays):
+            if name in group:
+                group.add(new)
+        return new, ast.Assign(targets=[ast.Name(id=new, ctx=ast.Store())],
+                               value=ast.Call(func=ast.Name(id=func[0], ctx=ast.Load()),
+                                              args=[ast.Name(id=name, ctx=ast.Load())],
+                                              keywords=[]),
+                               lineno=lineno)
 
-    def visit(block: list[ast.stmt]) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
-        for stmt in block:
-            if isinstance(stmt, ast.If):
-                stmt.body = visit(stmt.body) or [ast.Pass()]
-                stmt.orelse = visit(stmt.orelse)
-            elif isinstance(stmt, (ast.For, ast.While)):
-                stmt.body = visit(stmt.body) or [ast.Pass()]
-            elif (isinstance(stmt, ast.Assign) and not is_store(stmt)
-                  and target_name(stmt) in act.active and _reads_values(stmt.value)):
-                renames: dict[str, str] = {}
-                for atom in flat(operands(stmt.value)):
-                    if (isinstance(atom, ast.Name) and atom.id not in renames
-                            and id(stmt) in written.get(atom.id, set())):
-                        renames[atom.id] = copy_of(atom.id)
-                        for group in (act.varied, act.useful, act.arrays):
-                            if atom.id in group:
-                                group.add(renames[atom.id])
-                        out.append(ast.Assign(
-                            targets=[ast.Name(id=renames[atom.id], ctx=ast.Store())],
-                            value=ast.Call(func=ast.Name(id=func[0], ctx=ast.Load()),
-                                           args=[ast.Name(id=atom.id, ctx=ast.Load())],
-                                           keywords=[]),
-                            lineno=getattr(stmt, "lineno", 1)))
-                for node in ast.walk(stmt.value):
-                    if isinstance(node, ast.Name) and node.id in renames:
-                        node.id = renames[node.id]
-            out.append(stmt)
-        return out
-
-    norm.stmts = visit(norm.stmts)
+    for stmt, name, where in reversed(_later_writes(norm, act, changes)):
+        lineno = getattr(stmt, "lineno", 1)
+        new, copy = copy_of(name, lineno)
+        where.insert(next(k for k, s in enumerate(where) if s is stmt), copy)
+        if isinstance(stmt, ast.Assign):
+            parts: list[ast.AST] = [stmt.value]
+        else:  # a loop without stores reads the copy throughout
+            parts = [stmt.test if isinstance(stmt, ast.While) else stmt.iter, *stmt.body]
+        for node in (n for part in parts for n in ast.walk(part)):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx,
+                                                                            ast.Load):
+                node.id = new
 
 
 def _check_views(norm: Normalized, owners: dict[str, set[str]], stmts: list[ast.Assign]
@@ -230,9 +229,20 @@ def _check_views(norm: Normalized, owners: dict[str, set[str]], stmts: list[ast.
     The analysis follows program order (``_Sharing``): which names share memory *now*.
     ``u = v`` binds ``u`` to ``v``'s array, and ``v = np.zeros(n)`` on the next iteration
     binds ``v`` to a new one, so a store into the new ``v`` does not touch ``u``."""
-    arrays = array_like(norm, stmts)
-    _Sharing(norm, arrays, _known_ranks(norm.info, [s for s in stmts if not is_store(s)]),
-             owners).block(norm.stmts, _State())
+    sharing(norm, owners, stmts)
+
+
+def sharing(norm: Normalized, owners: dict[str, set[str]] | None = None,
+            stmts: list[ast.Assign] | None = None) -> dict[int, set[str]]:
+    """Run the program-order analysis of shared memory (refusing stale reads); for each
+    store (by id), the names whose memory it may change: its target and every name sharing
+    memory with the target when it runs."""
+    stmts = list(assignments(norm.stmts)) if stmts is None else stmts
+    owners = roots(norm) if owners is None else owners
+    analysis = _Sharing(norm, array_like(norm, stmts),
+                        _known_ranks(norm.info, [s for s in stmts if not is_store(s)]), owners)
+    analysis.block(norm.stmts, _State())
+    return analysis.changes
 
 
 class _State:
@@ -261,6 +271,7 @@ class _Sharing:
     def __init__(self, norm: Normalized, arrays: set[str], ranks: dict[str, int],
                  owners: dict[str, set[str]]) -> None:
         self.norm, self.arrays, self.ranks, self.owners = norm, arrays, ranks, owners
+        self.changes: dict[int, set[str]] = {}
 
     def block(self, stmts: list[ast.stmt], state: _State) -> _State:
         for stmt in stmts:
@@ -296,6 +307,7 @@ class _Sharing:
             array = target_name(stmt)
             for other in state.shared.get(array, ()):
                 state.stale.setdefault(other, (array, stmt))
+            self.changes.setdefault(id(stmt), {array}).update(state.shared.get(array, ()))
             return
         self.read(stmt, [stmt.value], state)
         name = target.id
@@ -332,26 +344,37 @@ def _op(stmt: ast.Assign) -> str:
                                  right=ast.Name(id="b")))[2:-2]
 
 
-def _reads_values(value: ast.expr) -> bool:
-    """Whether the reversal of ``value`` may read its operands' values (a subscript read or
-    a copy needs only the index)."""
-    return not isinstance(value, (ast.Name, ast.Subscript, ast.Constant, ast.Attribute))
-
-
-def _later_writes(stmts: list[ast.stmt], owners: dict[str, set[str]]) -> dict[str, set[int]]:
-    """For each name, the (ids of the) statements reading it that a store into memory the
-    name may share follows: later in the same block or an enclosing one, or anywhere in an
-    enclosing loop (the next iteration comes later)."""
-    out: dict[str, set[int]] = {}
+def _later_writes(norm: Normalized, act: Activity, changes: dict[int, set[str]]
+                  ) -> list[tuple[ast.stmt, str, list[ast.stmt]]]:
+    """The reads that must see a copy: ``(statement, name, block holding the statement)``,
+    in program order.  The statement is an operation whose reversal reads the name's value,
+    or a loop without stores reading the name from outside; a store that may change the
+    name's memory (``changes``: for each store, the names it may change) follows it: later
+    in the same block, or in an enclosing block, or anywhere in an enclosing loop (the next
+    iteration).  A value made in a loop that writes arrays is taped at the end of its
+    iteration: stores after that do not matter to it."""
+    out: list[tuple[ast.stmt, str, list[ast.stmt]]] = []
+    info = norm.info
 
     def stores_in(block: list[ast.stmt]) -> set[str]:
         found: set[str] = set()
         for s in assignments(block):
             if is_store(s):
-                found |= owners.get(target_name(s), {target_name(s)})
+                found |= changes.get(id(s), {target_name(s)})
         return found
 
-    def visit(block: list[ast.stmt], after: set[str]) -> None:
+    def changed(name: str, later: set[str], frames: list[tuple[set[str], set[str]]]) -> bool:
+        if name in later:
+            return True
+        for local, beyond in reversed(frames):
+            if name in local:
+                return False
+            if name in beyond:
+                return True
+        return False
+
+    def visit(block: list[ast.stmt], after: set[str],
+              frames: list[tuple[set[str], set[str]]]) -> None:
         tails = [set()]  # tails[k]: the stores in block[k + 1:], gathered once from the end
         for stmt in reversed(block[1:]):
             tails.append(tails[-1] | stores_in([stmt]))
@@ -359,14 +382,61 @@ def _later_writes(stmts: list[ast.stmt], owners: dict[str, set[str]]) -> dict[st
         for k, stmt in enumerate(block):
             later = after | tails[k]
             if isinstance(stmt, ast.If):
-                visit(stmt.body, later)
-                visit(stmt.orelse, later)
+                visit(stmt.body, later, frames)
+                visit(stmt.orelse, later, frames)
+            elif isinstance(stmt, (ast.For, ast.While)) and not has_stores(stmt.body):
+                inside = _assigned(stmt.body) | (
+                    {stmt.target.id} if isinstance(stmt, ast.For) else set())
+                read = sorted({n.id for s in stmt.body for n in ast.walk(s)
+                               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                               and n.id in act.arrays and n.id not in inside})
+                out.extend((stmt, name, block) for name in read
+                           if changed(name, later, frames))
             elif isinstance(stmt, (ast.For, ast.While)):
-                visit(stmt.body, later | stores_in(stmt.body))
-            elif isinstance(stmt, ast.Assign) and not is_store(stmt):
-                for atom in flat(operands(stmt.value)):
-                    if isinstance(atom, ast.Name) and owners.get(atom.id, set()) & later:
-                        out.setdefault(atom.id, set()).add(id(stmt))
+                local = _assigned(stmt.body) - set(stmt.carried)
+                visit(stmt.body, set(), [*frames, (local, later | stores_in(stmt.body))])
+            elif isinstance(stmt, ast.Assign) and not is_store(stmt) and (
+                    target_name(stmt) in act.active):
+                seen: set[str] = set()
+                for atom in _values_read(info, stmt.value, act):
+                    if atom not in seen and changed(atom, later, frames):
+                        seen.add(atom)
+                        out.append((stmt, atom, block))
 
-    visit(stmts, set())
+    visit(norm.stmts, set(), [])
     return out
+
+
+def _assigned(stmts: list[ast.stmt]) -> set[str]:
+    return {target_name(s) for s in assignments(stmts) if not is_store(s)} | {
+        n.target.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.For)}
+
+
+def _values_read(info: object, value: ast.expr, act: Activity) -> list[str]:
+    """The operands of ``value`` whose values its reversal may read: an operand appears in
+    the rule's contribution to an active argument (``a + b`` reads neither, ``a * b`` reads
+    ``a`` for ``b``'s adjoint); every operand of a call without a known rule."""
+    if isinstance(value, (ast.Name, ast.Subscript, ast.Constant, ast.Attribute)):
+        return []
+    args = operands(value)
+    if isinstance(value, ast.BinOp):
+        primal = _BINOPS.get(type(value.op))
+    elif isinstance(value, ast.UnaryOp):
+        primal = _UNARYOPS.get(type(value.op))
+    elif isinstance(value, ast.Call):
+        primal = info.resolve(value.func)
+    else:
+        primal = None
+    rule = rules.lookup(primal, len(args)) if primal is not None else None
+    names = [a.id for a in flat(args) if isinstance(a, ast.Name)]
+    if rule is None or any(isinstance(a, ast.Tuple) for a in args):
+        return names
+    body = rule.body()
+    parts = body.elts if isinstance(body, ast.Tuple) and rule.nargs > 1 else [body]
+    used: set[str] = set()
+    for j, arg in enumerate(args):
+        if j < len(parts) and act.is_active(arg):
+            used |= {n.id for n in ast.walk(parts[j]) if isinstance(n, ast.Name)}
+    params = rule.params[2:]
+    return [a.id for j, a in enumerate(args) if isinstance(a, ast.Name)
+            and j < len(params) and params[j] in used]

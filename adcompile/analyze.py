@@ -350,8 +350,11 @@ def passes_derivative(norm: Normalized, value: ast.expr) -> bool:
 # -- liveness over generated code -------------------------------------------------------------
 
 def _loads(node: ast.AST) -> set[str]:
+    """Names whose values ``node`` reads (a name marked ``type_only``, passed only for its
+    type, such as the array of ``stored_adjoint(d_y[i], y)``, is not a read)."""
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx,
-                                                                                   ast.Load)}
+                                                                                   ast.Load)
+            and not getattr(n, "type_only", False)}
 
 
 def _is_root(stmt: ast.stmt) -> bool:

@@ -197,7 +197,9 @@ class _Reverser(Recorder):
         if self.act.is_active(value):
             # a copy (the element may be a row, a view of the adjoint that is cleared next),
             # and zero for an integer array (a store into it truncates)
-            part: ast.expr = _call(self.kernel("stored_adjoint"), element, _name(array))
+            witness = _name(array)  # for its dtype only: its values are never read
+            witness.type_only = True
+            part: ast.expr = _call(self.kernel("stored_adjoint"), element, witness)
             if _has_slice(index):  # a scalar (or a smaller array) stored into a slice
                 part = _call(self.kernel("unbroadcast"), part, _name(value.id))
             self.accumulate(value.id, part, out)
@@ -396,15 +398,20 @@ class _Reverser(Recorder):
         tape = Tape()
         if store_all:
             index_name = loop.target.id if isinstance(loop, ast.For) else None
+            # integer arithmetic of the index and of values from outside the loop (i - 1,
+            # i != j) is recomputed rather than taped
+            recompute, reads = prune(self.index_arithmetic(loop, index_name, body_names),
+                                     reads)
+            recomputed = {target_name(s) for s in recompute}
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads
-                           and n not in loop.carried and n != index_name]
+                           and n not in loop.carried and n != index_name
+                           and n not in recomputed]
             # trip counts of the loops inside, which their reversals read
             tape.at_end += [t.trips for t in self.inner_tapes(loop.body)
                             if t.trips and t.trips in reads]
             if nested and tape.at_start + tape.at_end:
                 tape.stack = self.names.fresh(f"{index_name or 'it'}_pos")
-            recompute: list[ast.stmt] = []
         else:
             forward_body = [s for s in self.record(loop.body)  # not the copies to the next
                             if not (isinstance(s, ast.Assign)  # iteration: the reversal
@@ -434,6 +441,35 @@ class _Reverser(Recorder):
                    for n in tape.at_start + tape.at_end]
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
+
+    def index_arithmetic(self, loop: ast.For | ast.While, index: str | None,
+                         body_names: set[str]) -> list[ast.stmt]:
+        """The statements at the top level of ``loop``'s body that compute integers (or
+        compare them) from the loop index, constants and values made outside the loop: as
+        cheap to recompute in the reversal as to restore from a tape."""
+        if self.integers is None:
+            self.integers = integer_names(self.norm)
+        known: set[str] = set()
+        out: list[ast.stmt] = []
+        for stmt in loop.body:
+            if not isinstance(stmt, ast.Assign) or is_store(stmt):
+                continue
+            target, value = target_name(stmt), stmt.value
+            if target in loop.carried or not isinstance(value, (ast.BinOp, ast.UnaryOp,
+                                                                ast.Compare)):
+                continue
+            if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Div, ast.Pow,
+                                                                      ast.MatMult)):
+                continue
+            atoms = operands(value)
+            if isinstance(value, ast.Compare) or target in self.integers:
+                if all(isinstance(a, ast.Constant) and type(a.value) is int
+                       or isinstance(a, ast.Name) and a.id in self.integers
+                       and (a.id == index or a.id in known or a.id not in body_names)
+                       for a in atoms):
+                    known.add(target)
+                    out.append(copy.deepcopy(stmt))
+        return out
 
     def written_in_place(self, stmts: list[ast.stmt]) -> set[str]:
         """Arrays whose adjoints the reversal of ``stmts`` updates element by element: those
