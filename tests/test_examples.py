@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import adcompile as adc
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -238,3 +240,81 @@ def test_mlp_classifier_saves_its_picture_or_says_how(script_outputs, script_dir
     else:
         assert "saved the loss curve and the decision boundary to mlp_classifier.png" in out
         assert (script_dir / "mlp_classifier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- loops that write arrays: heat_stencil.py, soft_dtw.py, nbody.py --------------------------
+#
+# Each test checks the gradient of the example's loss at a random point on a small problem, then
+# reads what the script printed.  The three scripts start together when the first test needs
+# them, so that they compile while the tests compile the same losses in this process.
+
+LOOP_SCRIPTS = ("heat_stencil.py", "soft_dtw.py", "nbody.py")
+
+
+@pytest.fixture(scope="module")
+def loop_scripts():
+    """The three scripts running as ``python examples/NAME.py``, with their default arguments;
+    ``loop_scripts(name)`` waits for one and returns its stdout (after asserting success)."""
+    root = str(EXAMPLES.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    running = {script: subprocess.Popen([sys.executable, str(EXAMPLES / script)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=env)
+               for script in LOOP_SCRIPTS}
+    outputs = {}
+
+    def output(script):
+        if script not in outputs:
+            process = running[script]
+            out, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err
+            outputs[script] = out
+        return outputs[script]
+
+    yield output
+    for process in running.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_heat_stencil_gradient_and_fit(loop_scripts):
+    ex = example("heat_stencil")
+    rng = np.random.default_rng(1)
+    data = ex.problem(12, 0.5, 1e-3, seed=1)
+    assert adc.check_grad(ex.misfit, "D", rng.uniform(0.2, 0.8), *data) < 1e-6
+
+    out = loop_scripts("heat_stencil.py")
+    found = re.search(r"recovered D = (\S+)\s+true D = (\S+)", out)
+    assert found, out
+    assert float(found[1]) == pytest.approx(float(found[2]), rel=0.01)
+
+
+def test_soft_dtw_gradient_and_descent(loop_scripts):
+    ex = example("soft_dtw")
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal(6), rng.standard_normal(5)
+    assert adc.check_grad(ex.divergence, "x", x, y, 1.0) < 1e-6
+    assert adc.check_grad(ex.divergence, "x", x, y, 0.1) < 1e-6
+
+    out = loop_scripts("soft_dtw.py")
+    found = re.search(r"divergence: (\S+) -> (\S+) in", out)
+    assert found, out
+    assert abs(float(found[2])) < 1e-5 * float(found[1])
+    found = re.search(r"-> \S+ at sample (\d+); the target's peak: \S+ at sample (\d+)", out)
+    assert found and found[1] == found[2], out
+
+
+def test_nbody_gradient_and_fit(loop_scripts):
+    ex = example("nbody")
+    rng = np.random.default_rng(3)
+    pos0, vel0, mass = ex.system(3, seed=3)
+    setup = (pos0, vel0, mass, 0.01, 20, 0.1)
+    observed = ex.observe(1.0, *setup)
+    assert adc.check_grad(ex.misfit, "G", rng.uniform(0.5, 2.0), *setup, observed) < 1e-6
+
+    out = loop_scripts("nbody.py")
+    found = re.search(r"recovered G = (\S+)\s+true G = (\S+)", out)
+    assert found, out
+    assert float(found[1]) == pytest.approx(float(found[2]), rel=1e-6)
