@@ -593,7 +593,43 @@ class Writer:
         self.features.add("store")
         name, y = self.name("r"), self.name("Y")
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
-                            "accumulate", "alias", "while_store"])
+                            "accumulate", "alias", "while_store", "table", "pairwise",
+                            "stencil", "inner_while", "read_then_store", "int_store",
+                            "augmented"])
+        if form in ("table", "pairwise", "stencil", "inner_while"):
+            self.features.add("nested-store")
+            return self.nested_store(indent, form, name, y)
+        if form == "read_then_store":
+            # a loop without stores reads an array, which is written after the loop
+            self.features.add("store-after-loop")
+            (a, ba), (s, bs) = self.matrix(1), self.scalar(2)
+            v = self.param(self.choice(VECTORS))
+            i = self.name("i")
+            self.emit(indent, f"{y} = ({a}).copy()")
+            self.emit(indent, f"{name} = 0.5")
+            self.emit(indent, f"for {i} in {self.loop_range()}:")
+            self.emit(indent + 1, f"{name} = math.tanh({name} * np.sum({y}[{i} % 2] * {v}))")
+            self.emit(indent, f"{y}[{self.choice(['0, 1', '1', ':, 2'])}] = {s}")
+            self.emit(indent, f"{name} = {name} + np.sum(np.tanh({y}))")
+            return self.finish(indent, name, 7.0)
+        if form == "int_store":
+            # a store into an integer array truncates: no derivative passes through it
+            self.features.add("int-store")
+            self.used.add("m")
+            s, _ = self.scalar(2)
+            self.emit(indent, f"{y} = m.copy()")
+            self.emit(indent, f"{y}[{self.choice(['0', '2'])}] = {s}")
+            w, bw = self.vector(1)
+            self.emit(indent, f"{name} = np.sum({y} * {w}) / 3.0")
+            return self.finish(indent, name, 3 * bw)
+        if form == "augmented":
+            self.features.add("augmented-array")
+            (v, bv), (w, bw), (s, bs) = self.vector(1), self.vector(1), self.scalar(1)
+            self.emit(indent, f"{y} = np.zeros(3)")
+            self.emit(indent, f"{y} += {v} * {s}")
+            self.emit(indent, f"{y} -= np.tanh({w})")
+            self.emit(indent, f"{name} = np.sum({y} * {y})")
+            return self.finish(indent, name, 3 * (bv * bs + 1) ** 2)
         if form == "rows":
             (v, bv), (w, bw) = self.vector(2), self.vector(2)
             self.emit(indent, f"{y} = np.zeros((2, 3))")
@@ -670,6 +706,60 @@ class Writer:
             self.emit(indent, f"{name} = np.sum({y} * {y})")
             bound = 3 * (MAX_TRIPS * bs * bv) ** 2
         self.finish(indent, name, bound)
+
+    def nested_store(self, indent, form, name, y):
+        """Arrays written inside nested loops: a dynamic-programming table, a pairwise
+        force loop, a stencil applied over steps, a ``while`` inside a ``for``."""
+        i, j = self.name("i"), self.name("j")
+        if form == "table":
+            s, _ = self.scalar(2)
+            a = self.param("A")
+            self.emit(indent, f"{y} = np.zeros((3, 3))")
+            self.emit(indent, f"for {i} in {self.choice(['range(3)', 'range(1, 3)'])}:")
+            inner = self.choice(["range(3)", f"range({i}, 3)", "range(1, 3)", f"range({i})"])
+            self.emit(indent + 1, f"for {j} in {inner}:")
+            prev = self.choice([f"{y}[{i} - 1, {j}]", f"{y}[{i}, {j} - 1]",
+                                f"min({y}[{i} - 1, {j}], {y}[{i}, {j} - 1])",
+                                f"max({y}[{i} - 1, {j} - 1], {y}[{i} - 1, {j}])"])
+            if self.flip():
+                self.emit(indent + 2, f"if {prev} > 0.25:")
+                self.emit(indent + 3, "continue" if self.flip() else "break")
+            self.emit(indent + 2, f"{y}[{i}, {j}] = math.tanh({prev} * {s} + "
+                      f"{a}[{i} % 2, {j}])")
+            self.emit(indent, f"{name} = np.sum({y} * {y}) / 9.0")
+            return self.finish(indent, name, 1.0)
+        if form == "pairwise":
+            s, _ = self.scalar(1)
+            v = self.param(self.choice(VECTORS))
+            self.emit(indent, f"{y} = np.zeros(3)")
+            self.emit(indent, f"for {i} in range(3):")
+            self.emit(indent + 1, f"for {j} in range(3):")
+            self.emit(indent + 2, f"if {i} != {j}:")
+            self.emit(indent + 3, f"{y}[{i}] += math.tanh(({v}[{j}] - {v}[{i}]) * {s})")
+            self.emit(indent, f"{name} = np.sum({y} * {v})")
+            return self.finish(indent, name, 3 * 2 * 1.5)
+        if form == "stencil":
+            s, _ = self.scalar(1)
+            v, _ = self.vector(1)
+            c, t = self.name("c"), self.name("t")
+            self.emit(indent, f"{c} = np.tanh({v})")
+            self.emit(indent, f"for {t} in {self.loop_range()}:")
+            self.emit(indent + 1, f"{y} = np.zeros(3)")
+            self.emit(indent + 1, f"for {i} in range(3):")
+            self.emit(indent + 2, f"{y}[{i}] = math.tanh({c}[({i} + 1) % 3] * {s} + {c}[{i}])")
+            self.emit(indent + 1, f"{c} = {y}")
+            self.emit(indent, f"{name} = np.sum({c})")
+            return self.finish(indent, name, 3.0)
+        s, _ = self.scalar(1)
+        k = self.name("k")
+        self.emit(indent, f"{y} = np.zeros(3)")
+        self.emit(indent, f"for {i} in range(3):")
+        self.emit(indent + 1, f"{k} = 0")
+        self.emit(indent + 1, f"while {k} < {i} + 1 and {y}[{i}] < 1.0:")
+        self.emit(indent + 2, f"{y}[{i}] = {y}[{i}] + math.tanh({s} * ({k} + 1)) * 0.5 + 0.125")
+        self.emit(indent + 2, f"{k} += 1")
+        self.emit(indent, f"{name} = np.sum({y} * {y})")
+        return self.finish(indent, name, 3 * (4 * 0.625) ** 2)
 
     def view_write(self, indent):
         """Reads through a view of a local array, then writes into the array."""
