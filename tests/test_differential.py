@@ -41,7 +41,9 @@ Profiles:
   tallies (time per program, refusal rate, refusal reasons, mismatch classes with one
   program each) and fails if any program mismatched, more than half were refused, or more
   than 1% were generator defects.  ``ADCOMPILE_DIFF_SEED`` fixes the seed (printed
-  otherwise); ``ADCOMPILE_DIFF_REPORT=FILE`` also writes every kept mismatch report to FILE.
+  otherwise); ``ADCOMPILE_DIFF_REPORT=FILE`` also writes the tallies and every kept
+  mismatch report to FILE, rewritten after each chunk of programs (a run cut short leaves
+  its partial result there).
 """
 
 from __future__ import annotations
@@ -147,18 +149,22 @@ def test_long_profile(tmp_path, capsys):
         left -= count
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, maxtasksperchild=1) as pool:
-        results = pool.map(_run_chunk, tasks, chunksize=1)
-    seconds = time.perf_counter() - start
-    counts, mismatches = progen.merged(results)
-    text = summary(counts, mismatches, LONG_EXAMPLES, seconds, jobs, seed)
     report = os.environ.get("ADCOMPILE_DIFF_REPORT")
-    if report:
-        with open(report, "w") as out:
-            out.write(text + "\n")
-            for cls, reports in sorted(mismatches.items()):
-                for body in reports:
-                    out.write(f"\n===== {cls}\n{body}\n")
+    results = []
+    with context.Pool(jobs, maxtasksperchild=1) as pool:
+        # the report is rewritten after every chunk, so a run cut short still says how
+        # many programs it checked and what it found
+        for result in pool.imap_unordered(_run_chunk, tasks, chunksize=1):
+            results.append(result)
+            seconds = time.perf_counter() - start
+            counts, mismatches = progen.merged(results)
+            text = summary(counts, mismatches, LONG_EXAMPLES, seconds, jobs, seed)
+            if report:
+                with open(report, "w") as out:
+                    out.write(text + "\n")
+                    for cls, reports in sorted(mismatches.items()):
+                        for body in reports:
+                            out.write(f"\n===== {cls}\n{body}\n")
     with capsys.disabled():
         print("\n" + text.split("\n=====")[0])
     programs = sum(counts.get(s, 0) for s in ("ok", "refused", "skipped", "invalid",
