@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import codegen
+from . import codegen, structure
 from .errors import AdcompileError
 from .frontend import parse_function
 
@@ -40,8 +41,65 @@ def forward(f: Callable, wrt: Wrt = 0) -> Any:
     return _compile(f, wrt, "forward")
 
 
+#: what an error says when it may only mean that a parameter holds a tuple
+_TUPLE_CONSTRUCTS = ("tuple unpacking", "a tuple index", "a tuple value", "a tuple argument")
+
+
 def _compile(f: Callable, wrt: Wrt, role: str) -> Any:
-    return generated(f, wrt).function(role)
+    try:
+        fn = generated(f, wrt).function(role)
+    except AdcompileError as exc:
+        if exc.construct not in _TUPLE_CONSTRUCTS:
+            raise
+        # (W, b) = p inside a helper, p[0] passed on: a tuple parameter whose nesting the
+        # source does not tell; made at the first call with tuples
+        return TupleFunction(f, wrt, role, exc)
+    fn.specializer = lambda args: _specialized(f, wrt, role, args)
+    return fn
+
+
+class TupleFunction:
+    """A gradient (or forward) of a function that takes tuple parameters whose nesting only
+    the arguments tell: each call with tuples of a new nesting generates and compiles the
+    function for it (``specialize``).  Called without tuples, it raises the error the
+    function gives for non-tuple arguments."""
+
+    def __init__(self, f: Callable, wrt: Wrt, role: str, error: AdcompileError) -> None:
+        self.f, self.wrt, self.role, self.error = f, wrt, role, error
+        self.__name__ = getattr(f, "__name__", "f")
+        self._made: dict[Any, Any] = {}
+
+    def specialize(self, *args: Any) -> Any:
+        """The compiled function for arguments nested like ``args`` (callable from
+        ``@numba.njit`` code)."""
+        if not structure.is_structured(args):
+            raise self.error
+        key = tuple(structure.shape_of(a) for a in args)
+        if key not in self._made:
+            self._made[key] = _specialized(self.f, self.wrt, self.role, args)
+        return self._made[key]
+
+    def __call__(self, *args: Any) -> Any:
+        return self.specialize(*args)(*args)
+
+    @property
+    def source(self) -> str:
+        made = list(self._made.values())
+        if not made:
+            return (f"# the code for {self.__name__}() is generated at the first call with "
+                    "tuple arguments (or by .specialize(*args))\n")
+        return made[-1].source
+
+
+def _specialized(f: Callable, wrt: Wrt, role: str, args: tuple) -> Any:
+    """The compiled function for ``role`` that takes the tuples in ``args`` as they are
+    (see ``structure``): generated for the nesting of these arguments."""
+    info = parse_function(f)
+    names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+    flat, _ = structure.flatten(info, args)
+    fn = codegen.generate(flat, names, as_tuple).function(role)
+    fn.specializer = lambda args: _specialized(f, wrt, role, args)
+    return fn
 
 
 def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
@@ -57,7 +115,21 @@ def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
         raise AdcompileError(f"in {info.name}(): {exc.message}", filename=info.filename,
                              lineno=info.tree.lineno, construct=exc.construct,
                              hint=exc.hint) from None
+    unpacked = structure.unpacked_parameters(info)
+    if unpacked is not None:  # (W, b) = params: generated for tuples of that nesting
+        info, _ = structure.flatten(info, unpacked)
     return codegen.generate(info, names, as_tuple)
+
+
+def generated_flat(info: Any, wrt: list[str], as_tuple: bool) -> codegen.Generated:
+    """The generated module of ``info`` (flattened by ``structure.flatten``), seen through
+    its flat functions: they take the tuple parameters' leaves as parameters of their own
+    and return every leaf's gradient (what the optimizers' compiled loops call)."""
+    gen = codegen.generate(info, wrt, as_tuple)
+    names = dict(gen.names)
+    for role in ("forward", "grad", "value_and_grad", "tape_bytes"):
+        names[role] = names["flat_" + role]
+    return dataclasses.replace(gen, names=names)
 
 
 def resolve_wrt(params: list[str], wrt: Wrt, func_name: str = "f") -> tuple[list[str], bool]:

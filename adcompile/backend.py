@@ -16,16 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import numba
+import numpy as np
 from numba.core import errors as numba_errors
 from numba.core import types as nbtypes
 from numba.core.caching import FunctionCache, NullCache
 from numba.core.registry import CPUDispatcher
 
+from . import structure
 from .errors import AdcompileError
 
 _JITTED: dict[tuple[int, str], Any] = {}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_UNIFY = re.compile(r"Cannot unify (array\([^)]*\)) and (array\([^)]*\)) for '([^']+)'")
+_UNIFY = re.compile(r"Cannot unify (array\([^)]*\)|\w+) and (array\([^)]*\)|\w+) for '([^']+)'")
 
 
 class CompiledFunction(CPUDispatcher):
@@ -54,7 +56,43 @@ class CompiledFunction(CPUDispatcher):
         except Exception:  # noqa: BLE001 - caching is an optimisation
             self._cache = NullCache()
 
+    #: for a gradient taken from Python: makes the function for tuple arguments
+    specializer: Any = None
+    #: a wrapper generated for tuple parameters (``structure``)
+    takes_tuples: bool = False
+
+    def specialize(self, *args: Any) -> Any:
+        """The compiled function for arguments shaped like ``args`` (tuples of floats and
+        arrays where the function takes tuples): callable from ``@numba.njit`` code, which
+        cannot pick it by itself.  For arguments without tuples, the function itself."""
+        if self.specializer is None or not (self.takes_tuples or structure.is_structured(args)):
+            return self
+        key = tuple(structure.shape_of(a) for a in args)
+        cache = self.__dict__.setdefault("_structured", {})
+        if key not in cache:
+            cache[key] = self.specializer(args)
+        return cache[key]
+
     def __call__(self, *args: Any, **kws: Any) -> Any:
+        if self.specializer is not None and (self.takes_tuples or structure.is_structured(args)):
+            try:
+                target = self.specialize(*args)
+                result = target.run(*(structure.as_tuples(a) for a in args), **kws)
+            except AdcompileError as exc:
+                lists = [k for k, a in enumerate(args) if isinstance(a, list)]
+                if not lists:
+                    raise
+                raise AdcompileError(
+                    f"{exc.message} (a list argument, at position {lists[0]}, is taken as a "
+                    "tuple of values)", filename=exc.filename, lineno=exc.lineno,
+                    construct=exc.construct, hint="pass a NumPy array (np.asarray(...)) where "
+                    "the function expects an array") from None
+            return structure.give_back(result, self.role, self.wrt_positions, self.as_tuple,
+                                       args)
+        return self.run(*args, **kws)
+
+    def run(self, *args: Any, **kws: Any) -> Any:
+        """Call the compiled function with ``args`` as they are."""
         try:
             return super().__call__(*args, **kws)
         except (ValueError, IndexError, ZeroDivisionError) as exc:
@@ -64,7 +102,14 @@ class CompiledFunction(CPUDispatcher):
                             f"{self.user_function}, called with {shapes})") from None
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
-        for position in self.wrt_positions if self.role else ():
+        for position, a in enumerate(args):
+            if not isinstance(a, (tuple, list)) and np.iscomplexobj(a):
+                raise AdcompileError(
+                    f"{self.user_function}: the argument at position {position} is complex "
+                    f"({_describe(a)}); adcompile differentiates real (float) functions only",
+                    construct="a complex argument",
+                    hint="split it into real and imaginary parts (two float arrays)")
+        for position in self.wrt_positions if self.role and not self.takes_tuples else ():
             if position < len(args) and isinstance(args[position], (tuple, list)):
                 raise AdcompileError(
                     f"{self.user_function}: the argument at position {position} is a "
@@ -88,12 +133,16 @@ class CompiledFunction(CPUDispatcher):
                     "arrays); if the types are right, the generated code is at fault: report "
                     "it with the function")
             unify = _UNIFY.search(detail)
-            if unify:  # one variable holds two kinds of array (int64 on entry, float64 later)
+            if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
                 name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
                 detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "
                           f"{unify.group(2)} in another (a loop or a branch changes its type)")
-                hint = (f"give '{name}' the type it ends with where it starts: multiply the "
-                        "starting integer array by 1.0 (or pass a float64 array)")
+                if "array" in unify.group(1) and "array" in unify.group(2):
+                    hint = (f"give '{name}' the type it ends with where it starts: multiply "
+                            "the starting integer array by 1.0 (or pass a float64 array)")
+                else:
+                    hint = (f"keep '{name}' a number or an array throughout (Numba gives "
+                            "each variable one type): use another name for the other one")
             raise AdcompileError(
                 f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
                 f"for {types_}: {detail.strip()}",

@@ -84,7 +84,7 @@ def _visit(func: Any, info: FunctionInfo, stack: list, done: dict) -> None:
                          is callee), info.tree)
             raise info.error(call, f"the recursive call {chain} cannot be differentiated",
                              construct="recursion", hint="rewrite the recursion as a loop")
-        _visit(callee, parse_function(callee), stack, done)
+        _visit(callee, parse_function(callee, tuple_result=True), stack, done)
     stack.pop()
     done[id(func)] = True
 

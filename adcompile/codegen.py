@@ -30,7 +30,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import kernels, rules
+from . import kernels, rules, stack
 from .alias import check_writes, snapshot
 from .analyze import activity, promote
 from .backend import jitted, load_module
@@ -41,6 +41,7 @@ from .normalize import Normalized, normalize
 from .render import function_def, unparse
 from .reverse import gradient_function
 from .simplify import make_literal
+from .structure import wrappers
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
 #: generated modules loaded in this process, by cache key (which covers everything the
@@ -69,7 +70,8 @@ class Generated:
     def source(self, role: str) -> str:
         """The module header, the generated function for ``role`` and the helpers it calls."""
         header, functions = _split(self.text)
-        helpers = [n for n in functions if n not in self.names.values()]
+        main = {n for r, n in self.names.items() if not r.startswith("flat_")}
+        helpers = [n for n in functions if n not in main]
         order = [self.names[role]]
         for name in order:  # helpers called, transitively, in module order
             for helper in helpers:
@@ -137,7 +139,9 @@ def _fallback_dir() -> Path:
 
 
 def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
-    """The compiled module for ``info`` differentiated with respect to ``wrt``."""
+    """The compiled module for ``info`` differentiated with respect to ``wrt``.  For a
+    function whose tuple parameters were flattened (``info.structure``), ``wrt`` names the
+    user's parameters, and the roles are the wrappers that take the tuples."""
     key = _cache_key(info, wrt, as_tuple)
     if key in _LOADED:
         return _LOADED[key]
@@ -158,7 +162,8 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
                          text=None if stored else text)
     gen = Generated(module=module, path=path, text=text, names=names)
     counting = gen.function("tape_bytes")
-    positions = tuple(info.params.index(p) for p in wrt)
+    params = info.structure.params if info.structure is not None else info.params
+    positions = tuple(params.index(p) for p in wrt)
     for role in names:
         fn = gen.function(role)
         fn.source = gen.source(role)
@@ -168,6 +173,7 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
             seed = re.search(r"chain rule from (\w+) back", fn.source)
             fn.result_name = seed.group(1) if seed else ""
             fn.forward = gen.function("forward")
+        fn.takes_tuples = info.structure is not None
     _LOADED[key] = gen
     return gen
 
@@ -175,6 +181,12 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> Generated:
 def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                  names: dict[str, str]) -> tuple[str, Namespace]:
     check_recursion(info)
+    structure = info.structure
+    user_wrt, user_as_tuple, user_names = wrt, as_tuple, names
+    if structure is not None:  # the flat functions, and the wrappers that take the tuples
+        wrt, as_tuple = structure.flat_wrt(wrt), True
+        names = {**names, **{role: names["flat_" + role] for role in (
+            "forward", "grad", "value_and_grad", "tape_bytes")}}
     norm = normalize(info)
     act = activity(norm, wrt)
     taken = norm.names.taken | set(names.values())
@@ -201,7 +213,7 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
              for role in ("grad", "value_and_grad", "tape_bytes")]
     grad, vg, counting = built
     helpers = callees.generate()
-    helpers += _user_functions(ns)
+    helpers += _user_functions(ns, [forward, *built, *helpers])
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
     header, injected = _header(ns)
     what = ", ".join(wrt)
@@ -217,6 +229,8 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                  packed, sample, counting, *helpers]
     for fn in functions:
         text += "\n\n\n" + unparse(fn)
+    if structure is not None:
+        text += "\n\n\n" + wrappers(structure, user_wrt, user_as_tuple, user_names)
     return text + "\n", ns
 
 
@@ -225,11 +239,15 @@ def _role_names(info: FunctionInfo) -> dict[str, str]:
     function (or anything it calls) already uses at module level."""
     taken = set(info.bindings) | _callee_names(info.func, set())
     out = {}
-    for role, name in (("forward", info.name), ("grad", f"grad_{info.name}"),
-                       ("value_and_grad", f"value_and_grad_{info.name}"),
-                       ("packed", f"value_and_grad_{info.name}_packed"),
-                       ("sample", f"value_and_grad_{info.name}_sample"),
-                       ("tape_bytes", f"grad_{info.name}_tape_bytes")):
+    roles = [("forward", info.name), ("grad", f"grad_{info.name}"),
+             ("value_and_grad", f"value_and_grad_{info.name}"),
+             ("packed", f"value_and_grad_{info.name}_packed"),
+             ("sample", f"value_and_grad_{info.name}_sample"),
+             ("tape_bytes", f"grad_{info.name}_tape_bytes")]
+    if info.structure is not None:  # the functions of the flattened parameters
+        roles += [("flat_" + role, f"{name}_flat") for role, name in roles
+                  if role in ("forward", "grad", "value_and_grad", "tape_bytes")]
+    for role, name in roles:
         candidate, k = name, 0
         while candidate in taken or (role != "forward" and candidate in out.values()):
             k += 1
@@ -265,21 +283,30 @@ def _tape_bytes(counting: Any) -> Any:
     return tape_bytes
 
 
-def _user_functions(ns: Namespace) -> list[ast.FunctionDef]:
-    """The user functions the module calls, as functions of the module (so that Numba compiles
-    them together), with their own free names bound in turn."""
+def _user_functions(ns: Namespace, functions: list[ast.FunctionDef]
+                    ) -> list[ast.FunctionDef]:
+    """The user functions the module calls (from ``functions``, and from each other), as
+    functions of the module (so that Numba compiles them together), with their own free
+    names bound in turn.  A function whose calls were all inlined is not among them."""
     out: dict[str, ast.FunctionDef] = {}
+    used = _loaded_names(functions)
     pending = True
     while pending:
         pending = False
         for name, obj in list(ns.bindings.items()):
-            if name in out or not is_user_function(obj) or rules.has_rule(obj):
+            if (name in out or name not in used or not is_user_function(obj)
+                    or rules.has_rule(obj)):
                 continue
             callee = _callee(obj, ns).to_function()
             out[name] = function_def(name, callee.args, callee.body)
+            used |= _loaded_names([out[name]])
             pending = True
     ns.emitted = set(out)
     return list(out.values())
+
+
+def _loaded_names(functions: list[ast.FunctionDef]) -> set[str]:
+    return {n.id for f in functions for n in ast.walk(f) if isinstance(n, ast.Name)}
 
 
 def _callee(func: Any, ns: Namespace) -> Normalized:
@@ -390,8 +417,8 @@ def _importable(obj: Any) -> tuple[str, str] | None:
     Python functions are never imported: they are bound at load time to their Numba-compiled
     version, which the generated code needs.
     """
-    if getattr(obj, "__module__", None) == kernels.__name__:
-        return kernels.__name__, obj.__name__
+    if getattr(obj, "__module__", None) in (kernels.__name__, stack.__name__):
+        return obj.__module__, obj.__name__
     if isinstance(obj, types.FunctionType) or hasattr(obj, "py_func"):
         return None
     name = getattr(obj, "__name__", None)
@@ -411,7 +438,8 @@ def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool) -> str:
     h = hashlib.sha256()
     for part in (__version__, _self_hash(), rules.fingerprint(), numba.__version__,
                  np.__version__, sys.version, f"boundscheck={numba.config.BOUNDSCHECK}",
-                 info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple)):
+                 info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple),
+                 info.structure.key() if info.structure is not None else ""):
         h.update(part.encode())
         h.update(b"\0")
     seen = {id(info.func)}

@@ -98,6 +98,8 @@ class FunctionInfo:
     bindings: dict[str, Any] = field(default_factory=dict)
     #: every name that appears in the function (parameters, locals, free names)
     names: set[str] = field(default_factory=set)
+    #: how tuple parameters were flattened into leaves (``structure.Structure``), if any
+    structure: Any = None
 
     def error(self, node: ast.AST | None, message: str, *, construct: str | None = None,
               hint: str | None = None) -> AdcompileError:
@@ -135,8 +137,9 @@ def unwrap(f: Any) -> types.FunctionType:
     return f
 
 
-def parse_function(f: Any) -> FunctionInfo:
-    """Read, parse, check and resolve ``f``. Raises ``AdcompileError`` on anything unsupported."""
+def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
+    """Read, parse, check and resolve ``f``. Raises ``AdcompileError`` on anything unsupported.
+    With ``tuple_result`` the function may return a tuple (a helper whose call is inlined)."""
     func = unwrap(f)
     code = func.__code__
     filename = code.co_filename
@@ -165,7 +168,7 @@ def parse_function(f: Any) -> FunctionInfo:
     info = FunctionInfo(func=func, name=func.__name__, filename=filename, source=source,
                         tree=tree, params=[])
     _check_signature(info)
-    _check_subset(info)
+    _check_subset(info, tuple_result)
     _resolve_free_names(info)
     _lower(info)
     return info
@@ -439,7 +442,7 @@ def _check_signature(info: FunctionInfo) -> None:
     info.tree.returns = None
 
 
-def _check_subset(info: FunctionInfo) -> None:
+def _check_subset(info: FunctionInfo, tuple_result: bool = False) -> None:
     body = info.tree.body
     for stmt in body:
         _check_node(info, stmt, stmt, body)
@@ -450,7 +453,7 @@ def _check_subset(info: FunctionInfo) -> None:
                          construct="return", hint="return the loss as the last statement "
                          "(early returns before it are fine)")
     for ret in returns:
-        if ret.value is None or isinstance(ret.value, ast.Tuple):
+        if ret.value is None or (isinstance(ret.value, ast.Tuple) and not tuple_result):
             raise info.error(ret, "the function must return one scalar (the loss)",
                              construct="return", hint="return a single number; "
                              "differentiate each output separately if you need several")

@@ -21,15 +21,15 @@ import copy
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy
 
-from . import kernels
+from . import kernels, rules
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .fold import fold_constant_branches
-from .frontend import FunctionInfo
+from .frontend import FunctionInfo, parse_function
 from .names import NameGen
 from .render import function_def
 
@@ -79,6 +79,11 @@ class _Normalizer:
         self.variables: dict[str, str] = {p: p for p in info.params}
         self.out: list[ast.stmt] = []
         self.lineno = info.tree.lineno
+        #: names bound to tuples, kept as tuple displays of atoms (never emitted): a tuple
+        #: parameter's leaves, ``p = (a, b)``; reads of their elements are the atoms
+        self.tuples: dict[str, ast.Tuple] = {}
+        self.depth = 0  # blocks (branches, loop bodies) entered
+        self.inlining: list[object] = []  # user functions being inlined (see inline)
 
     def run(self) -> Normalized:
         tree = desugar(self.info.tree, self.names)
@@ -110,11 +115,13 @@ class _Normalizer:
     def nested(self, build: Callable[[], None]) -> list[ast.stmt]:
         """The statements ``build`` emits, collected into a block of their own."""
         saved, self.out = self.out, []
+        self.depth += 1
         try:
             build()
             return self.out
         finally:
             self.out = saved
+            self.depth -= 1
 
     def statement(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Pass):
@@ -160,11 +167,15 @@ class _Normalizer:
                               construct=type(stmt).__name__)
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
+        if self.to_inline(value):
+            self.bind(target, self.inline(value))
+            return
+        held = self.tuple_value(value)
+        if held is not None:
+            self.bind(target, held)
+            return
         if isinstance(target, ast.Name):
-            if isinstance(value, ast.Tuple):
-                raise self.info.error(value, "a tuple cannot be assigned to a single name",
-                                      construct="a tuple value", hint="unpack it into names: "
-                                      "a, b = x, y")
+            self.forget_tuple(target.id, target)
             op = self.atom(value) if is_atom(value) else self.operation(value)
             self.emit(self.define(target.id), op)
             return
@@ -185,8 +196,9 @@ class _Normalizer:
             return
         if isinstance(target, ast.Tuple):
             if not isinstance(value, ast.Tuple):
-                raise self.info.error(target, "tuple unpacking takes a tuple display or an "
-                                      "array's .shape", construct="tuple unpacking",
+                raise self.info.error(target, "tuple unpacking takes a tuple display, a tuple "
+                                      "parameter or an array's .shape",
+                                      construct="tuple unpacking",
                                       hint="write a, b = x, y, or assign each name separately")
             if len(value.elts) != len(target.elts):
                 raise self.info.error(target, "the tuple on the right has "
@@ -203,12 +215,158 @@ class _Normalizer:
                               hint="assign to a plain name")
 
     def bind(self, target: ast.expr, atom: ast.expr) -> None:
-        """Assign an already-normalized atom to a name."""
+        """Assign an already-normalized atom (or tuple of atoms) to a name, or unpack it."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(atom, ast.Tuple) or len(atom.elts) != len(target.elts):
+                have = (f"{len(atom.elts)} values" if isinstance(atom, ast.Tuple)
+                        else "one value")
+                raise self.info.error(target, f"cannot unpack {have} into "
+                                      f"{len(target.elts)} names", construct="tuple unpacking",
+                                      hint="give each name one value")
+            for t, a in zip(target.elts, atom.elts, strict=True):
+                self.bind(t, a)
+            return
         if not isinstance(target, ast.Name):
-            raise self.info.error(target, "nested unpacking is not supported",
-                                  construct="nested unpacking", hint="unpack one level at a "
-                                  "time")
+            raise self.info.error(target, "assignment to this target is not supported",
+                                  construct=f"assignment to {type(target).__name__}",
+                                  hint="assign to a plain name")
+        if isinstance(atom, ast.Tuple):
+            if self.depth:
+                raise self.info.error(target, f"'{target.id}' is given a tuple inside a loop "
+                                      "or a branch", construct="a tuple value",
+                                      hint="bind tuples (and unpack them) at the top level of "
+                                      "the function")
+            self.tuples[target.id] = atom
+            self.current.pop(target.id, None)
+            self.variables.setdefault(target.id, target.id)
+            return
+        self.forget_tuple(target.id, target)
         self.emit(self.define(target.id), atom)
+
+    def forget_tuple(self, name: str, node: ast.AST) -> None:
+        """``name`` no longer holds a tuple (it is assigned something else)."""
+        if name in self.tuples:
+            if self.depth:
+                raise self.info.error(node, f"'{name}' holds a tuple and is assigned another "
+                                      "value inside a loop or a branch",
+                                      construct="a tuple value",
+                                      hint="use a new name for the new value")
+            del self.tuples[name]
+
+    def tuple_value(self, value: ast.expr) -> ast.Tuple | None:
+        """``value`` as a tuple of atoms, if it is a tuple: a display, a name holding one,
+        or an element of one that is itself a tuple.  Displays are evaluated left to right
+        before anything is bound (``a, b = b, a``)."""
+        if isinstance(value, (ast.Tuple, ast.List)):
+            return ast.Tuple(elts=[self.tuple_value(e) or self.atom(e) for e in value.elts],
+                             ctx=ast.Load())
+        if isinstance(value, ast.Name) and value.id in self.tuples:
+            return copy.deepcopy(self.tuples[value.id])
+        if isinstance(value, ast.Subscript):
+            whole = self.tuple_value(value.value)
+            if whole is not None:
+                element = self.tuple_element(value, whole)
+                return element if isinstance(element, ast.Tuple) else None
+        return None
+
+    # -- user functions that take or return tuples: inlined ---------------------------------
+
+    def to_inline(self, value: ast.expr) -> bool:
+        """Whether ``value`` calls a user function that returns a tuple or is passed one
+        (such a call is inlined: its body becomes part of this function)."""
+        if not isinstance(value, ast.Call) or not isinstance(value.func, (ast.Name,
+                                                                          ast.Attribute)):
+            return False
+        callee = self.info.resolve(value.func)
+        if not is_user_function(callee) or rules.has_rule(callee):
+            return False
+        if any(self.tuple_value(a) is not None for a in value.args) or any(
+                self.tuple_value(k.value) is not None for k in value.keywords):
+            return True
+        tree = _returns_tuple(callee)
+        return tree
+
+    def inline(self, node: ast.Call) -> ast.expr:
+        """The call ``node`` of a user function, with the function's body normalized here
+        (its names prefixed with its own: ``layer_W``); returns its result, an atom or a
+        tuple of atoms."""
+        callee = self.info.resolve(node.func)
+        func = getattr(callee, "py_func", callee)
+        if any(func is f for f in self.inlining):
+            raise self.info.error(node, f"{func.__name__}() calls itself", construct="recursion",
+                                  hint="write the recursion as a loop")
+        args = positional_arguments(self.info, node, callee)
+        values = [self.tuple_value(a) or self.atom(a) for a in args]
+        inner = parse_function(callee, tuple_result=True)
+        tree = copy.deepcopy(inner.tree)
+        renames: dict[str, str] = {}
+        local = set(inner.params) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                                     and isinstance(n.ctx, ast.Store)}
+        for name in sorted(local):
+            renames[name] = self.names.fresh(f"{func.__name__}_{name}")
+        for name, obj in inner.bindings.items():
+            if self.info.bindings.get(name) is obj and name not in self.current:
+                continue
+            bound = name if name not in self.names.taken else self.names.fresh(name)
+            self.names.taken.add(bound)
+            self.info.bindings[bound] = obj
+            if bound != name:
+                renames[name] = bound
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        tree = desugar(tree, self.names)
+        body = tree.body
+        if body and isinstance(body[0], ast.Expr):  # docstring
+            body = body[1:]
+        saved_info, saved_lineno = self.info, self.lineno
+        # errors inside name the callee and its file; names resolve in the shared bindings
+        self.info = replace(self.info, name=inner.name, filename=inner.filename)
+        self.inlining.append(func)
+        try:
+            for param, value in zip(inner.params, values, strict=True):
+                self.bind(ast.Name(id=renames[param], ctx=ast.Store()), value)
+            self.block(body[:-1])
+            ret = body[-1]
+            self.lineno = ret.lineno
+            result = self.tuple_value(ret.value)
+            if result is None:
+                result = self.atom(ret.value)
+        finally:
+            self.inlining.pop()
+            self.info, self.lineno = saved_info, saved_lineno
+        return result
+
+    def static_int(self, node: ast.expr) -> int | None:
+        """The value of an integer expression known before running: literals, ``len`` of a
+        tuple, and ``+ - * // %`` of those (``p[len(p) - 1]``)."""
+        if isinstance(node, ast.Constant):
+            return node.value if type(node.value) is int else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            k = self.static_int(node.operand)
+            return -k if k is not None else None
+        if isinstance(node, ast.BinOp) and type(node.op) in _STATIC_OPS:
+            a, b = self.static_int(node.left), self.static_int(node.right)
+            if a is None or b is None or (b == 0 and isinstance(node.op, (ast.FloorDiv,
+                                                                           ast.Mod))):
+                return None
+            return _STATIC_OPS[type(node.op)](a, b)
+        if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.func, ast.Name)
+                and self.info.resolve(node.func) is builtins.len):
+            held = self.tuple_value(node.args[0])
+            return len(held.elts) if held is not None else None
+        return None
+
+    def tuple_element(self, node: ast.Subscript, whole: ast.Tuple) -> ast.expr:
+        k = self.static_int(node.slice)
+        if type(k) is not int or not -len(whole.elts) <= k < len(whole.elts):
+            raise self.info.error(node, "a tuple can only be indexed with an integer literal "
+                                  f"in range (it has {len(whole.elts)} elements)",
+                                  construct="a tuple index",
+                                  hint="index with a literal, or build an array: "
+                                  "np.array((a, b))[i]")
+        return copy.deepcopy(whole.elts[k])
 
     # -- control flow -----------------------------------------------------------------------
 
@@ -321,6 +479,8 @@ class _Normalizer:
     def atom(self, node: ast.expr) -> ast.expr:
         """``node`` as a name or constant, emitting temporaries for anything compound."""
         if isinstance(node, ast.Name):
+            if node.id in self.tuples:
+                return copy.deepcopy(self.tuples[node.id])
             return self.load(node.id, node)
         if isinstance(node, ast.Constant):
             return node
@@ -523,6 +683,9 @@ class _Normalizer:
         if target is builtins.range:
             raise self.info.error(node, "range() can only be iterated over in a for loop",
                                   construct="range", hint="write for i in range(...):")
+        if (target is builtins.len and len(node.args) == 1 and not node.keywords
+                and self.tuple_value(node.args[0]) is not None):
+            return ast.Constant(value=len(self.tuple_value(node.args[0]).elts))
         folded = self.fold_tuple_call(target, node)
         if folded is not None:
             return folded
@@ -534,6 +697,14 @@ class _Normalizer:
             stacked = ast.Call(func=self.numpy_function("stack"),
                                args=[ast.Tuple(elts=rows, ctx=ast.Load())], keywords=[])
             return self.call(ast.copy_location(stacked, node))
+        if is_user_function(target) and self.to_inline(node):
+            result = self.inline(node)
+            if isinstance(result, ast.Tuple):
+                raise self.info.error(node, f"{ast.unparse(node.func)}() returns a tuple, "
+                                      "which is used here as a value",
+                                      construct="a tuple value",
+                                      hint="unpack it first: a, b = f(...)")
+            return result
         if is_user_function(target):
             args = positional_arguments(self.info, node, target)
         elif node.keywords:
@@ -587,6 +758,16 @@ class _Normalizer:
         return self.operation(result)
 
     def subscript(self, node: ast.Subscript) -> ast.expr:
+        held = self.tuple_value(node.value) if not isinstance(
+            node.value, (ast.Tuple, ast.List)) else None
+        if held is not None:  # params[1]: the element itself
+            element = self.tuple_element(node, held)
+            if isinstance(element, ast.Tuple):
+                raise self.info.error(node, "this element is a tuple: it can be unpacked or "
+                                      "indexed, not used as a value",
+                                      construct="a tuple value",
+                                      hint="unpack it: (W, b) = params[0], or index it again")
+            return element
         if isinstance(node.value, (ast.Tuple, ast.List)):  # (a, 2 * a)[1]: the element itself
             k = (node.slice.value if isinstance(node.slice, ast.Constant)
                  else -node.slice.operand.value if _is_number(node.slice) else None)
@@ -668,6 +849,29 @@ _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "p
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
 _ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
           numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
+
+
+def _returns_tuple(func: object) -> bool:
+    """Whether the user function ``func`` returns a tuple display (read from its source)."""
+    func = getattr(func, "py_func", func)
+    key = id(func)
+    if key not in _RETURNS_TUPLE:
+        try:
+            tree = parse_function(func, tuple_result=True).tree
+        except Exception:  # noqa: BLE001 - the call is then handled (and refused) as usual
+            _RETURNS_TUPLE[key] = (func, False)
+        else:
+            _RETURNS_TUPLE[key] = (func, any(
+                isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple)
+                for n in ast.walk(tree)))
+    held, answer = _RETURNS_TUPLE[key]
+    return answer if held is func else False
+
+
+_RETURNS_TUPLE: dict[int, tuple[object, bool]] = {}
+_STATIC_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Mult: lambda a, b: a * b, ast.FloorDiv: lambda a, b: a // b,
+               ast.Mod: lambda a, b: a % b}
 
 
 def _targets(stmts: list[ast.stmt]) -> set[str]:

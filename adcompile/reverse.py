@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from . import kernels, rules
+from . import kernels, rules, stack
 from .analyze import (
     Activity,
     _elementwise,
@@ -83,6 +83,8 @@ class _Reverser(Recorder):
     integers: set[str] | None = None
     #: whether the loop being reversed lies inside a loop that writes into arrays
     in_store_all: bool = False
+    #: name -> the values assigned to it (for number_kind)
+    values: dict[str, list[ast.expr]] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -95,8 +97,8 @@ class _Reverser(Recorder):
         return name in self.act.arrays
 
     def kernel(self, name: str) -> str:
-        """The module-level name of the shape-generic helper ``kernels.<name>``."""
-        return self.ns.bind(name, getattr(kernels, name))
+        """The module-level name of the helper ``kernels.<name>`` (or ``stack.<name>``)."""
+        return self.ns.bind(name, getattr(kernels, name, None) or getattr(stack, name))
 
     def zero(self, name: str) -> ast.Assign:
         if name in self.act.arrays:
@@ -412,6 +414,15 @@ class _Reverser(Recorder):
                             if t.trips and t.trips in reads]
             if nested and tape.at_start + tape.at_end:
                 tape.stack = self.names.fresh(f"{index_name or 'it'}_pos")
+            values = self.values_read(reverse_body)
+            tape.shapes = {n for n in tape.at_start + tape.at_end
+                           if n in self.act.arrays and n not in values}
+            if isinstance(loop, ast.For):
+                inner_trips = {t.trips for t in self.inner_tapes(loop.body) if t.trips}
+                kinds = {n: "int" if n in inner_trips else self.number_kind(n)
+                         for n in tape.at_start + tape.at_end}
+                if all(kinds.values()):
+                    tape.kinds = kinds
         else:
             forward_body = [s for s in self.record(loop.body)  # not the copies to the next
                             if not (isinstance(s, ast.Assign)  # iteration: the reversal
@@ -439,6 +450,10 @@ class _Reverser(Recorder):
         restore = [_assign(n, ast.Subscript(value=_name(tape.names[n]),
                                             slice=copy.deepcopy(index), ctx=ast.Load()))
                    for n in tape.at_start + tape.at_end]
+        for stmt in restore:  # a value read only for its shape: an array of that shape
+            if stmt.targets[0].id in tape.shapes:
+                stmt.value = _call(self.kernel("restore_shape"), _name(stmt.targets[0].id),
+                                   stmt.value)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
 
@@ -483,6 +498,69 @@ class _Reverser(Recorder):
                 out.add(stmt.value.value.id)
         return {n for n in out if n in self.act.arrays and n in self.live}
 
+    def number_kind(self, name: str) -> str | None:
+        """'int', 'bool' or 'float' for a value that is surely a number of that kind (a
+        float tape also holds a float32 exactly; anything else that is not an integer or a
+        truth value is computed as a float), or ``None`` when it may be an array or its
+        kind is not known."""
+        if name in self.act.arrays:
+            return None
+        if self.integers is None:
+            self.integers = integer_names(self.norm)
+        if name in self.integers:
+            return "int"
+        if self.values is None:
+            self.values = {}
+            for stmt in assignments(self.norm.stmts):
+                if not is_store(stmt):
+                    self.values.setdefault(target_name(stmt), []).append(stmt.value)
+        values = self.values.get(name)
+        if not values:
+            return None
+        truth = (ast.Compare, ast.BoolOp)
+        if all(isinstance(v, truth) or (isinstance(v, ast.UnaryOp)
+                                         and isinstance(v.op, ast.Not))
+               or (isinstance(v, ast.Constant) and type(v.value) is bool) for v in values):
+            return "bool"
+        def floating(v: ast.expr) -> bool:
+            if isinstance(v, (ast.BinOp, ast.UnaryOp)):
+                return True
+            if not isinstance(v, ast.Call):
+                return False
+            func = self.norm.info.resolve(v.func)
+            if func in (max, min, abs):  # a float when its arguments are
+                return all(isinstance(a, ast.Constant) and type(a.value) is float
+                           or isinstance(a, ast.Name) and a.id != name
+                           and self.number_kind(a.id) == "float" for a in v.args)
+            return _returns_float(func)
+
+        if all(floating(v) for v in values):
+            return "float"
+        if len(values) == 1 and isinstance(values[0], ast.Subscript) and isinstance(
+                values[0].value, ast.Name) and values[0].value.id in self.norm.info.params \
+                and self.plain_index(values[0].slice) and not _has_slice(values[0].slice):
+            return f"element:{values[0].value.id}"  # an element of a parameter's array
+        return None
+
+    def values_read(self, stmts: list[ast.stmt]) -> set[str]:
+        """Names whose values ``stmts`` read somewhere: not counting an argument a kernel
+        reads only for its shape (``zeros_like(u)``, ``unbroadcast(g, u)``,
+        ``reduce_adjoint(g, u, axis)``) or its type."""
+        shape_only = {kernels.zeros_like: (0,), kernels.unbroadcast: (1,),
+                      kernels.reduce_adjoint: (1,), kernels.stored_adjoint: (1,)}
+        skip: set[int] = set()
+        out: set[str] = set()
+        for stmt in stmts:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    positions = shape_only.get(self.ns.bindings.get(node.func.id), ())
+                    skip.update(id(node.args[k]) for k in positions if k < len(node.args))
+            for node in ast.walk(stmt):
+                if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                        and id(node) not in skip and not getattr(node, "type_only", False)):
+                    out.add(node.id)
+        return out
+
     def inner_tapes(self, stmts: list[ast.stmt]) -> list[Tape]:
         """The tapes of the loops directly inside ``stmts`` (in branches too, not deeper)."""
         out: list[Tape] = []
@@ -516,6 +594,15 @@ class _Reverser(Recorder):
                                                for e in (last, end, back))),
                          body=[], orelse=[])
         return header, self.tape_index(loop)
+
+def _returns_float(func: object) -> bool:
+    """Whether ``func`` (``math.exp``, ``np.tanh``, ...) returns a float for numbers."""
+    module = getattr(func, "__module__", None) or ""
+    return (module == "math" and getattr(func, "__name__", "") not in (
+        "floor", "ceil", "trunc", "factorial", "gcd", "lcm", "comb", "perm", "isqrt")) or (
+        isinstance(func, numpy.ufunc) and func.types and all(
+            t.split("->")[1] in "efdg" for t in func.types if t.split("->")[0][0] in "efdg"))
+
 
 _FRESH = {"fresh_copy", "unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
           "reduce_adjoint", "zeros_like", "full", "sum"}

@@ -31,6 +31,11 @@ class Tape:
     #: a loop inside a loop that writes into arrays is taped as a stack: every execution
     #: pushes on the same tapes at this running position, and the reversal pops
     stack: str | None = None
+    #: value -> 'float', 'int' or 'bool' when every taped value is a number of a known kind
+    #: (a ``for`` loop's tapes are then made before it, and never reassigned inside it)
+    kinds: dict[str, str] | None = None
+    #: arrays the reversal reads only for their shapes: their shapes are taped instead
+    shapes: set[str] = field(default_factory=set)
 
 
 class Recorder:
@@ -91,26 +96,39 @@ class Recorder:
             if counter:
                 pre.append(assign(counter, const(0)))
         growing = isinstance(loop, ast.While)
+        static = bool(tape.kinds) and isinstance(loop, ast.For) and bool(
+            tape.at_start + tape.at_end)
         if tape.stack:  # one running position over every execution of the loop
-            index, growing = name(tape.stack), True
+            index, growing = name(tape.stack), not static
+        if static:  # typed tapes made (or grown) before the loop: none is made inside
+            for n in tape.at_start + tape.at_end:
+                if tape.stack:
+                    room: ast.expr = call(self.kernel("reserve"), name(tape.names[n]),
+                                          simplify(ast.BinOp(left=name(tape.stack),
+                                                             op=ast.Add(),
+                                                             right=copy.deepcopy(capacity))))
+                else:
+                    room = self.typed_tape(tape.kinds[n], copy.deepcopy(capacity))
+                pre.append(assign(tape.names[n], room))
         first = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[const(0)])
         start: list[ast.stmt] = []
         end: list[ast.stmt] = []
-        made = [assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
-                                             name(n))) for n in tape.at_start]
+        made = [] if static else [
+            assign(tape.names[n], self.room(tape, n, capacity)) for n in tape.at_start]
         # carried values: room made before the loop (by its first execution, for a stack)
         pre.extend([ast.If(test=copy.deepcopy(first), body=made, orelse=[])]
                    if tape.stack and made else made)
         if growing:  # room doubled when full, before the pushes
             start.extend(self.grow(tape.at_start, tape, index))
-        start.extend(self.push(tape.names[n], index, n) for n in tape.at_start)
-        if tape.at_end:  # values of the iteration: room made when the first one exists
-            end.append(ast.If(test=first, body=[
-                assign(tape.names[n], call(self.kernel("new_tape"), copy.deepcopy(capacity),
-                                             name(n))) for n in tape.at_end], orelse=[]))
+        start.extend(self.push(tape.names[n], index, n, n in tape.shapes)
+                     for n in tape.at_start)
+        if tape.at_end and not static:  # values of the iteration: room made when the first
+            end.append(ast.If(test=first, body=[  # one exists
+                assign(tape.names[n], self.room(tape, n, capacity)) for n in tape.at_end],
+                orelse=[]))
             if growing:
                 end.extend(self.grow(tape.at_end, tape, index))
-            end.extend(self.push(tape.names[n], index, n) for n in tape.at_end)
+        end.extend(self.push(tape.names[n], index, n, n in tape.shapes) for n in tape.at_end)
         if tape.stack:
             end.append(ast.AugAssign(target=name(tape.stack, True), op=ast.Add(),
                                      value=const(1)))
@@ -145,6 +163,9 @@ class Recorder:
             if not tape.stack:
                 continue
             before.append(assign(tape.stack, const(0)))
+            if tape.kinds:
+                before.extend(assign(tape.names[n], self.typed_tape(tape.kinds[n], const(0)))
+                              for n in tape.at_start + tape.at_end)
             if self.count_tape and tape.at_start + tape.at_end:
                 after.append(ast.If(
                     test=ast.Compare(left=name(tape.stack), ops=[ast.Gt()],
@@ -154,6 +175,13 @@ class Recorder:
                                                             attr="nbytes", ctx=ast.Load()))
                           for n in tape.at_start + tape.at_end], orelse=[]))
         return before, after
+
+    def typed_tape(self, kind: str, size: ast.expr) -> ast.Call:
+        """A tape of ``size`` numbers of ``kind``: ``float_tape(n)``, or for an element of
+        a parameter's array ``element_tape(A, n)`` (of ``A``'s dtype)."""
+        if kind.startswith("element:"):
+            return call(self.kernel("element_tape"), name(kind.split(":", 1)[1]), size)
+        return call(self.kernel(f"{kind}_tape"), size)
 
     def grow(self, values: list[str], tape: Tape, index: ast.expr) -> list[ast.stmt]:
         """``if index == len(tape): tape = grow_tape(tape)`` for the tapes of ``values``
@@ -166,9 +194,18 @@ class Recorder:
             assign(tape.names[n], call(self.kernel("grow_tape"), name(tape.names[n])))
             for n in values], orelse=[])]
 
-    def push(self, tape: str, index: ast.expr, value: str) -> ast.Assign:
+    def room(self, tape: Tape, value: str, capacity: ast.expr) -> ast.Call:
+        """A new tape for ``capacity`` values like ``value`` (or their shapes)."""
+        kernel = "shape_tape" if value in tape.shapes else "new_tape"
+        return call(self.kernel(kernel), copy.deepcopy(capacity), name(value))
+
+    def push(self, tape: str, index: ast.expr, value: str, shape: bool = False) -> ast.Assign:
         """``tape[index] = value``; for a value that may be an array, ``push`` checks that
-        its shape is the tape's (NumPy would broadcast a row of one element silently)."""
+        its shape is the tape's (NumPy would broadcast a row of one element silently).  With
+        ``shape``, the value's shape is taped (``push_shape``)."""
+        if shape:
+            return assign(tape, call(self.kernel("push_shape"), name(tape),
+                                     copy.deepcopy(index), name(value)))
         if self.may_be_array(value):
             return assign(tape, call(self.kernel("push"), name(tape), copy.deepcopy(index),
                                      name(value)))

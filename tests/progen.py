@@ -21,6 +21,8 @@ Parameters of ``f`` and what they are passed as:
 ``flag``     a bool, or sometimes ``0``/``1``
 ``idx``      an int64 array of 3 indices into a vector, duplicates likely
 ``m``        an int64 data array of shape ``(3,)``
+``P``        a tuple ``(float, array of shape (3,))`` (sometimes a list), unpacked or
+             indexed, passed whole to a helper that unpacks it
 ===========  ===================================================================
 
 Every value stays bounded by construction: each expression carries an upper bound of its
@@ -49,9 +51,10 @@ CAP = 6.0
 FLOATS = ("x", "y", "z")
 VECTORS = ("u", "v")
 KINDS = {"x": "float", "y": "float", "z": "float", "u": "vec", "v": "vec", "A": "mat",
-         "n": "count", "k": "power", "flag": "bool", "idx": "index", "m": "intvec"}
+         "n": "count", "k": "power", "flag": "bool", "idx": "index", "m": "intvec",
+         "P": "pair"}
 #: Parameters that may be differentiated with respect to.
-DIFFERENTIABLE = ("x", "y", "z", "u", "v", "A")
+DIFFERENTIABLE = ("x", "y", "z", "u", "v", "A", "P")
 #: Ranges of loops, simplest first; ``n`` is in [-2, 4], so every range has at most 5 trips.
 RANGES = ["range(3)", "range(1, 4)", "range(3, 0, -1)", "range(4, -1, -2)", "range(2, 2)",
           "range(n)", "range(n, 3)", "range(3, n, -1)", "range(-1, n)", "range(0, n, 2)",
@@ -111,6 +114,7 @@ class Writer:
         self.used: set[str] = set()
         self.features: set[str] = set()
         self.fresh = itertools.count(1)
+        self.pair_helper = False  # the body calls pair_helper (see pair)
 
     # -- drawing helpers --------------------------------------------------------------------
 
@@ -485,6 +489,8 @@ class Writer:
             self.view_write(indent)
         elif kind == "carried":
             self.carried(indent)
+        elif kind == "pair":
+            self.pair(indent)
         else:
             self.statement(indent, "scalar")
 
@@ -761,6 +767,25 @@ class Writer:
         self.emit(indent, f"{name} = np.sum({y} * {y})")
         return self.finish(indent, name, 3 * (4 * 0.625) ** 2)
 
+    def pair(self, indent):
+        """Reads the tuple parameter ``P = (float, vector)``: unpacked, indexed, or passed to
+        a helper that unpacks it and returns a tuple."""
+        self.features.add("tuple-param")
+        a, w = self.name("pa"), self.name("pw")
+        form = self.choice(["unpack", "index", "helper"])
+        if form == "unpack":
+            self.emit(indent, f"{a}, {w} = {self.param('P')}")
+        elif form == "index":
+            self.emit(indent, f"{a} = {self.param('P')}[0] * 1.0")
+            self.emit(indent, f"{w} = {self.param('P')}[{self.choice(['1', '-1'])}]")
+        else:
+            self.features.add("tuple-helper")
+            s, _ = self.scalar(1)
+            self.emit(indent, f"{a}, {w} = pair_helper({self.param('P')}, {s})")
+            self.pair_helper = True
+        self.scalars[a] = 1.5 if form != "helper" else 1.0
+        self.vectors[w] = 1.5 if form != "helper" else 1.5
+
     def view_write(self, indent):
         """Reads through a view of a local array, then writes into the array."""
         self.features.add("view-write")
@@ -794,7 +819,10 @@ class Writer:
 
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
-              "view", "matrix", "carried"]
+              "view", "matrix", "carried", "pair"]
+#: a helper that takes the tuple parameter and returns a tuple (calls of it are inlined)
+PAIR_HELPER = ("def pair_helper(p, s):\n    c, w = p\n"
+               "    return math.tanh(c * s), w * math.tanh(s) + c\n")
 HELPER_KINDS = ["scalar", "accumulate", "branch", "update", "while"]
 
 
@@ -855,6 +883,9 @@ def argument(draw, name, as_int):
     if kind == "index":
         return np.array(draw(st.lists(st.integers(0, 2), min_size=3, max_size=3)),
                         dtype=np.int64)
+    if kind == "pair":
+        pair = [argument(draw, "x", False), argument(draw, "u", False)]
+        return pair if draw(st.integers(0, 3)) == 0 else tuple(pair)
     return np.array(draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3)),
                     dtype=np.int64)
 
@@ -874,6 +905,8 @@ def programs(draw, statements=3, kinds=BODY_KINDS):
         terms.append(writer.param("x"))
     params = [p for p in KINDS if p in writer.used]
     body = "\n".join(writer.lines)
+    if writer.pair_helper:
+        sources.append(PAIR_HELPER)
     sources.append(f"def f({', '.join(params)}):\n{body}\n    return {' + '.join(terms)}\n")
     source = HEADER + "\n\n" + "\n\n".join(sources)
     candidates = [p for p in params if p in DIFFERENTIABLE]
@@ -926,7 +959,13 @@ def load(directory, source):
 
 
 def _copy(point):
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in point)
+    return tuple(_copy_value(a) for a in point)
+
+
+def _copy_value(a):
+    if isinstance(a, (tuple, list)):
+        return type(a)(_copy_value(e) for e in a)
+    return a.copy() if isinstance(a, np.ndarray) else a
 
 
 def _difference(f, point, i, index, h):
@@ -944,8 +983,19 @@ def _difference(f, point, i, index, h):
 
 def oracle(f, point, i):
     """d f / d argument ``i`` by float64 central differences (step 1e-6 relative), or None
-    when the point is too close to a kink (two steps disagree, or the one-sided slopes do)."""
+    when the point is too close to a kink (two steps disagree, or the one-sided slopes do).
+    For a tuple (or list) argument, a tuple (or list) of the derivatives by its elements."""
     x = point[i]
+    if isinstance(x, (tuple, list)):
+        parts = []
+        for k in range(len(x)):
+            def of_element(*args, k=k):
+                whole = list(_copy_value(x))
+                whole[k] = args[i]
+                return f(*args[:i], type(x)(whole), *args[i + 1:])
+
+            parts.append(oracle(of_element, point[:i] + (x[k],) + point[i + 1:], i))
+        return None if any(p is None for p in parts) else type(x)(parts)
     mid = float(f(*_copy(point)))
     if isinstance(x, np.ndarray):
         out = np.empty(x.shape)
@@ -968,7 +1018,17 @@ def oracle(f, point, i):
     return out
 
 
+def _leaves(values):
+    out = []
+    for v in values:
+        out.extend(_leaves(v) if isinstance(v, (tuple, list)) else [v])
+    return out
+
+
 def _same(a, b):
+    if isinstance(a, (tuple, list)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b, strict=True)))
     if isinstance(a, np.ndarray):
         return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
                 and np.array_equal(a, b))
@@ -1045,8 +1105,18 @@ def _compare(program, point, args, value, want, role, result, single, indices):
     if len(grads) != len(indices):
         return ("wrong gradient", f"{len(grads)} gradients for {len(indices)} wrt")
     arrays = []
+    pairs = []
     for i, g, w in zip(indices, grads, want, strict=True):
-        name = params[i]
+        if isinstance(w, (tuple, list)):  # a tuple parameter: compared element by element
+            if type(g) is not type(w) or len(g) != len(w):
+                return ("gradient type", f"d f / d {params[i]}: {g!r}, want a "
+                        f"{type(w).__name__} of {len(w)}")
+            pairs.extend((i, f"{params[i]}[{k}]", ge, we)
+                         for k, (ge, we) in enumerate(zip(g, w, strict=True)))
+        else:
+            pairs.append((i, params[i], g, w))
+    inputs = [a for a in _leaves(args) if isinstance(a, np.ndarray)]
+    for _i, name, g, w in pairs:
         if isinstance(w, np.ndarray):
             if not (isinstance(g, np.ndarray) and g.shape == w.shape
                     and g.dtype == np.float64):
@@ -1055,7 +1125,7 @@ def _compare(program, point, args, value, want, role, result, single, indices):
             if any(np.shares_memory(g, a) for a in arrays):
                 return ("gradients share memory", f"d f / d {name} shares memory with "
                         "another gradient")
-            if any(isinstance(a, np.ndarray) and np.shares_memory(g, a) for a in args):
+            if any(np.shares_memory(g, a) for a in inputs):
                 return ("gradient aliases an input", f"d f / d {name} is a view of an input")
             arrays.append(g)
             ok = np.allclose(g, w, rtol=RTOL, atol=ATOL)

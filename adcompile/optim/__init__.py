@@ -37,7 +37,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba.core import errors as numba_errors
 
-from ..api import Wrt, generated, resolve_wrt
+from .. import structure
+from ..api import Wrt, generated, generated_flat, resolve_wrt
 from ..errors import AdcompileError
 from ..frontend import parse_function
 from .checks import (
@@ -52,6 +53,7 @@ from .checks import (
     _positive_int,
     _seed,
     _start_point,
+    _start_value,
 )
 from .loops import (
     _SHAPE_CHANGED,
@@ -240,10 +242,21 @@ class _Problem(NamedTuple):
     start: list[float | np.ndarray]
     layout: tuple[tuple[str, int], ...]
     gen: Any
+    #: flat results -> the caller's form, for tuple parameters (``structure``)
+    rebuild: Any = None
 
     @classmethod
     def build(cls, f: Callable, x0: Any, wrt: Wrt | None, what: str) -> _Problem:
         info = parse_function(f)
+        unpacked = structure.unpacked_parameters(info)
+        if wrt is None and unpacked is not None and isinstance(unpacked[0], tuple):
+            wrt = 0  # loss((W, b), ...) unpacks its first parameter: x0 is that tuple
+        if wrt is not None and not isinstance(wrt, (tuple, list)) and isinstance(
+                x0, (tuple, list)):
+            return cls.build_structured(info, [x0], wrt, False, what)
+        if (isinstance(wrt, (tuple, list)) and isinstance(x0, (tuple, list))
+                and any(isinstance(v, (tuple, list)) for v in x0)):
+            return cls.build_structured(info, list(x0), wrt, True, what)
         values, x0_is_tuple = _start_point(x0, what)
         if wrt is None:
             if len(values) > len(info.params):
@@ -264,6 +277,34 @@ class _Problem(NamedTuple):
                        else ("float" if isinstance(values[names.index(p)], float) else "array",
                              names.index(p)) for p in info.params)
         return cls(info.name, info.params, names, others, as_tuple, values, layout, gen)
+
+    @classmethod
+    def build_structured(cls, info: Any, user_values: list, wrt: Wrt, many: bool,
+                         what: str) -> _Problem:
+        """Parameters that are (nested) tuples: optimized as their leaves (the flat
+        functions of the generated module), given back in the caller's structure."""
+        names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+        if len(user_values) != len(names):
+            raise AdcompileError(
+                f"{what} has {len(user_values)} value(s) but wrt names {len(names)} "
+                f"parameter(s) of {info.name}(): {_listing(names)}", construct=what,
+                hint="give one starting value per wrt parameter, in wrt order")
+        given = dict(zip(names, user_values, strict=True))
+        flat, layout_of = structure.flatten(info, tuple(given.get(p, 0.0)
+                                                        for p in info.params))
+        leaves = layout_of.flat_wrt(names)
+        values = [_start_value(v, what) for v in structure.leaves_of(user_values)]
+        gen = generated_flat(flat, names, as_tuple)
+        others = [p for p in flat.params if p not in leaves]
+        layout = tuple(("data", others.index(p)) if p not in leaves
+                       else ("float" if isinstance(values[leaves.index(p)], float) else "array",
+                             leaves.index(p)) for p in flat.params)
+
+        def rebuild(out: tuple) -> Any:
+            parts = structure.regroup(list(out), user_values)
+            return tuple(parts) if as_tuple else parts[0]
+
+        return cls(info.name, flat.params, leaves, others, True, values, layout, gen, rebuild)
 
     @property
     def array_params(self) -> list[int]:
@@ -306,6 +347,8 @@ class _Problem(NamedTuple):
     def result(self, params: tuple[np.ndarray, ...], history: np.ndarray) -> OptimResult:
         out = tuple(float(p[0]) if isinstance(v, float) else p
                     for p, v in zip(params, self.start, strict=True))
+        if self.rebuild is not None:
+            return OptimResult(self.rebuild(out), history)
         return OptimResult(out if self.as_tuple else out[0], history)
 
 
