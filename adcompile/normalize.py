@@ -82,6 +82,9 @@ class _Normalizer:
         #: names bound to tuples, kept as tuple displays of atoms (never emitted): a tuple
         #: parameter's leaves, ``p = (a, b)``; reads of their elements are the atoms
         self.tuples: dict[str, ast.Tuple] = {}
+        #: names bound to tuples in a loop or a branch: the tuple is held by one variable per
+        #: element (``state_0, state_1``), carried and joined like any other (see store_tuple)
+        self.tuple_vars: dict[str, object] = {}
         self.depth = 0  # blocks (branches, loop bodies) entered
         self.inlining: list[object] = []  # user functions being inlined (see inline)
 
@@ -214,8 +217,10 @@ class _Normalizer:
                               construct=f"assignment to {type(target).__name__}",
                               hint="assign to a plain name")
 
-    def bind(self, target: ast.expr, atom: ast.expr) -> None:
-        """Assign an already-normalized atom (or tuple of atoms) to a name, or unpack it."""
+    def bind(self, target: ast.expr, atom: ast.expr, symbolic: bool = False) -> None:
+        """Assign an already-normalized atom (or tuple of atoms) to a name, or unpack it.
+        A tuple bound at the top level (or with ``symbolic``) is kept as its atoms; one
+        bound in a loop or a branch goes into a variable per element (``store_tuple``)."""
         if isinstance(target, (ast.Tuple, ast.List)):
             if not isinstance(atom, ast.Tuple) or len(atom.elts) != len(target.elts):
                 have = (f"{len(atom.elts)} values" if isinstance(atom, ast.Tuple)
@@ -231,11 +236,9 @@ class _Normalizer:
                                   construct=f"assignment to {type(target).__name__}",
                                   hint="assign to a plain name")
         if isinstance(atom, ast.Tuple):
-            if self.depth:
-                raise self.info.error(target, f"'{target.id}' is given a tuple inside a loop "
-                                      "or a branch", construct="a tuple value",
-                                      hint="bind tuples (and unpack them) at the top level of "
-                                      "the function")
+            if (self.depth and not symbolic) or target.id in self.tuple_vars:
+                self.store_tuple(target, atom)
+                return
             self.tuples[target.id] = atom
             self.current.pop(target.id, None)
             self.variables.setdefault(target.id, target.id)
@@ -243,8 +246,55 @@ class _Normalizer:
         self.forget_tuple(target.id, target)
         self.emit(self.define(target.id), atom)
 
+    def store_tuple(self, target: ast.Name, atom: ast.Tuple) -> None:
+        """``state = (a, b)`` in a loop or a branch: ``state_0 = a; state_1 = b``, one
+        variable per element, which loops carry and branches join like any other."""
+        name = target.id
+        if name in self.tuples:
+            self.materialize(name)
+        shape = _tuple_shape(atom)
+        if name not in self.tuple_vars:
+            self.tuple_vars[name] = self.leaf_names(name, atom)
+        elif _tuple_shape(self.tuple_vars[name]) != shape:
+            raise self.info.error(target, f"'{name}' is given tuples of different shapes",
+                                  construct="a tuple value",
+                                  hint="keep each tuple variable's nesting and length")
+        for leaf, value in zip(_flat_leaves(self.tuple_vars[name]), _flat_leaves(atom),
+                               strict=True):
+            self.emit(self.define(leaf), value)
+
+    def leaf_names(self, name: str, atom: ast.Tuple) -> object:
+        out = []
+        for k, element in enumerate(atom.elts):
+            if isinstance(element, ast.Tuple):
+                out.append(self.leaf_names(f"{name}_{k}", element))
+            else:
+                leaf = self.names.fresh(f"{name}_{k}")
+                self.variables[leaf] = leaf
+                out.append(leaf)
+        return tuple(out)
+
+    def materialize(self, name: str) -> None:
+        """A tuple kept as atoms, moved into a variable per element (before a loop or a
+        branch that binds the name again)."""
+        atom = self.tuples.pop(name)
+        self.tuple_vars[name] = self.leaf_names(name, atom)
+        for leaf, value in zip(_flat_leaves(self.tuple_vars[name]), _flat_leaves(atom),
+                               strict=True):
+            self.emit(self.define(leaf), value)
+
+    def prepare_tuples(self, body: list[ast.stmt]) -> None:
+        """Tuples a loop or branch binds again get their variables before it."""
+        for name in assigned_names(body):
+            if name in self.tuples:
+                self.materialize(name)
+
     def forget_tuple(self, name: str, node: ast.AST) -> None:
         """``name`` no longer holds a tuple (it is assigned something else)."""
+        if name in self.tuple_vars:
+            raise self.info.error(node, f"'{name}' holds a tuple and is assigned another "
+                                  "value", construct="a tuple value",
+                                  hint="use a new name for the new value")
         if name in self.tuples:
             if self.depth:
                 raise self.info.error(node, f"'{name}' holds a tuple and is assigned another "
@@ -262,6 +312,8 @@ class _Normalizer:
                              ctx=ast.Load())
         if isinstance(value, ast.Name) and value.id in self.tuples:
             return copy.deepcopy(self.tuples[value.id])
+        if isinstance(value, ast.Name) and value.id in self.tuple_vars:
+            return self.load_tuple(self.tuple_vars[value.id], value)
         if isinstance(value, ast.Subscript):
             whole = self.tuple_value(value.value)
             if whole is not None:
@@ -325,7 +377,8 @@ class _Normalizer:
         self.inlining.append(func)
         try:
             for param, value in zip(inner.params, values, strict=True):
-                self.bind(ast.Name(id=renames[param], ctx=ast.Store()), value)
+                self.bind(ast.Name(id=renames[param], ctx=ast.Store(), lineno=self.lineno),
+                          value, symbolic=True)
             self.block(body[:-1])
             ret = body[-1]
             self.lineno = ret.lineno
@@ -358,6 +411,10 @@ class _Normalizer:
             return len(held.elts) if held is not None else None
         return None
 
+    def load_tuple(self, leaves: object, node: ast.AST) -> ast.Tuple:
+        return ast.Tuple(elts=[self.load_tuple(leaf, node) if isinstance(leaf, tuple)
+                               else self.load(leaf, node) for leaf in leaves], ctx=ast.Load())
+
     def tuple_element(self, node: ast.Subscript, whole: ast.Tuple) -> ast.expr:
         k = self.static_int(node.slice)
         if type(k) is not int or not -len(whole.elts) <= k < len(whole.elts):
@@ -372,6 +429,7 @@ class _Normalizer:
 
     def if_statement(self, stmt: ast.If) -> None:
         test = self.atom(stmt.test)
+        self.prepare_tuples(stmt.body + stmt.orelse)
         before = dict(self.current)
         then = self.nested(lambda: self.block(stmt.body))
         after_then, self.current = self.current, dict(before)
@@ -418,7 +476,12 @@ class _Normalizer:
     def enter_loop(self, body: list[ast.stmt], exclude: set[str]) -> dict[str, str]:
         """Carried versions for the names ``body`` assigns that exist before the loop."""
         carried = {}
-        for name in assigned_names(body):
+        self.prepare_tuples(body)
+        names = []
+        for name in assigned_names(body):  # a tuple's variables stand for it
+            names.extend(_flat_leaves(self.tuple_vars[name]) if name in self.tuple_vars
+                         else [name])
+        for name in names:
             if name in self.current and name not in exclude:
                 slot = self.names.fresh(name)
                 self.variables[slot] = name
@@ -481,6 +544,8 @@ class _Normalizer:
         if isinstance(node, ast.Name):
             if node.id in self.tuples:
                 return copy.deepcopy(self.tuples[node.id])
+            if node.id in self.tuple_vars:
+                return self.load_tuple(self.tuple_vars[node.id], node)
             return self.load(node.id, node)
         if isinstance(node, ast.Constant):
             return node
@@ -849,6 +914,23 @@ _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "p
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
 _ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
           numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
+
+
+def _tuple_shape(value: object) -> object:
+    """The nesting of a tuple of atoms or of leaf names: ``None`` for a leaf."""
+    if isinstance(value, ast.Tuple):
+        return tuple(_tuple_shape(e) for e in value.elts)
+    if isinstance(value, tuple):
+        return tuple(_tuple_shape(e) for e in value)
+    return None
+
+
+def _flat_leaves(value: object) -> list:
+    if isinstance(value, ast.Tuple):
+        return [leaf for e in value.elts for leaf in _flat_leaves(e)]
+    if isinstance(value, tuple):
+        return [leaf for e in value for leaf in _flat_leaves(e)]
+    return [value]
 
 
 def _returns_tuple(func: object) -> bool:
