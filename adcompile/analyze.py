@@ -183,29 +183,26 @@ def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
     products, and whatever meets them in an elementwise operation (a fixed point)."""
     info = norm.info
     arrays: set[str] = set()
-    depth: dict[str, int] = {}
+    depth: dict[str, int] = {}  # a name's rank is at least the number of indices it takes
     for stmt in stmts:
         for node in [stmt.value, *stmt.targets]:
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-                parts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                parts = [p for p in _index_parts(node.slice)
+                         if not _new_axis(p) and not _ellipsis(p)]
                 depth[node.value.id] = max(depth.get(node.value.id, 0), len(parts))
                 arrays.add(node.value.id)
-    for stmt in stmts:  # the rank of arrays made with a literal shape: np.zeros((3, 2))
-        value = stmt.value
-        if (isinstance(value, ast.Call) and value.args and not is_store(stmt)
-                and getattr(info.resolve(value.func), "__name__", "") in _SHAPED
-                and _is_numpy(info.resolve(value.func))):
-            shape = value.args[0]
-            rank = len(shape.elts) if isinstance(shape, ast.Tuple) else 1
-            name = target_name(stmt)
-            depth[name] = max(depth.get(name, 0), rank)
+    ranks = _known_ranks(info, stmts)
+    for name, rank in ranks.items():  # arrays made with a literal shape: np.zeros((3, 2))
+        depth[name] = max(depth.get(name, 0), rank)
     for stmt in stmts:  # a store of fewer indices than the rank writes a row: an array
         target = stmt.targets[0]
         if is_store(stmt) and isinstance(stmt.value, ast.Name):
-            index = target.slice
-            parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            if len(parts) < depth.get(target_name(stmt), 0) or any(
-                    isinstance(p, ast.Slice) for p in parts):
+            parts = _index_parts(target.slice)
+            name = target_name(stmt)
+            # an array of unknown rank (a copy of a parameter) may take a row at A[i]
+            if (name not in ranks or len(parts) < depth.get(name, 0)
+                    or any(isinstance(p, ast.Slice) or _new_axis(p) or _ellipsis(p)
+                           for p in parts)):
                 arrays.add(stmt.value.id)
     for stmt in stmts:  # operands of array-only operations are arrays
         value = stmt.value
@@ -270,8 +267,9 @@ def callee_arrays(func: object) -> tuple[set[int], bool]:
 
 _ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", "outer",
                     "transpose", "reshape", "copy", "ascontiguousarray", "argmax", "argmin",
-                    "mean_along", "max_along", "min_along", "prod_along", "zeros_like",
-                    "ones_like", "empty_like"}
+                    "sum_along", "mean_along", "max_along", "min_along", "prod_along",
+                    "zeros_like", "ones_like", "empty_like", "ravel", "squeeze", "expand_dims",
+                    "swapaxes", "moveaxis"}
 
 
 def _is_numpy(target: object) -> bool:
@@ -284,15 +282,84 @@ _SHAPED = {"zeros", "ones", "empty", "full"}
 _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_like", "full",
                     "arange", "linspace", "array", "concatenate", "stack", "hstack", "vstack",
                     "column_stack", "outer", "transpose", "reshape", "copy",
-                    "ascontiguousarray", "where", "clip"}
+                    "ascontiguousarray", "where", "clip", "ravel", "expand_dims", "swapaxes",
+                    "moveaxis"}
+
+#: kernels whose result may be an array (a reduction along axes, a reshape)
+_ARRAY_KERNELS = {"reshape", "sum_along", "mean_along", "max_along", "min_along",
+                  "prod_along"}
+
+
+def _index_parts(index: ast.expr) -> list[ast.expr]:
+    return list(index.elts) if isinstance(index, ast.Tuple) else [index]
+
+
+def _new_axis(part: ast.expr) -> bool:
+    """``None`` in an index: ``x[:, None]`` adds an axis, so the result is an array."""
+    return isinstance(part, ast.Constant) and part.value is None
+
+
+def _ellipsis(part: ast.expr) -> bool:
+    return isinstance(part, ast.Constant) and part.value is Ellipsis
+
+
+#: copies, whose rank is their argument's
+_COPIES = ("copy", "ascontiguousarray", "as_float", "snapshot", "fresh_copy")
+
+
+def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
+    """The ranks known before types are: arrays made with a literal shape
+    (``np.zeros((3, 2))``, ``np.zeros(n)``), ``arange``, ``linspace``, and copies of those.
+    Other arrays (a copy of a parameter) have an unknown rank."""
+    shapes = {target_name(s) for s in stmts if not is_store(s)
+              and isinstance(s.value, ast.Attribute) and s.value.attr == "shape"}
+    values: dict[str, list[ast.expr]] = {}
+    for stmt in stmts:
+        if not is_store(stmt):
+            values.setdefault(target_name(stmt), []).append(stmt.value)
+    ranks: dict[str, int] = {}
+
+    def rank(value: ast.expr) -> int | None:
+        if isinstance(value, ast.Name):
+            return ranks.get(value.id)
+        if not isinstance(value, ast.Call) or not value.args:
+            return None
+        target = info.resolve(value.func)
+        name = getattr(target, "__name__", "")
+        if not _is_numpy(target):
+            return None
+        if name in _SHAPED and getattr(target, "__module__", None) == "numpy":
+            shape = value.args[0]
+            if isinstance(shape, ast.Tuple):
+                return len(shape.elts)
+            if (isinstance(shape, ast.Constant) and type(shape.value) is int) or (
+                    isinstance(shape, ast.Name) and shape.id not in shapes):
+                return 1  # a size (a name holding a shape comes from .shape)
+            return None
+        if name in ("arange", "linspace"):
+            return 1
+        if name in _COPIES and isinstance(value.args[0], ast.Name):
+            return ranks.get(value.args[0].id)
+        return None
+
+    changed = True
+    while changed:
+        changed = False
+        for name, assigned in values.items():
+            if name not in ranks:
+                found = {rank(v) for v in assigned}
+                if len(found) == 1 and None not in found:
+                    ranks[name] = found.pop()
+                    changed = True
+    return ranks
 
 
 def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[str, int]
                  ) -> bool:
     if isinstance(value, ast.Subscript):
         base = value.value.id if isinstance(value.value, ast.Name) else None
-        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
-        return (any(isinstance(p, ast.Slice) for p in parts)
+        parts = _index_parts(value.slice)
+        return (any(isinstance(p, ast.Slice) or _new_axis(p) or _ellipsis(p) for p in parts)
                 or (base is not None and len(parts) < depth.get(base, 0))
                 or (base in arrays and base not in depth))
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
@@ -305,6 +372,8 @@ def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[st
                 return True
             if name in ("sum", "mean", "max", "min", "prod", "amax", "amin"):
                 return len(value.args) > 1
+        if getattr(target, "__module__", None) == kernels.__name__ and name in _ARRAY_KERNELS:
+            return True
         if _elementwise(info, value):
             return any(n in arrays for n in names_read(value))
         return False

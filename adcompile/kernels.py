@@ -9,21 +9,25 @@ at compile time and costs nothing: for scalars ``unbroadcast(g, x)`` is just ``g
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 #: generated modules import these by name (see codegen)
 __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
            "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
-           "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reshape",
-           "snapshot", "stored_adjoint", "ties", "split_along", "unbroadcast", "zeros_like"]
+           "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
+           "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
+           "unbroadcast", "untranspose", "zeros_like"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
-    """``g`` summed down to the shape of ``x``: the adjoint of an input that was broadcast."""
+    """``g`` summed down to the shape of ``x``: the adjoint of an input that was broadcast
+    (any ranks: leading axes ``g`` has and ``x`` lacks, and axes where ``x`` has extent 1)."""
     if np.ndim(x) == 0:
         return float(np.sum(g))
     g = np.asarray(g, dtype=float)
@@ -93,15 +97,18 @@ def split_along(g: Any, xs: tuple, axis: int) -> tuple:
 
 def prod_others(x: Any, axis: Any) -> Any:
     """For each element of ``x``, the product of the other elements of its reduction (all of
-    ``x`` for ``axis=None``): the derivative of ``prod``, right also where ``x`` holds zeros
-    (no division)."""
+    ``x`` for ``axis=None``; an int or a tuple of axes): the derivative of ``prod``, right
+    also where ``x`` holds zeros (no division)."""
     x = np.asarray(x, dtype=float)
-    moved = x.reshape(-1, 1) if axis is None else np.moveaxis(x, axis, 0)
+    axes = tuple(range(x.ndim)) if axis is None else np.atleast_1d(axis).tolist()
+    axes = [a % x.ndim for a in axes]
+    rest = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, axes + rest).reshape(-1, *[x.shape[a] for a in rest])
     before = np.cumprod(np.concatenate([np.ones((1, *moved.shape[1:])), moved[:-1]]), axis=0)
     after = np.cumprod(np.concatenate([np.ones((1, *moved.shape[1:])), moved[:0:-1]]),
                        axis=0)[::-1]
-    out = before * after
-    return out.reshape(x.shape) if axis is None else np.moveaxis(out, 0, axis)
+    out = (before * after).reshape([x.shape[a] for a in axes + rest])
+    return np.transpose(out, np.argsort(axes + rest))
 
 
 def stored_adjoint(g: Any, y: np.ndarray) -> Any:
@@ -114,14 +121,13 @@ def stored_adjoint(g: Any, y: np.ndarray) -> Any:
 
 
 def ties(x: Any, ans: Any, axis: Any) -> Any:
-    """Each element's share of a maximum or minimum ``ans`` of ``x`` (over ``axis``; None:
-    all): ``1/k`` for each of the ``k`` elements equal to it, ``0`` elsewhere.  Elements that
-    are the same value (``np.min(u[idx])`` with a repeated index) share its derivative."""
+    """Each element's share of a maximum or minimum ``ans`` of ``x`` (over ``axis``: None for
+    all, an int or a tuple; ``ans`` with or without the reduced axes kept): ``1/k`` for each of
+    the ``k`` elements equal to it, ``0`` elsewhere.  Elements that are the same value
+    (``np.min(u[idx])`` with a repeated index) share its derivative."""
     x = np.asarray(x, dtype=float)
-    if axis is None:
-        mask = (x == ans).astype(float)
-        return mask / mask.sum()
-    mask = (x == np.expand_dims(ans, axis)).astype(float)
+    ans = np.reshape(ans, _kept_shape(np.shape(x), axis))
+    mask = (x == ans).astype(float)
     return mask / mask.sum(axis=axis, keepdims=True)
 
 
@@ -189,89 +195,434 @@ def grow_tape(tape: np.ndarray) -> np.ndarray:
     return bigger
 
 
-def reduce_adjoint(g: Any, x: Any, axis: Any) -> Any:
-    """The adjoint ``g`` of a reduction of ``x`` over ``axis`` (None: all), spread back over
-    the shape of ``x``."""
+def reduce_adjoint(g: Any, x: Any, axis: Any, weights: Any = None) -> Any:
+    """The adjoint ``g`` of a reduction of ``x`` over ``axis`` (None: all; an int or a tuple;
+    ``g`` with or without the reduced axes kept), spread back over the shape of ``x``, and
+    multiplied by ``weights`` (shaped like ``x``) when given: ``ties`` for ``max``,
+    ``prod_others`` for ``prod``.  (One pass: Numba compiles an elementwise product of two
+    arrays of rank 3 or 4 slowly.)"""
+    if np.ndim(x) == 0:
+        out = float(np.sum(g))
+    else:
+        g = np.reshape(g, _kept_shape(np.shape(x), axis))
+        out = np.broadcast_to(g, np.shape(x)).astype(float)
+    return out if weights is None else out * weights
+
+
+def reduced_size(x: Any, axis: Any) -> int:
+    """How many elements of ``x`` each result of a reduction over ``axis`` combines."""
     if axis is None:
-        return np.full(np.shape(x), g)
-    return np.broadcast_to(np.expand_dims(g, axis), np.shape(x)).copy()
+        return int(np.size(x))
+    axes = np.atleast_1d(axis).tolist()
+    return int(np.prod([np.shape(x)[a] for a in axes]))
+
+
+def _kept_shape(shape: tuple, axis: Any) -> tuple:
+    """``shape`` with the axes a reduction over ``axis`` removes kept, as extent 1."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in np.atleast_1d(axis).tolist()}
+    return tuple(1 if a in axes else n for a, n in enumerate(shape))
+
+
+def untranspose(g: Any, axes: Any) -> Any:
+    """The adjoint of ``np.transpose(x, axes)``: ``g`` with the inverse permutation."""
+    axes = [a % np.ndim(g) for a in axes]
+    return np.transpose(g, np.argsort(axes))
 
 
 def matmul_left(g: Any, a: Any, b: Any) -> Any:
-    """The adjoint of ``a`` in ``a @ b`` (and ``np.dot(a, b)``), for 1-D and 2-D operands."""
+    """The adjoint of ``a`` in ``a @ b`` (and ``np.dot(a, b)`` for 1-D and 2-D operands);
+    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if max(a_nd, b_nd) > 2:
+        a2, b2, g2 = _as_stacks(g, a, b)
+        return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2).reshape(np.shape(a))
     if b_nd == 1:
         return np.outer(g, b) if a_nd == 2 else g * b
     return np.dot(g, np.transpose(b))
 
 
 def matmul_right(g: Any, a: Any, b: Any) -> Any:
-    """The adjoint of ``b`` in ``a @ b`` (and ``np.dot(a, b)``), for 1-D and 2-D operands."""
+    """The adjoint of ``b`` in ``a @ b`` (and ``np.dot(a, b)`` for 1-D and 2-D operands);
+    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if max(a_nd, b_nd) > 2:
+        a2, b2, g2 = _as_stacks(g, a, b)
+        return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2).reshape(np.shape(b))
     if a_nd == 1:
         return np.outer(a, g) if b_nd == 2 else g * a
     return np.dot(np.transpose(a), g)
 
 
-def mean_along(x: Any, axis: int) -> Any:
-    """``np.mean(x, axis)`` (Numba's ``np.mean`` takes no axis)."""
-    return np.mean(x, axis=axis)
+def _as_stacks(g: Any, a: Any, b: Any) -> tuple:
+    """``a``, ``b`` and the adjoint ``g`` of ``a @ b`` with a vector operand made a matrix
+    (a row on the left, a column on the right) and ``g`` given the axis it lacks."""
+    a, b, g = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(g)
+    if a.ndim == 1:
+        a, g = a[None, :], np.expand_dims(g, -2)
+    if b.ndim == 1:
+        b, g = b[:, None], g[..., None]
+    return a, b, g
 
 
-def max_along(x: Any, axis: int) -> Any:
-    """``np.max(x, axis)`` (Numba's ``np.max`` takes no axis)."""
-    return np.max(x, axis=axis)
+def sum_along(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """``np.sum(x, axis, keepdims=keepdims)`` (Numba's ``np.sum`` takes one int axis and no
+    ``keepdims``)."""
+    return np.sum(x, axis=axis, keepdims=keepdims)
 
 
-def min_along(x: Any, axis: int) -> Any:
-    """``np.min(x, axis)`` (Numba's ``np.min`` takes no axis)."""
-    return np.min(x, axis=axis)
+def mean_along(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """``np.mean(x, axis, keepdims=keepdims)`` (Numba's ``np.mean`` takes no axis)."""
+    return np.mean(x, axis=axis, keepdims=keepdims)
 
 
-def prod_along(x: Any, axis: int) -> Any:
-    """``np.prod(x, axis)`` (Numba's ``np.prod`` takes no axis)."""
-    return np.prod(x, axis=axis)
+def max_along(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """``np.max(x, axis, keepdims=keepdims)`` (Numba's ``np.max`` takes no axis)."""
+    return np.max(x, axis=axis, keepdims=keepdims)
 
+
+def min_along(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """``np.min(x, axis, keepdims=keepdims)`` (Numba's ``np.min`` takes no axis)."""
+    return np.min(x, axis=axis, keepdims=keepdims)
+
+
+def prod_along(x: Any, axis: Any, keepdims: bool = False) -> Any:
+    """``np.prod(x, axis, keepdims=keepdims)`` (Numba's ``np.prod`` takes no axis)."""
+    return np.prod(x, axis=axis, keepdims=keepdims)
 
 # -- Numba implementations, chosen by type at compile time -------------------------------------
+#
+# Shapes of any rank are handled by one implementation each, not one per rank: an array is
+# walked as its flat data in C order, and a *map* says for each element which element of a
+# smaller shape it meets (``_broadcast_map``: the element of a broadcast operand, or the result
+# of a reduction with its reduced axes kept as extent 1).  Summing down (``unbroadcast``),
+# spreading back (``reduce_adjoint``) and reducing along axes are then loops over that map.
+# The rank of a result is known at compile time (``to_fixed_tuple`` makes its shape).
 
 def _is_array(t: Any) -> bool:
     return isinstance(t, types.Array)
 
 
-@njit
-def _fit_vector(g, n):
-    """A 1-D adjoint ``g`` for a vector of length ``n``: itself, or its total for length 1."""
-    if g.shape[0] == n:
-        return g
-    out = np.empty(1)
-    out[0] = g.sum()
+def _is_none(t: Any) -> bool:
+    return t is None or isinstance(t, (types.NoneType, types.Omitted)) and getattr(
+        t, "value", None) is None
+
+
+def _dims(shape):
+    """A shape tuple as an int64 array."""
+
+
+@overload(_dims)
+def _dims_impl(shape):
+    if len(shape) == 0:
+        return lambda shape: np.empty(0, np.int64)
+
+    def dims(shape):
+        out = np.empty(len(shape), np.int64)
+        for d in range(len(shape)):
+            out[d] = shape[d]
+        return out
+    return dims
+
+
+@njit(cache=True)
+def _padded(dims, ndim):
+    """``dims`` with extents of 1 in front, to ``ndim`` entries (broadcasting aligns right)."""
+    out = np.ones(ndim, np.int64)
+    for d in range(dims.shape[0]):  # loops, not slice assignments: they compile faster
+        out[ndim - dims.shape[0] + d] = dims[d]
     return out
+
+
+@njit(cache=True)
+def _broadcast_map(src, dst):
+    """For each element of an array of shape ``src``, in C order, the flat index (C order) of
+    the element of an array of shape ``dst`` it meets, where each extent of ``dst`` is that of
+    ``src`` or 1 (and both have the same length)."""
+    ndim = src.shape[0]
+    strides = np.zeros(ndim, np.int64)
+    step = 1
+    for d in range(ndim - 1, -1, -1):
+        if dst[d] == src[d]:
+            strides[d] = step
+        elif dst[d] != 1:
+            raise ValueError("an adjoint does not have the shape of its value's broadcast")
+        step *= dst[d]
+    n = 1
+    for d in range(ndim):
+        n *= src[d]
+    out = np.empty(n, np.int64)
+    index = np.zeros(ndim, np.int64)
+    at = 0
+    for k in range(n):
+        out[k] = at
+        d = ndim - 1
+        while d >= 0:
+            index[d] += 1
+            at += strides[d]
+            if index[d] < src[d]:
+                break
+            at -= strides[d] * src[d]
+            index[d] = 0
+            d -= 1
+    return out
+
+
+@njit(cache=True)
+def _flat(x):
+    """The elements of ``x`` in C order, as a 1-D array (a view when ``x`` is contiguous)."""
+    return np.ascontiguousarray(x).reshape(x.size)
+
+
+@njit(cache=True)
+def _axis_index(axis, ndim):
+    if axis < -ndim or axis >= ndim:
+        raise ValueError("axis is out of bounds for the array's rank")
+    return axis + ndim if axis < 0 else axis
+
+
+def _axis_mask(axis, ndim):
+    """Which of ``ndim`` axes a reduction over ``axis`` (None, an int, a tuple) removes."""
+
+
+@overload(_axis_mask)
+def _axis_mask_impl(axis, ndim):
+    if _is_none(axis):
+        return lambda axis, ndim: np.ones(ndim, np.bool_)
+    if isinstance(axis, types.Integer):
+        def one(axis, ndim):
+            mask = np.zeros(ndim, np.bool_)
+            mask[_axis_index(axis, ndim)] = True
+            return mask
+        return one
+    if isinstance(axis, types.BaseTuple) and all(isinstance(t, types.Integer) for t in axis):
+        lines = ["def several(axis, ndim):", "    mask = np.zeros(ndim, np.bool_)"]
+        for k in range(len(axis)):
+            lines += [f"    a = _axis_index(axis[{k}], ndim)",
+                      "    if mask[a]:",
+                      "        raise ValueError('an axis is repeated')",
+                      "    mask[a] = True"]
+        lines.append("    return mask")
+        scope: dict = {"np": np, "_axis_index": _axis_index}
+        exec("\n".join(lines), scope)
+        return scope["several"]
+    return None
+
+
+def _reduced_axes(axis: Any, ndim: int) -> int | None:
+    """How many axes a reduction over ``axis`` (a Numba type) removes, known when typing."""
+    if _is_none(axis):
+        return ndim
+    if isinstance(axis, types.Integer):
+        return 1
+    if isinstance(axis, types.BaseTuple) and all(isinstance(t, types.Integer) for t in axis):
+        return len(axis)
+    return None
+
+
+@njit(cache=True)
+def _kept(x, mask):
+    """The shape of ``x`` with the axes of ``mask`` reduced to extent 1."""
+    kept = _dims(x.shape)
+    for d in range(kept.shape[0]):
+        if mask[d]:
+            kept[d] = 1
+    return kept
+
+
+@njit(cache=True)
+def _removed(dims, mask):
+    """The extents of the axes a reduction keeps (``dims[~mask]``)."""
+    n = 0
+    for d in range(dims.shape[0]):
+        n += not mask[d]
+    out = np.empty(n, np.int64)
+    n = 0
+    for d in range(dims.shape[0]):
+        if not mask[d]:
+            out[n] = dims[d]
+            n += 1
+    return out
+
+
+@njit(cache=True)
+def _size(dims):
+    n = 1
+    for d in range(dims.shape[0]):
+        n *= dims[d]
+    return n
+
+
+@njit(cache=True)
+def _sum_into(flat, where, n):
+    out = np.zeros(n, flat.dtype)
+    for k in range(flat.shape[0]):
+        out[where[k]] += flat[k]
+    return out
+
+
+@njit(cache=True)
+def _prod_into(flat, where, n):
+    out = np.ones(n, flat.dtype)
+    for k in range(flat.shape[0]):
+        out[where[k]] *= flat[k]
+    return out
+
+
+@njit(cache=True)
+def _max_into(flat, where, n):
+    out = np.empty(n, flat.dtype)
+    seen = np.zeros(n, np.bool_)
+    for k in range(flat.shape[0]):
+        j, v = where[k], flat[k]
+        if not seen[j]:
+            out[j] = v
+            seen[j] = True
+        elif v > out[j] or v != v:  # a NaN stays, as in NumPy
+            out[j] = v
+    for j in range(n):
+        if not seen[j]:
+            raise ValueError("zero-size array to reduction operation maximum which has no "
+                             "identity")
+    return out
+
+
+@njit(cache=True)
+def _min_into(flat, where, n):
+    out = np.empty(n, flat.dtype)
+    seen = np.zeros(n, np.bool_)
+    for k in range(flat.shape[0]):
+        j, v = where[k], flat[k]
+        if not seen[j]:
+            out[j] = v
+            seen[j] = True
+        elif v < out[j] or v != v:  # a NaN stays, as in NumPy
+            out[j] = v
+    for j in range(n):
+        if not seen[j]:
+            raise ValueError("zero-size array to reduction operation minimum which has no "
+                             "identity")
+    return out
+
+
+@njit(cache=True)
+def _mean_into(flat, where, n):
+    out = _sum_into(flat, where, n)
+    count = flat.shape[0] // n if n > 0 else 0
+    for j in range(n):
+        out[j] = out[j] / count if count > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
+def _as_int64(flat):
+    return flat.astype(np.int64)
+
+
+@njit(cache=True)
+def _as_float64(flat):
+    return flat.astype(np.float64)
+
+
+@njit(cache=True)
+def _same(flat):
+    return flat
+
+
+_ACCUMULATE = {"sum": _sum_into, "prod": _prod_into, "max": _max_into, "min": _min_into,
+               "mean": _mean_into}
+
+
+@njit(cache=True)
+def _reduction_map(x, mask):
+    """For each element of ``x``, the result it goes into in a reduction over the axes of
+    ``mask``, and the shape of the result with those axes kept as extent 1."""
+    kept = _kept(x, mask)
+    return _broadcast_map(_dims(x.shape), kept), kept
+
+
+def _literal_flag(flag: Any) -> bool | None:
+    """The value of a ``keepdims`` argument, or None when it is not known when typing."""
+    if isinstance(flag, types.Omitted):
+        return bool(flag.value)
+    if isinstance(flag, types.Literal):
+        return bool(flag.literal_value)
+    if isinstance(flag, bool):
+        return flag
+    return None
+
+
+def _reduction(kind: str):
+    """The Numba implementation of ``<kind>_along(x, axis, keepdims)`` for any rank: ``axis``
+    an int (negative too), a tuple of ints or None; ``keepdims`` a literal."""
+    accumulate = _ACCUMULATE[kind]
+
+    def typer(x, axis, keepdims=False):
+        if not _is_array(x):
+            return None
+        keep = _literal_flag(keepdims)
+        removed = _reduced_axes(axis, x.ndim)
+        if keep is None or removed is None:
+            return None  # Numba asks again with literal types
+        integer = isinstance(x.dtype, (types.Integer, types.Boolean))
+        prepare = (_as_float64 if kind == "mean" and integer
+                   else _as_int64 if integer else _same)
+        rank = x.ndim if keep else x.ndim - removed
+
+        if rank == 0:
+            def scalar(x, axis, keepdims=False):
+                where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+                return accumulate(prepare(_flat(x)), where, _size(kept))[0]
+            return scalar
+        if keep:
+            def keeping(x, axis, keepdims=False):
+                where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+                out = accumulate(prepare(_flat(x)), where, _size(kept))
+                return out.reshape(to_fixed_tuple(kept, rank))
+            return keeping
+
+        def removing(x, axis, keepdims=False):
+            mask = _axis_mask(axis, x.ndim)
+            where, kept = _reduction_map(x, mask)
+            out = accumulate(prepare(_flat(x)), where, _size(kept))
+            return out.reshape(to_fixed_tuple(_removed(_dims(x.shape), mask), rank))
+        return removing
+    return typer
+
+
+overload(sum_along)(_reduction("sum"))
+overload(mean_along)(_reduction("mean"))
+overload(max_along)(_reduction("max"))
+overload(min_along)(_reduction("min"))
+overload(prod_along)(_reduction("prod"))
+
+
+@njit(cache=True)
+def _sum_to(g, x):
+    """``g`` summed down to the shape of the array ``x`` (``g`` of the broadcast shape)."""
+    ndim = max(g.ndim, x.ndim)
+    gd, xd = _padded(_dims(g.shape), ndim), _padded(_dims(x.shape), ndim)
+    return _sum_into(_flat(g), _broadcast_map(gd, xd), x.size).reshape(x.shape)
 
 
 @overload(unbroadcast)
 def _unbroadcast(g, x):
-    if not _is_array(x):
+    if not _is_array(x) or x.ndim == 0:  # a 0-d array takes part in arithmetic as a number
         if _is_array(g):
             return lambda g, x: g.sum()
         return lambda g, x: g
     if not _is_array(g):
         return lambda g, x: np.full(x.shape, g)
-    if g.ndim == x.ndim == 1:
-        return lambda g, x: _fit_vector(g, x.shape[0])
-    if g.ndim == 2 and x.ndim == 1:
-        return lambda g, x: _fit_vector(g.sum(axis=0), x.shape[0])
-    if g.ndim == x.ndim == 2:
-        def same_rank_2(g, x):
-            if g.shape[0] == x.shape[0] and g.shape[1] == x.shape[1]:
+    if g.ndim == 0:
+        return lambda g, x: np.full(x.shape, g.sum())
+    if g.ndim == x.ndim:
+        def same_rank(g, x):
+            if g.shape == x.shape:
                 return np.ascontiguousarray(g)
-            out = np.zeros(x.shape)
-            for i in range(g.shape[0]):
-                for j in range(g.shape[1]):
-                    out[i if x.shape[0] > 1 else 0, j if x.shape[1] > 1 else 0] += g[i, j]
-            return out
-        return same_rank_2
-    return None
+            return _sum_to(g, x)
+        return same_rank
+    return lambda g, x: _sum_to(g, x)
 
 
 def _is_int(t: Any) -> bool:
@@ -374,52 +725,32 @@ def _split_along(g, xs, axis):
     return scope["split"]
 
 
-@njit
-def _others_flat(x, out):
-    """``out[i]`` = the product of ``x[j]`` for ``j != i`` (1-D, by prefix and suffix)."""
-    n = x.shape[0]
-    acc = 1.0
-    for i in range(n):
-        out[i] = acc
-        acc *= x[i]
-    acc = 1.0
-    for i in range(n - 1, -1, -1):
-        out[i] *= acc
-        acc *= x[i]
+@njit(cache=True)
+def _others_in_groups(flat, where, n):
+    """For each ``k``, the product of ``flat[j]`` over the other ``j`` with ``where[j] ==
+    where[k]`` (its reduction), by prefix and suffix products: no division."""
+    out = np.empty(flat.shape[0])
+    acc = np.ones(n)
+    for k in range(flat.shape[0]):
+        out[k] = acc[where[k]]
+        acc[where[k]] *= flat[k]
+    for j in range(n):
+        acc[j] = 1.0
+    for k in range(flat.shape[0] - 1, -1, -1):
+        out[k] *= acc[where[k]]
+        acc[where[k]] *= flat[k]
+    return out
 
 
 @overload(prod_others)
 def _prod_others(x, axis):
-    if not _is_array(x):
+    if not _is_array(x) or x.ndim == 0:
         return lambda x, axis: 1.0
-    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
-        def flat(x, axis):
-            out = np.empty(x.size)
-            _others_flat(np.ascontiguousarray(x).ravel().astype(np.float64), out)
-            return out.reshape(x.shape)
-        return flat
-    if x.ndim == 1:
-        def vector(x, axis):
-            out = np.empty(x.shape[0])
-            _others_flat(x.astype(np.float64), out)
-            return out
-        return vector
-    if x.ndim == 2:
-        def matrix(x, axis):
-            out = np.empty(x.shape)
-            if axis == 0 or axis == -2:
-                for j in range(x.shape[1]):
-                    column = np.empty(x.shape[0])
-                    _others_flat(x[:, j].astype(np.float64), column)
-                    out[:, j] = column
-            else:
-                for i in range(x.shape[0]):
-                    row = np.empty(x.shape[1])
-                    _others_flat(x[i].astype(np.float64), row)
-                    out[i] = row
-            return out
-        return matrix
-    return None
+
+    def grouped(x, axis):
+        where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+        return _others_in_groups(_as_float64(_flat(x)), where, _size(kept)).reshape(x.shape)
+    return grouped
 
 
 @overload(stored_adjoint)
@@ -434,35 +765,38 @@ def _stored_adjoint(g, y):
     return lambda g, y: g
 
 
+@njit(cache=True)
+def _share(flat, best, where, n):
+    """``1/k`` for each of the ``k`` elements of a reduction equal to its extremum."""
+    out = np.zeros(flat.shape[0])
+    count = np.zeros(n)
+    for k in range(flat.shape[0]):
+        if flat[k] == best[where[k]]:
+            out[k] = 1.0
+            count[where[k]] += 1.0
+    for k in range(flat.shape[0]):
+        if out[k] != 0.0:
+            out[k] /= count[where[k]]
+    return out
+
+
 @overload(ties)
 def _ties(x, ans, axis):
-    if not _is_array(x):
+    if not _is_array(x) or x.ndim == 0:
         return lambda x, ans, axis: 1.0
-    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
+    if not _is_array(ans) or ans.ndim == 0:  # every element took part in one reduction
         def whole(x, ans, axis):
             mask = (x == ans) * 1.0
             return mask / mask.sum()
         return whole
-    if x.ndim == 1:
-        def vector(x, ans, axis):
-            mask = (x == ans) * 1.0
-            return mask / mask.sum()
-        return vector
-    if x.ndim == 2:
-        def matrix(x, ans, axis):
-            out = np.zeros(x.shape)
-            along_rows = axis == 0 or axis == -2
-            for i in range(x.shape[0]):
-                for j in range(x.shape[1]):
-                    if x[i, j] == (ans[j] if along_rows else ans[i]):
-                        out[i, j] = 1.0
-            count = out.sum(axis=0) if along_rows else out.sum(axis=1)
-            for i in range(x.shape[0]):
-                for j in range(x.shape[1]):
-                    out[i, j] /= count[j] if along_rows else count[i]
-            return out
-        return matrix
-    return None
+
+    def grouped(x, ans, axis):
+        where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+        best = _flat(ans)
+        if best.shape[0] != _size(kept):
+            raise ValueError("an extremum does not have the shape of its reduction")
+        return _share(_flat(x), best, where, _size(kept)).reshape(x.shape)
+    return grouped
 
 
 @overload(ratio_or_zero)
@@ -536,14 +870,14 @@ def _reshape(x, shape):
         return lambda x, shape: np.reshape(x, shape)
     if _is_array(x):
         return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
-    return None
+    return lambda x, shape: np.full(shape, x)  # the adjoint of a value squeezed to a number
 
 
 @overload(zeros_like)
 def _zeros_like(x):
-    if _is_array(x):
+    if _is_array(x) and x.ndim > 0:
         return lambda x: np.zeros(x.shape)
-    return lambda x: 0.0
+    return lambda x: 0.0  # a 0-d array takes part in arithmetic as a number
 
 
 @overload(new_tape)
@@ -579,27 +913,108 @@ def _grow_tape(tape):
     return grow
 
 
-@overload(reduce_adjoint)
-def _reduce_adjoint(g, x, axis):
-    if isinstance(axis, (types.NoneType, types.Omitted)) or axis is None:
-        if _is_array(x):
-            return lambda g, x, axis: np.full(x.shape, g)
-        return lambda g, x, axis: g
-    if _is_array(x) and x.ndim == 2:
-        def along(g, x, axis):
-            out = np.empty(x.shape)
-            for i in range(x.shape[0]):
-                for j in range(x.shape[1]):
-                    out[i, j] = g[j] if axis == 0 else g[i]
-            return out
-        return along
-    if _is_array(x) and x.ndim == 1:
-        return lambda g, x, axis: np.full(x.shape, g)
-    return None
+@njit(cache=True)
+def _spread(g, x, mask, weights):
+    """The adjoint ``g`` of a reduction over the axes of ``mask`` spread over ``x``'s shape,
+    times ``weights`` (an array like ``x``, or a number)."""
+    where, kept = _reduction_map(x, mask)
+    flat = _flat(g)
+    if flat.shape[0] != _size(kept):
+        raise ValueError("the adjoint of a reduction does not have the reduction's shape")
+    out = np.empty(where.shape[0])
+    for k in range(where.shape[0]):
+        out[k] = flat[where[k]]
+    return _weighted(out, weights).reshape(x.shape)
 
+
+def _weighted(out, weights):
+    """``out`` (flat, new) times ``weights`` (None, a number, or an array of ``out``'s size)."""
+
+
+@overload(_weighted)
+def _weighted_impl(out, weights):
+    if _is_none(weights):
+        return lambda out, weights: out
+    if not _is_array(weights):
+        def scaled(out, weights):
+            for k in range(out.shape[0]):
+                out[k] *= weights
+            return out
+        return scaled
+
+    def times(out, weights):
+        flat = _flat(weights)
+        if flat.shape[0] != out.shape[0]:
+            raise ValueError("the weights of an adjoint do not have its shape")
+        for k in range(out.shape[0]):
+            out[k] *= flat[k]
+        return out
+    return times
+
+
+@overload(reduce_adjoint)
+def _reduce_adjoint(g, x, axis, weights=None):
+    if not _is_array(x) or x.ndim == 0:
+        if _is_array(g):
+            return lambda g, x, axis, weights=None: _weighted(np.full(1, g.sum()), weights)[0]
+        return lambda g, x, axis, weights=None: _weighted(np.full(1, g + 0.0), weights)[0]
+    if not _is_array(g) or g.ndim == 0:  # every element took part in one reduction
+        def whole(g, x, axis, weights=None):
+            return _weighted(np.full(x.size, g + 0.0), weights).reshape(x.shape)
+        return whole
+    return lambda g, x, axis, weights=None: _spread(g, x, _axis_mask(axis, x.ndim), weights)
+
+
+@overload(reduced_size)
+def _reduced_size(x, axis):
+    if not _is_array(x) or x.ndim == 0:
+        return lambda x, axis: 1
+    if _is_none(axis):
+        return lambda x, axis: x.size
+    return lambda x, axis: x.size // _size(_kept(x, _axis_mask(axis, x.ndim)))
+
+
+@overload(untranspose)
+def _untranspose(g, axes):
+    if not _is_array(g) or not isinstance(axes, types.BaseTuple) or len(axes) != g.ndim:
+        return None
+    rank = g.ndim
+    lines = ["def inverse(g, axes):", f"    order = np.empty({rank}, np.int64)"]
+    lines += [f"    order[_axis_index(axes[{k}], {rank})] = {k}" for k in range(rank)]
+    lines.append(f"    return np.transpose(g, to_fixed_tuple(order, {rank}))")
+    scope: dict = {"np": np, "_axis_index": _axis_index, "to_fixed_tuple": to_fixed_tuple}
+    exec("\n".join(lines), scope)
+    return scope["inverse"]
+
+
+@overload(np.squeeze)
+def _squeeze(a, axis=None):
+    """``np.squeeze`` with its axes given (Numba has none; without them the rank of the result
+    would depend on the values of the shape)."""
+    removed = None if _is_none(axis) or not _is_array(a) else _reduced_axes(axis, a.ndim)
+    if removed is None:
+        return None
+    rank = a.ndim - removed
+
+    def squeeze(a, axis=None):
+        mask = _axis_mask(axis, a.ndim)
+        dims = _dims(a.shape)
+        for d in range(a.ndim):
+            if mask[d] and dims[d] != 1:
+                raise ValueError("cannot select an axis to squeeze out which has size not "
+                                 "equal to one")
+        if rank == 0:
+            return _flat(a)[0]
+        return reshape(a, to_fixed_tuple(_removed(dims, mask), rank))
+    return squeeze
+
+
+# -- products of matrices: 1-D and 2-D operands by BLAS, stacks (3-D and more) matrix by matrix
 
 @overload(matmul_left)
 def _matmul_left(g, a, b):
+    if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:
+        return _stacked_adjoint(left=True)
     if _is_array(b) and b.ndim == 1:
         if _is_array(a) and a.ndim == 2:
             return lambda g, a, b: np.outer(g, b)
@@ -611,6 +1026,8 @@ def _matmul_left(g, a, b):
 
 @overload(matmul_right)
 def _matmul_right(g, a, b):
+    if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:
+        return _stacked_adjoint(left=False)
     if _is_array(a) and a.ndim == 1:
         if _is_array(b) and b.ndim == 2:
             return lambda g, a, b: np.outer(a, g)
@@ -620,31 +1037,87 @@ def _matmul_right(g, a, b):
     return lambda g, a, b: np.dot(np.ascontiguousarray(a.T), g)
 
 
-def _along(reduce):
-    """A Numba implementation of ``reduce`` over axis 0 or 1 of a 2-D array (or a 1-D one)."""
-    def typer(x, axis):
-        if not _is_array(x):
-            return None
-        if x.ndim == 1:
-            return lambda x, axis: reduce(x)
-        if x.ndim != 2:
-            return None
-
-        def impl(x, axis):
-            if axis == 0 or axis == -2:
-                out = np.empty(x.shape[1])
-                for j in range(x.shape[1]):
-                    out[j] = reduce(x[:, j])
-            else:
-                out = np.empty(x.shape[0])
-                for i in range(x.shape[0]):
-                    out[i] = reduce(x[i])
-            return out
-        return impl
-    return typer
+@njit(cache=True)
+def _as_matrices(dims, left):
+    """The shape of an operand of ``@`` as a stack of matrices: a vector is one row (on the
+    left) or one column (on the right)."""
+    if dims.shape[0] != 1:
+        return dims
+    out = np.ones(2, np.int64)
+    out[1 if left else 0] = dims[0]
+    return out
 
 
-overload(mean_along)(_along(np.mean))
-overload(max_along)(_along(np.max))
-overload(min_along)(_along(np.min))
-overload(prod_along)(_along(np.prod))
+@njit(cache=True)
+def _stack_plan(a, b):
+    """``a`` and ``b`` as 3-D stacks of matrices, the broadcast shape of the stacks, and for
+    each matrix of the result the matrix of ``a`` and of ``b`` it is the product of."""
+    ad = _as_matrices(_dims(a.shape), True)
+    bd = _as_matrices(_dims(b.shape), False)
+    r = max(ad.shape[0], bd.shape[0]) - 2
+    pa, pb = _padded(ad[:ad.shape[0] - 2], r), _padded(bd[:bd.shape[0] - 2], r)
+    batch = np.empty(r, np.int64)
+    for d in range(r):
+        if pa[d] == pb[d] or pb[d] == 1:
+            batch[d] = pa[d]
+        elif pa[d] == 1:
+            batch[d] = pb[d]
+        else:
+            raise ValueError("matmul: the stacks of matrices do not broadcast together")
+    if ad[-1] != bd[-2]:
+        raise ValueError("matmul: the operands' inner dimensions differ")
+    stack_a = _flat(a).reshape((_size(pa), ad[-2], ad[-1]))
+    stack_b = _flat(b).reshape((_size(pb), bd[-2], bd[-1]))
+    return stack_a, stack_b, batch, _broadcast_map(batch, pa), _broadcast_map(batch, pb)
+
+
+@overload(operator.matmul)
+def _matmul_stacks(a, b):
+    """``a @ b`` where an operand is a stack of matrices (3-D or more), which Numba's ``@``
+    does not take: the product of each pair of matrices, stacks broadcast as in NumPy."""
+    if not (_is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2
+            and min(a.ndim, b.ndim) > 0 and a.dtype == b.dtype
+            and isinstance(a.dtype, (types.Float, types.Complex))):
+        return None
+    rank = max(a.ndim, b.ndim) - (a.ndim == 1) - (b.ndim == 1)
+    rows, columns = a.ndim > 1, b.ndim > 1
+
+    def stacked(a, b):
+        stack_a, stack_b, batch, ia, ib = _stack_plan(a, b)
+        out = np.empty((ia.shape[0], stack_a.shape[1], stack_b.shape[2]), stack_a.dtype)
+        for i in range(ia.shape[0]):
+            np.dot(stack_a[ia[i]], stack_b[ib[i]], out[i])
+        shape = np.empty(rank, np.int64)
+        for d in range(batch.shape[0]):
+            shape[d] = batch[d]
+        if rows:
+            shape[batch.shape[0]] = stack_a.shape[1]
+        if columns:
+            shape[rank - 1] = stack_b.shape[2]
+        return out.reshape(to_fixed_tuple(shape, rank))
+    return stacked
+
+
+def _stacked_adjoint(left: bool):
+    """The adjoint of ``a`` (``left``) or ``b`` in ``a @ b`` for stacks of matrices:
+    ``g @ b.T`` or ``a.T @ g`` per matrix, summed over the stacks an operand was broadcast
+    along."""
+    if left:
+        def of_a(g, a, b):
+            stack_a, stack_b, _, ia, ib = _stack_plan(a, b)
+            grads = _flat(g).reshape((ia.shape[0], stack_a.shape[1], stack_b.shape[2]))
+            out = np.zeros(stack_a.shape)
+            for i in range(ia.shape[0]):
+                out[ia[i]] += np.dot(grads[i], stack_b[ib[i]].T)
+            return out.reshape(a.shape)
+        return of_a
+
+    def of_b(g, a, b):
+        stack_a, stack_b, _, ia, ib = _stack_plan(a, b)
+        grads = _flat(g).reshape((ia.shape[0], stack_a.shape[1], stack_b.shape[2]))
+        out = np.zeros(stack_b.shape)
+        for i in range(ia.shape[0]):
+            out[ib[i]] += np.dot(stack_a[ia[i]].T, grads[i])
+        return out.reshape(b.shape)
+    return of_b
+

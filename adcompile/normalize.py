@@ -730,9 +730,14 @@ class _Normalizer:
                                   hint="use " + ", ".join(f".{m}()" for m in _METHODS)
                                   + " or the numpy function")
         args = [func.value, *node.args]
-        if func.attr == "reshape" and len(node.args) > 1:
+        if func.attr in ("reshape", "transpose") and len(node.args) > 1:
             args = [func.value, ast.Tuple(elts=list(node.args), ctx=ast.Load())]
-        call = ast.Call(func=self.numpy_function(func.attr), args=args, keywords=node.keywords)
+        if func.attr == "flatten":  # a copy, never a view
+            raveled = ast.Call(func=self.numpy_function("ravel"), args=args, keywords=[])
+            call = ast.Call(func=self.numpy_function("copy"), args=[raveled], keywords=[])
+        else:
+            call = ast.Call(func=self.numpy_function(func.attr), args=args,
+                            keywords=node.keywords)
         return self.call(ast.copy_location(call, node))
 
     def call(self, node: ast.Call) -> ast.Call:
@@ -762,6 +767,7 @@ class _Normalizer:
             stacked = ast.Call(func=self.numpy_function("stack"),
                                args=[ast.Tuple(elts=rows, ctx=ast.Load())], keywords=[])
             return self.call(ast.copy_location(stacked, node))
+        keepdims = False
         if is_user_function(target) and self.to_inline(node):
             result = self.inline(node)
             if isinstance(result, ast.Tuple):
@@ -775,10 +781,12 @@ class _Normalizer:
         elif node.keywords:
             args = list(node.args)
             for kw in node.keywords:
-                if kw.arg == "axis" and len(args) == 1:
+                if kw.arg in ("axis", "axes") and len(args) == 1:
                     args.append(kw.value)
                 elif kw.arg == "axis" and len(args) == 2 and _is_none(args[1]):
                     args[1] = kw.value
+                elif kw.arg == "keepdims" and target in _REDUCTIONS:
+                    keepdims = self.keepdims(node, kw.value)
                 else:
                     raise self.info.error(node, f"the keyword argument '{kw.arg}' in the call "
                                           f"to '{ast.unparse(func)}' is not supported",
@@ -786,13 +794,42 @@ class _Normalizer:
                                           hint="pass it positionally")
         else:
             args = node.args
-        if len(args) == 2 and _is_none(args[1]) and target in _REDUCTIONS:
-            args = args[:1]  # np.sum(x, None) is np.sum(x)
-        if len(args) == 2 and target in _ALONG:  # Numba reduces along an axis for sum only
-            func = self.kernel(_ALONG[target])
+        if target in _REDUCTIONS:
+            func, args = self.reduction(target, func, args, keepdims)
+        if target is numpy.squeeze and len(args) == 1:
+            raise self.info.error(node, "squeeze() needs the axes to remove here: the rank "
+                                  "of its result would depend on the array's shape",
+                                  construct="squeeze without an axis",
+                                  hint="name the axes of extent 1: np.squeeze(x, 0) or "
+                                  "x.squeeze(axis=(0, 2))")
         if target is numpy.reshape:  # Numba reshapes contiguous arrays only
             func = self.kernel("reshape")
         return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
+
+    def keepdims(self, node: ast.Call, value: ast.expr) -> bool:
+        """The ``keepdims=`` of a reduction: a literal, since it decides the result's rank."""
+        if isinstance(value, ast.Constant) and type(value.value) in (bool, int):
+            return bool(value.value)
+        raise self.info.error(node, "keepdims= must be written as True or False here",
+                              construct="a computed keepdims",
+                              hint="write keepdims=True or keepdims=False (the rank of the "
+                              "result must be known when the code is compiled)")
+
+    def reduction(self, target: object, func: ast.expr, args: list[ast.expr], keepdims: bool
+                  ) -> tuple[ast.expr, list[ast.expr]]:
+        """``np.sum(x, axis)`` and the other reductions as Numba compiles them: Numba's
+        reduces along one int axis for ``sum`` only, so an axis of another reduction, a tuple
+        of axes or ``keepdims=True`` goes to a kernel (``np.mean(x, 0)`` is
+        ``mean_along(x, 0)``, ``np.sum(x, 1, keepdims=True)`` is ``sum_along(x, 1, True)``)."""
+        args = list(args)
+        if len(args) == 2 and _is_none(args[1]) and not keepdims:
+            args = args[:1]  # np.sum(x, None) is np.sum(x)
+        if keepdims:
+            axis = args[1] if len(args) > 1 else ast.Constant(value=None)
+            return self.kernel(_ALONG[target]), [args[0], axis, ast.Constant(value=True)]
+        if len(args) == 2 and (target is not numpy.sum or isinstance(args[1], ast.Tuple)):
+            return self.kernel(_ALONG[target]), args
+        return func, args
 
     def fold_tuple_call(self, target: object, node: ast.Call) -> ast.expr | None:
         """``max((a, b, c))``, ``max(a, b, c)``, ``min(...)``, ``sum((a, b))`` and
@@ -849,6 +886,9 @@ class _Normalizer:
         return ast.Subscript(value=self.atom(node.value), slice=slice_, ctx=ast.Load())
 
     def slice_part(self, part: ast.expr) -> ast.expr:
+        if (isinstance(part, ast.Attribute) and part.attr == "newaxis"
+                and self.info.resolve(part.value) is numpy):
+            return ast.Constant(value=None)  # x[:, np.newaxis] is x[:, None]
         if isinstance(part, ast.Slice):
             bounds = [None if b is None else self.atom(b)
                       for b in (part.lower, part.upper, part.step)]
@@ -910,10 +950,13 @@ class _Normalizer:
 
 
 _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "prod",
-            "dot": "dot", "reshape": "reshape", "transpose": "transpose", "copy": "copy"}
+            "dot": "dot", "reshape": "reshape", "transpose": "transpose", "copy": "copy",
+            "ravel": "ravel", "flatten": "flatten", "squeeze": "squeeze",
+            "swapaxes": "swapaxes"}
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
-_ALONG = {numpy.mean: "mean_along", numpy.max: "max_along", numpy.amax: "max_along",
-          numpy.min: "min_along", numpy.amin: "min_along", numpy.prod: "prod_along"}
+_ALONG = {numpy.sum: "sum_along", numpy.mean: "mean_along", numpy.max: "max_along",
+          numpy.amax: "max_along", numpy.min: "min_along", numpy.amin: "min_along",
+          numpy.prod: "prod_along"}
 
 
 def _tuple_shape(value: object) -> object:

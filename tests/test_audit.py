@@ -329,6 +329,21 @@ def _build_cases() -> list[Case]:
         Case(np.ascontiguousarray, 1, "{f}({0})", (m(REAL),), "array"),
         Case(np.full, 2, "{f}(3, {0})", (s(REAL),), "array"),
     ]
+    # axes: tuples of axes, keepdims, permutations (higher ranks: tests/test_rank.py)
+    cases += [
+        Case(kernels.sum_along, 2, "{f}({0}, (1, 0))", (m(REAL),), "array"),
+        Case(kernels.sum_along, 3, "{f}({0}, 1, True)", (m(REAL),), "array"),
+        Case(kernels.mean_along, 3, "{f}({0}, (0, 1), True)", (m(REAL),), "array"),
+        Case(kernels.max_along, 3, "{f}({0}, -1, True)", (m(REAL),), "array"),
+        Case(kernels.min_along, 3, "{f}({0}, 0, True)", (m(REAL),), "array"),
+        Case(kernels.prod_along, 3, "{f}({0}, None, True)", (m(FACTOR),), "array"),
+        Case(np.transpose, 2, "{f}({0}, (1, 0))", (m(REAL),), "array"),
+        Case(np.swapaxes, 3, "{f}({0}, 0, 1)", (m(REAL),), "array"),
+        Case(np.moveaxis, 3, "{f}({0}, 0, -1)", (m(REAL),), "array"),
+        Case(np.squeeze, 2, "{f}({0}, 1)", (m(REAL, (3, 1)),), "array"),
+        Case(np.expand_dims, 2, "{f}({0}, 1)", (v(REAL),), "array"),
+        Case(np.ravel, 1, "{f}({0})", (m(REAL),), "array"),
+    ]
     # arrays built from tuples of floats and arrays
     cases += [
         Case(np.array, 1, "{f}(({0}, {1}, {2}))", (s(REAL), s(REAL), s(REAL)), "array"),

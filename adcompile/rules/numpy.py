@@ -1,9 +1,10 @@
 """Derivatives of NumPy's array operations: reductions, products, reshaping, selection.
 
-These rules return adjoints already shaped like their arguments (``elementwise=False``).
-``reduce_adjoint`` spreads the adjoint of a reduction back over the reduced axes;
-``matmul_left``/``matmul_right`` are the two sides of a matrix product for 1-D and 2-D operands
-(``outer(g, b)``, ``g @ b.T``, ``a.T @ g``, ...).  Each rule: ``(g, ans, *args)``.
+These rules return adjoints already shaped like their arguments (``elementwise=False``), for
+arrays of any rank.  ``reduce_adjoint`` spreads the adjoint of a reduction back over the reduced
+axes (an int, a tuple, None; kept or not); ``matmul_left``/``matmul_right`` are the two sides of
+a matrix product (``outer(g, b)``, ``g @ b.T``, ``a.T @ g``, ..., matrix by matrix for stacks).
+Each rule: ``(g, ans, *args)``.
 """
 
 import operator
@@ -20,8 +21,11 @@ from ..kernels import (
     prod_along,
     prod_others,
     reduce_adjoint,
+    reduced_size,
     split_along,
+    sum_along,
     ties,
+    untranspose,
 )
 from . import derivative, nondifferentiable
 
@@ -31,49 +35,74 @@ def sum(g, ans, x):
     return reduce_adjoint(g, x, None)
 
 
-@derivative(np.sum, elementwise=False)
+@derivative(np.sum, sum_along, elementwise=False)
 def sum_axis(g, ans, x, axis):
     return reduce_adjoint(g, x, axis), None
 
 
+@derivative(sum_along, elementwise=False)
+def sum_keepdims(g, ans, x, axis, keepdims):
+    return reduce_adjoint(g, x, axis), None, None
+
+
 @derivative(np.mean, elementwise=False)
 def mean(g, ans, x):
-    return reduce_adjoint(g, x, None) / x.size
+    return reduce_adjoint(g, x, None) / reduced_size(x, None)
 
 
 @derivative(mean_along, elementwise=False)
 def mean_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) / x.shape[axis], None
+    return reduce_adjoint(g, x, axis) / reduced_size(x, axis), None
+
+
+@derivative(mean_along, elementwise=False)
+def mean_keepdims(g, ans, x, axis, keepdims):
+    return reduce_adjoint(g, x, axis) / reduced_size(x, axis), None, None
 
 
 @derivative(np.max, np.amax, elementwise=False)
 def max(g, ans, x):
-    return reduce_adjoint(g, x, None) * ties(x, ans, None)
+    return reduce_adjoint(g, x, None, ties(x, ans, None))
 
 
 @derivative(max_along, elementwise=False)
 def max_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) * ties(x, ans, axis), None
+    return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None
+
+
+@derivative(max_along, elementwise=False)
+def max_keepdims(g, ans, x, axis, keepdims):
+    return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None, None
 
 
 @derivative(np.min, np.amin, elementwise=False)
 def min(g, ans, x):
-    return reduce_adjoint(g, x, None) * ties(x, ans, None)
+    return reduce_adjoint(g, x, None, ties(x, ans, None))
 
 
 @derivative(min_along, elementwise=False)
 def min_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) * ties(x, ans, axis), None
+    return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None
+
+
+@derivative(min_along, elementwise=False)
+def min_keepdims(g, ans, x, axis, keepdims):
+    return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None, None
 
 
 @derivative(np.prod, elementwise=False)
 def prod(g, ans, x):
-    return reduce_adjoint(g, x, None) * prod_others(x, None)
+    return reduce_adjoint(g, x, None, prod_others(x, None))
 
 
 @derivative(prod_along, elementwise=False)
 def prod_axis(g, ans, x, axis):
-    return reduce_adjoint(g, x, axis) * prod_others(x, axis), None
+    return reduce_adjoint(g, x, axis, prod_others(x, axis)), None
+
+
+@derivative(prod_along, elementwise=False)
+def prod_keepdims(g, ans, x, axis, keepdims):
+    return reduce_adjoint(g, x, axis, prod_others(x, axis)), None, None
 
 
 @derivative(operator.matmul, np.dot, elementwise=False)
@@ -91,9 +120,34 @@ def transpose(g, ans, x):
     return np.transpose(g)
 
 
+@derivative(np.transpose, elementwise=False)
+def transpose_axes(g, ans, x, axes):
+    return untranspose(g, axes), None
+
+
+@derivative(np.swapaxes, elementwise=False)
+def swapaxes(g, ans, x, axis1, axis2):
+    return np.swapaxes(g, axis1, axis2), None, None
+
+
+@derivative(np.moveaxis, elementwise=False)
+def moveaxis(g, ans, x, source, destination):
+    return np.moveaxis(g, destination, source), None, None
+
+
 @derivative(np.reshape, kernels.reshape, elementwise=False)
 def reshape(g, ans, x, shape):
     return kernels.reshape(g, x.shape), None
+
+
+@derivative(np.squeeze, np.expand_dims, elementwise=False)
+def squeeze(g, ans, x, axis):
+    return kernels.reshape(g, x.shape), None
+
+
+@derivative(np.ravel, elementwise=False)
+def ravel(g, ans, x):
+    return kernels.reshape(g, x.shape)
 
 
 @derivative(np.copy, np.ascontiguousarray, elementwise=False)
