@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from . import kernels, rules, stack
+from .alias import roots
 from .analyze import (
     Activity,
     _elementwise,
@@ -85,6 +86,8 @@ class _Reverser(Recorder):
     in_store_all: bool = False
     #: name -> the values assigned to it (for number_kind)
     values: dict[str, list[ast.expr]] | None = None
+    #: names whose memory no store writes into (see replayable)
+    unwritten: set[str] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -400,11 +403,12 @@ class _Reverser(Recorder):
         tape = Tape()
         if store_all:
             index_name = loop.target.id if isinstance(loop, ast.For) else None
-            # integer arithmetic of the index and of values from outside the loop (i - 1,
-            # i != j) is recomputed rather than taped
-            recompute, reads = prune(self.index_arithmetic(loop, index_name, body_names),
-                                     reads)
-            recomputed = {target_name(s) for s in recompute}
+            # numbers computed from the index, from values made outside the loop and from
+            # arrays nothing writes into (i - 1, i != j, dx = x[j, 0] - x[i, 0]) are computed
+            # again rather than taped
+            recompute, reads = prune(self.replayable(loop.body, loop, index_name,
+                                                     body_names, set()), reads)
+            recomputed = {target_name(s) for s in assignments(recompute)}
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads
                            and n not in loop.carried and n != index_name
@@ -454,36 +458,64 @@ class _Reverser(Recorder):
             if stmt.targets[0].id in tape.shapes:
                 stmt.value = _call(self.kernel("restore_shape"), _name(stmt.targets[0].id),
                                    stmt.value)
+        recompute = _merge_branches(recompute, reverse_body)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
 
-    def index_arithmetic(self, loop: ast.For | ast.While, index: str | None,
-                         body_names: set[str]) -> list[ast.stmt]:
-        """The statements at the top level of ``loop``'s body that compute integers (or
-        compare them) from the loop index, constants and values made outside the loop: as
-        cheap to recompute in the reversal as to restore from a tape."""
-        if self.integers is None:
-            self.integers = integer_names(self.norm)
-        known: set[str] = set()
+    def replayable(self, stmts: list[ast.stmt], loop: ast.For | ast.While,
+                   index: str | None, body_names: set[str], known: set[str]
+                   ) -> list[ast.stmt]:
+        """The statements of ``stmts`` (a store-all loop's body, branches included, loops
+        inside not) that the reversal can run again to get their values instead of taping
+        them: numbers computed, by arithmetic, comparisons or math functions, from constants,
+        the loop index, values made outside the loop, other such numbers, and elements of
+        arrays that no store writes into.  ``known`` collects their targets."""
+        if self.unwritten is None:
+            owners = roots(self.norm)
+            stored = set()
+            for stmt in assignments(self.norm.stmts):
+                if is_store(stmt):
+                    stored |= owners.get(target_name(stmt), {target_name(stmt)})
+            self.unwritten = {n for n, r in owners.items() if not r & stored}
+        info = self.norm.info
+
+        def available(atom: ast.expr) -> bool:
+            if isinstance(atom, ast.Constant):
+                return isinstance(atom.value, (int, float, bool))
+            return isinstance(atom, ast.Name) and (
+                atom.id == index or atom.id in known or atom.id not in body_names)
+
         out: list[ast.stmt] = []
-        for stmt in loop.body:
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                body = self.replayable(stmt.body, loop, index, body_names, known)
+                orelse = self.replayable(stmt.orelse, loop, index, body_names, known)
+                if body or orelse:
+                    out.append(ast.If(test=stmt.test, body=body or [ast.Pass()],
+                                      orelse=orelse))
+                continue
             if not isinstance(stmt, ast.Assign) or is_store(stmt):
                 continue
             target, value = target_name(stmt), stmt.value
-            if target in loop.carried or not isinstance(value, (ast.BinOp, ast.UnaryOp,
-                                                                ast.Compare)):
+            if target in loop.carried or target in self.act.arrays:
                 continue
-            if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Div, ast.Pow,
-                                                                      ast.MatMult)):
-                continue
-            atoms = operands(value)
-            if isinstance(value, ast.Compare) or target in self.integers:
-                if all(isinstance(a, ast.Constant) and type(a.value) is int
-                       or isinstance(a, ast.Name) and a.id in self.integers
-                       and (a.id == index or a.id in known or a.id not in body_names)
-                       for a in atoms):
-                    known.add(target)
-                    out.append(copy.deepcopy(stmt))
+            if isinstance(value, ast.Subscript):
+                parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [
+                    value.slice]
+                ok = (isinstance(value.value, ast.Name) and value.value.id in self.unwritten
+                      and available(value.value) and all(available(p) for p in parts))
+            elif isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+                ok = not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult))
+                ok = ok and all(available(a) for a in operands(value))
+            elif isinstance(value, ast.Call):
+                func = info.resolve(value.func)
+                ok = (func in (max, min, abs) or _returns_float(func)) and not value.keywords \
+                    and all(available(a) for a in value.args)
+            else:
+                ok = isinstance(value, (ast.Name, ast.Constant)) and available(value)
+            if ok:
+                known.add(target)
+                out.append(copy.deepcopy(stmt))
         return out
 
     def written_in_place(self, stmts: list[ast.stmt]) -> set[str]:
@@ -602,6 +634,29 @@ def _returns_float(func: object) -> bool:
         "floor", "ceil", "trunc", "factorial", "gcd", "lcm", "comb", "perm", "isqrt")) or (
         isinstance(func, numpy.ufunc) and func.types and all(
             t.split("->")[1] in "efdg" for t in func.types if t.split("->")[0][0] in "efdg"))
+
+
+def _merge_branches(recompute: list[ast.stmt], reverse_body: list[ast.stmt]) -> list[ast.stmt]:
+    """Values computed again under a branch, moved into the reversal of that branch (the
+    ``if`` on the same condition): they are then computed only where they are read, and
+    no liveness analysis sees them live past a branch not taken."""
+    branches = {s.test.id: s for s in reverse_body
+                if isinstance(s, ast.If) and isinstance(s.test, ast.Name)}
+    out: list[ast.stmt] = []
+    for k, stmt in enumerate(recompute):
+        target = branches.get(stmt.test.id) if isinstance(stmt, ast.If) and isinstance(
+            stmt.test, ast.Name) else None
+        made = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)}
+        later = {n.id for s in recompute[k + 1:] for n in ast.walk(s)
+                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if target is None or made & later:
+            out.append(stmt)
+            continue
+        target.body = [*stmt.body, *target.body]
+        if stmt.orelse:
+            target.orelse = [*stmt.orelse, *target.orelse]
+    return out
 
 
 _FRESH = {"fresh_copy", "unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
