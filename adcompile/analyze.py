@@ -216,6 +216,11 @@ def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
             if target is len or (name in _ARRAY_ARGUMENTS and _is_numpy(target)):
                 args = value.args if name in ("dot", "outer") else value.args[:1]
                 arrays.update(a.id for a in args if isinstance(a, ast.Name))
+            elif (name in _JOINING and _is_numpy(target) and value.args
+                  and isinstance(value.args[0], ast.Tuple)):
+                # the parts joined by np.stack((u, v)) and the like: arrays (a number
+                # given there is still handled, by the kernels' scalar versions)
+                arrays.update(a.id for a in value.args[0].elts if isinstance(a, ast.Name))
     changed = True
     while changed:
         changed = False
@@ -265,6 +270,7 @@ def callee_arrays(func: object) -> tuple[set[int], bool]:
     return _CALLEE_ARRAYS[key]
 
 
+_JOINING = {"stack", "column_stack", "concatenate", "vstack", "hstack", "dstack"}
 _ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", "outer",
                     "transpose", "reshape", "copy", "ascontiguousarray", "argmax", "argmin",
                     "sum_along", "mean_along", "max_along", "min_along", "prod_along",

@@ -407,7 +407,7 @@ class _Reverser(Recorder):
             # arrays nothing writes into (i - 1, i != j, dx = x[j, 0] - x[i, 0]) are computed
             # again rather than taped
             recompute, reads = prune(self.replayable(loop.body, loop, index_name,
-                                                     body_names, set()), reads)
+                                                     body_names), reads)
             recomputed = {target_name(s) for s in assignments(recompute)}
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads
@@ -463,13 +463,13 @@ class _Reverser(Recorder):
         return [*pre, header]
 
     def replayable(self, stmts: list[ast.stmt], loop: ast.For | ast.While,
-                   index: str | None, body_names: set[str], known: set[str]
-                   ) -> list[ast.stmt]:
+                   index: str | None, body_names: set[str]) -> list[ast.stmt]:
         """The statements of ``stmts`` (a store-all loop's body, branches included, loops
         inside not) that the reversal can run again to get their values instead of taping
         them: numbers computed, by arithmetic, comparisons or math functions, from constants,
         the loop index, values made outside the loop, other such numbers, and elements of
-        arrays that no store writes into.  ``known`` collects their targets."""
+        arrays that no store writes into.  A name is computed again only if every assignment
+        of it in the loop is (both arms of a branch that joins)."""
         if self.unwritten is None:
             owners = roots(self.norm)
             stored = set()
@@ -478,6 +478,27 @@ class _Reverser(Recorder):
                     stored |= owners.get(target_name(stmt), {target_name(stmt)})
             self.unwritten = {n for n, r in owners.items() if not r & stored}
         info = self.norm.info
+        candidates: list[ast.Assign] = []
+
+        def collect(block: list[ast.stmt]) -> None:
+            for stmt in block:
+                if isinstance(stmt, ast.If):
+                    collect(stmt.body)
+                    collect(stmt.orelse)
+                elif isinstance(stmt, ast.Assign) and not is_store(stmt):
+                    candidates.append(stmt)
+
+        collect(stmts)
+        total: dict[str, int] = {}
+        for stmt in assignments(loop.body):
+            if not is_store(stmt):
+                total[target_name(stmt)] = total.get(target_name(stmt), 0) + 1
+        known = {target_name(s) for s in candidates
+                 if target_name(s) not in loop.carried and target_name(s) not in self.act.arrays}
+        counts: dict[str, int] = {}
+        for stmt in candidates:
+            counts[target_name(stmt)] = counts.get(target_name(stmt), 0) + 1
+        known = {n for n in known if counts[n] == total.get(n, 0)}
 
         def available(atom: ast.expr) -> bool:
             if isinstance(atom, ast.Constant):
@@ -485,38 +506,44 @@ class _Reverser(Recorder):
             return isinstance(atom, ast.Name) and (
                 atom.id == index or atom.id in known or atom.id not in body_names)
 
-        out: list[ast.stmt] = []
-        for stmt in stmts:
-            if isinstance(stmt, ast.If):
-                body = self.replayable(stmt.body, loop, index, body_names, known)
-                orelse = self.replayable(stmt.orelse, loop, index, body_names, known)
-                if body or orelse:
-                    out.append(ast.If(test=stmt.test, body=body or [ast.Pass()],
-                                      orelse=orelse))
-                continue
-            if not isinstance(stmt, ast.Assign) or is_store(stmt):
-                continue
-            target, value = target_name(stmt), stmt.value
-            if target in loop.carried or target in self.act.arrays:
-                continue
+        def ok(stmt: ast.Assign) -> bool:
+            value = stmt.value
             if isinstance(value, ast.Subscript):
                 parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [
                     value.slice]
-                ok = (isinstance(value.value, ast.Name) and value.value.id in self.unwritten
-                      and available(value.value) and all(available(p) for p in parts))
-            elif isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
-                ok = not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult))
-                ok = ok and all(available(a) for a in operands(value))
-            elif isinstance(value, ast.Call):
+                return (isinstance(value.value, ast.Name) and value.value.id in self.unwritten
+                        and available(value.value) and all(available(p) for p in parts))
+            if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+                return not (isinstance(value, ast.BinOp) and isinstance(
+                    value.op, ast.MatMult)) and all(available(a) for a in operands(value))
+            if isinstance(value, ast.Call):
                 func = info.resolve(value.func)
-                ok = (func in (max, min, abs) or _returns_float(func)) and not value.keywords \
-                    and all(available(a) for a in value.args)
-            else:
-                ok = isinstance(value, (ast.Name, ast.Constant)) and available(value)
-            if ok:
-                known.add(target)
-                out.append(copy.deepcopy(stmt))
-        return out
+                return ((func in (max, min, abs) or _returns_float(func)) and not
+                        value.keywords and all(available(a) for a in value.args))
+            return isinstance(value, (ast.Name, ast.Constant)) and available(value)
+
+        changed = True
+        while changed:  # the largest set of names all of whose assignments can be rerun
+            changed = False
+            for stmt in candidates:
+                if target_name(stmt) in known and not ok(stmt):
+                    known.discard(target_name(stmt))
+                    changed = True
+
+        def keep(block: list[ast.stmt]) -> list[ast.stmt]:
+            out: list[ast.stmt] = []
+            for stmt in block:
+                if isinstance(stmt, ast.If):
+                    body, orelse = keep(stmt.body), keep(stmt.orelse)
+                    if body or orelse:
+                        out.append(ast.If(test=stmt.test, body=body or [ast.Pass()],
+                                          orelse=orelse))
+                elif (isinstance(stmt, ast.Assign) and not is_store(stmt)
+                      and target_name(stmt) in known):
+                    out.append(copy.deepcopy(stmt))
+            return out
+
+        return keep(stmts)
 
     def written_in_place(self, stmts: list[ast.stmt]) -> set[str]:
         """Arrays whose adjoints the reversal of ``stmts`` updates element by element: those

@@ -257,3 +257,31 @@ def after_loop_view_store(x):
 def test_a_loop_reading_an_array_written_after_it(f):
     # the reversal recomputes the loop after the store: it must read the old values
     agrees(f, (np.array([0.3, 0.5, -0.2]),), 0)
+
+
+def table_with_break(y, z, A):
+    # the break's flag is set in one arm of a branch and carried in the other: a value the
+    # reversal may compute again only if every assignment of it can be
+    Y = np.zeros((3, 3))
+    for i in range(1, 3):
+        for j in range(1, 3):
+            if min(Y[i - 1, j], Y[i, j - 1]) > 0.25:
+                break
+            Y[i, j] = math.tanh(min(Y[i - 1, j], Y[i, j - 1]) * max(z * y, 2 * z * y)
+                                + A[i % 2, j])
+    return np.sum(Y * Y) / 9.0
+
+
+def joined_columns(x, u, k):
+    r = 0.0
+    for i in range(2):
+        for j in range(i, 3):
+            r = r + np.column_stack((u, u)).T[i, j] * (-1.25 * k)
+    return math.tanh(r) * x
+
+
+def test_values_computed_again_only_when_every_assignment_can_be():
+    A = np.array([[0.4271234, 0.5051234, -0.3001234], [0.8491234, 0.4281234, 0.3011234]])
+    assert adc.check_grad(table_with_break, ("y", "z", "A"), 0.59, 1.278, A) < 1e-6
+    assert adc.check_grad(joined_columns, ("x", "u"), 1.0, np.array([0.0, 1.18, 0.0]),
+                          1.0) < 1e-6
