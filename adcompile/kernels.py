@@ -309,21 +309,13 @@ def _is_none(t: Any) -> bool:
         t, "value", None) is None
 
 
+@njit(cache=True)
 def _dims(shape):
-    """A shape tuple as an int64 array."""
-
-
-@overload(_dims)
-def _dims_impl(shape):
-    if len(shape) == 0:
-        return lambda shape: np.empty(0, np.int64)
-
-    def dims(shape):
-        out = np.empty(len(shape), np.int64)
-        for d in range(len(shape)):
-            out[d] = shape[d]
-        return out
-    return dims
+    """A shape tuple (of an array of rank 1 or more) as an int64 array."""
+    out = np.empty(len(shape), np.int64)
+    for d in range(len(shape)):
+        out[d] = shape[d]
+    return out
 
 
 @njit(cache=True)
@@ -382,20 +374,35 @@ def _axis_index(axis, ndim):
     return axis + ndim if axis < 0 else axis
 
 
+@njit(cache=True)
+def _all_axes(axis, ndim):
+    return np.ones(ndim, np.bool_)
+
+
+@njit(cache=True)
+def _one_axis(axis, ndim):
+    mask = np.zeros(ndim, np.bool_)
+    mask[_axis_index(axis, ndim)] = True
+    return mask
+
+
+def _mask_of(axis: Any):
+    """The function that says which of ``ndim`` axes a reduction over ``axis`` (None, an
+    int, a tuple) removes: ``mask_of(axis, ndim)``.  (Chosen when typing, so that the cached
+    functions for None and an int are called directly.)"""
+    if _is_none(axis):
+        return _all_axes
+    if isinstance(axis, types.Integer):
+        return _one_axis
+    return _axis_mask
+
+
 def _axis_mask(axis, ndim):
-    """Which of ``ndim`` axes a reduction over ``axis`` (None, an int, a tuple) removes."""
+    """Which of ``ndim`` axes a reduction over a tuple of axes removes."""
 
 
 @overload(_axis_mask)
 def _axis_mask_impl(axis, ndim):
-    if _is_none(axis):
-        return lambda axis, ndim: np.ones(ndim, np.bool_)
-    if isinstance(axis, types.Integer):
-        def one(axis, ndim):
-            mask = np.zeros(ndim, np.bool_)
-            mask[_axis_index(axis, ndim)] = True
-            return mask
-        return one
     if isinstance(axis, types.BaseTuple) and all(isinstance(t, types.Integer) for t in axis):
         lines = ["def several(axis, ndim):", "    mask = np.zeros(ndim, np.bool_)"]
         for k in range(len(axis)):
@@ -565,6 +572,7 @@ def _reduction(kind: str):
         removed = _reduced_axes(axis, x.ndim)
         if keep is None or removed is None:
             return None  # Numba asks again with literal types
+        mask_of = _mask_of(axis)
         integer = isinstance(x.dtype, (types.Integer, types.Boolean))
         prepare = (_as_float64 if kind == "mean" and integer
                    else _as_int64 if integer else _same)
@@ -572,18 +580,18 @@ def _reduction(kind: str):
 
         if rank == 0:
             def scalar(x, axis, keepdims=False):
-                where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+                where, kept = _reduction_map(x, mask_of(axis, x.ndim))
                 return accumulate(prepare(_flat(x)), where, _size(kept))[0]
             return scalar
         if keep:
             def keeping(x, axis, keepdims=False):
-                where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+                where, kept = _reduction_map(x, mask_of(axis, x.ndim))
                 out = accumulate(prepare(_flat(x)), where, _size(kept))
                 return out.reshape(to_fixed_tuple(kept, rank))
             return keeping
 
         def removing(x, axis, keepdims=False):
-            mask = _axis_mask(axis, x.ndim)
+            mask = mask_of(axis, x.ndim)
             where, kept = _reduction_map(x, mask)
             out = accumulate(prepare(_flat(x)), where, _size(kept))
             return out.reshape(to_fixed_tuple(_removed(_dims(x.shape), mask), rank))
@@ -746,9 +754,10 @@ def _others_in_groups(flat, where, n):
 def _prod_others(x, axis):
     if not _is_array(x) or x.ndim == 0:
         return lambda x, axis: 1.0
+    mask_of = _mask_of(axis)
 
     def grouped(x, axis):
-        where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+        where, kept = _reduction_map(x, mask_of(axis, x.ndim))
         return _others_in_groups(_as_float64(_flat(x)), where, _size(kept)).reshape(x.shape)
     return grouped
 
@@ -789,9 +798,10 @@ def _ties(x, ans, axis):
             mask = (x == ans) * 1.0
             return mask / mask.sum()
         return whole
+    mask_of = _mask_of(axis)
 
     def grouped(x, ans, axis):
-        where, kept = _reduction_map(x, _axis_mask(axis, x.ndim))
+        where, kept = _reduction_map(x, mask_of(axis, x.ndim))
         best = _flat(ans)
         if best.shape[0] != _size(kept):
             raise ValueError("an extremum does not have the shape of its reduction")
@@ -954,15 +964,24 @@ def _weighted_impl(out, weights):
 
 @overload(reduce_adjoint)
 def _reduce_adjoint(g, x, axis, weights=None):
-    if not _is_array(x) or x.ndim == 0:
+    plain = _is_none(weights)
+    if not _is_array(x) or x.ndim == 0:  # a number (a 0-d array is used as one)
         if _is_array(g):
-            return lambda g, x, axis, weights=None: _weighted(np.full(1, g.sum()), weights)[0]
-        return lambda g, x, axis, weights=None: _weighted(np.full(1, g + 0.0), weights)[0]
+            if plain:
+                return lambda g, x, axis, weights=None: g.sum()
+            return lambda g, x, axis, weights=None: g.sum() * weights
+        if plain:
+            return lambda g, x, axis, weights=None: g
+        return lambda g, x, axis, weights=None: g * weights
     if not _is_array(g) or g.ndim == 0:  # every element took part in one reduction
+        if plain and not _is_array(g):
+            return lambda g, x, axis, weights=None: np.full(x.shape, g)
+
         def whole(g, x, axis, weights=None):
             return _weighted(np.full(x.size, g + 0.0), weights).reshape(x.shape)
         return whole
-    return lambda g, x, axis, weights=None: _spread(g, x, _axis_mask(axis, x.ndim), weights)
+    mask_of = _mask_of(axis)
+    return lambda g, x, axis, weights=None: _spread(g, x, mask_of(axis, x.ndim), weights)
 
 
 @overload(reduced_size)
@@ -971,7 +990,8 @@ def _reduced_size(x, axis):
         return lambda x, axis: 1
     if _is_none(axis):
         return lambda x, axis: x.size
-    return lambda x, axis: x.size // _size(_kept(x, _axis_mask(axis, x.ndim)))
+    mask_of = _mask_of(axis)
+    return lambda x, axis: x.size // _size(_kept(x, mask_of(axis, x.ndim)))
 
 
 @overload(untranspose)
@@ -981,7 +1001,8 @@ def _untranspose(g, axes):
     rank = g.ndim
     lines = ["def inverse(g, axes):", f"    order = np.empty({rank}, np.int64)"]
     lines += [f"    order[_axis_index(axes[{k}], {rank})] = {k}" for k in range(rank)]
-    lines.append(f"    return np.transpose(g, to_fixed_tuple(order, {rank}))")
+    # the array method: Numba's np.transpose checks its axes with code that compiles slowly
+    lines.append(f"    return g.transpose(to_fixed_tuple(order, {rank}))")
     scope: dict = {"np": np, "_axis_index": _axis_index, "to_fixed_tuple": to_fixed_tuple}
     exec("\n".join(lines), scope)
     return scope["inverse"]
@@ -995,9 +1016,10 @@ def _squeeze(a, axis=None):
     if removed is None:
         return None
     rank = a.ndim - removed
+    mask_of = _mask_of(axis)
 
     def squeeze(a, axis=None):
-        mask = _axis_mask(axis, a.ndim)
+        mask = mask_of(axis, a.ndim)
         dims = _dims(a.shape)
         for d in range(a.ndim):
             if mask[d] and dims[d] != 1:

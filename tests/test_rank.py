@@ -214,9 +214,9 @@ def test_ellipsis():
 
 def shapes_3(a, b, c):
     t = np.swapaxes(np.transpose(a, (2, 0, 1)), 0, 1).T  # (2, 3, 2) to (3, 2, 2), then (2, 2, 3)
-    u = np.moveaxis(np.expand_dims(b.transpose(1, 2, 0), 1), 0, -1)  # (1, 2, 2, 3)
+    u = np.expand_dims(np.moveaxis(b, 0, -1).transpose(1, 0, 2), 1)  # (2, 1, 3, 2)
     v = np.squeeze(c[:, :1], 1).reshape(4).ravel()
-    return np.sum(t[1, 0] ** 2) + np.sum(u[0, 1, 0] ** 3) + np.sum(v[1:]) + np.sum(a.flatten()[::5])
+    return np.sum(t[1, 0] ** 2) + np.sum(u[1, 0, 2] ** 3) + np.sum(v[1:]) + np.sum(a.flatten()[::5])
 
 
 def shapes_4(a, b):
