@@ -489,7 +489,8 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
                          construct=construct,
                          hint="rewrite it with assignments, arithmetic and math calls")
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool,
-                                                                       type(None))):
+                                                                       type(None),
+                                                                       type(Ellipsis))):
         if not (isinstance(node.value, str) and _is_docstring(node, body)):
             what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
             raise info.error(located, f"{what} is not supported in differentiated code",

@@ -599,3 +599,14 @@ def test_value_and_grad_value_is_f(case):
     assert isinstance(value, float)
     assert value == pytest.approx(f(*args), rel=1e-12, abs=1e-12)
     assert_matches(f, wrt, args, grads)
+
+
+def ellipsis_reads(x, w):
+    return np.sum(x[..., 0] * w) + np.sum(x[0, ...] ** 2)
+
+
+def test_ellipsis_in_an_index():
+    rng = np.random.default_rng(11)
+    for x, w in ((rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3))),
+                 (rng.normal(size=(2, 2)), rng.normal(size=2))):
+        assert adc.check_grad(ellipsis_reads, (0, 1), x, w) < 1e-6
