@@ -2,14 +2,15 @@
 
 Rank 0 is a float.  Each construct is checked at each rank it has a meaning for: elementwise
 arithmetic and broadcasting between ranks (size-1 axes, missing leading axes), the reductions
-with ``axis=None``, an int (negative too), a tuple and ``keepdims=True``, ``None`` and
-``np.newaxis`` in subscripts, the shape functions, loops that carry or write arrays of rank 3
-(tapes of rank-3 values), and ``@`` on stacks of matrices.
+with ``axis=None``, an int (negative too), a tuple and ``keepdims=True``, ``None``,
+``np.newaxis`` and ``...`` in subscripts (reads and stores), the shape functions, loops that
+carry or write arrays of rank 3 (tapes of rank-3 values), and ``@`` on stacks of matrices.
 
-Numba compiles an elementwise operation between two arrays of rank 4 slowly (about 15 s of CPU
-each, LLVM's O3 pipeline; rank 3 takes about 1 s, rank 2 a fraction), so the rank-4 functions
-reduce before they compute: their gradients need few such operations.  Related checks share one
-function (one compilation), each construct with a term of its own.
+Numba compiles an elementwise operation between two arrays of rank 3 or 4 slowly (LLVM's O3
+pipeline: about 2 s of CPU at rank 3, 10 s at rank 4, a fraction of a second at rank 2), so
+the functions of rank 3 and 4 reduce or index before they compute, and give each construct a
+parameter of its own: their gradients need few such operations.  Related checks share one
+function (one compilation).
 """
 
 from __future__ import annotations
@@ -196,15 +197,16 @@ def test_new_axes(rank):
     check(f, *(arg(shape, 60 + 10 * rank + k) for k, shape in enumerate(shapes)))
 
 
-def ellipsis(x):
-    return np.sum(x[..., 0] ** 2) + np.sum(np.sin(x[1, ...])) + np.sum(x[..., 1:] * x[..., :1])
+def ellipsis(x, y, z):
+    a = np.sum(x[..., 0] ** 2) + np.sum(x[1, ...] * x[0, ..., 1:])  # (3, 2) * (3, 1)
+    b = np.sum(np.sum(y[..., None, 1:], axis=(0, 2)) ** 2)  # (2, 3, 1, 1) summed to (3, 1)
+    out = np.zeros((2, 3, 2))
+    out[..., 1] = z[..., 0] * 2.0  # a store through ...
+    return a + b + np.sum(out[0, ...] ** 3)
 
 
-@pytest.mark.xfail(raises=adc.AdcompileError, strict=True,
-                   reason="frontend.py refuses the constant '...' before the array code sees "
-                   "it; everything after the front end handles it")
 def test_ellipsis():
-    check(ellipsis, arg((2, 3, 2), 80))
+    check(ellipsis, arg((2, 3, 2), 80), arg((2, 3, 2), 81), arg((2, 3, 2), 82))
 
 
 # -- shape functions -----------------------------------------------------------------------------
