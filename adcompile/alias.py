@@ -52,8 +52,9 @@ _UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 #: functions whose result may share memory with their first argument
 _VIEWS = (numpy.transpose, numpy.reshape, numpy.ravel, numpy.asarray, numpy.ascontiguousarray,
-          numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d, kernels.reshape,
-          kernels.as_float)
+          numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
+          numpy.atleast_3d, numpy.swapaxes, numpy.moveaxis, numpy.broadcast_to,
+          kernels.reshape, kernels.as_float)
 
 
 def roots(norm: Normalized) -> dict[str, set[str]]:

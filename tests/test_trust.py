@@ -436,6 +436,18 @@ def write_through_branch(w, c):
     return np.sum(y * y)
 
 
+def write_through_swapaxes(w):
+    y = np.swapaxes(w, 0, 1)
+    y[0, 1] = 0.0
+    return np.sum(y * y)
+
+
+def write_through_moveaxis(w):
+    y = np.moveaxis(w, 0, -1)
+    y[0, 0] = 0.0
+    return np.sum(y * y)
+
+
 def write_into_copy(w):
     y = w.copy()
     y[0] = 5.0
@@ -446,6 +458,8 @@ def write_into_copy(w):
     (write_through_slice, (np.array([1.0, 2.0, 3.0]),)),
     (write_through_transpose, (np.ones((2, 2)),)),
     (write_through_branch, (np.ones(2), 1.0)),
+    (write_through_swapaxes, (np.ones((2, 3)),)),
+    (write_through_moveaxis, (np.ones((2, 3)),)),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_writes_into_arguments_through_views_are_refused(f, args):
     with pytest.raises(adc.AdcompileError, match="change the argument 'w'") as info:
