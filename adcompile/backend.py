@@ -103,6 +103,11 @@ class CompiledFunction(CPUDispatcher):
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
         for position, a in enumerate(args):
+            if isinstance(a, np.ndarray) and a.ndim == 0:
+                raise AdcompileError(
+                    f"{self.user_function}: the argument at position {position} is a 0-d "
+                    "array; pass a number instead", construct="a 0-d array argument",
+                    hint=f"pass float(x) (or x.item()) for the argument at position {position}")
             if not isinstance(a, (tuple, list)) and np.iscomplexobj(a):
                 raise AdcompileError(
                     f"{self.user_function}: the argument at position {position} is complex "

@@ -270,3 +270,13 @@ def test_list_of_lists_as_data():
     message = str(err)
     assert mentions(message, "list"), message
     assert mentions(message, "data_loss"), message
+
+
+def square_of(x):
+    return x * x
+
+
+def test_zero_dimensional_array_argument():
+    with pytest.raises(adc.AdcompileError, match="0-d array") as info:
+        adc.grad(square_of)(np.array(1.5))
+    assert "float(x)" in str(info.value)
