@@ -26,7 +26,6 @@ import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import AdcompileError
 from .frontend import FunctionInfo
 
 #: a leaf's name, or a tuple of structures
@@ -216,11 +215,6 @@ def as_tuples(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return tuple(as_tuples(v) for v in value)
     return value
-
-
-def unsupported(info: FunctionInfo, what: str) -> AdcompileError:
-    return info.error(info.tree, what, construct="a tuple parameter",
-                      hint="pass the tuple's elements as parameters of their own")
 
 
 def give_back(result: Any, role: str, positions: tuple[int, ...], as_tuple: bool,
