@@ -13,10 +13,13 @@ def grad_loss(params, X, y):
     return (d[0], d[1])
 ```
 
-The structure of an argument is only known when the function is called, so the gradient
-returned by ``grad`` generates the module of a structure at the first call with arguments of
-that structure (``Structured``); ``.specialize(*args)`` gives the compiled wrapper itself, to
-call from ``@numba.njit`` code.
+When the function unpacks a parameter (``(W1, b1), (W2, b2) = params``), ``grad`` reads the
+nesting from the source (``unpacked_parameters``) and generates this module at once.
+Otherwise the nesting is only known when the function is called: the compiled function
+``grad`` returns generates the module of a nesting at the first call with arguments of that
+nesting (``backend.CompiledFunction.specialize``, or ``api.TupleFunction`` when the plain
+function cannot be generated at all); ``.specialize(*args)`` gives the compiled wrapper
+itself, to call from ``@numba.njit`` code.
 """
 
 from __future__ import annotations
