@@ -667,8 +667,10 @@ def _merge_branches(recompute: list[ast.stmt], reverse_body: list[ast.stmt]) -> 
     """Values computed again under a branch, moved into the reversal of that branch (the
     ``if`` on the same condition): they are then computed only where they are read, and
     no liveness analysis sees them live past a branch not taken."""
-    branches = {s.test.id: s for s in reverse_body
-                if isinstance(s, ast.If) and isinstance(s.test, ast.Name)}
+    branches: dict[str, ast.If] = {}
+    for s in reverse_body:  # the first reversal on each condition: it runs first
+        if isinstance(s, ast.If) and isinstance(s.test, ast.Name):
+            branches.setdefault(s.test.id, s)
     out: list[ast.stmt] = []
     for k, stmt in enumerate(recompute):
         target = branches.get(stmt.test.id) if isinstance(stmt, ast.If) and isinstance(

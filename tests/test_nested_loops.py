@@ -285,3 +285,23 @@ def test_values_computed_again_only_when_every_assignment_can_be():
     assert adc.check_grad(table_with_break, ("y", "z", "A"), 0.59, 1.278, A) < 1e-6
     assert adc.check_grad(joined_columns, ("x", "u"), 1.0, np.array([0.0, 1.18, 0.0]),
                           1.0) < 1e-6
+
+
+def two_branches_on_one_condition(x, a):
+    # t is computed again for the reversal of the first branch to run backwards (the second
+    # one in the source), not only for the other
+    y = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        c = x[i] > 0.0
+        if c:
+            t = math.sin(a * x[i])
+            y[i] = t * t
+        s = y[i] * 2.0
+        if c:
+            y[i] = s + t * a
+    return np.sum(y)
+
+
+def test_values_computed_again_for_every_branch_on_their_condition():
+    x = np.array([0.5, -0.3, 0.8, 0.1])
+    assert adc.check_grad(two_branches_on_one_condition, ("x", "a"), x, 0.7) < 1e-6
