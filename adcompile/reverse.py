@@ -679,6 +679,10 @@ def _merge_branches(recompute: list[ast.stmt], reverse_body: list[ast.stmt]) -> 
                 and isinstance(n.ctx, ast.Store)}
         later = {n.id for s in recompute[k + 1:] for n in ast.walk(s)
                  if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if target is not None:  # the reversal before that branch must not read them
+            before = reverse_body[:next(k for k, r in enumerate(reverse_body) if r is target)]
+            later |= {n.id for r in before for n in ast.walk(r)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         if target is None or made & later:
             out.append(stmt)
             continue
