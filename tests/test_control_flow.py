@@ -812,3 +812,18 @@ def test_gradient_of_a_loop_is_callable_from_numba():
     for _ in range(3):
         y = y - 0.1 * de(0.5, y, 20)
     assert descend(1.0, 3) == pytest.approx(y, rel=1e-12)
+
+
+def branch_value_read_before_its_branch(x):
+    # the reversal of x = sin(t) reads t before it reaches the branch that made t: t must
+    # be computed again before, not inside, that branch's reversal
+    k = 0
+    while k < 4 and x < 0.3:
+        k += 1
+        x = np.tanh(x - x ** 2)
+        x = np.sin(np.sin(x) if x < 0.3 else math.sin(x))
+    return x * 2.0
+
+
+def test_branch_value_read_before_its_branch():
+    assert adc.check_grad(branch_value_read_before_its_branch, (0,), -0.457877) < 1e-6
