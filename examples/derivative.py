@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 DEFAULT_POINTS = (-3.0, -0.5, 0.0, 1.0, 2.5)
 
@@ -32,7 +33,8 @@ def descent_direction(a: float) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--points", type=float, nargs="+", default=list(DEFAULT_POINTS),
                         help="where to evaluate -f'(a)")
     args = parser.parse_args(argv)
@@ -48,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

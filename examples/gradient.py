@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 DEFAULT_POINTS = ((1.0, 2.0), (-3.0, 0.5), (0.0, 0.0), (2.0, -2.0))
 
@@ -31,9 +32,11 @@ def descent_direction(a: float, b: float) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--point", type=float, nargs=2, action="append", metavar=("A", "B"),
-                        help="where to evaluate -grad f(a, b) (repeat for several points)")
+                        help="where to evaluate -grad f(a, b); repeat for several points "
+                        "(default: (1, 2), (-3, 0.5), (0, 0) and (2, -2))")
     args = parser.parse_args(argv)
     points = args.point or DEFAULT_POINTS
 
@@ -47,4 +50,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

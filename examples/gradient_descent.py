@@ -19,6 +19,7 @@ import numba
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 
 def bowl(x1, x2):
@@ -47,11 +48,12 @@ def descend_with_optim(start: tuple[float, float], lr: float, steps: int):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--start", type=float, nargs=2, default=(3.0, -2.0),
                         metavar=("A", "B"), help="the starting point")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=100, help="gradient steps")
     args = parser.parse_args(argv)
     (a, b), lr, steps = args.start, args.lr, args.steps
 
@@ -74,4 +76,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

@@ -28,6 +28,7 @@ import argparse
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 T_END = 0.02  # the time of the measurement
 
@@ -118,13 +119,16 @@ def backward_sweep(source: str, function: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--d-true", type=float, default=0.5, help="the true coefficient")
     parser.add_argument("--d0", type=float, default=0.1, help="the starting guess")
     parser.add_argument("--points", type=int, default=50, help="grid points on the rod")
     parser.add_argument("--noise", type=float, default=1e-3, help="measurement noise (std)")
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iterations", type=int, default=30,
+                        help="iterations of the fit")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the noise and of the gradient check")
     parser.add_argument("--source", action="store_true",
                         help="print the whole generated gradient")
     args = parser.parse_args(argv)
@@ -159,4 +163,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

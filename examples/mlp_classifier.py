@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 
 def loss(W1, b1, W2, b2, X, y):
@@ -153,14 +154,24 @@ def log_epochs(epochs: int, lines: int = 6) -> list[int]:
     return sorted({1, *range(step, epochs + 1, step), epochs})
 
 
-def plot(params, history, X, y, title: str, path: str) -> None:
-    """Save the loss/accuracy curves and the decision boundary over the data to ``path``."""
+def accuracy_limits(accuracy: np.ndarray) -> tuple[float, float]:
+    """The accuracy axis (in %): the range of the curve with a tenth of it (at least one
+    point) as margin on each side, within 0 to 101."""
+    lo, hi = 100.0 * float(np.min(accuracy)), 100.0 * float(np.max(accuracy))
+    margin = max(0.1 * (hi - lo), 1.0)
+    return max(lo - margin, 0.0), min(hi + margin, 101.0)
+
+
+def figure(params, history, X, y, record: str):
+    """The loss/accuracy curves and the decision boundary over the data, with ``record``
+    (what was run) written under them: a matplotlib Figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_loss, ax_data) = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, (ax_loss, ax_data) = plt.subplots(1, 2, figsize=(12, 5.2),
+                                           gridspec_kw={"width_ratios": (1, 1.1)})
     epochs = np.arange(1, len(history) + 1)
     ax_loss.plot(epochs, history[:, 0], color="tab:blue")
     ax_loss.set_yscale("log")
@@ -169,7 +180,7 @@ def plot(params, history, X, y, title: str, path: str) -> None:
     ax_acc = ax_loss.twinx()
     ax_acc.plot(epochs, 100.0 * history[:, 1], color="tab:orange")
     ax_acc.set_ylabel("accuracy after the epoch (%)", color="tab:orange")
-    ax_acc.set_ylim(40, 101)
+    ax_acc.set_ylim(*accuracy_limits(history[:, 1]))
     ax_loss.set_title("training")
 
     pad = 0.5
@@ -178,32 +189,58 @@ def plot(params, history, X, y, title: str, path: str) -> None:
     U, V = np.meshgrid(u, v)
     grid = np.ascontiguousarray(np.column_stack([U.ravel(), V.ravel()]))
     P = probability(*params, grid).reshape(U.shape)
-    ax_data.contourf(U, V, P, levels=np.linspace(0.0, 1.0, 11), cmap="RdBu_r", alpha=0.45)
+    shades = ax_data.contourf(U, V, P, levels=np.linspace(0.0, 1.0, 11), cmap="RdBu_r",
+                              alpha=0.45)
+    fig.colorbar(shades, ax=ax_data, label="P(class 1)", ticks=np.linspace(0.0, 1.0, 6))
     ax_data.contour(U, V, P, levels=[0.5], colors="k", linewidths=1.5)
     ax_data.scatter(X[y == 0, 0], X[y == 0, 1], s=12, color="tab:blue", edgecolor="k",
                     linewidth=0.3, label="class 0")
     ax_data.scatter(X[y == 1, 0], X[y == 1, 1], s=12, color="tab:red", edgecolor="k",
                     linewidth=0.3, label="class 1")
     ax_data.set_aspect("equal")
+    ax_data.set_xlabel("x₁ (standardized)")
+    ax_data.set_ylabel("x₂ (standardized)")
     ax_data.legend(loc="upper right", fontsize=8)
-    ax_data.set_title(f"{title}: P(class 1) and the boundary p = 1/2")
-    fig.tight_layout()
+    ax_data.set_title("P(class 1) and the decision boundary p = 1/2")
+    fig.text(0.01, 0.015, record, fontsize=8.5, family="monospace", va="bottom")
+    fig.tight_layout(rect=(0.0, 0.09, 1.0, 1.0))
+    return fig
+
+
+def plot(params, history, X, y, record: str, path: str) -> None:
+    """Save :func:`figure` to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(params, history, X, y, record)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def run_record(data: str, points: int, noise: float, hidden: int, epochs: int, batch_size: int,
+               lr: float, seed: int, accuracy: float) -> str:
+    """What was run, in two lines, for the picture."""
+    return (f"data: {data}, {points} points, noise {noise:g}, seed {seed}; model: MLP "
+            f"2-{hidden}-1 (tanh, logistic output), cross-entropy\n"
+            f"method: minibatch SGD (w ← w − lr·g), batch size {batch_size}, lr {lr:g}, "
+            f"{epochs} epochs; final accuracy {100 * accuracy:.1f}%")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=sorted(DATASETS), default="moons")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
+    parser.add_argument("--data", choices=sorted(DATASETS), default="moons",
+                        help="the data set")
     parser.add_argument("--points", type=int, default=400, help="size of the data set")
     parser.add_argument("--noise", type=float, default=None,
-                        help="standard deviation of the noise (moons 0.2, spirals 0.05)")
+                        help="standard deviation of the noise (default: 0.2 for moons, 0.05 "
+                        "for spirals)")
     parser.add_argument("--hidden", type=int, default=16, help="hidden units")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="passes over the data (moons 200, spirals 1000)")
-    parser.add_argument("--batch-size", type=int, default=32)
+                        help="passes over the data (default: 200 for moons, 1000 for spirals)")
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per SGD step")
     parser.add_argument("--lr", type=float, default=0.5, help="learning rate")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the data, the start and the shuffling")
     parser.add_argument("--out", default="mlp_classifier.png", help="where to save the picture")
     parser.add_argument("--source", action="store_true",
                         help="print the whole generated source, not just its start")
@@ -240,11 +277,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"final accuracy: {100 * history[-1, 1]:.1f}% of {len(y)} points")
 
     if have_matplotlib():
-        plot(params, history, X, y, args.data, args.out)
+        record = run_record(args.data, len(y), noise, args.hidden, epochs, args.batch_size,
+                            args.lr, args.seed, history[-1, 1])
+        plot(params, history, X, y, record, args.out)
         print(f"saved the loss curve and the decision boundary to {args.out}")
     else:
         print('no picture: matplotlib is not installed; get it with  pip install -e ".[plot]"')
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 OBSERVE_EVERY = 10  # steps between two observations of the positions
 
@@ -109,17 +110,20 @@ def check_gradient(seed: int = 0) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bodies", type=int, default=5)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
+    parser.add_argument("--bodies", type=int, default=5, help="number of bodies")
     parser.add_argument("--steps", type=int, default=100, help="time steps of dt")
-    parser.add_argument("--dt", type=float, default=0.01)
+    parser.add_argument("--dt", type=float, default=0.01, help="time step")
     parser.add_argument("--eps", type=float, default=0.1, help="softening length")
     parser.add_argument("--g-true", type=float, default=1.0, help="the true constant")
     parser.add_argument("--g0", type=float, default=0.3, help="the starting guess")
     parser.add_argument("--lr", type=float, default=5.0,
                         help="learning rate (a fixed step; too large a step diverges)")
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iterations", type=int, default=30,
+                        help="iterations of the fit")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the bodies and of the gradient check")
     args = parser.parse_args(argv)
 
     print("gradient check on a small random problem (adc.check_grad against central "
@@ -143,4 +147,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

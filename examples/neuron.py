@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 X_RANGE = 4.0  # examples have x uniform in [-X_RANGE, X_RANGE]
 
@@ -99,12 +100,14 @@ def initial_parameters(seed: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--steps", type=int, default=20_000, help="SGD steps (one example each)")
     parser.add_argument("--lr", type=float, default=0.1, help="learning rate")
     parser.add_argument("--w-star", type=float, default=2.0, help="the true weight")
     parser.add_argument("--b-star", type=float, default=-1.0, help="the true bias")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the start and of the examples drawn")
     parser.add_argument("--log-lines", type=int, default=5, help="lines of progress log")
     args = parser.parse_args(argv)
     log_every = max(1, args.steps // args.log_lines)
@@ -137,4 +140,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

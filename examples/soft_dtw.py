@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 import adcompile as adc
+from adcompile.cli import DefaultsHelpFormatter, run_script
 
 
 def softmin3(a, b, c, gamma):
@@ -90,11 +91,13 @@ def check_gradient(seed: int = 0) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--length", type=int, default=40, help="samples in each series")
     parser.add_argument("--gamma", type=float, default=1.0, help="smoothing of the soft min")
     parser.add_argument("--lr", type=float, default=0.3, help="learning rate")
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=200,
+                        help="gradient steps")
     args = parser.parse_args(argv)
 
     print("gradient check on small random series (adc.check_grad against central "
@@ -115,4 +118,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # quiet when piped into head

@@ -312,3 +312,102 @@ def test_nbody_gradient_and_fit(loop_scripts):
     found = re.search(r"recovered G = (\S+)\s+true G = (\S+)", out)
     assert found, out
     assert float(found[1]) == pytest.approx(float(found[2]), rel=1e-6)
+
+
+# --- every script: --help gives the defaults; a reader that leaves early is no error ----------
+
+ALL_SCRIPTS = sorted(p.stem for p in EXAMPLES.glob("*.py"))
+
+
+def help_entries(text):
+    """The option entries of an argparse --help: ``{"--lr": "--lr LR  learning rate ..."}``."""
+    entries, current = {}, None
+    for line in text.split("options:", 1)[1].splitlines():
+        if line.startswith("  -"):
+            current = line.split()[0].rstrip(",")
+            entries[current] = " ".join(line.split())
+        elif current and line.startswith("    "):
+            entries[current] += " " + " ".join(line.split())
+    return entries
+
+
+@pytest.mark.parametrize("name", ALL_SCRIPTS)
+def test_help_gives_the_default_of_every_option(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        example(name).main(["--help"])
+    assert exit_info.value.code == 0
+    entries = help_entries(capsys.readouterr().out)
+    assert entries and set(entries) >= {"-h"}
+    for option, entry in entries.items():
+        takes_a_value = len(entry.split()) > 1 and entry.split()[1].isupper()
+        if option != "-h" and takes_a_value:  # flags (--source) have no default to show
+            assert "(default: " in entry, entry
+
+
+def test_help_entries_are_read_right():
+    text = ("usage: x\n\noptions:\n  -h, --help   show this help\n  --lr LR      learning "
+            "rate (default:\n               0.1)\n  --source     print it\n")
+    assert help_entries(text) == {"-h": "-h, --help show this help",
+                                  "--lr": "--lr LR learning rate (default: 0.1)",
+                                  "--source": "--source print it"}
+
+
+def checkout_env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(EXAMPLES.parent), env.get("PYTHONPATH"))
+                                        if p)
+    return env
+
+
+def test_a_pipe_closed_early_ends_every_script_quietly(tmp_path):
+    """``python examples/NAME.py ... | head -3``: head leaves before the script has written
+    everything.  Here the reading end is closed before the first line: the script must end
+    with status 0 and nothing on stderr (no BrokenPipeError traceback, no 'Exception
+    ignored').  Every script with --help, neuron.py also through its training run."""
+    runs = {(name, "--help"): [sys.executable, str(EXAMPLES / f"{name}.py"), "--help"]
+            for name in ALL_SCRIPTS}
+    runs["neuron", "train"] = [sys.executable, str(EXAMPLES / "neuron.py"), "--steps", "2000"]
+    running = {}
+    for key, argv in runs.items():
+        running[key] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=checkout_env(), cwd=tmp_path)
+        running[key].stdout.close()
+    for key, process in running.items():
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=180) == 0, (key, err)
+        assert err == "", (key, err)
+
+
+# --- mlp_classifier.py: the picture ---------------------------------------------------------
+
+def test_the_accuracy_axis_fits_the_curve():
+    limits = example("mlp_classifier").accuracy_limits
+    assert limits(np.array([0.88, 0.95, 0.98])) == pytest.approx((87.0, 99.0))
+    assert limits(np.array([0.5, 0.75])) == pytest.approx((47.5, 77.5))
+    assert limits(np.array([1.0, 1.0])) == pytest.approx((99.0, 101.0))
+    assert limits(np.array([0.0, 0.02])) == pytest.approx((0.0, 3.0))
+
+
+def test_the_picture_labels_its_axes_and_records_the_run():
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    mlp = example("mlp_classifier")
+    X, y = mlp.make_moons(40, 0.2, 0)
+    params = mlp.initial_parameters(4, 0)
+    history = np.column_stack([np.linspace(0.7, 0.3, 10), np.linspace(0.6, 0.9, 10)])
+    record = mlp.run_record("moons", 40, 0.2, 4, 10, 8, 0.5, 0, history[-1, 1])
+    assert record == ("data: moons, 40 points, noise 0.2, seed 0; model: MLP 2-4-1 (tanh, "
+                      "logistic output), cross-entropy\nmethod: minibatch SGD (w ← w − lr·g), "
+                      "batch size 8, lr 0.5, 10 epochs; final accuracy 90.0%")
+    fig = mlp.figure(params, history, X, y, record)
+    try:
+        ax_loss, ax_data, ax_acc, colorbar = fig.axes
+        assert (ax_data.get_xlabel(), ax_data.get_ylabel()) == ("x₁ (standardized)",
+                                                                "x₂ (standardized)")
+        assert colorbar.get_ylabel() == "P(class 1)"
+        assert colorbar.get_ylim() == (0.0, 1.0)
+        assert ax_acc.get_ylim() == pytest.approx((57.0, 93.0))
+        assert [t.get_text() for t in fig.texts] == [record]
+    finally:
+        plt.close(fig)
