@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import codegen, structure
-from .errors import AdcompileError
+from .errors import AdcompileError, api_boundary
 from .frontend import parse_function
 
 Wrt = int | str | Sequence[int | str]
 
 
+@api_boundary
 def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     """The gradient of the scalar function ``f`` with respect to ``wrt``, compiled with Numba.
 
@@ -22,20 +23,22 @@ def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     ``.source`` is the generated derivative code.  Usable as ``@grad`` or ``@grad(wrt=...)``.
     """
     if f is None:
-        return lambda func: grad(func, wrt=wrt)
+        return api_boundary(lambda func: grad(func, wrt=wrt))
     return _compile(f, wrt, "grad")
 
 
+@api_boundary
 def value_and_grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Like :func:`grad`, but the compiled function returns ``(f(*args), gradient)``.
 
     Both come from one forward and one backward sweep.
     """
     if f is None:
-        return lambda func: value_and_grad(func, wrt=wrt)
+        return api_boundary(lambda func: value_and_grad(func, wrt=wrt))
     return _compile(f, wrt, "value_and_grad")
 
 
+@api_boundary
 def forward(f: Callable, wrt: Wrt = 0) -> Any:
     """The user's function itself, compiled by the same machinery (handy for timing)."""
     return _compile(f, wrt, "forward")
@@ -69,6 +72,7 @@ class TupleFunction:
         self.__name__ = getattr(f, "__name__", "f")
         self._made: dict[Any, Any] = {}
 
+    @api_boundary
     def specialize(self, *args: Any) -> Any:
         """The compiled function for arguments nested like ``args`` (callable from
         ``@numba.njit`` code)."""
@@ -79,6 +83,7 @@ class TupleFunction:
             self._made[key] = _specialized(self.f, self.wrt, self.role, args)
         return self._made[key]
 
+    @api_boundary
     def __call__(self, *args: Any) -> Any:
         return self.specialize(*args)(*args)
 
@@ -109,12 +114,7 @@ def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
                              construct=type(f).__name__,
                              hint="pass wrt by keyword: grad(f, wrt=...) or @grad(wrt=...)")
     info = parse_function(f)
-    try:
-        names, as_tuple = resolve_wrt(info.params, wrt, info.name)
-    except AdcompileError as exc:
-        raise AdcompileError(f"in {info.name}(): {exc.message}", filename=info.filename,
-                             lineno=info.tree.lineno, construct=exc.construct,
-                             hint=exc.hint) from None
+    names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename, info.tree.lineno)
     unpacked = structure.unpacked_parameters(info)
     if unpacked is not None:  # (W, b) = params: generated for tuples of that nesting
         info, _ = structure.flatten(info, unpacked)
@@ -130,6 +130,16 @@ def generated_flat(info: Any, wrt: list[str], as_tuple: bool) -> codegen.Generat
     for role in ("forward", "grad", "value_and_grad", "tape_bytes"):
         names[role] = names["flat_" + role]
     return dataclasses.replace(gen, names=names)
+
+
+def located_wrt(params: list[str], wrt: Wrt, func_name: str, filename: str | None,
+                lineno: int | None) -> tuple[list[str], bool]:
+    """:func:`resolve_wrt`, with an error located at the function's ``def`` line."""
+    try:
+        return resolve_wrt(params, wrt, func_name)
+    except AdcompileError as exc:
+        raise AdcompileError(f"in {func_name}(): {exc.message}", filename=filename,
+                             lineno=lineno, construct=exc.construct, hint=exc.hint) from None
 
 
 def resolve_wrt(params: list[str], wrt: Wrt, func_name: str = "f") -> tuple[list[str], bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import linecache
+import math
 import re
 import sys
 import types
@@ -23,10 +24,12 @@ from numba.core.caching import FunctionCache, NullCache
 from numba.core.registry import CPUDispatcher
 
 from . import structure
-from .errors import AdcompileError
+from .errors import AdcompileError, api_boundary
 
 _JITTED: dict[tuple[int, str], Any] = {}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DOT = re.compile(r"dot\(.*?array\(\w+, ([3-9])d")
+_MATH = re.compile(r"<built-in function (\w+)>\) found for signature: >>> \w+\([^)]*array\(")
 _UNIFY = re.compile(r"Cannot unify (array\([^)]*\)|\w+) and (array\([^)]*\)|\w+) for '([^']+)'")
 
 
@@ -61,6 +64,7 @@ class CompiledFunction(CPUDispatcher):
     #: a wrapper generated for tuple parameters (``structure``)
     takes_tuples: bool = False
 
+    @api_boundary
     def specialize(self, *args: Any) -> Any:
         """The compiled function for arguments shaped like ``args`` (tuples of floats and
         arrays where the function takes tuples): callable from ``@numba.njit`` code, which
@@ -73,6 +77,7 @@ class CompiledFunction(CPUDispatcher):
             cache[key] = self.specializer(args)
         return cache[key]
 
+    @api_boundary
     def __call__(self, *args: Any, **kws: Any) -> Any:
         if self.specializer is not None and (self.takes_tuples or structure.is_structured(args)):
             try:
@@ -80,16 +85,25 @@ class CompiledFunction(CPUDispatcher):
                 result = target.run(*(structure.as_tuples(a) for a in args), **kws)
             except AdcompileError as exc:
                 lists = [k for k, a in enumerate(args) if isinstance(a, list)]
-                if not lists:
+                if not lists or exc.construct == "a tuple argument used as a value":
                     raise
+                name = self._parameter(lists[0])
                 raise AdcompileError(
-                    f"{exc.message} (a list argument, at position {lists[0]}, is taken as a "
-                    "tuple of values)", filename=exc.filename, lineno=exc.lineno,
-                    construct=exc.construct, hint="pass a NumPy array (np.asarray(...)) where "
-                    "the function expects an array") from None
+                    f"{exc.message} (the argument for {name} is a list, which adcompile reads "
+                    "as a tuple of values)", filename=exc.filename, lineno=exc.lineno,
+                    construct=exc.construct, hint=f"pass a NumPy array (np.asarray(...)) for "
+                    f"{name} if the function uses it as an array") from None
             return structure.give_back(result, self.role, self.wrt_positions, self.as_tuple,
                                        args)
         return self.run(*args, **kws)
+
+    def _parameter(self, position: int) -> str:
+        """The parameter at ``position``, as messages name it: ``'x' (position 0)``."""
+        code = self.py_func.__code__
+        names = code.co_varnames[:code.co_argcount]
+        if position < len(names):
+            return f"'{names[position]}' (position {position})"
+        return f"position {position}"
 
     def run(self, *args: Any, **kws: Any) -> Any:
         """Call the compiled function with ``args`` as they are."""
@@ -104,57 +118,88 @@ class CompiledFunction(CPUDispatcher):
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
         for position, a in enumerate(args):
             if isinstance(a, np.ndarray) and a.ndim == 0:
+                name = self._parameter(position)
                 raise AdcompileError(
-                    f"{self.user_function}: the argument at position {position} is a 0-d "
-                    "array; pass a number instead", construct="a 0-d array argument",
-                    hint=f"pass float(x) (or x.item()) for the argument at position {position}")
+                    f"{self.user_function}: the argument for {name} is a 0-d array; pass a "
+                    "number instead", construct="a 0-d array argument",
+                    hint=f"pass float(x) (or x.item()) for {name}")
             if not isinstance(a, (tuple, list)) and np.iscomplexobj(a):
                 raise AdcompileError(
-                    f"{self.user_function}: the argument at position {position} is complex "
-                    f"({_describe(a)}); adcompile differentiates real (float) functions only",
-                    construct="a complex argument",
+                    f"{self.user_function}: the argument for {self._parameter(position)} is "
+                    f"complex ({_describe(a)}); adcompile differentiates real (float) "
+                    "functions only", construct="a complex argument",
                     hint="split it into real and imaginary parts (two float arrays)")
         for position in self.wrt_positions if self.role and not self.takes_tuples else ():
             if position < len(args) and isinstance(args[position], (tuple, list)):
                 raise AdcompileError(
-                    f"{self.user_function}: the argument at position {position} is a "
-                    f"{type(args[position]).__name__}, and differentiating with respect to a "
-                    "tuple parameter is not supported yet", construct="a tuple parameter",
-                    hint="pass its elements as parameters of their own, or one array")
+                    f"{self.user_function}: the argument for {self._parameter(position)} is "
+                    f"a {type(args[position]).__name__}, which this compiled function does not "
+                    "take (it was generated for numbers and arrays)",
+                    construct="a tuple parameter", hint="call the function adcompile.grad "
+                    "(or value_and_grad) returns, which takes tuples, or pass the elements as "
+                    "parameters of their own")
         try:
             entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
-            types_ = ", ".join(_describe(a) for a in args)
-            lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
-                     if line.strip()]
-            found = [k for k, line in enumerate(lines) if any(
-                key in line for key in ("No implementation", "Cannot", "Invalid", "Untyped",
-                                        "Unknown attribute", "NameError", "not defined"))]
-            if found:
-                detail = " ".join(lines[found[0]:found[0] + 2])
-            else:
-                detail = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
-            hint = ("pass each parameter what the function expects (floats, ints, float64 "
-                    "arrays); if the types are right, the generated code is at fault: report "
-                    "it with the function")
-            unify = _UNIFY.search(detail)
-            if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
-                name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
-                detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "
-                          f"{unify.group(2)} in another (a loop or a branch changes its type)")
-                if "array" in unify.group(1) and "array" in unify.group(2):
-                    hint = (f"give '{name}' the type it ends with where it starts: multiply "
-                            "the starting integer array by 1.0 (or pass a float64 array)")
-                else:
-                    hint = (f"keep '{name}' a number or an array throughout (Numba gives "
-                            "each variable one type): use another name for the other one")
-            raise AdcompileError(
-                f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
-                f"for {types_}: {detail.strip()}",
-                construct="argument types", hint=hint) from None
+            raise self._type_error(exc, args) from exc  # (the API boundary drops the cause)
         if self.role:
             self._check_result(args)
         return entry
+
+    def _type_error(self, exc: Exception, args: tuple) -> AdcompileError:
+        """Numba's typing error as what the user can do about it: first an argument of a
+        kind no generated function takes, then a variable that changes type, else Numba's
+        own words and what to check."""
+        for position, a in enumerate(args):
+            bad = _unsupported(a)
+            if bad is not None:
+                what, hint = bad
+                return AdcompileError(
+                    f"{self.user_function}: the argument for {self._parameter(position)} is "
+                    f"{what}, which differentiated code cannot take",
+                    construct="an argument type", hint=hint)
+        types_ = ", ".join(_describe(a) for a in args)
+        lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines()
+                 if line.strip()]
+        found = [k for k, line in enumerate(lines) if any(
+            key in line for key in ("No implementation", "Cannot", "Invalid", "Untyped",
+                                    "Unknown attribute", "NameError", "not defined"))]
+        if found:
+            detail = " ".join(lines[found[0]:found[0] + 2])
+        else:
+            detail = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
+        hint = ("check that each argument is of the kind the function uses it as: a number "
+                "where it calls math functions on it, an array where it indexes it or calls "
+                "np functions on it, a tuple where it unpacks it; if they all are, this is a "
+                "bug in adcompile: report it with the function and the output of the call "
+                "under ADCOMPILE_TRACEBACK=full")
+        unify = _UNIFY.search(detail)
+        dot = _DOT.search(detail)
+        if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
+            name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
+            detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "
+                      f"{unify.group(2)} in another (a loop or a branch changes its type)")
+            if "array" in unify.group(1) and "array" in unify.group(2):
+                hint = (f"give '{name}' the type it ends with where it starts: multiply "
+                        "the starting integer array by 1.0 (or pass a float64 array)")
+            else:
+                hint = (f"keep '{name}' a number or an array throughout (Numba gives "
+                        "each variable one type): use another name for the other one")
+        elif dot:
+            detail = (f"np.dot of an array of rank {dot.group(1)} is not supported (Numba's "
+                      "np.dot takes arrays of rank 1 and 2)")
+            hint = ("write the product with @ (np.matmul), which takes stacks of matrices: "
+                    "a @ b is np.dot(a, b) when b has rank 1 or 2")
+        elif (math_call := _MATH.search(detail)) and hasattr(math, math_call.group(1)) \
+                and hasattr(np, math_call.group(1)):
+            name = math_call.group(1)
+            hint = f"math.{name} takes numbers only: use np.{name} on arrays"
+        elif "getitem(float64" in detail or "getitem(int64" in detail:
+            hint = ("the function indexes a parameter that was passed a number: pass a NumPy "
+                    "array (np.asarray(...)) for it")
+        return AdcompileError(
+            f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
+            f"for {types_}: {detail.strip()}", construct="argument types", hint=hint)
 
     def _check_result(self, args: tuple) -> None:
         """The loss must be a scalar: a gradient that came out as an array for a scalar
@@ -187,7 +232,11 @@ class CompiledFunction(CPUDispatcher):
             if not seen and self.forward is not None and any(
                     isinstance(t, nbtypes.Array) for t in argtypes):
                 # the gradient never computes the loss: type the function itself
-                self.forward.compile(argtypes)
+                try:
+                    self.forward.compile(argtypes)
+                except numba_errors.TypingError as exc:
+                    self._reset_overloads()
+                    raise self.forward._type_error(exc, args) from exc
                 loss = self.forward.overloads[argtypes].signature.return_type
                 bad |= isinstance(loss, nbtypes.Array)
         if bad:
@@ -197,6 +246,31 @@ class CompiledFunction(CPUDispatcher):
                 f"types ({', '.join(str(t) for t in argtypes)}) it returns an array",
                 construct="an array result",
                 hint="reduce it to one number, e.g. with np.sum or np.mean")
+
+
+def _unsupported(value: Any) -> tuple[str, str] | None:
+    """``(what it is, what to pass instead)`` for an argument of a kind no generated function
+    takes (inside tuples too), else ``None``."""
+    if isinstance(value, (tuple, list)):
+        return next((bad for bad in map(_unsupported, value) if bad is not None), None)
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
+        return None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf":
+            return None
+        return (f"an array of dtype {value.dtype}", "pass a numeric array: "
+                "np.asarray(x, dtype=np.float64)")
+    if isinstance(value, (str, bytes)):
+        return (f"a {type(value).__name__} ({value!r:.40})", "pass numbers, NumPy arrays or "
+                "tuples of them; keep text (labels, options) outside the differentiated "
+                "function")
+    if value is None:
+        return ("None", "pass a number or an array (a parameter with a default value can be "
+                "left out of the call)")
+    if isinstance(value, dict):
+        return ("a dict", "pass each value as a parameter of its own (a float or an array), "
+                "or several together as a tuple")
+    return None
 
 
 def _describe(value: Any) -> str:

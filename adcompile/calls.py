@@ -43,7 +43,8 @@ def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> lis
     what = f"the call to {func.__name__}()"
     if len(call.args) > len(params):
         raise info.error(call, f"{what} passes {len(call.args)} arguments; it takes "
-                         f"{len(params)}", construct="a call", hint="check the arguments")
+                         f"{len(params)}", construct="a call",
+                         hint=f"pass one value for each of its parameters ({', '.join(params)})")
     bound: dict[str, ast.expr] = dict(zip(params, call.args, strict=False))
     for kw in call.keywords:
         if kw.arg is None or kw.arg not in params or kw.arg in bound:
@@ -58,9 +59,14 @@ def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> lis
         elif p in default_of and isinstance(default_of[p], (int, float, bool)):
             out.append(ast.Constant(value=default_of[p]))
         else:
-            missing = "no value" if p not in default_of else "a non-numeric default"
-            raise info.error(call, f"{what} gives parameter '{p}' {missing}",
-                             construct="a call", hint="pass every parameter a number")
+            if p not in default_of:
+                raise info.error(call, f"{what} gives parameter '{p}' no value",
+                                 construct="a call", hint=f"pass '{p}' a value (a number, an "
+                                 "array or a tuple)")
+            raise info.error(call, f"{what} leaves parameter '{p}' at its default "
+                             f"{default_of[p]!r}, which is not a number", construct="a call",
+                             hint=f"pass '{p}' a number in the call, or give it a numeric "
+                             "default")
     return out
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import Wrt, grad, resolve_wrt
+from .api import Wrt, grad, located_wrt
+from .errors import api_boundary
 
 #: The step of a central difference, relative to the magnitude of the entry: the cube root of
 #: the float64 machine epsilon (about 6e-6) balances the truncation error, of order h**2, against
@@ -110,6 +111,7 @@ class GradCheck:
         return self.summary() + "\n" + self.table(limit)
 
 
+@api_boundary
 def check_grad(f: Callable, wrt: Wrt, *args: Any, rtol: float = RTOL, atol: float = ATOL
                ) -> float:
     """Compare ``adcompile.grad(f, wrt)(*args)`` with float64 central differences of ``f``.
@@ -173,7 +175,9 @@ def compare(f: Callable, wrt: Wrt, args: tuple | list, *, rtol: float = RTOL,
     rtol, atol = float(rtol), float(atol)
     name = getattr(f, "__name__", repr(f))
     params, values = _bind(f, args)
-    names, as_tuple = resolve_wrt(params, wrt, name)
+    code = getattr(getattr(f, "py_func", f), "__code__", None)
+    names, as_tuple = located_wrt(params, wrt, name, getattr(code, "co_filename", None),
+                                  getattr(code, "co_firstlineno", None))
     positions = [params.index(n) for n in names]
     values = [_as_float(v, p) if p in names else _copy(v) for p, v in zip(params, values,
                                                                            strict=True)]

@@ -37,11 +37,13 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Global: ("a 'global' statement", "pass the value in as an argument, or read a "
                  "module-level constant without declaring it global"),
     ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument and return it"),
-    ast.Lambda: ("a lambda", "define a named function at module level and register its "
-                 "derivative with adcompile.derivative"),
+    ast.Lambda: ("a lambda", "define the function with 'def' at module level and call it by "
+                 "name: adcompile differentiates through module-level functions"),
     ast.JoinedStr: ("an f-string", "remove string formatting from the differentiated function"),
-    ast.FunctionDef: ("a nested function definition", "define the helper at module level and "
-                      "register its derivative with adcompile.derivative"),
+    ast.FunctionDef: ("a nested function definition", "move the helper to module level (a "
+                      "'def' at the top of the file) and call it from here, passing it every "
+                      "value it reads from this function: adcompile differentiates through "
+                      "module-level functions"),
     ast.AsyncFunctionDef: ("an async function", "use a plain function"),
     ast.ClassDef: ("a class definition", "define classes outside the differentiated function"),
     ast.Import: ("an import inside the function", "import at module level"),
@@ -49,13 +51,20 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Delete: ("a 'del' statement", "remove the del; names need not be deleted"),
     ast.Raise: ("a 'raise' statement", "validate inputs outside the differentiated function"),
     ast.Assert: ("an 'assert' statement", "check inputs outside the differentiated function"),
-    ast.ListComp: ("a list comprehension", "write the reduction as explicit arithmetic"),
-    ast.SetComp: ("a set comprehension", "use scalar arithmetic"),
-    ast.DictComp: ("a dict comprehension", "use scalar arithmetic"),
-    ast.GeneratorExp: ("a generator expression", "write the reduction as explicit arithmetic"),
-    ast.List: ("a list", "build an array from it (np.array([a, b])) or use a tuple"),
-    ast.Dict: ("a dict", "use scalars"),
-    ast.Set: ("a set", "use scalars"),
+    ast.ListComp: ("a list comprehension", "fill an array in a loop (y = np.zeros(n), then "
+                   "for i in range(n): y[i] = ...) or compute on whole arrays (np.sin(x) * 2.0)"),
+    ast.SetComp: ("a set comprehension", "fill an array in a loop (y = np.zeros(n), then "
+                  "for i in range(n): y[i] = ...)"),
+    ast.DictComp: ("a dict comprehension", "keep the values in an array or in names of their "
+                   "own"),
+    ast.GeneratorExp: ("a generator expression", "sum in a loop (s = 0.0, then for i in "
+                       "range(n): s = s + ...) or on whole arrays (np.sum(x * y))"),
+    ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
+               "make one here with np.array([a, b]) or with np.zeros(n) filled by index "
+               "(y[i] = ...), or use a tuple (a, b)"),
+    ast.Dict: ("a dict", "pass each value as a parameter of its own (a float or an array), or "
+               "several together as a tuple"),
+    ast.Set: ("a set", "use a tuple (a, b) or an array (np.array([a, b]))"),
     ast.Starred: ("star-unpacking", "name each value"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Await: ("'await'", "use a plain function"),
@@ -69,7 +78,7 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.IsNot: ("'is not'", "compare values with == or !="),
     ast.In: ("'in'", "compare values with == or !="),
     ast.NotIn: ("'not in'", "compare values with == or !="),
-    ast.Match: ("a 'match' statement", "control flow is not supported yet"),
+    ast.Match: ("a 'match' statement", "write it with if/elif/else"),
 }
 
 #: Node types inside the supported subset.
@@ -478,6 +487,7 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     """Check ``node`` itself (not its children)."""
     if isinstance(node, ast.Call):  # np.array([a, b]): a list display passed to a call
         node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
+    _check_strings(info, node, located)
     kind = type(node)
     if kind in _REJECTED:
         construct, hint = _REJECTED[kind]
@@ -504,6 +514,57 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
                          hint="assign the value to a name or remove the statement")
 
 
+def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
+    """The usual reasons for a string in numeric code, each with what to write instead:
+    ``np.einsum``, a dict parameter indexed by key, a string option of a call."""
+    if isinstance(node, ast.Call) and _early_resolve(info, node.func) is _numpy_einsum():
+        raise info.error(located, "np.einsum is not supported yet",
+                         construct="np.einsum", hint="write the product with @ (np.matmul) or "
+                         "np.dot, with np.sum(a * b, axis=...) on broadcast arrays, or with "
+                         "loops over range")
+    if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)):
+        base = ast.unparse(node.value)
+        raise info.error(located, f"indexing '{base}' with the key {node.slice.value!r} (a "
+                         "dict) is not supported", construct="a dict",
+                         hint=f"pass the values of '{base}' as parameters of their own (floats "
+                         "or arrays), or several together as a tuple unpacked in the function "
+                         "(w, b = params)")
+    if isinstance(node, ast.Call):
+        options = [(kw.arg, kw.value) for kw in node.keywords] + [(None, a) for a in node.args]
+        for name, value in options:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                text = f"{name}={value.value!r}" if name else repr(value.value)
+                raise info.error(located, f"the string argument {text} in the call to "
+                                 f"'{ast.unparse(node.func)}' is not supported",
+                                 construct="a string argument", hint="differentiated code "
+                                 "works on numbers: leave the option out to get its default, "
+                                 "or compute this value outside the function and pass it in")
+
+
+def _early_resolve(info: FunctionInfo, node: ast.expr) -> Any:
+    """What a ``Name``/``Attribute`` chain denotes, before the free names are resolved."""
+    if isinstance(node, ast.Attribute):
+        return getattr(_early_resolve(info, node.value), node.attr, None)
+    if not isinstance(node, ast.Name):
+        return None
+    func = info.func
+    if node.id in func.__code__.co_varnames:  # a local name
+        return None
+    if node.id in func.__code__.co_freevars and func.__closure__:
+        cell = func.__closure__[func.__code__.co_freevars.index(node.id)]
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return None
+    return func.__globals__.get(node.id, getattr(builtins, node.id, None))
+
+
+def _numpy_einsum() -> Any:
+    numpy = sys.modules.get("numpy")
+    return getattr(numpy, "einsum", _numpy_einsum)
+
+
 def _as_tuple(display: ast.List) -> ast.Tuple:
     """A list display as the tuple display it means when passed to a call (nested lists
     too): ``np.array([[a, b], [c, d]])`` reads ``np.array(((a, b), (c, d)))``."""
@@ -519,14 +580,26 @@ def _check_structure(info: FunctionInfo, node: ast.AST) -> None:
                 and info.func.__globals__.get(it.func.id, builtins.range) is builtins.range
                 and it.func.id == "range" and 1 <= len(it.args) <= 3 and not it.keywords):
             raise info.error(node, f"iterating over '{ast.unparse(it)}' is not supported",
-                             construct="a for loop over an object",
-                             hint="loop over indices: for i in range(len(x)): ... x[i] ...")
+                             construct="a for loop over an object", hint=_loop_hint(it))
         if not isinstance(node.target, ast.Name):
             raise info.error(node, "a for loop must bind one name", construct="a loop target",
                              hint="write for i in range(...):")
     if isinstance(node, (ast.For, ast.While)) and node.orelse:
         raise info.error(node.orelse[0], "'else' on a loop is not supported",
                          construct="a loop else clause", hint="use a flag set before 'break'")
+
+
+def _loop_hint(it: ast.expr) -> str:
+    """How to write a loop over ``it`` as a loop over indices."""
+    if isinstance(it, (ast.List, ast.Tuple)):
+        values = ", ".join(ast.unparse(e) for e in it.elts)
+        return (f"put the values in an array and loop over its indices: vs = np.array([{values}])"
+                "; for i in range(len(vs)): ... vs[i] ...")
+    if isinstance(it, ast.Name):
+        return (f"loop over indices: for i in range(len({it.id})): ... {it.id}[i] ... (an "
+                f"array); a tuple cannot be looped over: unpack it (a, b = {it.id}) or index "
+                f"it with literals ({it.id}[0])")
+    return "loop over indices: for i in range(len(x)): ... x[i] ..."
 
 
 def _is_docstring(node: ast.AST, body: list[ast.stmt]) -> bool:
@@ -575,6 +648,14 @@ def _check_binding(info: FunctionInfo, name: str, value: Any, node: ast.Name) ->
         return
     if isinstance(value, numbers.Real):
         return
-    raise info.error(node, f"the free name '{name}' refers to a {type(value).__name__}, which "
+    kind = type(value).__name__
+    if isinstance(value, (list, tuple)):
+        hint = (f"pass '{name}' in as an argument, as a NumPy array (np.asarray({name})) or a "
+                "tuple")
+    else:
+        hint = (f"pass '{name}' in as an argument (from module level, differentiated code "
+                "reads numbers, modules and functions only)")
+    article = "an" if kind[0] in "aeiou" else "a"
+    raise info.error(node, f"the free name '{name}' refers to {article} {kind}, which "
                      "differentiated code cannot read", construct="a non-numeric global",
-                     hint=f"pass '{name}' in as an argument")
+                     hint=hint)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import inspect
 import math
 import numbers
 from collections.abc import Callable
@@ -28,6 +29,7 @@ import numpy
 from . import kernels, rules
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
+from .errors import AdcompileError
 from .fold import fold_constant_branches
 from .frontend import FunctionInfo, parse_function
 from .names import NameGen
@@ -199,10 +201,16 @@ class _Normalizer:
             return
         if isinstance(target, ast.Tuple):
             if not isinstance(value, ast.Tuple):
+                names = [ast.unparse(e) for e in target.elts]
+                if isinstance(value, ast.Name):
+                    parts = ", ".join(f"{value.id}[{k}]" for k in range(len(names)))
+                    hint = (f"if '{value.id}' is an array, index it: {', '.join(names)} = "
+                            f"{parts} (a tuple passed for a parameter unpacks as written)")
+                else:
+                    hint = "write a, b = x, y, or assign each name separately"
                 raise self.info.error(target, "tuple unpacking takes a tuple display, a tuple "
                                       "parameter or an array's .shape",
-                                      construct="tuple unpacking",
-                                      hint="write a, b = x, y, or assign each name separately")
+                                      construct="tuple unpacking", hint=hint)
             if len(value.elts) != len(target.elts):
                 raise self.info.error(target, "the tuple on the right has "
                                       f"{len(value.elts)} values for {len(target.elts)} names",
@@ -598,6 +606,8 @@ class _Normalizer:
                     stack.append((child, _arithmetic_operands(child), []))
                 else:
                     atoms.append(self.atom(child))
+                    if isinstance(atoms[-1], ast.Tuple):
+                        raise self.tuple_operand(child, node, len(atoms[-1].elts))
                 continue
             stack.pop()
             op = self.combine(node, atoms)
@@ -606,6 +616,32 @@ class _Normalizer:
             temp = self.names.temp()
             self.emit(temp, op)
             stack[-1][2].append(ast.Name(id=temp, ctx=ast.Load()))
+
+    def tuple_operand(self, operand: ast.expr, node: ast.expr, size: int) -> AdcompileError:
+        """The error for a tuple used as a number or an array (``p * 2.0`` with a tuple
+        ``p``): said of the argument when the tuple came in as one."""
+        text = ast.unparse(operand)
+        structure = self.info.structure
+        if isinstance(operand, ast.Name) and structure is not None and (
+                operand.id in structure.leaves):
+            shape = structure.shapes.get(operand.id)
+            if isinstance(shape, tuple) and shape[0]:  # a list
+                return self.info.error(
+                    node, f"the argument passed for '{text}' is a list of {size} values, "
+                    "which adcompile reads as a tuple, but the function uses it as a number "
+                    "or an array here", construct="a tuple argument used as a value",
+                    hint=f"pass a NumPy array (np.asarray(...)) for '{text}'")
+            return self.info.error(
+                node, f"the argument passed for '{text}' is a tuple of {size} values, but "
+                "the function uses it as a number or an array here",
+                construct="a tuple argument used as a value",
+                hint=f"pass '{text}' a float or a NumPy array (np.asarray(...)); a tuple "
+                f"parameter must be unpacked (a, b = {text}) or indexed ({text}[0]) first")
+        return self.info.error(
+            node, f"'{text}' is a tuple of {size} values, used here as a number or an array",
+            construct="a tuple used as a value",
+            hint=f"unpack it (a, b = {text}) or index it ({text}[0]); for arithmetic on all "
+            f"its values, make an array of them: np.array({text})")
 
     def combine(self, node: ast.expr, atoms: list[ast.expr]) -> ast.expr:
         """The arithmetic ``node`` as one operation over the atoms of its operands."""
@@ -727,8 +763,7 @@ class _Normalizer:
         if func.attr not in _METHODS:
             raise self.info.error(node, f"the method '.{func.attr}()' is not supported",
                                   construct=f"the method .{func.attr}()",
-                                  hint="use " + ", ".join(f".{m}()" for m in _METHODS)
-                                  + " or the numpy function")
+                                  hint=_method_hint(func))
         args = [func.value, *node.args]
         if func.attr in ("reshape", "transpose") and len(node.args) > 1:
             args = [func.value, ast.Tuple(elts=list(node.args), ctx=ast.Load())]
@@ -791,7 +826,7 @@ class _Normalizer:
                     raise self.info.error(node, f"the keyword argument '{kw.arg}' in the call "
                                           f"to '{ast.unparse(func)}' is not supported",
                                           construct="a keyword argument",
-                                          hint="pass it positionally")
+                                          hint=_keyword_hint(target, node, kw.arg))
         else:
             args = node.args
         if target in _REDUCTIONS:
@@ -1024,6 +1059,66 @@ def _arithmetic_operands(node: ast.expr) -> list[ast.expr]:
     if isinstance(node, ast.UnaryOp):
         return [node.operand]
     return [node.left, node.comparators[0]]
+
+
+def _method_hint(func: ast.Attribute) -> str:
+    """What to write instead of an array method outside ``_METHODS``."""
+    base, name = ast.unparse(func.value), func.attr
+    if name == "astype":
+        return ("leave out .astype(...): differentiated code computes in float64 (an int "
+                f"array becomes float64 when multiplied by 1.0: {base} * 1.0)")
+    target = getattr(numpy, name, None)
+    if target is not None and (rules.has_rule(target) or rules.is_nondifferentiable(target)):
+        return f"call the numpy function: np.{name}({base}, ...)"
+    return ("use " + ", ".join(f".{m}()" for m in _METHODS) + ", or write it with the "
+            "arithmetic and numpy functions adcompile differentiates")
+
+
+def _keyword_hint(target: object, node: ast.Call, keyword: str | None) -> str:
+    """What to write instead of a keyword argument that only axis=/keepdims= readers know."""
+    name = ast.unparse(node.func)
+    if keyword == "dtype":
+        return ("leave out dtype=: differentiated code computes in float64 (np.zeros(n) is "
+                "float64; an int array becomes float64 when multiplied by 1.0)")
+    if keyword == "out":
+        return f"leave out out= and assign the result: y = {name}(...)"
+    if target is builtins.sum and keyword == "start":
+        return "add the start value to the sum instead: sum((a, b)) + start"
+    call = _positional_call(target, node)
+    if call is not None:
+        return f"pass it positionally: {call}"
+    return (f"only axis= and keepdims= are read as keywords; pass the value positionally if "
+            f"{name} takes it in that place, else leave '{keyword}=' out when its default "
+            "does what you need, or compute this part outside the function and pass it in")
+
+
+def _positional_call(target: object, node: ast.Call) -> str | None:
+    """``node`` with its keyword arguments written positionally, when the callee's signature
+    allows it and a derivative rule takes that many arguments."""
+    if target in (builtins.sum, builtins.max, builtins.min, math.fsum):
+        return None  # read only with one tuple or several plain arguments
+    try:
+        params = list(inspect.signature(target).parameters.values())  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    given = {kw.arg: kw.value for kw in node.keywords}
+    if None in given or len(node.args) > len(params):
+        return None
+    args = list(node.args)
+    for param in params[len(args):]:
+        if not given:
+            break
+        if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            return None
+        if param.name in given:
+            args.append(given.pop(param.name))
+        elif isinstance(param.default, (int, float, bool, type(None))):
+            args.append(ast.Constant(value=param.default))
+        else:
+            return None
+    if given or (rules.has_rule(target) and rules.lookup(target, len(args)) is None):
+        return None
+    return ast.unparse(ast.Call(func=node.func, args=args, keywords=[]))
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import copy
 import operator
+import types
 from dataclasses import dataclass, field
 
 import numpy
@@ -45,7 +46,7 @@ from .build import const as _const
 from .build import name as _name
 from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
-from .normalize import Normalized
+from .normalize import _REDUCTIONS, Normalized
 from .render import comment, function_def
 from .simplify import expand_literal_powers, literal, simplify
 from .tape import Recorder, Tape
@@ -338,12 +339,27 @@ class _Reverser(Recorder):
             primal, what = info.resolve(value.func), f"'{ast.unparse(value.func)}'"
         rule = rules.lookup(primal, len(args))
         if rule is None:
-            if rules.has_rule(primal):
-                hint = (f"no rule for {what} with {len(args)} argument(s); register one with "
-                        "@adcompile.derivative")
-            else:
-                callee = ast.unparse(value.func) if isinstance(value, ast.Call) else "..."
-                hint = f"register its derivative with @adcompile.derivative({callee})"
+            callee = ast.unparse(value.func) if isinstance(value, ast.Call) else "..."
+            known = rules.arities(primal)
+            register = (f"register its derivative: @adcompile.derivative({callee}) on a rule "
+                        "def rule(g, ans, x, ...): return g * ... (see docs/rules.md)")
+            if primal in _REDUCTIONS:
+                hint = (f"write {callee}(x), {callee}(x, axis) or {callee}(x, axis=..., "
+                        "keepdims=True)")
+            elif known:
+                counts = " or ".join(str(n) for n in known)
+                hint = (f"{what} is differentiated when called with {counts} argument(s), "
+                        f"here it has {len(args)}: leave out the others if their defaults do "
+                        f"what you need, or {register}")
+            elif not isinstance(value, ast.Call):
+                hint = "write it with other operators (+, -, *, /, **) or numpy functions"
+            elif isinstance(primal, (types.BuiltinFunctionType, numpy.ufunc)) or (
+                    getattr(primal, "__module__", None) or "").split(".")[0] in _LIBRARIES:
+                hint = (f"write it with functions adcompile differentiates (arithmetic, math "
+                        f"and numpy functions), or {register}")
+            else:  # a callable object
+                hint = ("make it a module-level function defined with 'def' (adcompile "
+                        f"differentiates through those), or {register}")
             raise info.error(stmt, f"no derivative rule for {what}", construct=what, hint=hint)
         exprs = instantiate(rule, g, _name(stmt.targets[0].id), args, self.ns, active)
         for i in active:
@@ -841,6 +857,10 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
         forward.insert(0, _assign(rev.count_tape, _const(0)))
     body = [*forward, *backward, ast.Return(value=value)]
     return function_def(name, args, body)
+
+
+#: where a function without a rule is a library's (its derivative is for a rule to give)
+_LIBRARIES = {"numpy", "math", "scipy", "builtins", "numba", "operator", "_operator"}
 
 
 def _op_text(value: ast.expr) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AdcompileError
+from ..errors import AdcompileError, api_boundary
 
 
 @dataclass
@@ -96,6 +96,7 @@ def derivative(*primals: Any, elementwise: bool = True
     if not primals:
         raise TypeError("derivative() needs the function(s) the rule differentiates")
 
+    @api_boundary
     def register(template: types.FunctionType) -> types.FunctionType:
         code = template.__code__
         if code.co_argcount < 3 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
@@ -135,6 +136,11 @@ def lookup(primal: Any, nargs: int) -> Rule | None:
 def has_rule(primal: Any) -> bool:
     """Whether any rule (of any arity) is registered for ``primal``."""
     return any(key[0] == id(primal) for key in _RULES)
+
+
+def arities(primal: Any) -> list[int]:
+    """The numbers of arguments ``primal`` has rules for."""
+    return sorted(nargs for key, nargs in _RULES if key == id(primal))
 
 
 def is_nondifferentiable(primal: Any) -> bool:
