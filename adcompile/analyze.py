@@ -87,8 +87,14 @@ def assignments(stmts: list[ast.stmt]) -> Iterator[ast.Assign]:
             yield from assignments(stmt.orelse)
 
 
-def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
-    """Forward (varied) and backward (useful) dataflow over the normalized body."""
+def activity(norm: Normalized, wrt: Iterable[str],
+             owners: dict[str, set[str]] | None = None) -> Activity:
+    """Forward (varied) and backward (useful) dataflow over the normalized body.
+
+    With ``owners`` (``alias.roots``: name -> the names owning memory it may share), both are
+    closed over memory sharing, as forward mode needs: a name that varies makes the arrays it
+    may view vary (a store through ``row = a[i]`` changes ``a``), and every name sharing
+    memory with a useful name is useful (a store into it changes that name)."""
     stmts = list(assignments(norm.stmts))
     differentiable = [s for s in stmts if passes_derivative(norm, s.value)]
     varied = set(wrt)
@@ -99,6 +105,11 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
             target = target_name(stmt)
             if target not in varied and any(n in varied for n in _value_names(stmt.value)):
                 varied.add(target)
+                changed = True
+        for name in list(varied) if owners is not None else ():
+            new = owners.get(name, set()) - varied
+            if new:
+                varied |= new
                 changed = True
     useful: set[str] = set()
     if isinstance(norm.result, ast.Name):
@@ -111,6 +122,12 @@ def activity(norm: Normalized, wrt: Iterable[str]) -> Activity:
                 new = set(_value_names(stmt.value)) - useful
                 if new:
                     useful |= new
+                    changed = True
+        if owners is not None:
+            shared = set().union(*(owners.get(n, {n}) for n in useful))
+            for name, own in owners.items():
+                if name not in useful and own & shared:
+                    useful.add(name)
                     changed = True
     return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts))
 

@@ -98,9 +98,10 @@ def _visit(func: Any, info: FunctionInfo, stack: list, done: dict) -> None:
 class Callees:
     """The helpers a module needs, generated on request (callees may call callees)."""
 
-    def __init__(self, build: Any) -> None:
+    def __init__(self, build: Any, prefix: str = "grad") -> None:
         # build(func, positions, name) -> ast.FunctionDef, supplied by codegen
         self._build = build
+        self._prefix = prefix
         self.names: dict[tuple[int, tuple[int, ...]], str] = {}
         self.functions: list[ast.FunctionDef] = []
         self._pending: list[tuple[Any, tuple[int, ...], str]] = []
@@ -112,7 +113,7 @@ class Callees:
         key = (id(func), tuple(positions))
         if key not in self.names:
             params = func.__code__.co_varnames[: func.__code__.co_argcount]
-            base = f"grad_{func.__name__}"
+            base = f"{self._prefix}_{func.__name__}"
             if any(k[0] == id(func) for k in self.names):
                 base += "_" + "_".join(params[i] for i in positions)
             name, k = base, 0

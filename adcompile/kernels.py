@@ -20,9 +20,11 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 #: generated modules import these by name (see codegen)
 __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
            "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
+           "tape_len", "tape_nbytes", "tape_row",
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
-           "unbroadcast", "untranspose", "zeros_like"]
+           "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
+           "stored_tangent"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -170,26 +172,102 @@ def zeros_like(x: Any) -> Any:
     return np.zeros(np.shape(x))
 
 
-def new_tape(n: int, value: Any) -> np.ndarray:
-    """Room for ``n`` copies of ``value`` (a scalar or an array), of its type; none when
-    ``n < 0`` (``range(n)`` then runs no iteration)."""
+def broadcast_tangent(t: Any, y: Any) -> Any:
+    """The tangent ``t`` of an elementwise result ``y``, spread over ``y``'s shape: an operand
+    that does not vary may have broadcast the result to more elements than the tangent has
+    (``y = s + a`` with only ``s`` varying).  ``t`` itself when it already has that shape."""
+    if np.ndim(y) == 0:
+        return t
+    if np.shape(t) == np.shape(y):
+        return t
+    return np.broadcast_to(t, np.shape(y)).astype(float)
+
+
+def fresh_tangent(t: Any, y: Any) -> Any:
+    """The tangent ``t`` of a result ``y`` that owns its memory (``y = x + 1.0`` makes a new
+    array), as a new array of ``y``'s shape: a store into ``y`` later must not change the
+    tangent ``t`` came from."""
+    if np.ndim(y) == 0:
+        return t
+    return np.broadcast_to(t, np.shape(y)).astype(float)
+
+
+def stored_tangent(t: Any, y: np.ndarray) -> Any:
+    """The tangent of a value stored into ``y``: ``t``, and zero when ``y`` holds integers or
+    bools (the store truncates: a piecewise-constant step)."""
+    if y.dtype.kind not in "fc":
+        return np.zeros(np.shape(t)) if np.ndim(t) else 0.0
+    return t
+
+
+def new_tape(n: int, value: Any) -> Any:
+    """Room for ``n`` values like ``value``; none when ``n < 0`` (``range(n)`` then runs no
+    iteration).  Numbers go into an array of their type.  Arrays go into a *ragged* tape,
+    ``(data, bounds, shapes, witness)``: entry ``i`` is ``data[bounds[i]:bounds[i + 1]]``
+    shaped ``shapes[i]`` (``witness``, an empty array, carries the dtype and rank), so entries
+    may differ in shape (``x[:i]`` in a loop), and an entry pushed where the value is not
+    defined yet (made in a branch not taken so far) is never read."""
+    n = max(n, 0)
+    if np.ndim(value) == 0:
+        return np.full(n, value)
     value = np.asarray(value)
-    return np.empty((max(n, 0), *value.shape), dtype=value.dtype)
+    return (np.empty(n * value.size, value.dtype), np.zeros(n + 1, np.int64),
+            np.zeros((n, value.ndim), np.int64), np.empty((0,) * value.ndim, value.dtype))
 
 
-def push(tape: np.ndarray, i: int, value: Any) -> np.ndarray:
-    """``tape[i] = value``, refusing a value whose shape is not the tape's row shape (a loop
-    value that changes shape between iterations would otherwise be broadcast); returns the
-    tape."""
-    if np.shape(value) != tape.shape[1:]:
-        raise ValueError("a value taped in a loop changed shape from one iteration to the "
-                         f"next: {np.shape(value)} after {tape.shape[1:]}")
-    tape[i] = value
-    return tape
+def push(tape: Any, i: int, value: Any) -> Any:
+    """Entry ``i`` of the tape set to ``value`` (entries are pushed in order: 0, 1, ...);
+    returns the tape, grown if it had no room."""
+    if not isinstance(tape, tuple):
+        tape[i] = value
+        return tape
+    data, bounds, shapes, witness = tape
+    if i + 1 >= len(bounds):
+        data, bounds, shapes, witness = grow_tape(tape)
+    value = np.asarray(value)
+    start = bounds[i]
+    end = start + value.size
+    if end > len(data):
+        bigger = np.empty(max(end, 2 * len(data)), data.dtype)
+        bigger[:start] = data[:start]
+        data = bigger
+    data[start:end] = value.ravel()
+    bounds[i + 1] = end
+    shapes[i] = value.shape
+    return data, bounds, shapes, witness
 
 
-def grow_tape(tape: np.ndarray) -> np.ndarray:
-    """The tape with twice the room, its contents kept (for loops of unknown trip count)."""
+def tape_row(tape: Any, i: int) -> Any:
+    """Entry ``i`` of a tape (a view of a ragged tape's data, shaped as it was pushed)."""
+    if not isinstance(tape, tuple):
+        return tape[i]
+    data, bounds, shapes, _ = tape
+    return data[bounds[i]:bounds[i + 1]].reshape(tuple(shapes[i]))
+
+
+def tape_len(tape: Any) -> int:
+    """How many entries the tape has room for."""
+    return len(tape[2]) if isinstance(tape, tuple) else len(tape)
+
+
+def tape_nbytes(tape: Any) -> int:
+    """The bytes the tape holds."""
+    if isinstance(tape, tuple):
+        return sum(part.nbytes for part in tape)
+    return tape.nbytes
+
+
+def grow_tape(tape: Any) -> Any:
+    """The tape with room for twice as many entries, its contents kept (for loops of
+    unknown trip count)."""
+    if isinstance(tape, tuple):
+        data, bounds, shapes, witness = tape
+        n = max(2 * len(shapes), 16)
+        more_bounds = np.zeros(n + 1, np.int64)
+        more_bounds[: len(bounds)] = bounds
+        more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
+        more_shapes[: len(shapes)] = shapes
+        return data, more_bounds, more_shapes, witness
     bigger = np.empty((max(2 * len(tape), 16), *tape.shape[1:]), dtype=tape.dtype)
     bigger[: len(tape)] = tape
     return bigger
@@ -890,23 +968,93 @@ def _zeros_like(x):
     return lambda x: 0.0  # a 0-d array takes part in arithmetic as a number
 
 
+@overload(broadcast_tangent)
+def _broadcast_tangent(t, y):
+    if not _is_array(y) or y.ndim == 0:
+        return lambda t, y: t
+    if _is_array(t) and t.ndim == y.ndim:
+        def same_rank(t, y):
+            if t.shape == y.shape:
+                return t
+            return _spread_tangent(t, y)
+        return same_rank
+    return lambda t, y: _spread_tangent(t, y)
+
+
+@overload(fresh_tangent)
+def _fresh_tangent(t, y):
+    if not _is_array(y) or y.ndim == 0:
+        return lambda t, y: t
+    return lambda t, y: _spread_tangent(t, y)
+
+
+def _spread_tangent(t, y):
+    """A new float64 array of ``y``'s shape holding ``t`` broadcast."""
+
+
+@overload(_spread_tangent)
+def _spread_tangent_impl(t, y):
+    if _is_array(t) and t.ndim > 0:
+        def spread(t, y):
+            out = np.empty(y.shape)
+            out[...] = np.broadcast_to(t, y.shape)
+            return out
+        return spread
+    return lambda t, y: np.full(y.shape, t, np.float64)
+
+
+@overload(stored_tangent)
+def _stored_tangent(t, y):
+    exact = isinstance(y.dtype, (types.Integer, types.Boolean))
+    if exact:
+        if _is_array(t):
+            return lambda t, y: np.zeros(t.shape)
+        return lambda t, y: 0.0
+    return lambda t, y: t
+
+
 @overload(new_tape)
 def _new_tape(n, value):
     if _is_array(value):
-        return lambda n, value: np.empty((max(n, 0),) + value.shape, value.dtype)
+        ndim = value.ndim
+
+        def ragged(n, value):
+            m = max(n, 0)
+            return (np.empty(m * value.size, value.dtype), np.zeros(m + 1, np.int64),
+                    np.zeros((m, ndim), np.int64),
+                    np.empty(to_fixed_tuple(np.zeros(ndim, np.int64), ndim), value.dtype))
+        return ragged
     return lambda n, value: np.full(max(n, 0), value)
+
+
+def _is_ragged(tape: Any) -> bool:
+    return isinstance(tape, types.BaseTuple)
 
 
 @overload(push)
 def _push(tape, i, value):
-    if _is_array(value):
-        def checked(tape, i, value):
-            if value.shape != tape.shape[1:]:
-                raise ValueError("a value taped in a loop changed shape from one iteration "
-                                 "to the next")
-            tape[i] = value
-            return tape
-        return checked
+    if _is_ragged(tape):
+        ndim = tape[3].ndim
+
+        def ragged(tape, i, value):
+            data, bounds, shapes, witness = tape
+            if i + 1 >= len(bounds):
+                data, bounds, shapes, witness = grow_tape(tape)
+            start = bounds[i]
+            end = start + value.size
+            if end > len(data):
+                bigger = np.empty(max(end, 2 * len(data)), data.dtype)
+                bigger[:start] = data[:start]
+                data = bigger
+            k = start
+            for element in np.nditer(value):
+                data[k] = element.item()
+                k += 1
+            bounds[i + 1] = end
+            for a in range(ndim):
+                shapes[i, a] = value.shape[a]
+            return data, bounds, shapes, witness
+        return ragged
 
     def scalar(tape, i, value):
         tape[i] = value
@@ -914,8 +1062,45 @@ def _push(tape, i, value):
     return scalar
 
 
+@overload(tape_row)
+def _tape_row(tape, i):
+    if _is_ragged(tape):
+        ndim = tape[3].ndim
+
+        def ragged(tape, i):
+            data, bounds, shapes, _ = tape
+            return data[bounds[i]:bounds[i + 1]].reshape(to_fixed_tuple(shapes[i], ndim))
+        return ragged
+    return lambda tape, i: tape[i]
+
+
+@overload(tape_len)
+def _tape_len(tape):
+    if _is_ragged(tape):
+        return lambda tape: len(tape[2])
+    return lambda tape: len(tape)
+
+
+@overload(tape_nbytes)
+def _tape_nbytes(tape):
+    if _is_ragged(tape):
+        return lambda tape: tape[0].nbytes + tape[1].nbytes + tape[2].nbytes
+    return lambda tape: tape.nbytes
+
+
 @overload(grow_tape)
 def _grow_tape(tape):
+    if _is_ragged(tape):
+        def ragged(tape):
+            data, bounds, shapes, witness = tape
+            n = max(2 * len(shapes), 16)
+            more_bounds = np.zeros(n + 1, np.int64)
+            more_bounds[: len(bounds)] = bounds
+            more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
+            more_shapes[: len(shapes)] = shapes
+            return data, more_bounds, more_shapes, witness
+        return ragged
+
     def grow(tape):
         bigger = np.empty((max(2 * len(tape), 16),) + tape.shape[1:], tape.dtype)
         bigger[: len(tape)] = tape

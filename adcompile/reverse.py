@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from . import kernels, rules, stack
-from .alias import roots
+from .alias import _known_ranks, roots
 from .analyze import (
     Activity,
     _elementwise,
@@ -89,6 +89,8 @@ class _Reverser(Recorder):
     values: dict[str, list[ast.expr]] | None = None
     #: names whose memory no store writes into (see replayable)
     unwritten: set[str] | None = None
+    #: ranks of arrays made with a literal shape (see is_element)
+    ranks: dict[str, int] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -153,6 +155,18 @@ class _Reverser(Recorder):
         else:
             out.append(ast.AugAssign(target=_name(d, True), op=ast.Add(), value=value))
 
+    def is_element(self, array: str, index: ast.expr) -> bool:
+        """Whether ``array[index]`` is surely one element: integer indices, as many as the
+        array's rank where that is known (``y = np.zeros(n)``; ``A[i]`` of a matrix is a
+        row)."""
+        if self.ranks is None:
+            self.ranks = _known_ranks(self.norm.info, [s for s in assignments(self.norm.stmts)
+                                                       if not is_store(s)])
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return (len(parts) == self.ranks.get(array, -1)
+                and not any(isinstance(p, ast.Slice) for p in parts)
+                and self.plain_index(index))
+
     def plain_index(self, index: ast.expr) -> bool:
         """Whether ``index`` is made of integers and slices only (``d[index] += g`` then
         adds once per element; an index array may name an element twice)."""
@@ -206,7 +220,8 @@ class _Reverser(Recorder):
             witness = _name(array)  # for its dtype only: its values are never read
             witness.type_only = True
             part: ast.expr = _call(self.kernel("stored_adjoint"), element, witness)
-            if _has_slice(index):  # a scalar (or a smaller array) stored into a slice
+            if not self.is_element(array, index):
+                # a scalar (or a smaller array) stored into a slice or a row is broadcast
                 part = _call(self.kernel("unbroadcast"), part, _name(value.id))
             self.accumulate(value.id, part, out)
         self.own(array, out)
@@ -470,10 +485,12 @@ class _Reverser(Recorder):
         restore = [_assign(n, ast.Subscript(value=_name(tape.names[n]),
                                             slice=copy.deepcopy(index), ctx=ast.Load()))
                    for n in tape.at_start + tape.at_end]
-        for stmt in restore:  # a value read only for its shape: an array of that shape
-            if stmt.targets[0].id in tape.shapes:
-                stmt.value = _call(self.kernel("restore_shape"), _name(stmt.targets[0].id),
-                                   stmt.value)
+        for stmt in restore:
+            value = stmt.targets[0].id
+            if value in tape.shapes:  # a value read only for its shape: an array of it
+                stmt.value = _call(self.kernel("restore_shape"), _name(value), stmt.value)
+            elif self.may_be_array(value):  # an entry of a ragged tape (kernels.new_tape)
+                stmt.value = _call(self.kernel("tape_row"), stmt.value.value, stmt.value.slice)
         recompute = _merge_branches(recompute, reverse_body)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]

@@ -137,8 +137,7 @@ class Recorder:
                                      value=const(1)))
         if self.count_tape and not tape.stack:  # (stacks are counted once, at the end)
             counted = [ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
-                                     value=ast.Attribute(value=name(tape.names[n]),
-                                                         attr="nbytes", ctx=ast.Load()))
+                                     value=self.nbytes(tape.names[n]))
                        for n in tape.at_start + tape.at_end]
             if counted:
                 post.append(ast.If(test=ast.Compare(left=copy.deepcopy(trips), ops=[ast.Gt()],
@@ -171,10 +170,13 @@ class Recorder:
                     test=ast.Compare(left=name(tape.stack), ops=[ast.Gt()],
                                      comparators=[const(0)]),
                     body=[ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
-                                        value=ast.Attribute(value=name(tape.names[n]),
-                                                            attr="nbytes", ctx=ast.Load()))
+                                        value=self.nbytes(tape.names[n]))
                           for n in tape.at_start + tape.at_end], orelse=[]))
         return before, after
+
+    def nbytes(self, tape: str) -> ast.Call:
+        """The bytes a tape holds (``tape_nbytes``: a ragged tape is several arrays)."""
+        return call(self.kernel("tape_nbytes"), name(tape))
 
     def typed_tape(self, kind: str, size: ast.expr) -> ast.Call:
         """A tape of ``size`` numbers of ``kind``: ``float_tape(n)``, or for an element of
@@ -189,7 +191,7 @@ class Recorder:
         if not values:
             return []
         full = ast.Compare(left=copy.deepcopy(index), ops=[ast.Eq()], comparators=[
-            call("len", name(tape.names[values[0]]))])
+            call(self.kernel("tape_len"), name(tape.names[values[0]]))])
         return [ast.If(test=full, body=[
             assign(tape.names[n], call(self.kernel("grow_tape"), name(tape.names[n])))
             for n in values], orelse=[])]
@@ -200,9 +202,9 @@ class Recorder:
         return call(self.kernel(kernel), copy.deepcopy(capacity), name(value))
 
     def push(self, tape: str, index: ast.expr, value: str, shape: bool = False) -> ast.Assign:
-        """``tape[index] = value``; for a value that may be an array, ``push`` checks that
-        its shape is the tape's (NumPy would broadcast a row of one element silently).  With
-        ``shape``, the value's shape is taped (``push_shape``)."""
+        """``tape[index] = value``; a value that may be an array goes through ``push`` (into
+        a ragged tape, whose entries keep their own shapes).  With ``shape``, the value's
+        shape is taped (``push_shape``)."""
         if shape:
             return assign(tape, call(self.kernel("push_shape"), name(tape),
                                      copy.deepcopy(index), name(value)))

@@ -150,10 +150,13 @@ class Writer:
             src = f"({src})"
         return src, bound
 
-    def positive(self, depth):
-        """A base bounded away from zero: a float parameter or ``(1.5 + e * e)``."""
+    def positive(self, depth, sign=False):
+        """A base bounded away from zero: a float parameter or ``(1.5 + e * e)``; with
+        ``sign``, also positive (``abs(x)``: a negative base to a fractional power is a
+        complex number in Python)."""
         if self.params and self.flip():
-            return self.param(self.choice(FLOATS)), 1.5, 0.3
+            x = self.param(self.choice(FLOATS))
+            return (f"abs({x})" if sign else x), 1.5, 0.3
         e, b = self.scalar(depth)
         return f"(1.5 + ({e}) * ({e}))", 1.5 + b * b, 1.5
 
@@ -244,7 +247,7 @@ class Writer:
             p = self.param(form[-1])
             top = max(bb ** 4, low ** -2)
             return squash(f"{base} ** {p}", top)
-        base, bb, low = self.positive(depth - 1)
+        base, bb, low = self.positive(depth - 1, sign=True)
         e = self.choice(["0.5", "-0.5", "1.5"])
         return squash(f"{base} ** {e}", max(bb ** 1.5, low ** -0.5))
 
@@ -1035,16 +1038,9 @@ def _same(a, b):
     return type(a) is type(b) and a == b
 
 
-def check(program, directory):
-    """Run one program against the oracle; see :class:`Outcome`."""
-    try:
-        f = load(directory, program.source)
-    except Exception:  # the generator wrote something Python cannot run
-        return Outcome("invalid", "import", traceback.format_exc(limit=2))
-    params = program.params
-    wrt = program.wrt_names()
-    single = not isinstance(program.wrt, tuple)
-    indices = [params.index(w) for w in wrt]
+def _expected(f, program, indices):
+    """``[(point, value, finite differences by wrt parameter)]`` at the program's points
+    away from kinks, or the :class:`Outcome` that ends the check (``invalid``, ``skipped``)."""
     expected = []
     for point in program.points:
         try:
@@ -1056,8 +1052,22 @@ def check(program, directory):
             return Outcome("invalid", "python", f"value {value!r}")
         if all(w is not None for w in want):
             expected.append((point, value, want))
-    if not expected:
-        return Outcome("skipped")
+    return expected or Outcome("skipped")
+
+
+def check(program, directory):
+    """Run one program against the oracle; see :class:`Outcome`."""
+    try:
+        f = load(directory, program.source)
+    except Exception:  # the generator wrote something Python cannot run
+        return Outcome("invalid", "import", traceback.format_exc(limit=2))
+    params = program.params
+    wrt = program.wrt_names()
+    single = not isinstance(program.wrt, tuple)
+    indices = [params.index(w) for w in wrt]
+    expected = _expected(f, program, indices)
+    if isinstance(expected, Outcome):
+        return expected
     try:
         value_and_grad = adc.value_and_grad(f, wrt=program.wrt)
         roles = [("value_and_grad", value_and_grad)]
@@ -1140,6 +1150,56 @@ def _compare(program, point, args, value, want, role, result, single, indices):
             return ("wrong gradient", f"{role}: d f / d {name} at {_show(point)}: got "
                     f"{shown!r}, finite differences {wanted!r}")
     return None
+
+
+def check_forward(program, directory, seed=0):
+    """Forward mode on one program: ``jvp(f, wrt)`` at each point, in a random direction,
+    against the same finite differences (the directional derivative is the sum over the
+    ``wrt`` parameters of each one's differences times its tangent).  Outcomes as for
+    :func:`check`; a program with tuple parameters is refused by forward mode."""
+    try:
+        f = load(directory, program.source)
+    except Exception:
+        return Outcome("invalid", "import", traceback.format_exc(limit=2))
+    params = program.params
+    indices = [params.index(w) for w in program.wrt_names()]
+    rng = np.random.default_rng(seed)
+    expected = _expected(f, program, indices)
+    if isinstance(expected, Outcome):
+        return expected
+    try:
+        jvp = adc.jvp(f, wrt=program.wrt)
+    except adc.AdcompileError as error:
+        return Outcome("refused", "jvp()", str(error))
+    except Exception as error:
+        return Outcome("mismatch", f"raw {type(error).__name__} at jvp()",
+                       traceback.format_exc(limit=4))
+    for point, value, want in expected:
+        if any(isinstance(w, (tuple, list)) for w in want):
+            return Outcome("refused", "tuple parameter", "")
+        tangents = [rng.standard_normal(np.shape(w)) if np.ndim(w) else float(
+            rng.standard_normal()) for w in want]
+        args = _copy(point)
+        try:
+            got_value, got = jvp(*args, *tangents)
+        except adc.AdcompileError as error:
+            return Outcome("refused", "jvp call", str(error))
+        except Exception as error:
+            return Outcome("mismatch", f"raw {type(error).__name__} in jvp",
+                           traceback.format_exc(limit=4))
+        for name, before, after in zip(params, point, args, strict=True):
+            if not _same(before, after):
+                return Outcome("mismatch", "input modified", f"jvp changed argument {name}")
+        if not math.isclose(float(got_value), value, rel_tol=1e-9, abs_tol=1e-12):
+            return Outcome("mismatch", "wrong value", f"value {got_value!r}, f gives "
+                           f"{value!r} at {_show(point)}\n--- generated ---\n{jvp.source}")
+        scale = sum(float(np.sum(np.abs(w * t))) for w, t in zip(want, tangents, strict=True))
+        direct = sum(float(np.sum(w * t)) for w, t in zip(want, tangents, strict=True))
+        if not (isinstance(got, float) and abs(got - direct) <= RTOL * scale + ATOL):
+            return Outcome("mismatch", "wrong tangent",
+                           f"jvp at {_show(point)} along {tangents!r}: got {got!r}, finite "
+                           f"differences {direct!r}\n--- generated ---\n{jvp.source}")
+    return Outcome("ok")
 
 
 # -- campaigns (the long profile) -------------------------------------------------------------

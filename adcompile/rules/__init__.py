@@ -73,17 +73,23 @@ class Rule:
                     raise AdcompileError(
                         f"the derivative rule {func.__qualname__} uses the unknown name "
                         f"'{node.id}'", filename=func.__code__.co_filename,
-                        lineno=func.__code__.co_firstlineno)
+                        lineno=func.__code__.co_firstlineno, construct="an unknown name",
+                        hint=f"import or define '{node.id}' at module level in the rule's "
+                        "file")
         return out
 
 
 _RULES: dict[tuple[int, int], Rule] = {}
+#: forward-mode rules (``tangent``) and primitives declared ``linear``
+_FORWARD: dict[tuple[int, int], Rule] = {}
+_LINEAR: dict[int, str] = {}
 _NONDIFF: dict[int, Any] = {}
 _USER_SOURCES: list[str] = []
 _BUILTIN_MODULES = ("operators", "math", "numpy")
 
 
-def derivative(*primals: Any, elementwise: bool = True
+def derivative(*primals: Any, elementwise: bool = True,
+               forward: types.FunctionType | None = None
                ) -> Callable[[types.FunctionType], types.FunctionType]:
     """Register the decorated rule as the derivative of each of ``primals``.
 
@@ -92,20 +98,18 @@ def derivative(*primals: Any, elementwise: bool = True
     there are several).  Registering again for the same primitive and arity replaces the rule.
     ``elementwise=False`` says the rule already returns adjoints of the arguments' shapes
     (reductions, products of matrices); elementwise rules are summed over broadcast axes.
+
+    ``forward`` is the optional forward-mode rule, ``(t, ans, *args)``: for each argument, the
+    part of the result's tangent that comes from that argument's tangent ``t`` (see
+    :func:`tangent`).  Without one, forward mode uses the reverse rule itself where that is
+    exact: for functions of numbers, ``g * f'(x)`` with the tangent in place of ``g``.
     """
     if not primals:
         raise TypeError("derivative() needs the function(s) the rule differentiates")
 
     @api_boundary
     def register(template: types.FunctionType) -> types.FunctionType:
-        code = template.__code__
-        if code.co_argcount < 3 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
-            raise AdcompileError(
-                f"derivative rule {template.__qualname__} must take (g, ans, x, ...): the "
-                "adjoint of the result, the result, then one parameter per argument",
-                filename=code.co_filename, lineno=code.co_firstlineno,
-                construct="a rule signature", hint="def rule(g, ans, x): return g * ...")
-        nargs = code.co_argcount - 2
+        nargs = _arity(template, "derivative rule", "g", "the adjoint of the result")
         rule = None
         for primal in primals:
             rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=elementwise)
@@ -113,9 +117,90 @@ def derivative(*primals: Any, elementwise: bool = True
         if template.__module__.rpartition(".")[0] != __name__:
             rule.body()  # validate user rules now, where the error is easiest to read
             _USER_SOURCES.append(inspect.getsource(template))
+        if forward is not None:
+            tangent(*primals)(forward)
         return template
 
     return register
+
+
+def _arity(template: types.FunctionType, what: str, first: str, meaning: str) -> int:
+    """How many arguments the rule ``template``, ``(first, ans, *args)``, differentiates."""
+    code = template.__code__
+    if code.co_argcount < 3 or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        raise AdcompileError(
+            f"{what} {template.__qualname__} must take ({first}, ans, x, ...): {meaning}, "
+            "the result, then one parameter per argument", filename=code.co_filename,
+            lineno=code.co_firstlineno, construct="a rule signature",
+            hint=f"def rule({first}, ans, x): return {first} * ...")
+    return code.co_argcount - 2
+
+
+def tangent(*primals: Any) -> Callable[[types.FunctionType], types.FunctionType]:
+    """Register the decorated forward-mode rule of each of ``primals``.
+
+    The rule's signature is ``(t, ans, *args)``, like a reverse rule's with the tangent ``t``
+    of one argument in place of the adjoint of the result.  It returns, for each argument, the
+    part of the result's tangent that argument contributes when its tangent is ``t``
+    (``None`` where the primitive is not differentiable in it)::
+
+        @tangent(np.max)
+        def max(t, ans, x):
+            return np.sum(t * ties(x, ans, None))
+
+    Forward mode adds the parts of the arguments that vary.  Elementwise primitives need no
+    forward rule: their reverse rule, ``g * f'(x)``, is the forward rule with ``t`` for ``g``.
+    """
+    if not primals:
+        raise TypeError("tangent() needs the function(s) the rule differentiates")
+
+    def register(template: types.FunctionType) -> types.FunctionType:
+        nargs = _arity(template, "forward rule", "t", "the tangent of one argument")
+        rule = None
+        for primal in primals:
+            rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=False)
+            _FORWARD[(id(primal), nargs)] = rule
+        if template.__module__.rpartition(".")[0] != __name__:
+            rule.body()
+            _USER_SOURCES.append(inspect.getsource(template))
+        return template
+
+    return register
+
+
+def linear(*primals: Any, jointly: bool = True) -> None:
+    """Declare ``primals`` linear in the arguments their reverse rule differentiates: the
+    tangent of the result is the primitive applied to the arguments' tangents.
+
+    ``jointly=True`` (sums, reshapes, stacking): ``f(x + tx, y + ty) = f(x, y) + f(tx, ty)``,
+    one call with every differentiated argument replaced by its tangent (zero where it does
+    not vary).  ``jointly=False`` (products such as ``a @ b``): linear in each argument
+    separately, one call per varying argument with that argument replaced by its tangent.
+    """
+    for primal in primals:
+        _LINEAR[id(primal)] = "linear" if jointly else "multilinear"
+
+
+def forward_lookup(primal: Any, nargs: int) -> tuple[str, Rule | None]:
+    """How forward mode differentiates ``primal`` called with ``nargs`` arguments.
+
+    ``("formula", rule)``: a forward rule; ``("linear" | "multilinear", reverse rule)``: the
+    primitive applied to tangents (the reverse rule tells which arguments are differentiated);
+    ``("elementwise", reverse rule)``: a library rule of an elementwise primitive, used with
+    the tangent for ``g``; ``("scalar", reverse rule)``: the same for a user's rule, valid for
+    numbers only; ``("none", None)``: no way.
+    """
+    rule = _FORWARD.get((id(primal), nargs))
+    if rule is not None:
+        return "formula", rule
+    reverse = lookup(primal, nargs)
+    kind = _LINEAR.get(id(primal))
+    if kind is not None and reverse is not None:
+        return kind, reverse
+    if reverse is not None and reverse.elementwise:
+        library = reverse.template.__module__.rpartition(".")[0] == __name__
+        return ("elementwise" if library else "scalar"), reverse
+    return "none", None
 
 
 def nondifferentiable(*primals: Any) -> None:
@@ -164,7 +249,9 @@ def _parse_template(template: types.FunctionType) -> ast.expr:
         source = textwrap.dedent(inspect.getsource(template))
     except OSError as exc:
         raise AdcompileError(f"cannot read the source of the rule {template.__qualname__}",
-                             filename=code.co_filename) from exc
+                             filename=code.co_filename, construct="a rule without source",
+                             hint="define the rule with 'def' in a .py file (or a notebook "
+                             "cell)") from exc
     fdef = ast.parse(source).body[0]
     body = [s for s in fdef.body
             if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]

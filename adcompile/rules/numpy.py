@@ -5,6 +5,11 @@ arrays of any rank.  ``reduce_adjoint`` spreads the adjoint of a reduction back 
 axes (an int, a tuple, None; kept or not); ``matmul_left``/``matmul_right`` are the two sides of
 a matrix product (``outer(g, b)``, ``g @ b.T``, ``a.T @ g``, ..., matrix by matrix for stacks).
 Each rule: ``(g, ans, *args)``.
+
+Forward mode: sums, means, reshapes, transposes and stacking are linear (``linear``: the
+tangent of the result is the same function of the tangents); products are linear in each
+factor (``linear(..., jointly=False)``); the others have a forward rule ``(t, ans, *args)``
+beside their reverse rule (``tangent``).
 """
 
 import operator
@@ -27,7 +32,7 @@ from ..kernels import (
     ties,
     untranspose,
 )
-from . import derivative, nondifferentiable
+from . import derivative, linear, nondifferentiable, tangent
 
 
 @derivative(np.sum, elementwise=False)
@@ -45,6 +50,9 @@ def sum_keepdims(g, ans, x, axis, keepdims):
     return reduce_adjoint(g, x, axis), None, None
 
 
+linear(np.sum, sum_along)
+
+
 @derivative(np.mean, elementwise=False)
 def mean(g, ans, x):
     return reduce_adjoint(g, x, None) / reduced_size(x, None)
@@ -60,9 +68,17 @@ def mean_keepdims(g, ans, x, axis, keepdims):
     return reduce_adjoint(g, x, axis) / reduced_size(x, axis), None, None
 
 
+linear(np.mean, mean_along)
+
+
 @derivative(np.max, np.amax, elementwise=False)
 def max(g, ans, x):
     return reduce_adjoint(g, x, None, ties(x, ans, None))
+
+
+@tangent(np.max, np.amax)
+def max_tangent(t, ans, x):
+    return np.sum(t * ties(x, ans, None))
 
 
 @derivative(max_along, elementwise=False)
@@ -70,9 +86,19 @@ def max_axis(g, ans, x, axis):
     return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None
 
 
+@tangent(max_along)
+def max_axis_tangent(t, ans, x, axis):
+    return sum_along(t * ties(x, ans, axis), axis), None
+
+
 @derivative(max_along, elementwise=False)
 def max_keepdims(g, ans, x, axis, keepdims):
     return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None, None
+
+
+@tangent(max_along)
+def max_keepdims_tangent(t, ans, x, axis, keepdims):
+    return sum_along(t * ties(x, ans, axis), axis, keepdims), None, None
 
 
 @derivative(np.min, np.amin, elementwise=False)
@@ -80,9 +106,19 @@ def min(g, ans, x):
     return reduce_adjoint(g, x, None, ties(x, ans, None))
 
 
+@tangent(np.min, np.amin)
+def min_tangent(t, ans, x):
+    return np.sum(t * ties(x, ans, None))
+
+
 @derivative(min_along, elementwise=False)
 def min_axis(g, ans, x, axis):
     return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None
+
+
+@tangent(min_along)
+def min_axis_tangent(t, ans, x, axis):
+    return sum_along(t * ties(x, ans, axis), axis), None
 
 
 @derivative(min_along, elementwise=False)
@@ -90,9 +126,19 @@ def min_keepdims(g, ans, x, axis, keepdims):
     return reduce_adjoint(g, x, axis, ties(x, ans, axis)), None, None
 
 
+@tangent(min_along)
+def min_keepdims_tangent(t, ans, x, axis, keepdims):
+    return sum_along(t * ties(x, ans, axis), axis, keepdims), None, None
+
+
 @derivative(np.prod, elementwise=False)
 def prod(g, ans, x):
     return reduce_adjoint(g, x, None, prod_others(x, None))
+
+
+@tangent(np.prod)
+def prod_tangent(t, ans, x):
+    return np.sum(t * prod_others(x, None))
 
 
 @derivative(prod_along, elementwise=False)
@@ -100,9 +146,19 @@ def prod_axis(g, ans, x, axis):
     return reduce_adjoint(g, x, axis, prod_others(x, axis)), None
 
 
+@tangent(prod_along)
+def prod_axis_tangent(t, ans, x, axis):
+    return sum_along(t * prod_others(x, axis), axis), None
+
+
 @derivative(prod_along, elementwise=False)
 def prod_keepdims(g, ans, x, axis, keepdims):
     return reduce_adjoint(g, x, axis, prod_others(x, axis)), None, None
+
+
+@tangent(prod_along)
+def prod_keepdims_tangent(t, ans, x, axis, keepdims):
+    return sum_along(t * prod_others(x, axis), axis, keepdims), None, None
 
 
 @derivative(operator.matmul, np.dot, elementwise=False)
@@ -110,9 +166,15 @@ def matmul(g, ans, a, b):
     return matmul_left(g, a, b), matmul_right(g, a, b)
 
 
+linear(operator.matmul, np.dot, jointly=False)
+
+
 @derivative(np.outer, elementwise=False)
 def outer(g, ans, a, b):
     return np.dot(g, b), np.dot(g.T, a)
+
+
+linear(np.outer, jointly=False)
 
 
 @derivative(np.transpose, elementwise=False)
@@ -125,9 +187,15 @@ def transpose_axes(g, ans, x, axes):
     return untranspose(g, axes), None
 
 
+linear(np.transpose)
+
+
 @derivative(np.swapaxes, elementwise=False)
 def swapaxes(g, ans, x, axis1, axis2):
     return np.swapaxes(g, axis1, axis2), None, None
+
+
+linear(np.swapaxes)
 
 
 @derivative(np.moveaxis, elementwise=False)
@@ -135,9 +203,15 @@ def moveaxis(g, ans, x, source, destination):
     return np.moveaxis(g, destination, source), None, None
 
 
+linear(np.moveaxis)
+
+
 @derivative(np.reshape, kernels.reshape, elementwise=False)
 def reshape(g, ans, x, shape):
     return kernels.reshape(g, x.shape), None
+
+
+linear(np.reshape, kernels.reshape)
 
 
 @derivative(np.squeeze, np.expand_dims, elementwise=False)
@@ -145,14 +219,23 @@ def squeeze(g, ans, x, axis):
     return kernels.reshape(g, x.shape), None
 
 
+linear(np.squeeze, np.expand_dims)
+
+
 @derivative(np.ravel, elementwise=False)
 def ravel(g, ans, x):
     return kernels.reshape(g, x.shape)
 
 
+linear(np.ravel)
+
+
 @derivative(np.copy, np.ascontiguousarray, elementwise=False)
 def copy(g, ans, x):
     return g
+
+
+linear(np.copy, np.ascontiguousarray)
 
 
 @derivative(np.where)
@@ -185,6 +268,9 @@ def column_stack(g, ans, xs):
     return split_along(g, xs, 1)
 
 
+linear(np.array, np.stack, np.vstack, np.concatenate, np.hstack, np.column_stack)
+
+
 @derivative(np.linspace, elementwise=False)
 def linspace(g, ans, start, stop, num):
     return (np.sum(g * (1.0 - np.linspace(0.0, 1.0, num))),
@@ -194,6 +280,9 @@ def linspace(g, ans, start, stop, num):
 @derivative(np.linspace, elementwise=False)
 def linspace_50(g, ans, start, stop):
     return np.sum(g * (1.0 - np.linspace(0.0, 1.0, 50))), np.sum(g * np.linspace(0.0, 1.0, 50))
+
+
+linear(np.linspace)
 
 
 @derivative(np.arange, elementwise=False)
@@ -211,9 +300,27 @@ def arange_step(g, ans, start, stop, step):
     return np.sum(g), 0.0, np.sum(g * np.arange(g.size))
 
 
+@tangent(np.arange)
+def arange_tangent(t, ans, stop):
+    return ans * 0.0
+
+
+@tangent(np.arange)
+def arange_start_tangent(t, ans, start, stop):
+    return np.full(ans.shape, t), ans * 0.0
+
+
+@tangent(np.arange)
+def arange_step_tangent(t, ans, start, stop, step):
+    return np.full(ans.shape, t), ans * 0.0, t * np.arange(ans.size)
+
+
 @derivative(np.full, elementwise=False)
 def full(g, ans, shape, value):
     return None, np.sum(g)
+
+
+linear(np.full)
 
 
 nondifferentiable(

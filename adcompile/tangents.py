@@ -1,0 +1,289 @@
+"""Forward mode: the tangent sweep, interleaved with the forward sweep.
+
+Each normalized statement ``y = op(a, b)`` whose result varies with ``wrt`` (and matters for
+the result) is followed by its tangent statement ``dt_y = ...``: for each varying argument,
+the rule's part for that argument with the argument's tangent substituted, all parts added.
+Branches and loops stay as they are, with the tangent statements inside them, so forward
+mode needs no tape.  The function takes one tangent per ``wrt`` parameter after its own
+parameters and returns ``(value, tangent of the value)``.
+
+Tangents mirror memory: a view of an array (``row = a[i]``, ``a.T``) has as tangent the same
+view of the array's tangent, a store ``a[i] = v`` stores ``dt_v`` into ``dt_a``, and an
+operation that makes a new array makes a new tangent array.  So a write through a view
+changes the tangent of the array it views, as it changes the array.  The writes that reverse
+mode refuses (into parameters, through views of local arrays) are refused here too.
+
+Rules (see :func:`adcompile.rules.forward_lookup`): elementwise primitives use their reverse
+rule with the tangent for the adjoint (``g * cos(x)`` is ``cos(x) * t``); linear ones
+(sums, reshapes, stacking) are applied to the tangents; products are applied once per varying
+factor; the rest have a forward rule of their own.  A call of a user function that is not
+inlined is differentiated into a helper ``jvp_<name>(args..., dt_args...)`` returning the
+value and its tangent.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+from . import kernels, rules
+from .alias import roots
+from .analyze import (
+    Activity,
+    activity,
+    flat,
+    is_store,
+    operands,
+    passes_derivative,
+)
+from .build import assign as _assign
+from .build import call as _call
+from .build import name as _name
+from .calls import Callees, is_user_function
+from .names import NameGen, Namespace
+from .normalize import Normalized
+from .render import comment, function_def
+from .reverse import BINOPS, UNARYOPS, _op_text, instantiate
+from .simplify import simplify
+from .trees import copy_tree
+
+
+def forward_activity(norm: Normalized, wrt: list[str]) -> Activity:
+    """Which names need a tangent: those that vary with ``wrt`` and that the result depends
+    on, closed over memory sharing (``analyze.activity`` with the aliases of ``alias.roots``)."""
+    return activity(norm, wrt, owners=roots(norm))
+
+
+@dataclass
+class _Tangents:
+    norm: Normalized
+    act: Activity
+    ns: Namespace
+    names: NameGen
+    callees: Callees | None = None
+    tangents: dict[str, str] = field(default_factory=dict)
+
+    def tangent(self, name: str) -> str:
+        if name not in self.tangents:
+            self.tangents[name] = self.names.fresh(f"dt_{name}")
+        return self.tangents[name]
+
+    def active(self, node: ast.expr) -> bool:
+        return self.act.is_active(node)
+
+    def kernel(self, name: str) -> str:
+        return self.ns.bind(name, getattr(kernels, name))
+
+    def tangent_of(self, node: ast.expr) -> ast.expr:
+        """The tangent of an operand: its tangent name, or a zero of its shape."""
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self.tangent_of(e) for e in node.elts], ctx=ast.Load())
+        if self.active(node):
+            return _name(self.tangent(node.id))
+        return _call(self.kernel("zeros_like"), copy_tree(node))
+
+    def zero(self, target: str) -> ast.Assign:
+        return _assign(self.tangent(target), _call(self.kernel("zeros_like"), _name(target)))
+
+    # -- statements -------------------------------------------------------------------------
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                out.extend(self.assignment(stmt))
+            elif isinstance(stmt, ast.If):
+                new = copy.copy(stmt)
+                new.body = self.block(stmt.body) or [ast.Pass()]
+                new.orelse = self.block(stmt.orelse)
+                out.append(new)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                new = copy.copy(stmt)
+                new.body = self.block(stmt.body) or [ast.Pass()]
+                new.orelse = self.block(stmt.orelse)
+                out.append(new)
+            else:
+                out.append(stmt)
+        return out
+
+    def assignment(self, stmt: ast.Assign) -> list[ast.stmt]:
+        if is_store(stmt):
+            return [stmt, *self.store(stmt)]
+        target = stmt.targets[0]
+        if not isinstance(target, ast.Name):
+            if any(isinstance(n, ast.Name) and self.act.is_active(n) for n in ast.walk(target)):
+                raise self.norm.info.error(
+                    stmt, "unpacking differentiated values is not supported in forward mode",
+                    construct="tuple unpacking", hint="assign each value on its own line")
+            return [stmt]
+        if not self.active(target):
+            return [stmt]
+        value = stmt.value
+        if not passes_derivative(self.norm, value):
+            return [stmt, self.zero(target.id)]
+        if isinstance(value, ast.Call) and self.is_call_to_differentiate(value):
+            return self.user_call(stmt)
+        expr = self.expression(stmt)
+        if expr is None:
+            return [stmt, self.zero(target.id)]
+        return [stmt, _assign(self.tangent(target.id), expr)]
+
+    def store(self, stmt: ast.Assign) -> list[ast.stmt]:
+        """``a[i] = v``: ``dt_a[i] = dt_v`` (zero when ``a`` holds integers)."""
+        array = stmt.targets[0].value
+        if not self.active(array):
+            return []
+        index = copy_tree(stmt.targets[0].slice)
+        element = ast.Subscript(value=_name(self.tangent(array.id)), slice=index,
+                                ctx=ast.Store())
+        if self.active(stmt.value):
+            value: ast.expr = _call(self.kernel("stored_tangent"),
+                                    _name(self.tangent(stmt.value.id)), _name(array.id))
+        else:
+            value = ast.Constant(value=0.0)
+        return [_assign(element, value)]
+
+    def is_call_to_differentiate(self, value: ast.Call) -> bool:
+        target = self.norm.info.resolve(value.func)
+        return is_user_function(target) and rules.lookup(target, len(value.args)) is None \
+            and rules.forward_lookup(target, len(value.args))[0] == "none"
+
+    def user_call(self, stmt: ast.Assign) -> list[ast.stmt]:
+        """``y = f(a, b)`` with ``a`` varying: ``y, dt_y = jvp_f(a, b, dt_a)``."""
+        value = stmt.value
+        target = stmt.targets[0].id
+        args = value.args
+        active = [i for i, a in enumerate(args) if self.active(a)]
+        if any(isinstance(a, ast.Tuple) and any(map(self.active, flat([a]))) for a in args):
+            raise self.norm.info.error(
+                stmt, "a tuple holding differentiated values cannot be passed to "
+                f"{ast.unparse(value.func)}() yet", construct="a tuple argument",
+                hint="pass each value as an argument of its own")
+        if not active:
+            return [stmt, self.zero(target)]
+        callee = self.norm.info.resolve(value.func)
+        helper = self.callees.request(callee, active, self.ns.taken | set(self.ns.bindings))
+        call = ast.Call(func=_name(helper), args=[*copy.deepcopy(args),
+                                                  *(_name(self.tangent(args[i].id))
+                                                    for i in active)], keywords=[])
+        pair = ast.Tuple(elts=[_name(target, True), _name(self.tangent(target), True)],
+                         ctx=ast.Store())
+        return [comment(ast.unparse(stmt)), _assign(pair, call)]
+
+    def expression(self, stmt: ast.Assign) -> ast.expr | None:
+        """The tangent of ``y = value``, or None when no argument varies."""
+        value = stmt.value
+        target = stmt.targets[0].id
+        if isinstance(value, ast.Name):  # a copy: the same memory, the same tangent
+            return _name(self.tangent(value.id)) if self.active(value) else None
+        if isinstance(value, ast.Subscript):
+            if not self.active(value.value):
+                return None
+            return ast.Subscript(value=_name(self.tangent(value.value.id)),
+                                 slice=copy_tree(value.slice), ctx=ast.Load())
+        if isinstance(value, ast.Constant):
+            return None
+        args = operands(value)
+        active = [i for i, a in enumerate(args) if self.active(a)
+                  or (isinstance(a, ast.Tuple) and any(map(self.active, flat([a]))))]
+        if not active:
+            return None
+        info = self.norm.info
+        if isinstance(value, ast.BinOp):
+            primal, what = BINOPS.get(type(value.op)), f"the operator {_op_text(value)}"
+        elif isinstance(value, ast.UnaryOp):
+            primal, what = UNARYOPS.get(type(value.op)), f"the operator {_op_text(value)}"
+        elif isinstance(value, ast.Call):
+            primal, what = info.resolve(value.func), f"'{ast.unparse(value.func)}'"
+        else:
+            raise info.error(stmt, f"forward mode cannot differentiate {ast.unparse(value)}",
+                             construct=type(value).__name__,
+                             hint="write it as arithmetic or calls of NumPy functions")
+        kind, rule = rules.forward_lookup(primal, len(args))
+        if kind == "none":
+            hint = ("give it a forward rule: @adcompile.derivative(f, forward=rule) or "
+                    "@adcompile.tangent(f)")
+            if rules.lookup(primal, len(args)) is None and not rules.has_rule(primal):
+                hint = "register its derivative with @adcompile.derivative(...)"
+            raise info.error(stmt, f"no forward-mode rule for {what}", construct=what,
+                             hint=hint)
+        if kind == "scalar" and (target in self.act.arrays or any(
+                args[i].id in self.act.arrays for i in active if isinstance(args[i], ast.Name))):
+            raise info.error(
+                stmt, f"{what} has only a reverse rule, which forward mode can use for numbers "
+                "only, and this call may take or give an array", construct=what,
+                hint="give it a forward rule: @adcompile.derivative(f, forward=rule), rule(t, "
+                "ans, x) returning the result's tangent from the argument's tangent t")
+        differentiable = self.differentiable(rule, args, kind)
+        for i in active:
+            if not differentiable[i]:
+                raise info.error(stmt, f"{what} is not differentiable in argument {i + 1}",
+                                 construct=what, hint="make that argument a constant: do not "
+                                 "differentiate with respect to what it depends on")
+        ans = _name(target)
+        if kind == "linear":
+            new = copy_tree(value)
+            new.args = [self.tangent_of(a) if differentiable[i] else copy_tree(a)
+                        for i, a in enumerate(args)]
+            return new
+        if kind == "multilinear":
+            terms = []
+            for i in active:
+                new = copy_tree(value)
+                parts = [copy_tree(a) for a in args]
+                parts[i] = self.tangent_of(args[i])
+                if isinstance(new, ast.BinOp):
+                    new.left, new.right = parts
+                else:
+                    new.args = parts
+                terms.append(new)
+            return _sum(terms)
+        terms = []
+        for i in active:
+            expr = instantiate(rule, _name(self.tangent(args[i].id)), ans, args, self.ns,
+                               [i])[i]
+            terms.append(simplify(expr))
+        expr = _sum(terms)
+        if target in self.act.arrays:  # an elementwise result: the shape of the result
+            if isinstance(expr, ast.Name):  # the tangent of an operand: a new array here
+                return _call(self.kernel("fresh_tangent"), expr, copy_tree(ans))
+            if any(isinstance(a, ast.Name) and not self.active(a) for a in args):
+                return _call(self.kernel("broadcast_tangent"), expr, copy_tree(ans))
+        return expr
+
+    def differentiable(self, rule: rules.Rule | None, args: list[ast.expr], kind: str
+                       ) -> list[bool]:
+        """Which arguments the primitive is differentiable in (a rule's ``None`` says not)."""
+        if rule is None:
+            return [True] * len(args)
+        body = rule.body()
+        parts = body.elts if isinstance(body, ast.Tuple) and rule.nargs > 1 else [body]
+        return [not (isinstance(p, ast.Constant) and p.value is None) for p in parts]
+
+
+def _sum(terms: list[ast.expr]) -> ast.expr:
+    out = terms[0]
+    for term in terms[1:]:
+        out = ast.BinOp(left=out, op=ast.Add(), right=term)
+    return out
+
+
+def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace, name: str,
+                 callees: Callees | None = None) -> ast.FunctionDef:
+    """The function ``name(*params, *dt_wrt)`` returning ``(value, tangent of the value)``."""
+    names = copy.deepcopy(norm.names)
+    tan = _Tangents(norm, act, ns, names, callees=callees)
+    args = copy.deepcopy(norm.info.tree.args)
+    args.defaults = []
+    for p in wrt:
+        args.args.append(ast.arg(arg=tan.tangent(p)))
+    body = tan.block(copy.deepcopy(norm.stmts))
+    result = norm.result
+    if isinstance(result, ast.Name) and act.is_active(result):
+        dresult: ast.expr = _name(tan.tangent(result.id))
+    else:
+        dresult = _call(tan.kernel("zeros_like"), copy_tree(result))
+    body.append(ast.Return(value=ast.Tuple(elts=[copy_tree(result), dresult],
+                                           ctx=ast.Load())))
+    return function_def(name, args, body)

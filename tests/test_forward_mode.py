@@ -1,0 +1,318 @@
+"""Forward mode (``jvp``) and the Jacobian, against float64 central differences.
+
+Each directional derivative is compared with ``(f(x + h t) - f(x - h t)) / 2h``; Jacobians
+column by column with differences in each entry.  The programs cover the rule kinds forward
+mode uses (elementwise rules taken from the reverse rules, linear and bilinear primitives,
+forward formulas), broadcasting against values that do not vary, loops, branches, ``while``
+with ``break``, helper calls, stores into local arrays (integer arrays included) and
+functions that return arrays.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import numba
+import numpy as np
+import progen
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+
+import adcompile as adc
+
+RNG = np.random.default_rng(7)
+
+
+def directional(f, args, wrt, tangents, h=1e-6):
+    """``d/de f(args + e * tangents)`` at 0 by central differences (``wrt``: positions)."""
+    def moved(sign):
+        out = list(args)
+        for i, t in zip(wrt, tangents, strict=True):
+            out[i] = np.asarray(args[i], dtype=float) + sign * h * t if np.ndim(
+                args[i]) else float(args[i]) + sign * h * t
+        return np.asarray(f(*out), dtype=float)
+    return (moved(1.0) - moved(-1.0)) / (2 * h)
+
+
+def check_jvp(f, args, wrt, rtol=1e-6, atol=1e-8):
+    """``jvp(f, wrt)`` at ``args`` in a random direction, against the differences."""
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    tangents = [RNG.standard_normal(np.shape(args[i])) if np.ndim(args[i])
+                else float(RNG.standard_normal()) for i in positions]
+    before = [np.copy(a) for a in args]
+    value, d = adc.jvp(f, wrt=wrt)(*args, *tangents)
+    for a, b in zip(args, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-14)
+    want = directional(f, args, positions, tangents)
+    assert np.shape(d) == np.shape(want)
+    np.testing.assert_allclose(d, want, rtol=rtol, atol=atol)
+    return d
+
+
+# -- numbers ------------------------------------------------------------------------------
+
+def neuron(w, b, x, y):
+    yhat = 1.0 / (1.0 + math.exp(-(w * x + b)))
+    return (yhat - y) ** 2
+
+
+def special(x, y):
+    a = math.atan2(y, x) + math.hypot(x, y) + x ** 3 - y ** -2 + abs(x - 2.0 * y)
+    return a + math.log1p(x * x) * math.sqrt(y * y + 1.0) + max(x, y) * math.tanh(x)
+
+
+def test_jvp_of_number_functions_is_the_directional_derivative():
+    check_jvp(neuron, (0.3, -0.1, 1.5, 0.8), (0, 1))
+    check_jvp(neuron, (0.3, -0.1, 1.5, 0.8), 0)
+    check_jvp(special, (0.7, -1.3), (0, 1))
+    check_jvp(special, (-0.4, 0.9), 1)
+
+
+def test_jvp_in_the_directions_of_the_axes_is_the_gradient():
+    jf = adc.jvp(neuron, wrt=("w", "b"))
+    dw = jf(0.3, -0.1, 1.5, 0.8, 1.0, 0.0)[1]
+    db = jf(0.3, -0.1, 1.5, 0.8, 0.0, 1.0)[1]
+    # by hand: dL/dw = 2 (yhat - y) yhat (1 - yhat) x, dL/db the same without x
+    yhat = 1.0 / (1.0 + math.exp(-(0.3 * 1.5 - 0.1)))
+    common = 2.0 * (yhat - 0.8) * yhat * (1.0 - yhat)
+    assert math.isclose(dw, common * 1.5, rel_tol=1e-12)
+    assert math.isclose(db, common, rel_tol=1e-12)
+
+
+# -- arrays -------------------------------------------------------------------------------
+
+def reductions(x, A):
+    return (np.sum(x * x) + np.mean(A) * np.max(x) + np.min(A @ x) + np.prod(x[:2])
+            + np.sum(np.max(A, axis=0)) + np.sum(np.mean(A, axis=1, keepdims=True) * A))
+
+
+def broadcast_against_constants(s, x, C):
+    y = s + C                      # only s varies: its tangent spread over C's shape
+    z = np.where(C > 0.0, s, x)    # a varying number against an array that does not vary
+    w = np.maximum(x, 0.2) - s
+    return np.sum(y * y) + np.sum(z * C) + np.sum(w * w)
+
+
+def products_and_shapes(x, A):
+    B = np.reshape(A, (3, 2))
+    v = np.dot(A, x) + np.outer(x, x)[0, :2]
+    M = np.transpose(B) @ B
+    stacked = np.concatenate((x, np.array((x[0] * 2.0, v[1]))))
+    return np.sum(M * M) + np.sum(stacked ** 2) + np.linspace(x[0], x[1], 4)[2]
+
+
+def test_jvp_of_array_functions():
+    x = np.array([0.4, -1.1, 0.7])
+    A = np.array([[0.5, -0.2, 1.3], [0.8, 0.1, -0.6]])
+    check_jvp(reductions, (x, A), 0)
+    check_jvp(reductions, (x, A), (0, 1))
+    C = np.array([[0.3, -1.0, 2.0], [-0.5, 0.25, 1.0]])
+    check_jvp(broadcast_against_constants, (0.7, x, C), 0)
+    check_jvp(broadcast_against_constants, (0.7, x, C), (0, 1))
+    check_jvp(products_and_shapes, (x, A), (0, 1))
+
+
+# -- control flow and helpers ---------------------------------------------------------------
+
+def loops_and_branches(x, w, n):
+    s = 0
+    out = np.zeros(n)
+    for i in range(n):
+        if x[i] > 0.0:
+            s = s + w * x[i] ** 2
+        else:
+            s = s - math.exp(x[i])
+        out[i] = s
+    k = 0
+    while True:
+        k += 1
+        s = s * 0.9 + math.sin(w * k)
+        if k >= 3:
+            break
+    return np.sum(out * out) + s
+
+
+def _smooth(a, b):
+    total = 0.0
+    for j in range(3):
+        total = total + math.tanh(a * j + b)
+    return total
+
+
+def calls_a_helper(x, w):
+    r = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        r[i] = _smooth(x[i], w)
+    return np.sum(r * r) + _smooth(w, 1.0)
+
+
+def int_array_store(x, m):
+    Y = m.copy()                   # an integer array: a store into it truncates
+    Y[0] = x * 3.0
+    Z = np.zeros(2)
+    Z[1] = x * x
+    return np.sum(Y * x) + np.sum(Z)
+
+
+def test_jvp_through_loops_branches_helpers_and_stores():
+    x = np.array([0.5, -0.3, 1.2, 0.7])
+    check_jvp(loops_and_branches, (x, 0.8, 4), (0, 1))
+    check_jvp(loops_and_branches, (x, 0.8, 0), 1)
+    check_jvp(calls_a_helper, (x, 0.3), (0, 1))
+    check_jvp(calls_a_helper, (x, 0.3), 1)
+    check_jvp(int_array_store, (0.6, np.array([2, 5])), 0)
+
+
+def test_jvp_source_reads_like_the_function_with_its_tangents():
+    jf = adc.jvp(neuron, wrt=("w", "b"))
+    tree = ast.parse(jf.source)
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    assert [a.arg for a in fn.args.args] == ["w", "b", "x", "y", "dt_w", "dt_b"]
+    assert "dt_yhat = " in jf.source and "forward mode" in jf.source
+
+
+# -- functions returning arrays; the Jacobian -----------------------------------------------
+
+def field(x, a):
+    y = np.sin(x) * a
+    y[0] = y[0] + x[1] * x[2]
+    return y * x[0]
+
+
+def two_outputs(a, b):
+    return np.array((a * b, math.exp(a) - b, a / (1.0 + b * b)))
+
+
+def numeric_jacobian(f, args, i, h=1e-6):
+    x = np.asarray(args[i], dtype=float)
+    cols = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = 1.0
+        cols.append(directional(f, args, (i,), (e.reshape(x.shape) if x.ndim else 1.0,), h))
+    out = np.stack(cols, axis=-1)
+    return out.reshape(np.shape(f(*args)) + x.shape)
+
+
+def test_jvp_of_a_function_returning_an_array():
+    x = np.array([0.3, -0.8, 1.1])
+    d = check_jvp(field, (x, 1.7), (0, 1))
+    assert d.shape == (3,)
+
+
+def test_jacobian_has_the_shape_of_the_result_then_the_parameter():
+    x = np.array([0.3, -0.8, 1.1])
+    J = adc.jacobian(field, wrt=0)(x, 1.7)
+    assert J.shape == (3, 3)
+    np.testing.assert_allclose(J, numeric_jacobian(field, (x, 1.7), 0), rtol=1e-6, atol=1e-8)
+    Ja = adc.jacobian(field, wrt=1)(x, 1.7)
+    assert Ja.shape == (3,)
+    np.testing.assert_allclose(Ja, numeric_jacobian(field, (x, 1.7), 1), rtol=1e-6,
+                               atol=1e-8)
+    Jx, Ja2 = adc.jacobian(field, wrt=(0, 1))(x, 1.7)
+    np.testing.assert_allclose(Jx, J)
+    np.testing.assert_allclose(Ja2, Ja)
+    Jab = adc.jacobian(two_outputs, wrt=("a", "b"))(0.4, -0.7)
+    np.testing.assert_allclose(Jab[0], numeric_jacobian(two_outputs, (0.4, -0.7), 0),
+                               rtol=1e-6)
+    np.testing.assert_allclose(Jab[1], numeric_jacobian(two_outputs, (0.4, -0.7), 1),
+                               rtol=1e-6)
+
+
+def test_jacobian_of_a_scalar_function_is_its_gradient():
+    x = np.array([0.4, -1.1, 0.7])
+    A = np.array([[0.5, -0.2, 1.3], [0.8, 0.1, -0.6]])
+    J = adc.jacobian(reductions, wrt=0)(x, A)
+    np.testing.assert_allclose(J, adc.grad(reductions)(x, A), rtol=1e-10)
+    assert adc.jacobian(neuron, wrt=1)(0.3, -0.1, 1.5, 0.8) == pytest.approx(
+        adc.grad(neuron, wrt=1)(0.3, -0.1, 1.5, 0.8), rel=1e-12)
+
+
+def test_jvp_is_callable_from_numba():
+    jf = adc.jvp(neuron, wrt=0)
+
+    @numba.njit
+    def sweep(ws):
+        out = np.empty(ws.size)
+        for k in range(ws.size):
+            out[k] = jf(ws[k], -0.1, 1.5, 0.8, 1.0)[1]
+        return out
+
+    ws = np.array([-0.5, 0.0, 0.9])
+    np.testing.assert_allclose(sweep(ws), [adc.grad(neuron)(w, -0.1, 1.5, 0.8) for w in ws],
+                               rtol=1e-12)
+
+
+# -- rules ----------------------------------------------------------------------------------
+
+def softclip(x):
+    return x / (1.0 + np.abs(x))
+
+
+@adc.derivative(softclip)
+def _softclip_rule(g, ans, x):
+    return g / ((1.0 + np.abs(x)) * (1.0 + np.abs(x)))
+
+
+def norm(x):
+    return np.sqrt(np.sum(x * x))
+
+
+def _norm_forward(t, ans, x):
+    return np.sum(x * t) / ans
+
+
+@adc.derivative(norm, elementwise=False, forward=_norm_forward)
+def _norm_rule(g, ans, x):
+    return g * x / ans
+
+
+def uses_norm(x, A):
+    return norm(A @ x) * norm(x)
+
+
+def uses_softclip(a, b):
+    return softclip(a * b) + a
+
+
+def uses_softclip_on_arrays(x):
+    return np.sum(softclip(x))
+
+
+def test_a_user_rule_without_forward_rule_serves_numbers():
+    check_jvp(uses_softclip, (0.8, -1.7), (0, 1))
+
+
+def test_a_user_forward_rule_is_used():
+    x = np.array([0.4, -1.1, 0.7])
+    A = np.array([[0.5, -0.2, 1.3], [0.8, 0.1, -0.6]])
+    check_jvp(uses_norm, (x, A), (0, 1))
+    assert "_norm_forward" not in adc.jvp(uses_norm).source  # inlined, with the user's names
+
+
+def test_a_user_rule_without_forward_rule_is_refused_on_arrays():
+    with pytest.raises(adc.AdcompileError, match="forward rule"):
+        adc.jvp(uses_softclip_on_arrays)
+
+
+def test_tuple_parameters_are_refused_by_forward_mode():
+    def takes_tuple(p, x):
+        a, b = p
+        return a * x + b
+
+    with pytest.raises(adc.AdcompileError, match="tuple"):
+        adc.jvp(takes_tuple)((1.0, 2.0), 3.0, (1.0, 0.0))
+
+
+# -- random programs ------------------------------------------------------------------------
+
+@settings(max_examples=12, deadline=None, phases=[Phase.generate], database=None,
+          suppress_health_check=list(HealthCheck))
+@given(program=progen.programs())
+def test_random_programs_in_forward_mode_match_finite_differences(program, tmp_path_factory):
+    outcome = progen.check_forward(program, tmp_path_factory.mktemp("forward"))
+    assert outcome.status != "mismatch", (
+        f"MISMATCH ({outcome.cls})\n{program!r}\n{outcome.detail}")
+    assume(outcome.status in ("ok", "refused"))
