@@ -223,10 +223,10 @@ def test_sgd_does_not_recompile_its_loops_for_the_same_loss():
     data = neuron_data(50)
     optim.sgd(neuron, (0.0, 0.0), data=data, steps=10)
     optim.sgd(neuron, (0.0, 0.0), sampler=neuron_example, steps=10)
-    before = (len(optim._sgd_data_loop.overloads), len(optim._sgd_sampler_loop.overloads))
+    before = len(optim._sgd_loop.overloads)
     optim.sgd(neuron, (1.0, 1.0), data=neuron_data(80, seed=2), lr=0.1, steps=20, seed=5)
     optim.sgd(neuron, (1.0, 1.0), sampler=neuron_example, lr=0.1, steps=20, seed=5)
-    after = (len(optim._sgd_data_loop.overloads), len(optim._sgd_sampler_loop.overloads))
+    after = len(optim._sgd_loop.overloads)
     assert after == before
 
 

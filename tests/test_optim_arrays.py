@@ -325,7 +325,7 @@ def test_parameter_shapes_that_do_not_fit_the_loss_are_reported():
 
 
 def test_a_gradient_of_the_wrong_shape_is_reported_before_the_loop():
-    problem = optim._Problem.build(logistic, (np.zeros(2), 0.0), None, "params0")
+    problem = optim._Problem.build(logistic, (np.zeros(2), 0.0), None, "x0")
     params, _ = problem.buffers()
     X, y = separable_set(5)
 
@@ -347,11 +347,11 @@ def test_a_loss_that_returns_an_array_is_reported():
 def test_start_values_are_checked():
     X, y = separable_set(20)
     _error(lambda: optim.minibatch_sgd(logistic, (np.zeros(2), "b"), data=(X, y)),
-           "params0 holds 'b'", "not a number")
+           "x0 holds 'b'", "not a number")
     _error(lambda: optim.minibatch_sgd(logistic, (np.array([0.0, np.nan]), 0.0), data=(X, y)),
-           "params0 holds an array of shape (2,)", "not finite")
+           "x0 holds an array of shape (2,)", "not finite")
     _error(lambda: optim.minibatch_sgd(logistic, (np.zeros(2), 0.0, 1.0, 2.0, 3.0),
-                                       data=(X, y)), "params0 has 5 values")
+                                       data=(X, y)), "x0 has 5 values")
     _error(lambda: optim.gd(logistic, np.zeros(2), args=(0.0, X, "y")), "args holds 'y'")
 
 
@@ -365,7 +365,7 @@ def test_methods_and_their_hyperparameters_are_checked():
     _error(run(method="rmsprop"), "method='rmsprop'", "'momentum' or 'adam'")
     _error(run(method="adam", beta=0.9), "beta=0.9 is not used by method='adam'")
     _error(run(method="momentum", b1=0.9), "b1=0.9 is not used by method='momentum'")
-    _error(run(b2=0.9), "b2=0.9 is not used by method='gd'")
+    _error(run(b2=0.9), "b2=0.9 is not used by method='plain'")
     _error(run(method="momentum", beta=1.0), "beta=1.0", "[0, 1)")
     _error(run(method="adam", b2=-0.1), "b2=-0.1")
     _error(run(method="adam", eps=0.0), "eps=0.0", "positive")

@@ -24,9 +24,23 @@ the update of each parameter are written out by :func:`loops._step_function` for
 of the loss's signature (which parameters are optimized, which are floats, which come from the
 data), because a tuple of arrays of different shapes cannot be looped over in Numba.
 
+The compiled loop runs in chunks of steps (:mod:`.driver`): a few steps first, then chunks
+of about 0.15 s at the measured speed.  Between chunks Python shows the progress line, calls
+the callback and notices Ctrl-C; the loops carry all their state in their arguments, so the
+chunks compute exactly what a single call would:
+
+    def report(info):                  # an adc.optim.StepInfo
+        print(info.step, info.loss)
+        return info.loss < 1e-8        # True stops the run
+
+    res = adc.optim.gd(bowl, (1.0, -2.0), lr=0.1, steps=10_000, callback=report,
+                       callback_every=100)
+    res.steps, res.stopped, res.interrupted
+
 This module holds the public optimizers and the problem they share (the loss resolved, its
-gradient checked on the start values, the result put back in the caller's form);
-:mod:`.checks` validates the arguments and :mod:`.loops` holds everything that runs compiled.
+gradient checked on the start values, the loop run, the result put back in the caller's
+form); :mod:`.checks` validates the arguments, :mod:`.driver` runs the chunks and
+:mod:`.loops` holds everything that runs compiled.
 """
 
 from __future__ import annotations
@@ -49,103 +63,190 @@ from .checks import (
     _is_number,
     _listing,
     _method,
-    _positive_float,
+    _number_list,
     _positive_int,
+    _renamed_start,
     _seed,
     _start_point,
     _start_value,
+    _watching,
 )
+from .driver import Outcome, StepInfo, drive
 from .loops import (
     _SHAPE_CHANGED,
     _gather_function,
     _gd_loop,
     _minibatch_loop,
-    _sgd_data_loop,
-    _sgd_sampler_loop,
+    _sgd_loop,
     _step_function,
 )
+from .loops import _seed as _seed_numba
 
-__all__ = ["OptimResult", "gd", "minibatch_sgd", "sgd"]
+__all__ = ["OptimResult", "StepInfo", "gd", "minibatch_sgd", "sgd"]
 
 Params = float | np.ndarray | tuple[float | np.ndarray, ...]
 
 
-class OptimResult(NamedTuple):
-    """What an optimizer returns.
+class OptimResult(tuple):
+    """What an optimizer returns: the pair ``(params, history)``, with how the run ended.
 
-    ``params``: the final parameters in the form of the start value — a float or an array for a
-    single (non-tuple) start value, else a tuple of floats and arrays in ``wrt`` order.
-    ``history``: float64 array of losses, each taken before that step's update.  For
-    :func:`gd` and :func:`sgd` one loss every ``record_every`` steps (step 0, ``record_every``,
-    ...); for :func:`minibatch_sgd` the loss of every minibatch, in step order.
+    It unpacks and indexes as that pair (``params, history = res``, ``res[0]``), and has:
+
+    - ``params``: the final parameters in the form of the start value — a float or an array
+      for a single (non-tuple) start value, else a tuple of floats and arrays in ``wrt``
+      order (tuple parameters come back in their own structure);
+    - ``history``: float64 array of losses, each taken before that step's update, for the
+      steps taken only.  :func:`gd` and :func:`sgd` keep one loss every ``record_every`` steps
+      (steps 0, ``record_every``, ...); :func:`minibatch_sgd` the loss of every minibatch;
+    - ``steps``: the number of steps taken (fewer than asked when the run was stopped);
+    - ``interrupted``: ``True`` when Ctrl-C stopped the run before its last step;
+    - ``stopped``: ``True`` when the callback returned ``True`` before the last step.
     """
 
-    params: Params
-    history: np.ndarray
+    def __new__(cls, params: Params, history: np.ndarray, *, steps: int,
+                interrupted: bool = False, stopped: bool = False) -> OptimResult:
+        self = super().__new__(cls, (params, history))
+        self.steps = steps
+        self.interrupted = interrupted
+        self.stopped = stopped
+        return self
+
+    @property
+    def params(self) -> Params:
+        """The final parameters, in the form of the start value."""
+        return self[0]
+
+    @property
+    def history(self) -> np.ndarray:
+        """The recorded losses of the steps taken."""
+        return self[1]
+
+    def __getnewargs_ex__(self) -> tuple[tuple, dict]:
+        return (self[0], self[1]), {"steps": self.steps, "interrupted": self.interrupted,
+                                    "stopped": self.stopped}
+
+    def __repr__(self) -> str:
+        return (f"OptimResult(params={self[0]!r}, history={self[1]!r}, steps={self.steps}, "
+                f"interrupted={self.interrupted}, stopped={self.stopped})")
+
+
+_WATCHING = """
+    ``progress``: ``None`` (the default) shows a line on stderr (steps done, loss, steps per
+    second, time left) when stderr is a terminal and the run takes more than about 2 s;
+    ``True`` always shows it (a new line every 2 s when stderr is not a terminal), ``False``
+    never does.
+
+    ``callback``: a function called from Python between chunks of compiled steps with one
+    :class:`StepInfo` (``step``, ``steps``, ``loss``, ``params``, ``elapsed``).  It is called
+    after every ``callback_every`` steps (steps ``callback_every``, ``2 * callback_every``,
+    ...), or, for ``callback_every=None``, after each chunk (about every 0.15 s, and after the
+    last step).  When it returns ``True``, the run stops there and the result has
+    ``stopped=True``.  An exception it raises ends the run and propagates.
+
+    Ctrl-C while the loop runs (in the main thread) stops it at the end of the current chunk:
+    the result holds the parameters and history reached, ``interrupted=True``, and a line on
+    stderr says after which step.  A second Ctrl-C raises ``KeyboardInterrupt`` as usual.
+    Running in chunks gives exactly the result of one uninterrupted loop.
+"""
+
+_METHODS_DOC = """``method`` picks the update, ``g`` being the gradient:
+
+    - ``"plain"`` (the default; ``"gd"`` and ``"sgd"`` are the same): ``w <- w - lr g``;
+    - ``"momentum"`` (heavy ball): ``v <- beta v + g; w <- w - lr v``, ``beta`` 0.9 unless
+      given;
+    - ``"adam"``: ``m <- b1 m + (1 - b1) g; s <- b2 s + (1 - b2) g**2;
+      w <- w - lr (m / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)`` at step ``t = 1, 2, ...``,
+      ``b1``, ``b2`` and ``eps`` 0.9, 0.999 and 1e-8 unless given.
+
+    ``v``, ``m`` and ``s`` start at zero.  A hyperparameter the method does not use is an
+    error."""
+
+
+def _documented(func: Callable) -> Callable:
+    func.__doc__ = (func.__doc__ or "").replace("{methods}", _METHODS_DOC).replace(
+        "{watching}", _WATCHING.strip("\n"))
+    return func
 
 
 # --------------------------------------------------------------------------------------------
 # Public optimizers
 
 
+@_documented
 def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] = (),
-       lr: float = 0.1, steps: int = 100, record_every: int = 1, method: str = "gd",
+       lr: float = 0.01, steps: int = 100, record_every: int = 1, method: str = "plain",
        beta: float | None = None, b1: float | None = None, b2: float | None = None,
-       eps: float | None = None) -> OptimResult:
-    """Full-batch gradient descent on ``f``, ``steps`` updates, the whole loop compiled.
+       eps: float | None = None, progress: bool | None = None,
+       callback: Callable[[StepInfo], Any] | None = None,
+       callback_every: int | None = None) -> OptimResult:
+    """Full-batch gradient descent on ``f``, ``steps`` updates, the loop compiled.
 
     ``x0`` is the starting point: a float or a float64 array for one parameter, or a tuple of
-    them in ``wrt`` order.  ``wrt`` defaults to the first parameter of ``f`` (the first
-    ``len(x0)`` for a tuple).  ``args`` holds the other parameters (numbers or arrays), in
-    signature order; they stay constant.  ``method`` picks the update, ``g`` the gradient:
+    them in ``wrt`` order (a list of numbers is read as an array when ``f`` indexes its first
+    parameter).  ``wrt`` defaults to the first parameter of ``f`` (the first ``len(x0)`` for a
+    tuple).  ``args`` holds the other parameters (numbers or arrays), in signature order; they
+    stay constant.  ``lr`` is the step size.  The loss is recorded before every
+    ``record_every``-th update.
 
-    - ``"gd"`` (or ``"sgd"``): ``w <- w - lr g``;
-    - ``"momentum"`` (heavy ball): ``v <- beta v + g; w <- w - lr v`` (``beta=0.9``);
-    - ``"adam"``: ``m <- b1 m + (1 - b1) g; s <- b2 s + (1 - b2) g**2;
-      w <- w - lr (m / (1 - b1**t)) / (sqrt(s / (1 - b2**t)) + eps)`` at step ``t = 1, 2, ...``
-      (``b1=0.9, b2=0.999, eps=1e-8``).
-
-    ``v``, ``m`` and ``s`` start at zero.  A hyperparameter the method does not use is an
-    error.  The loss is recorded before every ``record_every``-th update.
+    {methods}
+{watching}
     """
     problem = _Problem.build(f, x0, wrt, "x0")
     values = _arguments(args, problem)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
     steps = _positive_int(steps, "steps")
     record_every = _positive_int(record_every, "record_every")
+    watch = _watching(progress, callback, callback_every)
     vg = problem.gen.function("value_and_grad")
     params, states = problem.buffers()
     problem.check_gradient(vg, params, values, "args")
     history = np.empty(_n_records(steps, record_every))
     step = _step_function(problem.layout)
-    _run(problem, _gd_loop, step, vg, params, states, values, method_id, hyper, steps,
-         record_every, history)
-    return problem.result(params, history)
+
+    def run(start: int, count: int) -> float:
+        return _gd_loop(step, vg, params, states, values, method_id, hyper, start, count,
+                        record_every, history)
+
+    outcome = problem.run("gd", steps, run, lambda: problem.form(params, copy=True), watch)
+    return problem.result(params, history, _n_records(outcome.steps, record_every), outcome)
 
 
-def minibatch_sgd(f: Callable, params0: Params, *, data: Sequence[Any],
+@_documented
+def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
                   wrt: Wrt | None = None, lr: float = 0.01, batch_size: int = 32,
-                  epochs: int = 10, seed: int = 0, method: str = "sgd",
+                  epochs: int = 10, seed: int = 0, method: str = "plain",
                   beta: float | None = None, b1: float | None = None,
-                  b2: float | None = None, eps: float | None = None) -> OptimResult:
+                  b2: float | None = None, eps: float | None = None,
+                  progress: bool | None = None,
+                  callback: Callable[[StepInfo], Any] | None = None,
+                  callback_every: int | None = None,
+                  params0: Params | None = None) -> OptimResult:
     """Minibatch stochastic gradient descent on ``f`` over ``data``, seeded and compiled.
 
-    ``data`` holds one array per non-``wrt`` parameter of ``f``, in signature order, whose
-    first axis indexes the examples (``(X, Y)`` with ``X`` of shape ``(n, d)`` and ``Y`` of
-    shape ``(n,)``, say).  Each epoch shuffles the example order in place (Fisher-Yates:
-    for ``i`` from ``n - 1`` down to 1, swap ``order[i]`` with ``order[rng.integers(0, i + 1)]``,
+    ``x0`` and ``wrt`` are as for :func:`gd` (``params0`` is the former name of ``x0``: it
+    still works, with a ``DeprecationWarning``, and will be removed).  ``data`` holds one
+    array per non-``wrt`` parameter of ``f``, in signature order, whose first axis indexes
+    the examples (``(X, Y)`` with ``X`` of shape ``(n, d)`` and ``Y`` of shape ``(n,)``,
+    say).  Float data becomes float64; integer data (class labels, say) keeps its type.
+
+    Each epoch shuffles the example order in place (Fisher-Yates: for ``i`` from ``n - 1``
+    down to 1, swap ``order[i]`` with ``order[rng.integers(0, i + 1)]``,
     ``rng = np.random.default_rng(seed)``, ``order`` starting as ``arange(n)`` and carried from
     epoch to epoch) and walks it in batches of ``batch_size``; the last batch of an epoch is
-    smaller when ``batch_size`` does not divide ``n``, so every example is used once per epoch.
-    Each step gathers the batch's rows into contiguous arrays, calls ``f``'s gradient with
-    them as the non-``wrt`` arguments, and updates the parameters by ``method`` (``"sgd"``,
-    ``"momentum"`` or ``"adam"``, with ``beta``, ``b1``, ``b2``, ``eps`` as in :func:`gd`).
+    smaller when ``batch_size`` does not divide ``n``, so every example is used once per epoch
+    and an epoch is ``ceil(n / batch_size)`` steps.  Each step gathers the batch's rows into
+    contiguous arrays, calls ``f``'s gradient with them as the non-``wrt`` arguments, and
+    updates the parameters with step size ``lr``.  The run is ``epochs`` epochs, shuffled
+    by ``seed``.  The history holds the loss of every minibatch before its update:
+    ``epochs * ceil(n / batch_size)`` values.
 
-    ``params0`` and ``wrt`` are as ``x0`` and ``wrt`` of :func:`gd`.  The history holds the
-    loss of every minibatch before its update: ``epochs * ceil(n / batch_size)`` values.
-    Float data becomes float64; integer data (class labels, say) keeps its type.
+    {methods}
+{watching}
+    ``callback_every`` counts steps (minibatches): ``ceil(n / batch_size)`` calls it once per
+    epoch.
     """
-    problem = _Problem.build(f, params0, wrt, "params0")
+    x0 = _renamed_start(x0, params0)
+    problem = _Problem.build(f, x0, wrt, "x0")
     arrays = _data_arrays(data, problem, min_ndim=1)
     n = arrays[0].shape[0]
     batch_size = _positive_int(batch_size, "batch_size")
@@ -156,30 +257,43 @@ def minibatch_sgd(f: Callable, params0: Params, *, data: Sequence[Any],
     epochs = _positive_int(epochs, "epochs")
     seed = _seed(seed)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
+    watch = _watching(progress, callback, callback_every)
     vg = problem.gen.function("value_and_grad")
     params, states = problem.buffers()
     buffers = tuple(np.empty((batch_size, *a.shape[1:]), dtype=a.dtype) for a in arrays)
     problem.check_gradient(vg, params, tuple(a[:batch_size] for a in arrays), "data")
-    history = np.empty(epochs * (-(-n // batch_size)))
+    steps = epochs * (-(-n // batch_size))
+    history = np.empty(steps)
     step = _step_function(problem.layout)
     gather = _gather_function(len(arrays))
     rows = tuple(a.reshape(n, -1) for a in arrays)
     flat = tuple(b.reshape(batch_size, -1) for b in buffers)
-    _run(problem, _minibatch_loop, step, gather, vg, params, states, rows, flat, buffers,
-         np.random.default_rng(seed), method_id, hyper, n, batch_size, epochs, history)
-    return problem.result(params, history)
+    rng = np.random.default_rng(seed)
+    order = np.arange(n)
+
+    def run(start: int, count: int) -> float:
+        return _minibatch_loop(step, gather, vg, params, states, rows, flat, buffers, rng,
+                               order, method_id, hyper, n, batch_size, start, count, history)
+
+    outcome = problem.run("minibatch_sgd", steps, run,
+                          lambda: problem.form(params, copy=True), watch)
+    return problem.result(params, history, outcome.steps, outcome)
 
 
+@_documented
 def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
         data: Sequence[Any] | None = None, sampler: Callable | None = None,
-        lr: float = 0.01, steps: int = 1000, seed: int = 0,
-        record_every: int = 1) -> OptimResult:
+        lr: float = 0.01, steps: int = 1000, seed: int = 0, record_every: int = 1,
+        method: str = "plain", beta: float | None = None, b1: float | None = None,
+        b2: float | None = None, eps: float | None = None, progress: bool | None = None,
+        callback: Callable[[StepInfo], Any] | None = None,
+        callback_every: int | None = None) -> OptimResult:
     """Single-sample stochastic gradient descent on ``f``, seeded and compiled.
 
-    Each step takes one example of the non-``wrt`` parameters and updates
-    ``w <- w - lr * grad_w f(w, example)``.  The parameters are floats (for array parameters
-    use :func:`minibatch_sgd`, ``batch_size=1`` for one example per step).  Examples come from
-    exactly one of:
+    Each of ``steps`` steps takes one example of the non-``wrt`` parameters and updates the
+    parameters from ``grad_w f(w, example)`` with step size ``lr``.  The parameters are
+    floats (for array parameters use :func:`minibatch_sgd`, ``batch_size=1`` for one example
+    per step).  Examples come from exactly one of:
 
     - ``data``: a tuple of equal-length 1-D arrays, one per non-``wrt`` parameter in signature
       order; each step uses row ``i`` of every array (as float64), ``i`` drawn uniformly at
@@ -188,8 +302,12 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
       non-``wrt`` parameters (it may draw from ``np.random``).
 
     ``seed`` seeds Numba's ``np.random`` before the first step, so the same call gives the same
-    result.  ``x0`` and ``wrt`` are as for :func:`gd`.  The loss of the example is recorded
-    before every ``record_every``-th update.
+    result (a callback that draws from Numba's ``np.random`` changes the later draws).
+    ``x0`` and ``wrt`` are as for :func:`gd`.  The loss of the example is recorded before
+    every ``record_every``-th update.
+
+    {methods}
+{watching}
     """
     problem = _Problem.build(f, x0, wrt, "x0")
     if problem.array_params:
@@ -208,23 +326,39 @@ def sgd(f: Callable, x0: float | Sequence[float], *, wrt: Wrt | None = None,
         raise AdcompileError(
             f"every parameter of {problem.name}() is in wrt, so there is nothing to sample",
             construct="data/sampler", hint="use adcompile.optim.gd for a deterministic loss")
-    lr = _positive_float(lr, "lr")
+    method_id, hyper = _method(method, lr, beta, b1, b2, eps)
     steps = _positive_int(steps, "steps")
     record_every = _positive_int(record_every, "record_every")
     seed = _seed(seed)
+    watch = _watching(progress, callback, callback_every)
     theta = np.array(problem.start, dtype=np.float64)
+    states = np.zeros((2, theta.size))
     history = np.empty(_n_records(steps, record_every))
     packed = problem.gen.function("packed")
     if data is not None:
         arrays = _data_arrays(data, problem, min_ndim=1, max_ndim=1)
         table = np.ascontiguousarray(np.column_stack(arrays), dtype=np.float64)
-        _run(problem, _sgd_data_loop, packed, theta, table, (0.0,) * table.shape[1], lr,
-             steps, record_every, seed, history)
+
+        source: Any = (table, (0.0,) * table.shape[1])
     else:
         _check_sampler(sampler, problem)
-        _run(problem, _sgd_sampler_loop, packed, sampler, theta, lr, steps, record_every,
-             seed, history)
-    return problem.result(tuple(theta[k:k + 1] for k in range(theta.size)), history)
+        source = sampler
+
+    def run(start: int, count: int) -> float:
+        return _sgd_loop(packed, source, theta, states, method_id, hyper, start, count,
+                         record_every, history)
+
+    def params() -> tuple[np.ndarray, ...]:
+        return tuple(theta[k:k + 1] for k in range(theta.size))
+
+    def seeded(start: int, count: int) -> float:
+        if start == 0 and count > 0:
+            _seed_numba(seed)
+        return run(start, count)
+
+    outcome = problem.run("sgd", steps, seeded, lambda: problem.form(params(), copy=True),
+                          watch)
+    return problem.result(params(), history, _n_records(outcome.steps, record_every), outcome)
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,6 +391,8 @@ class _Problem(NamedTuple):
         if (isinstance(wrt, (tuple, list)) and isinstance(x0, (tuple, list))
                 and any(isinstance(v, (tuple, list)) for v in x0)):
             return cls.build_structured(info, list(x0), wrt, True, what)
+        if wrt is None and isinstance(x0, list) and x0 and all(map(_is_number, x0)):
+            x0 = _number_list(x0, info, what)
         values, x0_is_tuple = _start_point(x0, what)
         if wrt is None:
             if len(values) > len(info.params):
@@ -344,35 +480,47 @@ class _Problem(NamedTuple):
                     hint="give the parameter the shape the loss uses; if it does, report "
                     "the loss: the generated gradient is at fault")
 
-    def result(self, params: tuple[np.ndarray, ...], history: np.ndarray) -> OptimResult:
-        out = tuple(float(p[0]) if isinstance(v, float) else p
+    def form(self, params: tuple[np.ndarray, ...], copy: bool = False) -> Params:
+        """The parameter buffers in the form of the start value (arrays copied if ``copy``)."""
+        out = tuple(float(p[0]) if isinstance(v, float) else p.copy() if copy else p
                     for p, v in zip(params, self.start, strict=True))
         if self.rebuild is not None:
-            return OptimResult(self.rebuild(out), history)
-        return OptimResult(out if self.as_tuple else out[0], history)
+            return self.rebuild(out)
+        return out if self.as_tuple else out[0]
 
+    def result(self, params: tuple[np.ndarray, ...], history: np.ndarray, kept: int,
+               outcome: Outcome) -> OptimResult:
+        """The result in the caller's form, with the first ``kept`` entries of ``history``."""
+        if kept < history.size:
+            history = history[:kept].copy()
+        return OptimResult(self.form(params), history, steps=outcome.steps,
+                           interrupted=outcome.interrupted, stopped=outcome.stopped)
 
-def _run(problem: _Problem, loop: Any, *args: Any) -> None:
-    """Call a compiled loop, turning a Numba typing failure into an ``AdcompileError``."""
-    try:
-        loop(*args)
-    except ValueError as exc:
-        if str(exc) != _SHAPE_CHANGED:
-            raise
-        raise AdcompileError(
-            f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {problem.name}()",
-            construct="gradient shape", hint="the gradient's shape must not depend on the "
-            "batch; if the loss is right, report it: the generated gradient is at fault"
-        ) from None
-    except numba_errors.TypingError as exc:
-        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-        detail = next((line for line in lines if "No implementation" in line
-                       or "Cannot" in line or "Invalid" in line), lines[0] if lines else "")
-        raise AdcompileError(
-            f"the optimizer loop for {problem.name}() cannot be compiled for these inputs: "
-            f"{detail}", construct="optimizer inputs",
-            hint=f"pass numbers or arrays for {_listing(problem.others)} (args, data or "
-            "sampler values)") from None
+    def run(self, name: str, steps: int, loop: Callable[[int, int], float],
+            snapshot: Callable[[], Params], watch: dict[str, Any]) -> Outcome:
+        """Compile ``loop(start, count)`` (a call for no steps), then :func:`.driver.drive`
+        it over ``steps`` steps, turning a Numba typing failure or a gradient whose shape
+        changes into an ``AdcompileError``."""
+        try:
+            loop(0, 0)
+            return drive(name, steps, loop, snapshot, **watch)
+        except ValueError as exc:
+            if str(exc) != _SHAPE_CHANGED:
+                raise
+            raise AdcompileError(
+                f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {self.name}()",
+                construct="gradient shape", hint="the gradient's shape must not depend on "
+                "the batch; if the loss is right, report it: the generated gradient is at "
+                "fault") from None
+        except numba_errors.TypingError as exc:
+            lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+            detail = next((line for line in lines if "No implementation" in line
+                           or "Cannot" in line or "Invalid" in line), lines[0] if lines else "")
+            raise AdcompileError(
+                f"the optimizer loop for {self.name}() cannot be compiled for these inputs: "
+                f"{detail}", construct="optimizer inputs",
+                hint=f"pass numbers or arrays for {_listing(self.others)} (args, data or "
+                "sampler values)") from None
 
 
 def _n_records(steps: int, record_every: int) -> int:

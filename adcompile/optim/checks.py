@@ -8,8 +8,11 @@ what to pass instead.
 
 from __future__ import annotations
 
+import ast
 import math
 import numbers
+import reprlib
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +25,7 @@ from ..errors import AdcompileError
 if TYPE_CHECKING:
     from . import _Problem
 
-_METHODS = {"gd": 0, "sgd": 0, "momentum": 1, "adam": 2}
+_METHODS = {"plain": 0, "gd": 0, "sgd": 0, "momentum": 1, "adam": 2}
 
 
 def _method(method: Any, lr: Any, beta: Any, b1: Any, b2: Any,
@@ -30,7 +33,8 @@ def _method(method: Any, lr: Any, beta: Any, b1: Any, b2: Any,
     """The method's number and ``(lr, beta or b1, b2, eps)``, defaults filled in."""
     if not isinstance(method, str) or method not in _METHODS:
         raise AdcompileError(f"method={method!r} is not an optimizer method", construct="method",
-                             hint="use 'sgd' (or 'gd'), 'momentum' or 'adam'")
+                             hint="use 'plain' (also spelled 'gd' or 'sgd'), 'momentum' or "
+                             "'adam'")
     lr = _positive_float(lr, "lr")
     given = {"beta": beta, "b1": b1, "b2": b2, "eps": eps}
     uses = {0: (), 1: ("beta",), 2: ("b1", "b2", "eps")}[_METHODS[method]]
@@ -63,6 +67,78 @@ def _start_point(x0: Any, what: str) -> tuple[list[float | np.ndarray], bool]:
         raise AdcompileError(f"{what} is empty", construct=what,
                              hint="give one starting value per wrt parameter")
     return [_start_value(v, what) for v in values], True
+
+
+def _number_list(x0: list, info: Any, what: str) -> np.ndarray:
+    """A list of numbers as the whole start value: a float64 array when the loss uses its
+    first parameter as an array (indexes it, takes its ``len``, ``shape`` or ``size``, or
+    multiplies it with ``@``), else an error, since the list could also mean one float per
+    parameter."""
+    first = info.params[0] if info.params else None
+    if first is not None and _used_as_array(info.tree, first):
+        return np.array(x0, dtype=np.float64)
+    shown = reprlib.repr(x0)
+    options = [f"np.array({shown}) to optimize {first!r} as an array"]
+    if len(x0) <= len(info.params):
+        names = ", ".join(info.params[:len(x0)])
+        options.append(f"a tuple {reprlib.repr(tuple(x0))} for one float per parameter "
+                       f"({names})")
+    raise AdcompileError(
+        f"{what}={shown} is a list, which could mean one array parameter or one float per "
+        f"parameter, and {info.name}() does not use {first!r} as an array",
+        construct=what, hint="pass " + ", or ".join(options))
+
+
+def _used_as_array(tree: ast.AST, name: str) -> bool:
+    def is_name(node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id == name
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and is_name(node.value):
+            return True
+        if isinstance(node, ast.Attribute) and is_name(node.value) \
+                and node.attr in ("shape", "size", "ndim", "T"):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "len" and any(map(is_name, node.args)):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult) \
+                and (is_name(node.left) or is_name(node.right)):
+            return True
+    return False
+
+
+def _renamed_start(x0: Any, params0: Any) -> Any:
+    """``minibatch_sgd``'s start value from ``x0`` or its former name ``params0``."""
+    if params0 is None:
+        if x0 is None:
+            raise TypeError("minibatch_sgd() missing the start value x0")
+        return x0
+    if x0 is not None:
+        raise TypeError("minibatch_sgd() got both x0 and params0 (its former name); pass "
+                        "x0 only")
+    warnings.warn("minibatch_sgd(params0=...) is deprecated: pass x0=... (or the start value "
+                  "as the second argument); params0 will be removed in a later release",
+                  DeprecationWarning, stacklevel=3)
+    return params0
+
+
+def _watching(progress: Any, callback: Any, callback_every: Any) -> dict[str, Any]:
+    """The progress, callback and callback_every options, checked, as keywords of
+    :func:`.driver.drive`."""
+    if progress is not None and not isinstance(progress, bool):
+        raise AdcompileError(f"progress={progress!r} must be None, True or False",
+                             construct="progress", hint="None shows progress on a terminal "
+                             "for long runs; True always, False never")
+    if callback is not None and not callable(callback):
+        raise AdcompileError(f"callback={callback!r} is not callable", construct="callback",
+                             hint="pass a function taking one StepInfo argument")
+    if callback_every is not None:
+        if callback is None:
+            raise AdcompileError("callback_every is given but no callback",
+                                 construct="callback_every", hint="pass callback=function")
+        callback_every = _positive_int(callback_every, "callback_every")
+    return {"progress": progress, "callback": callback, "callback_every": callback_every}
 
 
 def _start_value(value: Any, what: str) -> float | np.ndarray:

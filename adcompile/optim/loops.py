@@ -139,34 +139,56 @@ def _compile(source: str, name: str) -> Any:
 # Numba compiles one specialization per dispatcher and inlines the gradient into it.  They are
 # not cached on disk: a dispatcher argument's type is tied to the live object, so an on-disk
 # entry could never be found again by another process.
+#
+# Each loop runs ``count`` steps from step ``start`` (steps numbered from 0; ``t = step + 1``
+# in the update rules) and returns the loss of its last step (NaN for ``count == 0``, which
+# only compiles).  Everything a later step needs is in the arguments, updated in place: the
+# parameters, the optimizer states, the generator and the shuffle order, Numba's ``np.random``
+# state, and the history, whose slots follow from the step numbers.  So calling a loop for
+# steps ``0 .. a - 1`` and then ``a .. b - 1`` computes exactly what one call for ``0 .. b - 1``
+# computes: :mod:`.driver` runs them in chunks.
 
 
 @numba.njit
-def _gd_loop(step, vg, params, states, args, method, hyper, steps, record_every, history):
-    """``steps`` updates on the constant arguments ``args``."""
-    countdown = 0
-    n = 0
-    for t in range(1, steps + 1):
+def _first_record(start, record_every):
+    """Records are taken at steps 0, ``record_every``, ...: the history slot of the first one
+    at or after ``start``, and the steps until it."""
+    slot = (start + record_every - 1) // record_every
+    return slot, slot * record_every - start
+
+
+@numba.njit
+def _gd_loop(step, vg, params, states, args, method, hyper, start, count, record_every,
+             history):
+    """Updates on the constant arguments ``args``."""
+    n, countdown = _first_record(start, record_every)
+    value = np.nan
+    for t in range(start + 1, start + count + 1):
         value = step(vg, params, states, args, method, hyper, t)
         if countdown == 0:
             history[n] = value
             n += 1
             countdown = record_every
         countdown -= 1
+    return value
 
 
 @numba.njit
-def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, method, hyper,
-                    n, batch_size, epochs, history):
-    """``epochs`` passes over the ``n`` examples in a fresh order, a step per minibatch."""
-    order = np.arange(n)
-    t = 0
-    for _ in range(epochs):
-        _shuffle(rng, order)
-        for start in range(0, n, batch_size):
-            examples = gather(rows, flat, batch, order, start, min(start + batch_size, n))
-            history[t] = step(vg, params, states, examples, method, hyper, t + 1)
-            t += 1
+def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, order, method,
+                    hyper, n, batch_size, start, count, history):
+    """A step per minibatch; each epoch (``ceil(n / batch_size)`` steps) starts by shuffling
+    ``order`` (carried from epoch to epoch) with ``rng``."""
+    per_epoch = (n + batch_size - 1) // batch_size
+    value = np.nan
+    for t in range(start, start + count):
+        k = t % per_epoch
+        if k == 0:
+            _shuffle(rng, order)
+        first = k * batch_size
+        examples = gather(rows, flat, batch, order, first, min(first + batch_size, n))
+        value = step(vg, params, states, examples, method, hyper, t + 1)
+        history[t] = value
+    return value
 
 
 @numba.njit(cache=True)
@@ -178,39 +200,65 @@ def _shuffle(rng, order):
         order[i], order[j] = order[j], order[i]
 
 
+@numba.njit(cache=True)
+def _seed(seed):
+    """Seed Numba's ``np.random`` (its own state, not NumPy's) for the ``sgd`` loops."""
+    np.random.seed(seed)
+
+
 # ``g[k]`` reads the gradient whether ``packed`` returns it as an array or a tuple of floats.
 
 @numba.njit
-def _sgd_data_loop(packed, theta, table, row_type, lr, steps, record_every, seed, history):
-    np.random.seed(seed)
-    countdown = 0
-    n = 0
-    for _ in range(steps):
-        i = np.random.randint(0, table.shape[0])
-        value, g = packed(theta, _row(table, i, row_type))
+def _sgd_loop(packed, source, theta, states, method, hyper, start, count, record_every,
+              history):
+    """A step per example drawn from ``source`` (see :func:`_draw`)."""
+    n, countdown = _first_record(start, record_every)
+    value = np.nan
+    lr = hyper[0]
+    for t in range(start + 1, start + count + 1):
+        value, g = packed(theta, _draw(source))
         if countdown == 0:
             history[n] = value
             n += 1
             countdown = record_every
         countdown -= 1
-        for k in range(theta.shape[0]):
-            theta[k] -= lr * g[k]
+        if method == 0:
+            for k in range(theta.shape[0]):
+                theta[k] -= lr * g[k]
+        else:
+            _update_floats(theta, g, states, method, hyper, t)
+    return value
+
+
+def _draw(source):
+    """One example as the tuple of non-wrt arguments: for ``source = (table, row_type)`` a
+    row of ``table`` drawn uniformly with Numba's ``np.random``, else ``source()`` (a
+    sampler)."""
+    if isinstance(source, tuple):
+        table, row_type = source
+        return _row(table, np.random.randint(0, table.shape[0]), row_type)
+    return _example(source())
+
+
+@overload(_draw)
+def _draw_impl(source):
+    if isinstance(source, nbtypes.BaseTuple):
+        def rows(source):
+            table, row_type = source
+            return _row(table, np.random.randint(0, table.shape[0]), row_type)
+        return rows
+    return lambda source: _example(source())
 
 
 @numba.njit
-def _sgd_sampler_loop(packed, sampler, theta, lr, steps, record_every, seed, history):
-    np.random.seed(seed)
-    countdown = 0
-    n = 0
-    for _ in range(steps):
-        value, g = packed(theta, _example(sampler()))
-        if countdown == 0:
-            history[n] = value
-            n += 1
-            countdown = record_every
-        countdown -= 1
-        for k in range(theta.shape[0]):
-            theta[k] -= lr * g[k]
+def _update_floats(theta, g, states, method, hyper, t):
+    """The momentum or Adam update of every float parameter, ``theta[k]`` from ``g[k]``.
+    (The loops write the plain update out themselves: called from here it costs a third more
+    time per step of the seed neuron.)"""
+    c1, c2 = _corrections(method, hyper, t)
+    for k in range(theta.shape[0]):
+        theta[k], states[0, k], states[1, k] = _rule(method, theta[k], g[k], states[0, k],
+                                                     states[1, k], hyper, c1, c2)
 
 
 def _row(table, i, row_type):
