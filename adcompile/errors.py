@@ -2,9 +2,9 @@
 
 Tracebacks
 ----------
-Every public entry point (``grad``, ``value_and_grad``, ``forward``, ``check_grad``, the
-first call of what they return, ``derivative``, ...) is an *API boundary*: an
-:class:`AdcompileError` leaves it without the compiler's internal frames and without the
+The public entry points (``grad``, ``value_and_grad``, ``forward``, ``check_grad``, calls of
+the functions they return, first calls included, and ``derivative``) are *API boundaries*:
+an :class:`AdcompileError` leaves them without the compiler's internal frames and without the
 exceptions it was translated from, so the traceback a user sees is their own call, one frame
 of this module, and the message::
 

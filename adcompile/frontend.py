@@ -25,6 +25,9 @@ from typing import Any
 from .errors import AdcompileError
 from .trees import depth, fix_locations, transform
 
+_LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
+            "np.logical_or (arrays)")
+
 #: Constructs outside the subset, with what to do instead.  Everything not listed here and not
 #: in ``_ALLOWED`` is rejected with a generic hint.
 _REJECTED: dict[type, tuple[str, str]] = {
@@ -36,7 +39,7 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.YieldFrom: ("'yield from' (a generator)", "return a single scalar instead"),
     ast.Global: ("a 'global' statement", "pass the value in as an argument, or read a "
                  "module-level constant without declaring it global"),
-    ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument and return it"),
+    ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument"),
     ast.Lambda: ("a lambda", "define the function with 'def' at module level and call it by "
                  "name: adcompile differentiates through module-level functions"),
     ast.JoinedStr: ("an f-string", "remove string formatting from the differentiated function"),
@@ -68,12 +71,12 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Starred: ("star-unpacking", "name each value"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
     ast.Await: ("'await'", "use a plain function"),
-    ast.BitAnd: ("a bitwise operator", "use arithmetic operators"),
-    ast.BitOr: ("a bitwise operator", "use arithmetic operators"),
-    ast.BitXor: ("a bitwise operator", "use arithmetic operators"),
-    ast.LShift: ("a shift operator", "use arithmetic operators"),
-    ast.RShift: ("a shift operator", "use arithmetic operators"),
-    ast.Invert: ("the '~' operator", "use arithmetic operators"),
+    ast.BitAnd: ("a bitwise operator", _LOGICAL),
+    ast.BitOr: ("a bitwise operator", _LOGICAL),
+    ast.BitXor: ("a bitwise operator", "compare the conditions: (a > 0) != (b > 0)"),
+    ast.LShift: ("a shift operator", "multiply by a power of two: int(x * 2 ** k)"),
+    ast.RShift: ("a shift operator", "divide by a power of two: int(x // 2 ** k)"),
+    ast.Invert: ("the '~' operator", "use 'not' for a number, np.logical_not(m) for an array"),
     ast.Is: ("'is'", "compare values with == or !="),
     ast.IsNot: ("'is not'", "compare values with == or !="),
     ast.In: ("'in'", "compare values with == or !="),

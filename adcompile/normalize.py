@@ -169,7 +169,8 @@ class _Normalizer:
             self.while_loop(stmt)
             return
         raise self.info.error(stmt, f"the statement '{type(stmt).__name__}' is not supported",
-                              construct=type(stmt).__name__)
+                              construct=type(stmt).__name__, hint="write it with assignments, "
+                              "if, for over range and while")
 
     def assign(self, target: ast.expr, value: ast.expr) -> None:
         if self.to_inline(value):

@@ -390,3 +390,37 @@ def test_error_type_prints_under_its_public_name():
     assert adc.AdcompileError.__module__ == "adcompile"
     line = traceback.format_exception_only(adc.AdcompileError("boom"))[0]
     assert line == "adcompile.AdcompileError: boom\n"
+
+
+def masks_with_ampersand(x):
+    return np.sum(np.where((x > 0.0) & (x < 2.0), x * x, 0.0))
+
+
+def masks_with_logical_and(x):
+    return np.sum(np.where(np.logical_and(x > 0.0, x < 2.0), x * x, 0.0))
+
+
+def test_a_bitwise_and_points_to_logical_and_which_works():
+    err = error_of(lambda: adc.grad(masks_with_ampersand))
+    assert "np.logical_and" in err.hint and "arithmetic operators" not in err.hint
+    x = np.array([-1.0, 1.0, 3.0])
+    np.testing.assert_allclose(adc.grad(masks_with_logical_and)(x), [0.0, 2.0, 0.0])
+
+
+def scaled(x):
+    return 3.0 * x
+
+
+@adc.derivative(scaled)
+def scaled_rule(g, ans, x):
+    return g * SCALE_NOT_DEFINED  # noqa: F821
+
+
+def uses_scaled(x):
+    return scaled(x)
+
+
+def test_a_rule_reading_an_unknown_name_says_where_to_define_it():
+    err = error_of(lambda: adc.grad(uses_scaled)(1.0))
+    assert "'SCALE_NOT_DEFINED'" in str(err).splitlines()[0]
+    assert err.hint and "module level" in err.hint
