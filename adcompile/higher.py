@@ -1,4 +1,4 @@
-"""Forward mode and the derivatives built on it: ``jvp``, ``jacobian``.
+"""Forward mode and the derivatives built on it: ``jvp``, ``jacobian``, ``hvp``, ``hessian``.
 
 ``jvp(f, wrt)`` compiles the forward-mode module of :mod:`adcompile.tangents`: the function
 takes ``f``'s arguments followed by one tangent per ``wrt`` parameter (each of that
@@ -6,6 +6,13 @@ parameter's shape) and returns ``(f(*args), directional derivative)``; ``f`` may
 float or an array.  ``jacobian(f, wrt)`` runs that function once per entry of a ``wrt``
 parameter, in one compiled loop, and stacks the columns: the result has the shape
 ``f(*args).shape + x.shape``.
+
+Second order is reverse over forward: the forward-mode module also holds
+``jvp_<name>_tangent(*args, *tangents)``, the directional derivative alone, a scalar function
+of the same arguments, and ``hvp(f, wrt)`` is its gradient with respect to ``wrt`` (the
+tangents held constant): ``d/dx (grad f(x) . v) = H v``, at the cost of a few gradients and
+without forming ``H``.  ``hessian`` runs ``hvp`` once per entry of the ``wrt`` parameters, in
+one compiled loop per parameter.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import numba
 import numpy as np
 
 from . import codegen, structure
-from .api import Wrt, resolve_wrt
+from .api import Wrt, grad, resolve_wrt
 from .errors import AdcompileError, api_boundary
 from .frontend import parse_function
 
@@ -129,3 +136,84 @@ def _driver(k: int, array_value: bool) -> Any:
         exec(compile(source, f"<adcompile jacobian loop {k}>", "exec"), namespace)
         _DRIVERS[key] = numba.njit(namespace["columns"])
     return _DRIVERS[key]
+
+
+@api_boundary
+def hvp(f: Callable, wrt: Wrt = 0) -> Any:
+    """Hessian-vector products of the scalar function ``f``: ``hvp(f, wrt)(*args, *v)`` is
+    ``H @ v`` (of ``wrt``'s shape; a tuple for a tuple ``wrt``, each part the sum over the
+    ``wrt`` parameters of the Hessian block times that parameter's ``v``), without forming
+    ``H``.  Reverse mode over forward mode; a compiled function with ``.source``."""
+    gen, names, as_tuple, _ = _forward_module(f, wrt, "hvp")
+    return grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+
+
+@api_boundary
+def hessian(f: Callable, wrt: Wrt = 0) -> Any:
+    """The Hessian of the scalar function ``f``: ``hessian(f, wrt)(*args)`` has the shape
+    ``x.shape + x.shape`` (a float for a float ``x``); for a tuple ``wrt``, a tuple of tuples
+    whose block ``(i, j)`` is ``d2 f / d wrt_i d wrt_j`` of shape ``x_i.shape + x_j.shape``.
+    One Hessian-vector product (:func:`hvp`) per entry, in a compiled loop."""
+    gen, names, as_tuple, info = _forward_module(f, wrt, "hessian")
+    products = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+    return Hessian(products, [info.params.index(p) for p in names], as_tuple)
+
+
+class Hessian:
+    """The compiled Hessian of a function: call it with the function's arguments."""
+
+    def __init__(self, products: Any, positions: list[int], as_tuple: bool) -> None:
+        self.hvp = products
+        self.positions = positions
+        self.as_tuple = as_tuple
+        self.source = products.source
+
+    @api_boundary
+    def __call__(self, *args: Any) -> Any:
+        args = tuple(np.ascontiguousarray(a, dtype=np.float64) if isinstance(a, np.ndarray)
+                     and a.dtype.kind in "biuf" else a for a in args)
+        xs = [args[p] for p in self.positions]
+        seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
+        arrays = [np.ndim(x) > 0 for x in xs]
+        sizes = [int(np.size(x)) for x in xs]
+        rows: list[list[Any]] = [[None] * len(xs) for _ in xs]
+        for j, x in enumerate(xs):
+            outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
+            if arrays[j]:
+                _hessian_driver(j, self.as_tuple, tuple(arrays))(self.hvp, args, seeds, outs)
+            else:
+                hv = self.hvp(*args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
+                for i, part in enumerate(hv if self.as_tuple else (hv,)):
+                    outs[i][:, 0] = np.ravel(part)
+            for i in range(len(xs)):
+                block = outs[i].reshape(np.shape(xs[i]) + np.shape(x))
+                rows[i][j] = float(block) if block.ndim == 0 else block
+        if self.as_tuple:
+            return tuple(tuple(row) for row in rows)
+        return rows[0][0]
+
+
+_HESSIAN_DRIVERS: dict[tuple[int, bool, tuple[bool, ...]], Any] = {}
+
+
+def _hessian_driver(j: int, as_tuple: bool, arrays: tuple[bool, ...]) -> Any:
+    """The compiled loop over the entries of ``wrt`` parameter ``j``: column ``k`` of every
+    block ``(i, j)`` is part ``i`` of the Hessian-vector product with the ``k``-th unit
+    vector of parameter ``j``."""
+    key = (j, as_tuple, arrays)
+    if key not in _HESSIAN_DRIVERS:
+        lines = ["def columns(hvp_fn, args, seeds, outs):",
+                 f"    seed = seeds[{j}].reshape(-1)",
+                 "    for k in range(seed.size):",
+                 "        seed[k] = 1.0",
+                 "        hv = hvp_fn(*args, *seeds)"]
+        for i, array in enumerate(arrays):
+            part = f"hv[{i}]" if as_tuple else "hv"
+            lines.append(f"        outs[{i}][:, k] = {part}.ravel()" if array
+                         else f"        outs[{i}][0, k] = {part}")
+        lines.append("        seed[k] = 0.0")
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines) + "\n", f"<adcompile hessian loop {j}>", "exec"),
+             namespace)
+        _HESSIAN_DRIVERS[key] = numba.njit(namespace["columns"])
+    return _HESSIAN_DRIVERS[key]

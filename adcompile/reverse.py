@@ -376,6 +376,7 @@ class _Reverser(Recorder):
                 hint = ("make it a module-level function defined with 'def' (adcompile "
                         f"differentiates through those), or {register}")
             raise info.error(stmt, f"no derivative rule for {what}", construct=what, hint=hint)
+        active = [i for i in active if not rules.is_shape_only(primal, i)]
         exprs = instantiate(rule, g, _name(stmt.targets[0].id), args, self.ns, active)
         for i in active:
             if exprs[i] is None:

@@ -270,8 +270,11 @@ def _sum(terms: list[ast.expr]) -> ast.expr:
 
 
 def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace, name: str,
-                 callees: Callees | None = None) -> ast.FunctionDef:
-    """The function ``name(*params, *dt_wrt)`` returning ``(value, tangent of the value)``."""
+                 callees: Callees | None = None, tangent_only: bool = False
+                 ) -> ast.FunctionDef:
+    """The function ``name(*params, *dt_wrt)`` returning ``(value, tangent of the value)``,
+    or with ``tangent_only`` the tangent alone (a scalar function for ``hvp`` to
+    differentiate)."""
     names = copy.deepcopy(norm.names)
     tan = _Tangents(norm, act, ns, names, callees=callees)
     args = copy.deepcopy(norm.info.tree.args)
@@ -284,6 +287,7 @@ def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
         dresult: ast.expr = _name(tan.tangent(result.id))
     else:
         dresult = _call(tan.kernel("zeros_like"), copy_tree(result))
-    body.append(ast.Return(value=ast.Tuple(elts=[copy_tree(result), dresult],
-                                           ctx=ast.Load())))
+    out = dresult if tangent_only else ast.Tuple(elts=[copy_tree(result), dresult],
+                                                 ctx=ast.Load())
+    body.append(ast.Return(value=out))
     return function_def(name, args, body)

@@ -316,3 +316,106 @@ def test_random_programs_in_forward_mode_match_finite_differences(program, tmp_p
     assert outcome.status != "mismatch", (
         f"MISMATCH ({outcome.cls})\n{program!r}\n{outcome.detail}")
     assume(outcome.status in ("ok", "refused"))
+
+
+# -- second order ---------------------------------------------------------------------------
+
+def second_difference(f, args, i, j, ki, kj, h=1e-4):
+    """d2 f / d args[i][ki] d args[j][kj] by central differences of f itself."""
+    def at(di, dj):
+        out = [np.array(a, dtype=float) if np.ndim(a) else float(a) for a in args]
+        for p, k, d in ((i, ki, di), (j, kj, dj)):
+            if np.ndim(out[p]):
+                out[p] = out[p].copy()
+                out[p][k] += d
+            else:
+                out[p] += d
+        return f(*out)
+    return (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
+
+
+def numeric_hessian(f, args, i, j):
+    xi, xj = np.asarray(args[i]), np.asarray(args[j])
+    out = np.empty(xi.shape + xj.shape)
+    for ki in np.ndindex(xi.shape):
+        for kj in np.ndindex(xj.shape):
+            out[ki + kj] = second_difference(f, args, i, j, ki or None, kj or None)
+    return out
+
+
+def rosenbrock(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+def tiny_mlp(W, b, X, y):
+    h = np.tanh(X @ W + b)
+    p = 1.0 / (1.0 + np.exp(-np.sum(h, axis=1)))
+    return np.mean((p - y) ** 2)
+
+
+def piecewise(x, c):
+    s = 0.0
+    for k in range(x.shape[0]):
+        if x[k] > c:
+            s = s + x[k] ** 3 * c
+        else:
+            s = s + math.sin(x[k] * c)
+    return s
+
+
+def test_hessian_against_second_differences():
+    x = np.array([0.3, -0.5, 1.2, 0.8])
+    H = adc.hessian(rosenbrock)(x)
+    assert H.shape == (4, 4)
+    np.testing.assert_allclose(H, numeric_hessian(rosenbrock, (x,), 0, 0), rtol=1e-5,
+                               atol=1e-4)
+    np.testing.assert_allclose(H, H.T, rtol=1e-12, atol=1e-12)
+    xs = np.array([0.4, -0.7, 1.1])
+    np.testing.assert_allclose(adc.hessian(piecewise)(xs, 0.2),
+                               numeric_hessian(piecewise, (xs, 0.2), 0, 0), rtol=1e-5,
+                               atol=1e-5)
+    assert adc.hessian(neuron, wrt=1)(0.3, -0.1, 1.5, 0.8) == pytest.approx(
+        second_difference(neuron, (0.3, -0.1, 1.5, 0.8), 1, 1, None, None), rel=1e-5)
+
+
+def test_hessian_blocks_for_several_parameters():
+    rng = np.random.default_rng(3)
+    W, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    X, y = rng.standard_normal((5, 3)), rng.uniform(0, 1, 5)
+    blocks = adc.hessian(tiny_mlp, wrt=("W", "b"))(W, b, X, y)
+    args = (W, b, X, y)
+    for i in range(2):
+        for j in range(2):
+            assert blocks[i][j].shape == np.shape(args[i]) + np.shape(args[j])
+            np.testing.assert_allclose(blocks[i][j], numeric_hessian(tiny_mlp, args, i, j),
+                                       rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(blocks[0][1], np.transpose(blocks[1][0], (1, 2, 0)),
+                               rtol=1e-10, atol=1e-12)
+    (hww, hwb), (hbw, hbb) = adc.hessian(neuron, wrt=("w", "b"))(0.3, -0.1, 1.5, 0.8)
+    assert hwb == pytest.approx(hbw, rel=1e-12)
+    assert hww == pytest.approx(second_difference(neuron, (0.3, -0.1, 1.5, 0.8), 0, 0,
+                                                  None, None), rel=1e-5)
+
+
+def test_hvp_is_the_hessian_times_the_vector_without_forming_it():
+    x = np.array([0.3, -0.5, 1.2, 0.8])
+    v = np.array([1.0, 0.5, -0.2, 0.3])
+    hv = adc.hvp(rosenbrock)(x, v)
+    np.testing.assert_allclose(hv, numeric_hessian(rosenbrock, (x,), 0, 0) @ v, rtol=1e-5,
+                               atol=1e-4)
+    assert "def grad_jvp_rosenbrock_tangent(x, dt_x)" in adc.hvp(rosenbrock).source
+    rng = np.random.default_rng(4)
+    W, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    X, y = rng.standard_normal((5, 3)), rng.uniform(0, 1, 5)
+    vW, vb = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    hW, hb = adc.hvp(tiny_mlp, wrt=("W", "b"))(W, b, X, y, vW, vb)
+    args = (W, b, X, y)
+    want_W = (np.tensordot(numeric_hessian(tiny_mlp, args, 0, 0), vW, 2)
+              + numeric_hessian(tiny_mlp, args, 0, 1) @ vb)
+    np.testing.assert_allclose(hW, want_W, rtol=1e-4, atol=1e-6)
+    want_b = (np.tensordot(numeric_hessian(tiny_mlp, args, 1, 0), vW, 2)
+              + numeric_hessian(tiny_mlp, args, 1, 1) @ vb)
+    np.testing.assert_allclose(hb, want_b, rtol=1e-4, atol=1e-6)

@@ -83,6 +83,8 @@ _RULES: dict[tuple[int, int], Rule] = {}
 #: forward-mode rules (``tangent``) and primitives declared ``linear``
 _FORWARD: dict[tuple[int, int], Rule] = {}
 _LINEAR: dict[int, str] = {}
+#: arguments read only for their shape or dtype (see ``shape_only``)
+_SHAPE_ONLY: dict[int, set[int]] = {}
 _NONDIFF: dict[int, Any] = {}
 _USER_SOURCES: list[str] = []
 _BUILTIN_MODULES = ("operators", "math", "numpy")
@@ -201,6 +203,18 @@ def forward_lookup(primal: Any, nargs: int) -> tuple[str, Rule | None]:
         library = reverse.template.__module__.rpartition(".")[0] == __name__
         return ("elementwise" if library else "scalar"), reverse
     return "none", None
+
+
+def shape_only(position: int, *primals: Any) -> None:
+    """Declare that ``primals`` read argument ``position`` (from 0) only for its shape or
+    dtype: its derivative is zero however it varies, and no adjoint flows into it (where a
+    rule returns ``None`` for it, an active argument there is not an error)."""
+    for primal in primals:
+        _SHAPE_ONLY.setdefault(id(primal), set()).add(position)
+
+
+def is_shape_only(primal: Any, position: int) -> bool:
+    return position in _SHAPE_ONLY.get(id(primal), ())
 
 
 def nondifferentiable(*primals: Any) -> None:

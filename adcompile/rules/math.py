@@ -178,3 +178,21 @@ nondifferentiable(
     math.floor, math.ceil, math.trunc, round, int, np.floor, np.ceil, np.trunc, np.round,
     np.rint, np.sign, len, math.isnan, math.isinf, math.isfinite, np.isnan, np.isinf, np.isfinite,
 )
+
+
+# The helpers that derivative formulas call, differentiated in turn (second derivatives: the
+# reverse mode of forward-mode code).
+
+@derivative(pow_dx)
+def pow_dx_rule(g, ans, x, y):
+    return g * y * pow_dx(x, y - 1.0), g * x ** (y - 1.0) * (1.0 + y * log_or_zero(x))
+
+
+@derivative(log_or_zero)
+def log_or_zero_rule(g, ans, x):
+    return g * ratio_or_zero(1.0, x)
+
+
+@derivative(ratio_or_zero)
+def ratio_or_zero_rule(g, ans, a, b):
+    return g * ratio_or_zero(1.0, b), -g * ratio_or_zero(ans, b)

@@ -32,7 +32,7 @@ from ..kernels import (
     ties,
     untranspose,
 )
-from . import derivative, linear, nondifferentiable, tangent
+from . import derivative, linear, nondifferentiable, shape_only, tangent
 
 
 @derivative(np.sum, elementwise=False)
@@ -327,3 +327,19 @@ nondifferentiable(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.argmax,
     np.argmin, np.shape, np.size, np.ndim,
 )
+
+
+# The helpers that forward-mode code calls (second derivatives: its reverse mode).
+
+@derivative(kernels.stored_tangent, elementwise=False)
+def stored_tangent(g, ans, t, y):
+    return kernels.stored_adjoint(g, y), None
+
+
+@derivative(kernels.fresh_tangent, kernels.broadcast_tangent, elementwise=False)
+def spread_tangent(g, ans, t, y):
+    return kernels.unbroadcast(g, t), None
+
+
+shape_only(1, kernels.stored_tangent, kernels.fresh_tangent, kernels.broadcast_tangent)
+nondifferentiable(kernels.zeros_like, ties)
