@@ -89,13 +89,16 @@ def load_function(path: Path, name: str, note: Callable[[str], None] | None = No
     plan = _Plan(tree, str(path))
     if name not in plan.bindings and not plan.star_imports:
         raise UsageError(f"{path} defines no {name!r}")
-    selected, why = plan.select(name)
+    try:
+        selected, why = plan.select(name)
+        code = selected and compile(ast.Module(body=selected, type_ignores=[]), str(path),
+                                    "exec", dont_inherit=True)
+    except SyntaxError as exc:  # parsed, but does not compile ('return' outside a function)
+        raise UsageError(f"{path}:{exc.lineno}: cannot compile it: {exc.msg}") from None
     if selected is not None:
         module = types.ModuleType(module_name)
         module.__file__ = str(path)
         sys.modules[module_name] = module
-        code = compile(ast.Module(body=selected, type_ignores=[]), str(path), "exec",
-                       dont_inherit=True)
         try:
             exec(code, module.__dict__)
         except ImportError as exc:
@@ -404,7 +407,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     line (default: the name it was started as, such as ``adcompile``)."""
     if prog is None:
         started_as = Path(sys.argv[0]).name if argv is None and sys.argv and sys.argv[0] else ""
-        prog = started_as if started_as and not started_as.endswith(".py") else "adcompile"
+        plain = started_as and not started_as.endswith(".py") and started_as[0] != "-"
+        prog = started_as if plain else "adcompile"  # not "-c" or "cli.py"
     return run_script(lambda: _main(argv, prog))
 
 

@@ -248,6 +248,12 @@ def test_a_file_that_does_not_parse_is_a_usage_error(tmp_path, capsys):
     path.write_text("def f(x):\n    return x +\n")
     assert cli.main(["show", f"{path}:f"]) == 2
     assert capsys.readouterr().err.startswith(f"adcompile: {path}:2: cannot parse it")
+    path.write_text("import math\n\n\ndef f(x):\n    nonlocal y\n    return x\n")
+    assert cli.main(["show", f"{path}:f"]) == 2  # parses, but is no valid Python
+    assert capsys.readouterr().err.startswith(f"adcompile: {path}:5: cannot compile it")
+    path.write_text("def f(x):\n    return x\n\n\nreturn 3\n")  # the function is fine
+    assert cli.main(["show", f"{path}:f"]) == 0
+    assert "def grad_f(x):" in capsys.readouterr().out
 
 
 # --- the program's name, and a pipe closed early ------------------------------------------------
