@@ -10,9 +10,9 @@ from . import optim
 from .api import forward, grad, value_and_grad
 from .check import check_grad
 from .errors import AdcompileError
-from .higher import hessian, hvp, jacobian, jvp
+from .higher import hessian, hvp, jacobian, jvp, vjp
 from .rules import derivative, nondifferentiable, tangent
 
 __version__ = "0.2.0"
 __all__ = ["AdcompileError", "check_grad", "derivative", "forward", "grad", "hessian", "hvp",
-           "jacobian", "jvp", "nondifferentiable", "optim", "tangent", "value_and_grad"]
+           "jacobian", "jvp", "nondifferentiable", "optim", "tangent", "value_and_grad", "vjp"]

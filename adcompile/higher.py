@@ -29,8 +29,10 @@ from .errors import AdcompileError, api_boundary
 from .frontend import parse_function
 
 
-def _forward_module(f: Callable, wrt: Wrt, what: str) -> tuple[codegen.Generated, list[str],
-                                                                bool, Any]:
+def _forward_module(f: Callable, wrt: Wrt, what: str, mode: str | None = "forward"
+                    ) -> tuple[Any, list[str], bool, Any]:
+    """The generated module of ``f`` for ``mode`` (``"forward"``: jvp; ``"vjp"``; None:
+    only the checks), the ``wrt`` names, whether they form a tuple, and ``f``'s info."""
     if not callable(f):
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
@@ -47,7 +49,9 @@ def _forward_module(f: Callable, wrt: Wrt, what: str) -> tuple[codegen.Generated
             f"{info.name}() takes tuple parameters, which {what} does not take yet",
             filename=info.filename, lineno=info.tree.lineno, construct="a tuple parameter",
             hint="pass the tuple's floats and arrays as parameters of their own, or use grad")
-    return codegen.generate(info, names, as_tuple, mode="forward"), names, as_tuple, info
+    if mode is None:  # checked only
+        return None, names, as_tuple, info
+    return codegen.generate(info, names, as_tuple, mode=mode), names, as_tuple, info
 
 
 @api_boundary
@@ -66,40 +70,93 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
 
 
 @api_boundary
+def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+    """Reverse mode seeded with a cotangent: ``vjp(f, wrt)(*args, cotangent)`` returns
+    ``(f(*args), g)``, where ``g`` is the gradient of ``sum(f(*args) * cotangent)`` with
+    respect to ``wrt`` (a tuple of them for a tuple ``wrt``); ``cotangent`` has the shape of
+    ``f``'s result, which may be a float or an array.  A compiled function with ``.source``.
+    """
+    if f is None:
+        return lambda func: vjp(func, wrt=wrt)
+    gen, _, _, _ = _forward_module(f, wrt, "vjp", mode="vjp")
+    return gen.function("vjp")
+
+
+@api_boundary
 def jacobian(f: Callable, wrt: Wrt = 0) -> Any:
-    """The Jacobian of ``f`` (a float or an array result) with respect to ``wrt``, by forward
-    mode: one directional derivative per entry of the parameter, in one compiled loop.
+    """The Jacobian of ``f`` (a float or an array result) with respect to ``wrt``.
 
     ``jacobian(f, wrt)(*args)`` has the shape ``f(*args).shape + x.shape`` (a float for a
     float result and a float parameter); for a tuple ``wrt``, a tuple of such Jacobians.
+    With fewer results than parameter entries it is built by reverse mode, one row per entry
+    of the result (:func:`vjp` with unit cotangents), else by forward mode, one column per
+    entry of the parameters (:func:`jvp`), each in one compiled loop.
     """
-    gen, names, as_tuple, info = _forward_module(f, wrt, "jacobian")
-    return Jacobian(gen.function("jvp"), [info.params.index(p) for p in names], as_tuple,
-                    gen.source("jvp"))
+    _, names, as_tuple, info = _forward_module(f, wrt, "jacobian", mode=None)
+    return Jacobian(f, names, [info.params.index(p) for p in names], as_tuple)
 
 
 class Jacobian:
-    """The compiled Jacobian of a function: call it with the function's arguments."""
+    """The compiled Jacobian of a function: call it with the function's arguments.
 
-    def __init__(self, jvp_fn: Any, positions: list[int], as_tuple: bool, source: str) -> None:
-        self.jvp = jvp_fn
+    The mode is chosen at the first call, from the sizes of the result and the parameters;
+    ``.mode`` says which (``"forward"`` or ``"reverse"``) and ``.source`` shows its code."""
+
+    def __init__(self, f: Callable, names: list[str], positions: list[int],
+                 as_tuple: bool) -> None:
+        self.f = f
+        self.wrt = tuple(names) if as_tuple else names[0]
         self.positions = positions
         self.as_tuple = as_tuple
-        self.source = source
+        self.mode: str | None = None
+        self._modules: dict[str, Any] = {}
+
+    def _function(self, mode: str) -> Any:
+        if mode not in self._modules:
+            gen, _, _, _ = _forward_module(self.f, self.wrt, "jacobian", mode=mode)
+            self._modules[mode] = gen
+        role = {"forward": "jvp", "vjp": "vjp"}[mode]
+        return self._modules[mode].function(role), self._modules[mode].source(role)
+
+    @property
+    def source(self) -> str:
+        if self.mode is None:
+            return "# the Jacobian's code is generated at its first call (forward or reverse)\n"
+        return self._function("forward" if self.mode == "forward" else "vjp")[1]
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        args = tuple(np.ascontiguousarray(a, dtype=np.float64) if isinstance(a, (list, np.ndarray))
-                     and np.asarray(a).dtype.kind in "biuf" else a for a in args)
-        blocks = []
-        for k, position in enumerate(self.positions):
-            x = args[position]
-            seeds = [np.zeros(np.shape(args[p])) if np.ndim(args[p]) else 0.0
-                     for p in self.positions]
-            blocks.append(_columns(self.jvp, args, tuple(seeds), k, np.ndim(x) > 0))
-        if self.as_tuple:
-            return tuple(blocks)
-        return blocks[0]
+        args = tuple(np.ascontiguousarray(a, dtype=np.float64) if isinstance(a, np.ndarray)
+                     and a.dtype.kind in "biuf" else a for a in args)
+        vjp_fn, _ = self._function("vjp")
+        value = self._modules["vjp"].function("forward")(*args)
+        inputs = sum(int(np.size(args[p])) for p in self.positions)
+        if int(np.size(value)) < inputs:
+            self.mode = "reverse"
+            blocks = _rows(vjp_fn, args, value, [args[p] for p in self.positions],
+                           self.as_tuple)
+        else:
+            self.mode = "forward"
+            jvp_fn, _ = self._function("forward")
+            seeds = tuple(np.zeros(np.shape(args[p])) if np.ndim(args[p]) else 0.0
+                          for p in self.positions)
+            blocks = [_columns(jvp_fn, args, seeds, k, np.ndim(args[p]) > 0)
+                      for k, p in enumerate(self.positions)]
+        return tuple(blocks) if self.as_tuple else blocks[0]
+
+
+def _rows(vjp_fn: Any, args: tuple, value: Any, xs: list[Any], as_tuple: bool) -> list[Any]:
+    """The Jacobian blocks by reverse mode: row ``k`` of every block is the gradient of entry
+    ``k`` of the result (the cotangent the ``k``-th unit vector)."""
+    if np.ndim(value) == 0:
+        _, grads = vjp_fn(*args, 1.0)
+        return [float(g) if np.ndim(g) == 0 else g for g in (grads if as_tuple else (grads,))]
+    cotangent = np.zeros(np.shape(value))
+    outs = tuple(np.empty((cotangent.size, int(np.size(x)))) for x in xs)
+    arrays = tuple(np.ndim(x) > 0 for x in xs)
+    parts = [f"r[1][{i}]" if as_tuple else "r[1]" for i in range(len(xs))]
+    _unit_loop(None, parts, arrays, rows=True)(vjp_fn, args, cotangent, outs)
+    return [out.reshape(np.shape(value) + np.shape(x)) for out, x in zip(outs, xs, strict=True)]
 
 
 def _columns(jvp_fn: Any, args: tuple, seeds: tuple, k: int, array: bool) -> Any:
@@ -111,31 +168,8 @@ def _columns(jvp_fn: Any, args: tuple, seeds: tuple, k: int, array: bool) -> Any
     value, _ = jvp_fn(*args, *seeds)
     out_shape = np.shape(value)
     out = np.empty((int(np.prod(out_shape, dtype=np.int64)), int(np.prod(shape))))
-    _driver(k, np.ndim(value) > 0)(jvp_fn, args, seeds, out)
+    _unit_loop(k, ["r[1]"], (np.ndim(value) > 0,), rows=False)(jvp_fn, args, seeds, (out,))
     return out.reshape(out_shape + shape)
-
-
-_DRIVERS: dict[tuple[int, bool], Any] = {}
-
-
-def _driver(k: int, array_value: bool) -> Any:
-    """The compiled loop over the entries of ``wrt`` parameter ``k`` (a literal index, since
-    the tangents of several parameters form a tuple of different types)."""
-    key = (k, array_value)
-    if key not in _DRIVERS:
-        column = "d.ravel()" if array_value else "d"
-        source = (
-            "def columns(jvp_fn, args, seeds, out):\n"
-            f"    seed = seeds[{k}].reshape(-1)\n"
-            "    for j in range(out.shape[1]):\n"
-            "        seed[j] = 1.0\n"
-            "        _, d = jvp_fn(*args, *seeds)\n"
-            f"        out[:, j] = {column}\n"
-            "        seed[j] = 0.0\n")
-        namespace: dict[str, Any] = {}
-        exec(compile(source, f"<adcompile jacobian loop {k}>", "exec"), namespace)
-        _DRIVERS[key] = numba.njit(namespace["columns"])
-    return _DRIVERS[key]
 
 
 @api_boundary
@@ -180,7 +214,8 @@ class Hessian:
         for j, x in enumerate(xs):
             outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
             if arrays[j]:
-                _hessian_driver(j, self.as_tuple, tuple(arrays))(self.hvp, args, seeds, outs)
+                parts = [f"r[{i}]" if self.as_tuple else "r" for i in range(len(xs))]
+                _unit_loop(j, parts, tuple(arrays), rows=False)(self.hvp, args, seeds, outs)
             else:
                 hv = self.hvp(*args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
                 for i, part in enumerate(hv if self.as_tuple else (hv,)):
@@ -193,27 +228,30 @@ class Hessian:
         return rows[0][0]
 
 
-_HESSIAN_DRIVERS: dict[tuple[int, bool, tuple[bool, ...]], Any] = {}
+_LOOPS: dict[tuple, Any] = {}
 
 
-def _hessian_driver(j: int, as_tuple: bool, arrays: tuple[bool, ...]) -> Any:
-    """The compiled loop over the entries of ``wrt`` parameter ``j``: column ``k`` of every
-    block ``(i, j)`` is part ``i`` of the Hessian-vector product with the ``k``-th unit
-    vector of parameter ``j``."""
-    key = (j, as_tuple, arrays)
-    if key not in _HESSIAN_DRIVERS:
-        lines = ["def columns(hvp_fn, args, seeds, outs):",
-                 f"    seed = seeds[{j}].reshape(-1)",
-                 "    for k in range(seed.size):",
-                 "        seed[k] = 1.0",
-                 "        hv = hvp_fn(*args, *seeds)"]
-        for i, array in enumerate(arrays):
-            part = f"hv[{i}]" if as_tuple else "hv"
-            lines.append(f"        outs[{i}][:, k] = {part}.ravel()" if array
-                         else f"        outs[{i}][0, k] = {part}")
-        lines.append("        seed[k] = 0.0")
+def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: bool) -> Any:
+    """The compiled loop over unit seeds: for each entry of the seed (tangent ``k`` of the
+    tuple ``seeds``, or with ``k=None`` the cotangent ``seeds`` itself) set to one, the
+    function is called (``r``) and each result part (an expression of ``r``) fills row (or
+    column) ``e`` of its block in ``outs``.  Written out for the types at hand: a tuple of
+    tangents of different types can only be indexed by literals in Numba."""
+    key = (k, tuple(parts), arrays, rows)
+    if key not in _LOOPS:
+        seed, call = ("seeds", "fn(*args, seeds)") if k is None else (
+            f"seeds[{k}]", "fn(*args, *seeds)")
+        lines = ["def loop(fn, args, seeds, outs):",
+                 f"    unit = {seed}.reshape(-1)",
+                 "    for e in range(unit.size):",
+                 "        unit[e] = 1.0",
+                 f"        r = {call}"]
+        for i, (part, array) in enumerate(zip(parts, arrays, strict=True)):
+            where = ("e, :" if array else "e, 0") if rows else (":, e" if array else "0, e")
+            lines.append(f"        outs[{i}][{where}] = {part}{'.ravel()' if array else ''}")
+        lines.append("        unit[e] = 0.0")
         namespace: dict[str, Any] = {}
-        exec(compile("\n".join(lines) + "\n", f"<adcompile hessian loop {j}>", "exec"),
+        exec(compile("\n".join(lines) + "\n", "<adcompile derivative loop>", "exec"),
              namespace)
-        _HESSIAN_DRIVERS[key] = numba.njit(namespace["columns"])
-    return _HESSIAN_DRIVERS[key]
+        _LOOPS[key] = numba.njit(namespace["loop"])
+    return _LOOPS[key]

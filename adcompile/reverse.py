@@ -814,11 +814,15 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
                       name: str, *, with_value: bool, as_tuple: bool,
                       count_tape: bool = False, seed_param: bool = False,
-                      callees: Callees | None = None) -> ast.FunctionDef:
+                      callees: Callees | None = None,
+                      cotangent: bool = False) -> ast.FunctionDef:
     """The gradient (or value-and-gradient) function of ``norm`` with respect to ``wrt``.
     With ``count_tape`` it also returns the
     bytes of tape it allocated; with ``seed_param`` the adjoint of the result is its last
-    parameter instead of ``1.0`` (the helpers of called functions)."""
+    parameter instead of ``1.0`` (the helpers of called functions, which also take the
+    adjoints of their array arguments to add to); with ``cotangent`` too, but nothing else
+    (``vjp``: the result may be an array, its adjoint the caller's cotangent)."""
+    seed_param = seed_param or cotangent
     names = copy.deepcopy(norm.names)
     rev = _Reverser(norm, act, ns, names, callees=callees,
                     count_tape=names.fresh("tape_bytes") if count_tape else None)
@@ -829,7 +833,8 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
         seed = rev.adjoint(result.id if isinstance(result, ast.Name) else "result")
         args.args.append(ast.arg(arg=seed))
         args.defaults = []
-        for p in wrt:  # adjoints of array parameters arrive from the caller, to add to
+        for p in wrt if not cotangent else ():  # adjoints of array parameters arrive
+            # from the caller, to add to
             if p in act.arrays and norm.info.params.index(p) in callee_arrays(
                     norm.info.func)[0]:
                 args.args.append(ast.arg(arg=rev.adjoint(p)))
@@ -848,7 +853,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             act.arrays.add(p)
             backward.append(rev.zero(p))
             rev.live.add(p)
-        elif not seed_param and p in act.arrays and p not in rev.owned:
+        elif (not seed_param or cotangent) and p in act.arrays and p not in rev.owned:
             # the adjoint may share memory with another gradient or a value: the caller
             # gets an array of its own
             d = rev.adjoint(p)

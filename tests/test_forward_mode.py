@@ -419,3 +419,51 @@ def test_hvp_is_the_hessian_times_the_vector_without_forming_it():
     want_b = (np.tensordot(numeric_hessian(tiny_mlp, args, 1, 0), vW, 2)
               + numeric_hessian(tiny_mlp, args, 1, 1) @ vb)
     np.testing.assert_allclose(hb, want_b, rtol=1e-4, atol=1e-6)
+
+
+# -- vjp, and the Jacobian by rows ------------------------------------------------------------
+
+def euler(y0, k, n):
+    y = y0.copy()
+    out = np.zeros((n, y0.shape[0]))
+    for i in range(n):
+        y = y + 0.1 * (-k * y + np.sin(y))
+        out[i] = y
+    return out
+
+
+def test_vjp_is_the_gradient_of_the_result_against_the_cotangent():
+    x = np.array([0.3, -0.8, 1.1])
+    c = np.array([1.0, -2.0, 0.5])
+    value, (gx, ga) = adc.vjp(field, wrt=(0, 1))(x, 1.7, c)
+    np.testing.assert_allclose(value, field(x, 1.7))
+    np.testing.assert_allclose(gx, c @ numeric_jacobian(field, (x, 1.7), 0), rtol=1e-6)
+    np.testing.assert_allclose(ga, c @ numeric_jacobian(field, (x, 1.7), 1), rtol=1e-6)
+    np.testing.assert_array_equal(c, [1.0, -2.0, 0.5])  # the cotangent is not changed
+    y0, C = np.array([0.5, -0.2]), np.arange(8.0).reshape(4, 2)
+    _, gk = adc.vjp(euler, wrt=1)(y0, 0.7, 4, C)
+    assert gk == pytest.approx(float(directional(lambda k: np.sum(euler(y0, k, 4) * C),
+                                                 (0.7,), (0,), (1.0,))), rel=1e-6)
+    value, (da, db) = adc.vjp(neuron, wrt=(0, 1))(0.3, -0.1, 1.5, 0.8, 2.0)
+    want = adc.grad(neuron, wrt=(0, 1))(0.3, -0.1, 1.5, 0.8)
+    assert (da, db) == pytest.approx((2.0 * want[0], 2.0 * want[1]), rel=1e-12)
+
+
+def test_jacobian_takes_rows_when_the_result_is_smaller():
+    y0 = np.array([0.5, -0.2, 0.9])
+    tall = adc.jacobian(euler, wrt=0)           # 12 results, 3 entries: forward mode
+    J = tall(y0, 0.7, 4)
+    assert tall.mode == "forward" and J.shape == (4, 3, 3)
+    np.testing.assert_allclose(J, numeric_jacobian(euler, (y0, 0.7, 4), 0), rtol=1e-6,
+                               atol=1e-9)
+    x = np.array([0.3, -0.8, 1.1, 0.2, 0.5])
+    wide = adc.jacobian(two_of_many, wrt=0)    # 2 results, 5 entries: reverse mode
+    Jw = wide(x)
+    assert wide.mode == "reverse" and Jw.shape == (2, 5)
+    np.testing.assert_allclose(Jw, numeric_jacobian(two_of_many, (x,), 0), rtol=1e-6,
+                               atol=1e-9)
+    assert "vjp_two_of_many" in wide.source
+
+
+def two_of_many(x):
+    return np.array((np.sum(x * x), np.prod(x[:3])))
