@@ -33,6 +33,7 @@ import numpy as np
 from .api import grad, value_and_grad
 from .check import ATOL, RTOL, compare
 from .errors import AdcompileError
+from .higher import hvp, jvp, vjp
 
 #: Exit statuses.
 OK, MISMATCH, USAGE = 0, 1, 2
@@ -370,7 +371,8 @@ def _show(args: argparse.Namespace) -> int:
     if hasattr(func, "source") and args.wrt is None and not args.value:
         print(func.source)  # already a compiled gradient (@adcompile.grad)
         return OK
-    transform = value_and_grad if args.value else grad
+    transform = {"grad": value_and_grad if args.value else grad, "jvp": jvp, "vjp": vjp,
+                 "hvp": hvp}[args.mode]
     try:
         print(transform(func, wrt=_parse_wrt(args.wrt)).source)
     except AdcompileError as exc:
@@ -424,6 +426,9 @@ def _main(argv: list[str] | None, prog: str) -> int:
     show.add_argument("--wrt", help=wrt_help)
     show.add_argument("--value", action="store_true",
                       help="show the value-and-gradient function instead of the gradient")
+    show.add_argument("--mode", choices=("grad", "jvp", "vjp", "hvp"), default="grad",
+                      help="which derivative: the gradient (reverse mode), forward mode "
+                      "(tangents), reverse mode from a cotangent, or Hessian-vector products")
     check = sub.add_parser(
         "check", help="compare the gradient at a point with central differences",
         description="Compare adcompile's gradient of FUNC at a point with float64 central "

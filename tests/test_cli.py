@@ -111,6 +111,17 @@ def test_show_does_not_run_the_top_level(script, capsys):
     assert "math.exp(-" in out  # the rule's formula, inlined
 
 
+def test_show_prints_the_other_modes(script, capsys):
+    assert cli.main(["show", f"{script}:loss", "--mode", "jvp"]) == 0
+    out, _ = capsys.readouterr()
+    ast.parse(out)
+    assert "def jvp_loss(w, b, dt_w):" in out and "forward mode" in out
+    assert cli.main(["show", f"{script}:loss", "--mode", "hvp"]) == 0
+    out, _ = capsys.readouterr()
+    assert "def grad_jvp_loss_tangent(w, b, dt_w):" in out
+    assert not ran(script)
+
+
 def test_check_does_not_run_the_top_level(script, capsys):
     code = cli.main(["check", f"{script}:loss", "--wrt", "w,b", "--at", "0.3,-0.7"])
     out, err = capsys.readouterr()
