@@ -133,8 +133,8 @@ class OptimResult(tuple):
 _WATCHING = """
     ``progress``: ``None`` (the default) shows a line on stderr (steps done, loss, steps per
     second, time left) when stderr is a terminal and the run takes more than about 2 s;
-    ``True`` always shows it (a new line every 2 s when stderr is not a terminal), ``False``
-    never does.
+    ``True`` always shows it (a new line at most every 2 s when stderr is not a terminal),
+    ``False`` never does.
 
     ``callback``: a function called from Python between chunks of compiled steps with one
     :class:`StepInfo` (``step``, ``steps``, ``loss``, ``params``, ``elapsed``).  It is called
@@ -164,7 +164,7 @@ _METHODS_DOC = """``method`` picks the update, ``g`` being the gradient:
 
 def _documented(func: Callable) -> Callable:
     func.__doc__ = (func.__doc__ or "").replace("{methods}", _METHODS_DOC).replace(
-        "{watching}", _WATCHING.strip("\n"))
+        "{watching}", "\n" + _WATCHING.strip("\n") + "\n")
     return func
 
 
@@ -183,10 +183,10 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
 
     ``x0`` is the starting point: a float or a float64 array for one parameter, or a tuple of
     them in ``wrt`` order (a list of numbers is read as an array when ``f`` indexes its first
-    parameter).  ``wrt`` defaults to the first parameter of ``f`` (the first ``len(x0)`` for a
-    tuple).  ``args`` holds the other parameters (numbers or arrays), in signature order; they
-    stay constant.  ``lr`` is the step size.  The loss is recorded before every
-    ``record_every``-th update.
+    parameter, and is an error otherwise).  ``wrt`` defaults to the first parameter of ``f``
+    (the first ``len(x0)`` for a tuple).  ``args`` holds the other parameters (numbers or
+    arrays), in signature order; they stay constant.  ``lr`` is the step size.  The loss is
+    recorded before every ``record_every``-th update.
 
     {methods}
 {watching}
