@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import adcompile as adc
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -185,6 +187,9 @@ SCRIPTS = {
                   r"loop above:\s+\(w, b\) = \((1\.99|2\.00)\d+, -(0\.99|1\.00)\d+\)"),
     # 20 epochs of the default 200 reach 95.8% on the 400 moons points; 90% and up is the bar
     "mlp_classifier.py": (["--epochs", "20"], r"final accuracy: (9\d|100)\.\d% of 400 points"),
+    # Newton in a handful of iterations, gradient descent in hundreds, the same minimum
+    "newton.py": (["--n", "200"], r"f''\(2\) = 12\n(.|\n)*Newton\s+\d\s(.|\n)*"
+                  r"gradient descent\s+\d{3,}\s(.|\n)*differ by \d\.\de-(0[6-9]|1\d)"),
 }
 
 
@@ -411,3 +416,27 @@ def test_the_picture_labels_its_axes_and_records_the_run():
         assert [t.get_text() for t in fig.texts] == [record]
     finally:
         plt.close(fig)
+
+
+# --- newton.py: second derivatives, Newton's method ------------------------------------------
+
+def test_newton_second_derivatives_are_the_textbook_ones():
+    newton = example("newton")
+    d2 = adc.hessian(newton.cube)
+    for a in (-1.5, 0.25, 3.0):
+        assert d2(a) == pytest.approx(6.0 * a, rel=1e-12)
+    np.testing.assert_allclose(adc.hessian(newton.bowl)(np.array([0.3, -0.7])),
+                               [[2.0, 1.0], [1.0, 6.0]], rtol=1e-12)
+
+
+def test_newton_converges_quadratically_to_the_minimum_gradient_descent_finds():
+    newton = example("newton")
+    X, s, _ = newton.make_data(120, 4, 1)
+    w, steps, norms = newton.newton(X, s, 0.05, 1e-10)
+    assert steps <= 10 and norms[-1] < 1e-10
+    # quadratic: once small, each |grad| is at most about the square of the one before
+    close = [(a, b) for a, b in zip(norms, norms[1:], strict=False) if a < 1e-2]
+    assert close and all(b < 10.0 * a * a for a, b in close)
+    w_gd, gd_steps, _ = newton.gradient_descent(X, s, 0.05, 1e-8, 1.0, 20000)
+    assert gd_steps > 5 * steps
+    np.testing.assert_allclose(w, w_gd, atol=1e-6)
