@@ -81,10 +81,18 @@ class _Tangents:
             return ast.Tuple(elts=[self.tangent_of(e) for e in node.elts], ctx=ast.Load())
         if self.active(node):
             return _name(self.tangent(node.id))
+        return self.zero_like(node)
+
+    def zero_like(self, node: ast.expr) -> ast.expr:
+        """A zero tangent for ``node``: ``0.0`` for what is surely a number, else
+        ``zeros_like(node)`` (a number, or an array of its shape)."""
+        if isinstance(node, ast.Constant) or (isinstance(node, ast.Name)
+                                              and node.id not in self.act.arrays):
+            return ast.Constant(value=0.0)
         return _call(self.kernel("zeros_like"), copy_tree(node))
 
     def zero(self, target: str) -> ast.Assign:
-        return _assign(self.tangent(target), _call(self.kernel("zeros_like"), _name(target)))
+        return _assign(self.tangent(target), self.zero_like(_name(target)))
 
     # -- statements -------------------------------------------------------------------------
 
@@ -263,9 +271,13 @@ class _Tangents:
 
 
 def _sum(terms: list[ast.expr]) -> ast.expr:
+    """The terms added up, ``a - b`` for ``a + -b``."""
     out = terms[0]
     for term in terms[1:]:
-        out = ast.BinOp(left=out, op=ast.Add(), right=term)
+        if isinstance(term, ast.UnaryOp) and isinstance(term.op, ast.USub):
+            out = ast.BinOp(left=out, op=ast.Sub(), right=term.operand)
+        else:
+            out = ast.BinOp(left=out, op=ast.Add(), right=term)
     return out
 
 
@@ -286,7 +298,7 @@ def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
     if isinstance(result, ast.Name) and act.is_active(result):
         dresult: ast.expr = _name(tan.tangent(result.id))
     else:
-        dresult = _call(tan.kernel("zeros_like"), copy_tree(result))
+        dresult = tan.zero_like(result)
     out = dresult if tangent_only else ast.Tuple(elts=[copy_tree(result), dresult],
                                                  ctx=ast.Load())
     body.append(ast.Return(value=out))
