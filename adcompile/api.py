@@ -49,6 +49,13 @@ _TUPLE_CONSTRUCTS = ("tuple unpacking", "a tuple index", "a tuple value", "a tup
 
 
 def _compile(f: Callable, wrt: Wrt, role: str) -> Any:
+    if (role != "forward" and getattr(f, "role", None) == "grad"
+            and getattr(f, "primal", None) is not None and not f.as_tuple):
+        # grad(grad(f)): the derivative of f along its one number is f's jvp with the
+        # tangent 1, which reverse mode differentiates (never the gradient's tapes)
+        from .higher import derivative_of
+
+        f = derivative_of(*f.primal)
     try:
         fn = generated(f, wrt).function(role)
     except AdcompileError as exc:

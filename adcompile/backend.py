@@ -175,6 +175,14 @@ class CompiledFunction(CPUDispatcher):
                 "under ADCOMPILE_TRACEBACK=full")
         unify = _UNIFY.search(detail)
         dot = _DOT.search(detail)
+        if "unit_seed" in detail:  # grad(grad(f)) with respect to an array
+            return AdcompileError(
+                f"{self.user_function}: the gradient of a gradient is taken with respect to "
+                f"a parameter given an array ({types_}); the gradient of f with respect to an "
+                "array is an array, not a number to differentiate again",
+                construct="grad of a gradient", hint="use adcompile.hessian(f, wrt=...) for "
+                "the matrix of second derivatives, or adcompile.hvp(f, wrt=...) for its "
+                "products with a vector")
         if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
             name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
             detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "

@@ -170,6 +170,8 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     gen = Generated(module=module, path=path, text=text, names=names)
     if mode != "reverse":
         for role in names:
+            if not hasattr(module, names[role]):  # derivative: only for one wrt
+                continue
             fn = gen.function(role)
             fn.source = gen.source(role)
             fn.takes_tuples = False
@@ -187,6 +189,8 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
             seed = re.search(r"chain rule from (\w+) back", fn.source)
             fn.result_name = seed.group(1) if seed else ""
             fn.forward = gen.function("forward")
+            # what a gradient of this gradient differentiates (see higher.derivative_of)
+            fn.primal = (info.func, tuple(wrt)) if info.structure is None else None
         fn.takes_tuples = info.structure is not None
     _LOADED[key] = gen
     return gen
@@ -227,9 +231,18 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                            tangent_only=True)
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, jvp, tangent, *helpers])
+    functions = [function_def(names["forward"], forward.args, forward.body), jvp, tangent]
+    if len(wrt) == 1:  # f' for a number: the tangent along 1 (grad of a gradient)
+        seed = ast.Call(func=ast.Name(id=ns.bind("unit_seed", kernels.unit_seed),
+                                      ctx=ast.Load()),
+                        args=[ast.Name(id=wrt[0], ctx=ast.Load())], keywords=[])
+        call = ast.Call(func=ast.Name(id=names["tangent"], ctx=ast.Load()),
+                        args=[*(ast.Name(id=a.arg, ctx=ast.Load()) for a in forward.args.args),
+                              seed], keywords=[])
+        functions.append(function_def(names["derivative"], forward.args,
+                                      [ast.Return(value=call)]))
     text = _text(info, ns, f"forward mode (tangents) with respect to {', '.join(wrt)}",
-                 [function_def(names["forward"], forward.args, forward.body), jvp, tangent,
-                  *helpers])
+                 [*functions, *helpers])
     return text + "\n", ns
 
 
@@ -315,7 +328,8 @@ def _role_names(info: FunctionInfo, mode: str = "reverse") -> dict[str, str]:
              ("tape_bytes", f"grad_{info.name}_tape_bytes")]
     if mode == "forward":
         roles = [("forward", info.name), ("jvp", f"jvp_{info.name}"),
-                 ("tangent", f"jvp_{info.name}_tangent")]
+                 ("tangent", f"jvp_{info.name}_tangent"),
+                 ("derivative", f"derivative_{info.name}")]
     elif mode == "vjp":
         roles = [("forward", info.name), ("vjp", f"vjp_{info.name}")]
     if info.structure is not None:  # the functions of the flattened parameters

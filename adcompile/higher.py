@@ -69,6 +69,15 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     return gen.function("jvp")
 
 
+def derivative_of(f: Callable, wrt: tuple[str, ...]) -> Any:
+    """``f``'s derivative with respect to its one number ``wrt``, as a compiled function of
+    ``f``'s arguments: ``jvp_<f>_tangent`` with the tangent 1 (what ``grad(grad(f))``
+    differentiates; an array ``wrt`` is refused when it is called)."""
+    info = parse_function(f)
+    gen = codegen.generate(info, list(wrt), False, mode="forward")
+    return gen.function("derivative")
+
+
 @api_boundary
 def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Reverse mode seeded with a cotangent: ``vjp(f, wrt)(*args, cotangent)`` returns

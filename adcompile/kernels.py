@@ -24,7 +24,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent"]
+           "stored_tangent", "unit_seed"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -190,6 +190,19 @@ def fresh_tangent(t: Any, y: Any) -> Any:
     if np.ndim(y) == 0:
         return t
     return np.broadcast_to(t, np.shape(y)).astype(float)
+
+
+def unit_seed(x: Any) -> float:
+    """The tangent ``1.0`` of a number ``x`` (the derivative of a function of one number is
+    its directional derivative along 1); an array has no such seed."""
+    if np.ndim(x):
+        raise TypeError(_UNIT_SEED_ARRAY)
+    return 1.0
+
+
+_UNIT_SEED_ARRAY = ("grad(grad(f)) differentiates the derivative of f with respect to a "
+                    "number; with respect to an array it is not a number: use "
+                    "adcompile.hessian(f) or adcompile.hvp(f)")
 
 
 def stored_tangent(t: Any, y: np.ndarray) -> Any:
@@ -1001,6 +1014,15 @@ def _spread_tangent_impl(t, y):
             return out
         return spread
     return lambda t, y: np.full(y.shape, t, np.float64)
+
+
+@overload(unit_seed)
+def _unit_seed(x):
+    if _is_array(x):
+        from numba.core.errors import TypingError
+
+        raise TypingError(_UNIT_SEED_ARRAY)
+    return lambda x: 1.0
 
 
 @overload(stored_tangent)

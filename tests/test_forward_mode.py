@@ -467,3 +467,44 @@ def test_jacobian_takes_rows_when_the_result_is_smaller():
 
 def two_of_many(x):
     return np.array((np.sum(x * x), np.prod(x[:3])))
+
+
+# -- gradients of gradients -----------------------------------------------------------------
+
+def damped(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + math.sin(x * i) / (1.0 + i)
+        if s > 1.0:
+            s = s * 0.5
+    return s
+
+
+def cross(a, b):
+    return a * a * b + math.exp(a * b) + _smooth(a, b)
+
+
+def cubes(x):
+    return np.sum(x ** 3)
+
+
+def test_grad_of_grad_through_loops_branches_and_helpers():
+    d2 = adc.grad(adc.grad(damped))
+    for x in (0.7, -1.3):
+        assert d2(x, 5) == pytest.approx(
+            second_difference(lambda x: damped(x, 5), (x,), 0, 0, None, None), rel=1e-5,
+            abs=1e-7)
+    dab = adc.grad(adc.grad(cross, wrt="a"), wrt="b")
+    assert dab(0.3, 0.8) == pytest.approx(
+        second_difference(cross, (0.3, 0.8), 0, 1, None, None), rel=1e-5)
+    # third order: d3/da3 of a^2 b + exp(a b) is b^3 exp(a b) plus the helper's part
+    d3 = adc.grad(adc.grad(adc.grad(cross)))
+    h = 1e-3
+    want = (second_difference(cross, (0.3 + h, 0.8), 0, 0, None, None)
+            - second_difference(cross, (0.3 - h, 0.8), 0, 0, None, None)) / (2 * h)
+    assert d3(0.3, 0.8) == pytest.approx(want, rel=1e-3)
+
+
+def test_grad_of_a_gradient_with_respect_to_an_array_points_to_hessian():
+    with pytest.raises(adc.AdcompileError, match="hessian"):
+        adc.grad(adc.grad(cubes))(np.ones(3))
