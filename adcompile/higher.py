@@ -135,8 +135,7 @@ class Jacobian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        args = tuple(np.ascontiguousarray(a, dtype=np.float64) if isinstance(a, np.ndarray)
-                     and a.dtype.kind in "biuf" else a for a in args)
+        args = _float_parameters(args, self.positions)
         vjp_fn, _ = self._function("vjp")
         value = self._modules["vjp"].function("forward")(*args)
         inputs = sum(int(np.size(args[p])) for p in self.positions)
@@ -213,8 +212,7 @@ class Hessian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        args = tuple(np.ascontiguousarray(a, dtype=np.float64) if isinstance(a, np.ndarray)
-                     and a.dtype.kind in "biuf" else a for a in args)
+        args = _float_parameters(args, self.positions)
         xs = [args[p] for p in self.positions]
         seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
         arrays = [np.ndim(x) > 0 for x in xs]
@@ -264,3 +262,11 @@ def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: 
              namespace)
         _LOOPS[key] = numba.njit(namespace["loop"])
     return _LOOPS[key]
+
+
+def _float_parameters(args: tuple, positions: list[int]) -> tuple:
+    """The arguments, with an integer or bool array given for a differentiated parameter as
+    float64 (its derivatives are those of the real-valued function); data arrays (indices,
+    labels) keep their type."""
+    return tuple(np.asarray(a, dtype=np.float64) if k in positions and isinstance(a, np.ndarray)
+                 and a.dtype.kind in "biu" else a for k, a in enumerate(args))

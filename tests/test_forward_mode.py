@@ -323,7 +323,8 @@ def test_random_programs_in_forward_mode_match_finite_differences(program, tmp_p
 def second_difference(f, args, i, j, ki, kj, h=1e-4):
     """d2 f / d args[i][ki] d args[j][kj] by central differences of f itself."""
     def at(di, dj):
-        out = [np.array(a, dtype=float) if np.ndim(a) else float(a) for a in args]
+        out = [(np.array(a, dtype=float) if np.ndim(a) else float(a)) if p in (i, j) else a
+               for p, a in enumerate(args)]
         for p, k, d in ((i, ki, di), (j, kj, dj)):
             if np.ndim(out[p]):
                 out[p] = out[p].copy()
@@ -508,3 +509,20 @@ def test_grad_of_grad_through_loops_branches_and_helpers():
 def test_grad_of_a_gradient_with_respect_to_an_array_points_to_hessian():
     with pytest.raises(adc.AdcompileError, match="hessian"):
         adc.grad(adc.grad(cubes))(np.ones(3))
+
+
+def picks(x, idx):
+    return np.array((np.sum(x[idx] ** 2), x[idx[0]] * x[1]))
+
+
+def test_jacobian_and_hessian_keep_integer_data_arrays():
+    x, idx = np.array([0.3, -0.8, 1.1]), np.array([2, 0, 2])
+    np.testing.assert_allclose(adc.jacobian(picks)(x, idx), numeric_jacobian(picks, (x, idx), 0),
+                               rtol=1e-6, atol=1e-9)
+    H = adc.hessian(lambda_free_sum)(x, idx)
+    np.testing.assert_allclose(H, numeric_hessian(lambda_free_sum, (x, idx), 0, 0), rtol=1e-5,
+                               atol=1e-6)
+
+
+def lambda_free_sum(x, idx):
+    return np.sum(x[idx] ** 3)
