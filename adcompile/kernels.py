@@ -1057,6 +1057,7 @@ def _is_ragged(tape: Any) -> bool:
 def _push(tape, i, value):
     if _is_ragged(tape):
         ndim = tape[3].ndim
+        contiguous = _is_array(value) and value.layout == "C"
 
         def ragged(tape, i, value):
             data, bounds, shapes, witness = tape
@@ -1068,10 +1069,13 @@ def _push(tape, i, value):
                 bigger = np.empty(max(end, 2 * len(data)), data.dtype)
                 bigger[:start] = data[:start]
                 data = bigger
-            k = start
-            for element in np.nditer(value):
-                data[k] = element.item()
-                k += 1
+            if contiguous:  # one block copy
+                data[start:end] = value.reshape(value.size)
+            else:
+                k = start
+                for element in np.nditer(value):
+                    data[k] = element.item()
+                    k += 1
             bounds[i + 1] = end
             for a in range(ndim):
                 shapes[i, a] = value.shape[a]
