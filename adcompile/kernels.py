@@ -1244,8 +1244,33 @@ def _squeeze(a, axis=None):
 
 # -- products of matrices: 1-D and 2-D operands by BLAS, stacks (3-D and more) matrix by matrix
 
+def _mixed_dtypes(a: Any, b: Any) -> bool:
+    """Two arrays of different element types (an int64 data array against float64)."""
+    return _is_array(a) and _is_array(b) and a.dtype != b.dtype
+
+
+@overload(np.dot)
+def _dot_mixed(a, b):
+    """``np.dot`` of arrays of different dtypes, as NumPy does it (in float64); Numba's own
+    takes one dtype only."""
+    if _mixed_dtypes(a, b):
+        return lambda a, b: np.dot(a.astype(np.float64), b.astype(np.float64))
+    return None
+
+
+@overload(operator.matmul)
+def _matmul_mixed(a, b):
+    """``a @ b`` of arrays of different dtypes, in float64 (then Numba's own, or the kernel
+    below for stacks of matrices)."""
+    if _mixed_dtypes(a, b):
+        return lambda a, b: a.astype(np.float64) @ b.astype(np.float64)
+    return None
+
+
 @overload(matmul_left)
 def _matmul_left(g, a, b):
+    if _mixed_dtypes(a, b):  # an integer operand: its products are taken in float64
+        return lambda g, a, b: matmul_left(g, as_float(a), as_float(b))
     if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:
         return _stacked_adjoint(left=True)
     if _is_array(b) and b.ndim == 1:
@@ -1259,6 +1284,8 @@ def _matmul_left(g, a, b):
 
 @overload(matmul_right)
 def _matmul_right(g, a, b):
+    if _mixed_dtypes(a, b):
+        return lambda g, a, b: matmul_right(g, as_float(a), as_float(b))
     if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:
         return _stacked_adjoint(left=False)
     if _is_array(a) and a.ndim == 1:

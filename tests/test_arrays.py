@@ -610,3 +610,18 @@ def test_ellipsis_in_an_index():
     for x, w in ((rng.normal(size=(2, 3, 2)), rng.normal(size=(2, 3))),
                  (rng.normal(size=(2, 2)), rng.normal(size=2))):
         assert adc.check_grad(ellipsis_reads, (0, 1), x, w) < 1e-6
+
+
+# -- products with an integer data array ------------------------------------------------------
+
+def products_with_counts(A, x, m):
+    # m holds integers: NumPy takes the products in float64, and so does the generated code
+    return (np.sum(np.tanh(A @ m) * x) + np.sum(np.dot(A.T, A @ m)) + np.sum(m @ A.T)
+            + np.sum((np.stack((A, 2.0 * A)) @ m) ** 2))
+
+
+def test_products_with_an_integer_array_are_differentiated():
+    A = np.arange(6.0).reshape(2, 3) / 7.0
+    x, m = np.array([0.5, -1.0]), np.array([1, -2, 3])
+    got = adc.grad(products_with_counts, wrt=("A", "x"))(A, x, m)
+    assert_matches(products_with_counts, ("A", "x"), (A, x, m), got)
