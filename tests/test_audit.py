@@ -227,12 +227,14 @@ UNARY: list[tuple[Any, Sampler]] = [
     (math.atanh, UNIT), (np.arctanh, UNIT), (math.erf, REAL), (math.erfc, REAL),
     (abs, NONZERO), (math.fabs, NONZERO), (np.abs, NONZERO), (np.fabs, NONZERO),
     (float, REAL), (np.float64, REAL), (kernels.as_float, REAL),
+    (kernels.log_or_zero, POSITIVE),
 ]
 
 #: Binary elementwise primitives: the domain of each argument and a condition on the pair.
 BINARY: list[tuple[Any, Sampler, Sampler, Callable[..., bool] | None]] = [
     (math.pow, POSITIVE, REAL, None), (np.power, POSITIVE, REAL, None),
-    (kernels.power, POSITIVE, REAL, None),
+    (kernels.power, POSITIVE, REAL, None), (kernels.pow_dx, POSITIVE, REAL, None),
+    (kernels.ratio_or_zero, REAL, NONZERO, None),
     (math.atan2, REAL, REAL, off_origin), (np.arctan2, REAL, REAL, off_origin),
     (math.hypot, REAL, REAL, off_origin), (np.hypot, REAL, REAL, off_origin),
     (max, REAL, REAL, untied((0, 1))), (np.maximum, REAL, REAL, untied((0, 1))),
@@ -366,6 +368,14 @@ def _build_cases() -> list[Case]:
         Case(np.arange, 3, "{f}({0}, {1}, {2})", (s(uniform(-1.0, 1.0)), s(uniform(2.0, 4.0)),
                                                    s(uniform(0.4, 0.9))), "array",
              whole_count()),
+    ]
+    # the helpers of forward-mode code: a tangent stored, or spread over a shape (the second
+    # argument is read for its dtype or shape only)
+    cases += [
+        Case(kernels.stored_tangent, 2, "{f}({0}, np.zeros(3))", (v(REAL),), "array"),
+        Case(kernels.fresh_tangent, 2, "{f}({0}, np.zeros((2, 3)))", (v(REAL),), "array"),
+        Case(kernels.broadcast_tangent, 2, "{f}({0}, np.zeros((2, 3)))", (s(REAL),),
+             "array"),
     ]
     # copies kept for the backward sweep
     cases.append(Case(kernels.snapshot, 1, "{f}({0})", (s(REAL),), "scalar"))
@@ -635,6 +645,9 @@ NONDIFF: dict[Any, list[Flat]] = {
     np.shape: [Flat("{f}({0})", (m(REAL),))],
     np.size: [Flat("{f}({0})", (m(REAL),))],
     np.ndim: [Flat("{f}({0})", (m(REAL),))],
+    kernels.zeros_like: [Flat("{f}({0})", (v(REAL),)), Flat("{f}({0})", (s(REAL),))],
+    kernels.unit_seed: [Flat("{f}({0})", (s(REAL),))],
+    kernels.ties: [Flat("{f}({0}, np.max({0}), None)", (v(REAL, 5),))],
     operator.floordiv: [Flat("{0} // {1}", (s(WIDE), s(NONZERO)))],
     operator.not_: [Flat("not {0}", (s(REAL),))],
     operator.eq: [Flat("{0} == {1}", (s(REAL), s(REAL)))],

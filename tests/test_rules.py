@@ -22,7 +22,7 @@ from numpy import arctan2, tanh
 
 import adcompile as adc
 from adcompile import rules
-from adcompile.kernels import as_float, power, snapshot
+from adcompile.kernels import as_float, log_or_zero, pow_dx, power, ratio_or_zero, snapshot
 
 #: A module-level float constant, read by differentiated code.
 SCALE = 1.75
@@ -32,6 +32,18 @@ ABS = 1e-8
 
 
 # -- math.* -------------------------------------------------------------------------------------
+
+def kernel_pow_dx(x, y):
+    return pow_dx(x, y)
+
+
+def kernel_log_or_zero(x):
+    return log_or_zero(x)
+
+
+def kernel_ratio_or_zero(a, b):
+    return ratio_or_zero(a, b)
+
 
 def math_exp(x):
     return math.exp(x)
@@ -509,6 +521,10 @@ UNTIED = [(0.3, 1.2), (2.0, -1.0), (-0.5, -0.6), (1.0, 0.25)]
 OFF_INTEGER = [-2.3, -0.6, 0.4, 1.7, 3.2]
 
 CASES = [
+    # the helpers that forward-mode code calls (their rules serve second derivatives)
+    (kernel_pow_dx, POSITIVE_BASE),
+    (kernel_log_or_zero, POSITIVE),
+    (kernel_ratio_or_zero, PLANE),
     (math_exp, EXPONENT_ARGS),
     (math_expm1, EXPONENT_ARGS),
     (math_log, POSITIVE),
