@@ -92,11 +92,13 @@ def activity(norm: Normalized, wrt: Iterable[str],
     """Forward (varied) and backward (useful) dataflow over the normalized body.
 
     With ``owners`` (``alias.roots``: name -> the names owning memory it may share), both are
-    closed over memory sharing, as forward mode needs: a name that varies makes the arrays it
-    may view vary (a store through ``row = a[i]`` changes ``a``), and every name sharing
-    memory with a useful name is useful (a store into it changes that name)."""
+    closed over memory sharing, as forward mode needs: an array that a store makes vary
+    makes the arrays it may view vary (a store through ``row = a[i]`` changes ``a``), and
+    every name sharing memory with a useful name is useful (a store into it changes that
+    name)."""
     stmts = list(assignments(norm.stmts))
     differentiable = [s for s in stmts if passes_derivative(norm, s.value)]
+    stored = {target_name(s) for s in stmts if is_store(s)}
     varied = set(wrt)
     changed = True
     while changed:
@@ -106,7 +108,7 @@ def activity(norm: Normalized, wrt: Iterable[str],
             if target not in varied and any(n in varied for n in _value_names(stmt.value)):
                 varied.add(target)
                 changed = True
-        for name in list(varied) if owners is not None else ():
+        for name in list(varied & stored) if owners is not None else ():
             new = owners.get(name, set()) - varied
             if new:
                 varied |= new

@@ -1205,10 +1205,12 @@ def check_forward(program, directory, seed=0):
 # -- campaigns (the long profile) -------------------------------------------------------------
 
 
-def campaign(count, seed, directory, keep=3, kinds=BODY_KINDS):
+def campaign(count, seed, directory, keep=3, kinds=BODY_KINDS, checker=None):
     """Run ``count`` programs drawn by Hypothesis from ``seed``, recording every outcome
     instead of stopping at the first mismatch.  Returns ``(counts, mismatches, seconds)``:
-    outcome counts, up to ``keep`` reports per mismatch class, and the time taken."""
+    outcome counts, up to ``keep`` reports per mismatch class, and the time taken.
+    ``checker`` is :func:`check` (reverse mode) unless given (:func:`check_forward`)."""
+    checker = checker or check
     import pathlib
     import time
 
@@ -1225,7 +1227,7 @@ def campaign(count, seed, directory, keep=3, kinds=BODY_KINDS):
     @seeded(seed)
     @given(programs(kinds=kinds))
     def run(program):
-        outcome = check(program, directory)
+        outcome = checker(program, directory)
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
         if outcome.status == "mismatch":
             counts["mismatch: " + outcome.cls] = counts.get("mismatch: " + outcome.cls, 0) + 1

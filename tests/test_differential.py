@@ -43,7 +43,8 @@ Profiles:
   than 1% were generator defects.  ``ADCOMPILE_DIFF_SEED`` fixes the seed (printed
   otherwise); ``ADCOMPILE_DIFF_REPORT=FILE`` also writes the tallies and every kept
   mismatch report to FILE, rewritten after each chunk of programs (a run cut short leaves
-  its partial result there).
+  its partial result there).  ``ADCOMPILE_DIFF_MODE=forward`` checks forward mode
+  (``adc.jvp``, ``progen.check_forward``) on the same programs instead.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def test_random_program_matches_finite_differences(program, program_dir):
 
 def _run_chunk(task):
     count, seed, directory = task
-    return progen.campaign(count, seed, directory)
+    forward = os.environ.get("ADCOMPILE_DIFF_MODE") == "forward"
+    return progen.campaign(count, seed, directory,
+                           checker=progen.check_forward if forward else None)
 
 
 def summary(counts, mismatches, total, seconds, jobs, seed):

@@ -526,3 +526,16 @@ def test_jacobian_and_hessian_keep_integer_data_arrays():
 
 def lambda_free_sum(x, idx):
     return np.sum(x[idx] ** 3)
+
+
+def carried_from_data(y, m):
+    c = m                                    # an integer data array, not differentiated
+    for _ in range(2):
+        c = c * math.tanh(max(y, 3.0) * y) + 0.5
+    return math.tanh(np.sum(c))
+
+
+def test_a_value_copied_from_a_parameter_does_not_make_the_parameter_vary():
+    # the copy shares the parameter's memory only until it is reassigned: no tangent of the
+    # data array m is needed (once a compile error naming dt_m)
+    check_jvp(carried_from_data, (0.65, np.array([2, -3, 2])), 0)
