@@ -35,7 +35,7 @@ Profiles:
   programs in one process (each costs a Numba compilation, about 1-2 s).  Shrinking is off,
   so a failure reports the whole program at once; ``ADCOMPILE_DIFF_SHRINK=1`` turns
   Hypothesis's shrinking on (minutes: every step compiles).
-- long: ``ADCOMPILE_DIFF_EXAMPLES=10000 python -m pytest tests/test_differential.py -q``
+- long: ``ADCOMPILE_DIFF_EXAMPLES=10000 python -m pytest tests/test_differential.py -q -n 0``
   runs that many programs across ``ADCOMPILE_DIFF_JOBS`` worker processes (default: every
   core), records every outcome instead of stopping at the first mismatch, prints the
   tallies (time per program, refusal rate, refusal reasons, mismatch classes with one
