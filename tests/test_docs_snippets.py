@@ -6,13 +6,9 @@ Where the page follows a block with a line ``prints`` and a plain ``` block, the
 output must be that text; the path and line in the header of generated code are left out of
 the comparison.  The page's shell lines that run ``adcompile`` (or ``python -m adcompile``)
 on a file of this repository run too, and must succeed.
-
-A block that uses the optimizers' long-run options (``progress=``, ``callback=``, ``x0=``, the
-``interrupted`` flag, ``method="plain"``) is skipped where ``adc.optim`` does not have them.
 """
 
 import contextlib
-import inspect
 import io
 import os
 import re
@@ -24,16 +20,10 @@ from pathlib import Path
 
 import pytest
 
-import adcompile as adc
 from adcompile import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "docs/coming_from.md")
-
-#: what a block written for the optimizers' long-run options uses
-LONG_RUN_OPTIONS = re.compile(r"\b(progress|callback|callback_every|x0)=|\.interrupted\b|"
-                              r"method=\"plain\"")
-
 
 @dataclass
 class Block:
@@ -82,26 +72,18 @@ def normalized(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
-def has_long_run_options() -> bool:
-    return "callback" in inspect.signature(adc.optim.gd).parameters
-
-
 ALL = [b for page in PAGES for b in blocks(page)]
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    """Every page's blocks run in order: block id -> ("ok", output) / ("error", message) /
-    ("skip", why)."""
+    """Every page's blocks run in order: block id -> ("ok", output) / ("error", message)."""
     folder = tmp_path_factory.mktemp("snippets")
     results = {}
     for page in PAGES:
         module = types.ModuleType(f"snippets_{Path(page).stem}")
         sys.modules[module.__name__] = module
         for number, block in enumerate(blocks(page)):
-            if LONG_RUN_OPTIONS.search(block.code) and not has_long_run_options():
-                results[block.id] = ("skip", "adc.optim has no progress/callback options here")
-                continue
             path = folder / f"{Path(page).stem}_{number:02d}_line{block.line}.py"
             path.write_text(block.code)
             out = io.StringIO()
@@ -118,8 +100,6 @@ def outcomes(tmp_path_factory):
 @pytest.mark.parametrize("block", ALL, ids=[b.id for b in ALL])
 def test_block_runs_and_prints_what_the_page_says(block, outcomes):
     kind, detail = outcomes[block.id]
-    if kind == "skip":
-        pytest.skip(detail)
     assert kind == "ok", f"{block.id}: {detail}\n{block.code}"
     if block.prints is not None:
         assert normalized(detail) == normalized(block.prints), block.id
