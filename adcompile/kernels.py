@@ -274,13 +274,7 @@ def grow_tape(tape: Any) -> Any:
     """The tape with room for twice as many entries, its contents kept (for loops of
     unknown trip count)."""
     if isinstance(tape, tuple):
-        data, bounds, shapes, witness = tape
-        n = max(2 * len(shapes), 16)
-        more_bounds = np.zeros(n + 1, np.int64)
-        more_bounds[: len(bounds)] = bounds
-        more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
-        more_shapes[: len(shapes)] = shapes
-        return data, more_bounds, more_shapes, witness
+        return _grow_ragged(*tape)
     bigger = np.empty((max(2 * len(tape), 16), *tape.shape[1:]), dtype=tape.dtype)
     bigger[: len(tape)] = tape
     return bigger
@@ -1114,18 +1108,21 @@ def _tape_nbytes(tape):
     return lambda tape: tape.nbytes
 
 
+@njit
+def _grow_ragged(data, bounds, shapes, witness):
+    """A ragged tape with room for twice as many entries (its data grows as entries come)."""
+    n = max(2 * len(shapes), 16)
+    more_bounds = np.zeros(n + 1, np.int64)
+    more_bounds[: len(bounds)] = bounds
+    more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
+    more_shapes[: len(shapes)] = shapes
+    return data, more_bounds, more_shapes, witness
+
+
 @overload(grow_tape)
 def _grow_tape(tape):
     if _is_ragged(tape):
-        def ragged(tape):
-            data, bounds, shapes, witness = tape
-            n = max(2 * len(shapes), 16)
-            more_bounds = np.zeros(n + 1, np.int64)
-            more_bounds[: len(bounds)] = bounds
-            more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
-            more_shapes[: len(shapes)] = shapes
-            return data, more_bounds, more_shapes, witness
-        return ragged
+        return lambda tape: _grow_ragged(tape[0], tape[1], tape[2], tape[3])
 
     def grow(tape):
         bigger = np.empty((max(2 * len(tape), 16),) + tape.shape[1:], tape.dtype)
