@@ -111,19 +111,27 @@ def derivative(*primals: Any, elementwise: bool = True,
 
     @api_boundary
     def register(template: types.FunctionType) -> types.FunctionType:
-        nargs = _arity(template, "derivative rule", "g", "the adjoint of the result")
-        rule = None
-        for primal in primals:
-            rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=elementwise)
-            _RULES[(id(primal), nargs)] = rule
-        if template.__module__.rpartition(".")[0] != __name__:
-            rule.body()  # validate user rules now, where the error is easiest to read
-            _USER_SOURCES.append(inspect.getsource(template))
+        _register(_RULES, primals, template, elementwise, ("derivative rule", "g",
+                                                           "the adjoint of the result"))
         if forward is not None:
             tangent(*primals)(forward)
         return template
 
     return register
+
+
+def _register(table: dict, primals: tuple, template: types.FunctionType, elementwise: bool,
+              kind: tuple[str, str, str]) -> None:
+    """``template`` as the rule of each of ``primals`` in ``table``; a user's rule is checked
+    now (where the error is easiest to read) and its text joins the cache key."""
+    nargs = _arity(template, *kind)
+    rule = None
+    for primal in primals:
+        rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=elementwise)
+        table[(id(primal), nargs)] = rule
+    if template.__module__.rpartition(".")[0] != __name__:
+        rule.body()
+        _USER_SOURCES.append(inspect.getsource(template))
 
 
 def _arity(template: types.FunctionType, what: str, first: str, meaning: str) -> int:
@@ -156,15 +164,10 @@ def tangent(*primals: Any) -> Callable[[types.FunctionType], types.FunctionType]
     if not primals:
         raise TypeError("tangent() needs the function(s) the rule differentiates")
 
+    @api_boundary
     def register(template: types.FunctionType) -> types.FunctionType:
-        nargs = _arity(template, "forward rule", "t", "the tangent of one argument")
-        rule = None
-        for primal in primals:
-            rule = Rule(primal=primal, template=template, nargs=nargs, elementwise=False)
-            _FORWARD[(id(primal), nargs)] = rule
-        if template.__module__.rpartition(".")[0] != __name__:
-            rule.body()
-            _USER_SOURCES.append(inspect.getsource(template))
+        _register(_FORWARD, primals, template, False, ("forward rule", "t",
+                                                       "the tangent of one argument"))
         return template
 
     return register
