@@ -33,8 +33,11 @@ def is_user_function(obj: Any) -> bool:
 _LIBRARIES = {"adcompile", "numpy", "math", "scipy", "numba"}
 
 
-def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> list[ast.expr]:
-    """The call's arguments in the callee's parameter order, defaults filled in."""
+def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any,
+                         literals: bool = False) -> list[ast.expr]:
+    """The call's arguments in the callee's parameter order, defaults filled in.
+    ``literals``: defaults may also be None, strings and tuples (definitions of library
+    functions, whose options are substituted as literals)."""
     func = getattr(callee, "py_func", callee)
     code = func.__code__
     params = list(code.co_varnames[: code.co_argcount])
@@ -58,6 +61,8 @@ def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> lis
             out.append(bound[p])
         elif p in default_of and isinstance(default_of[p], (int, float, bool)):
             out.append(ast.Constant(value=default_of[p]))
+        elif literals and p in default_of and _literal(default_of[p]):
+            out.append(ast.parse(repr(default_of[p]), mode="eval").body)
         else:
             if p not in default_of:
                 raise info.error(call, f"{what} gives parameter '{p}' no value",
@@ -68,6 +73,12 @@ def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any) -> lis
                              hint=f"pass '{p}' a number in the call, or give it a numeric "
                              "default")
     return out
+
+
+def _literal(value: Any) -> bool:
+    if value is None or isinstance(value, (int, float, bool, str)):
+        return True
+    return isinstance(value, tuple) and all(_literal(v) for v in value)
 
 
 def check_recursion(info: FunctionInfo) -> None:

@@ -23,6 +23,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy
 
@@ -347,19 +348,30 @@ class _Normalizer:
         tree = _returns_tuple(callee)
         return tree
 
-    def inline(self, node: ast.Call) -> ast.expr:
+    def inline(self, node: ast.Call, definition: Any = None) -> ast.expr:
         """The call ``node`` of a user function, with the function's body normalized here
         (its names prefixed with its own: ``layer_W``); returns its result, an atom or a
-        tuple of atoms."""
-        callee = self.info.resolve(node.func)
+        tuple of atoms.  ``definition``: the plain-Python definition of a library function
+        (``rules.composite``) to inline instead, its literal arguments substituted and its
+        errors reported at the user's call."""
+        callee = definition if definition is not None else self.info.resolve(node.func)
         func = getattr(callee, "py_func", callee)
         if any(func is f for f in self.inlining):
             raise self.info.error(node, f"{func.__name__}() calls itself", construct="recursion",
                                   hint="write the recursion as a loop")
-        args = positional_arguments(self.info, node, callee)
-        values = [self.tuple_value(a) or self.atom(a) for a in args]
+        args = positional_arguments(self.info, node, callee, literals=definition is not None)
         inner = parse_function(callee, tuple_result=True)
         tree = copy.deepcopy(inner.tree)
+        static: set[str] = set()
+        if definition is not None:
+            literal = {p: a for p, a in zip(inner.params, args, strict=True) if _is_literal(a)}
+            tree = _substitute_literals(tree, literal)
+            static = set(literal)
+            for n in ast.walk(tree):  # errors inside point at the user's call
+                if hasattr(n, "lineno"):
+                    n.lineno = self.lineno
+        values = [None if p in static else (self.tuple_value(a) or self.atom(a))
+                  for p, a in zip(inner.params, args, strict=True)]
         renames: dict[str, str] = {}
         local = set(inner.params) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
                                      and isinstance(n.ctx, ast.Store)}
@@ -382,15 +394,18 @@ class _Normalizer:
             body = body[1:]
         saved_info, saved_lineno = self.info, self.lineno
         # errors inside name the callee and its file; names resolve in the shared bindings
-        self.info = replace(self.info, name=inner.name, filename=inner.filename)
+        if definition is None:
+            self.info = replace(self.info, name=inner.name, filename=inner.filename)
         self.inlining.append(func)
         try:
             for param, value in zip(inner.params, values, strict=True):
+                if value is None:
+                    continue
                 self.bind(ast.Name(id=renames[param], ctx=ast.Store(), lineno=self.lineno),
                           value, symbolic=True)
             self.block(body[:-1])
             ret = body[-1]
-            self.lineno = ret.lineno
+            self.lineno = ret.lineno if definition is None else saved_lineno
             result = self.tuple_value(ret.value)
             if result is None:
                 result = self.atom(ret.value)
@@ -803,6 +818,14 @@ class _Normalizer:
             stacked = ast.Call(func=self.numpy_function("stack"),
                                args=[ast.Tuple(elts=rows, ctx=ast.Load())], keywords=[])
             return self.call(ast.copy_location(stacked, node))
+        definition = rules.composite_of(target)
+        if definition is not None:
+            return self.expand(node, definition)
+        rewriter = rules.rewriter_of(target)
+        if rewriter is not None:
+            rewritten = rewriter(node, self)
+            if rewritten is not None:
+                return self.operation(ast.copy_location(rewritten, node))
         keepdims = False
         if is_user_function(target) and self.to_inline(node):
             result = self.inline(node)
@@ -823,6 +846,10 @@ class _Normalizer:
                     args[1] = kw.value
                 elif kw.arg == "keepdims" and target in _REDUCTIONS:
                     keepdims = self.keepdims(node, kw.value)
+                elif _bound_by_signature(target, node) is not None:
+                    args = _bound_by_signature(target, node)
+                    keepdims = False
+                    break
                 else:
                     raise self.info.error(node, f"the keyword argument '{kw.arg}' in the call "
                                           f"to '{ast.unparse(func)}' is not supported",
@@ -840,7 +867,31 @@ class _Normalizer:
                                   "x.squeeze(axis=(0, 2))")
         if target is numpy.reshape:  # Numba reshapes contiguous arrays only
             func = self.kernel("reshape")
+        implementation = rules.implementation(target)
+        if implementation is not None:  # scipy.special.expit: a kernel Numba compiles
+            func = self.reference(implementation)
         return ast.Call(func=func, args=[self.atom(a) for a in args], keywords=[])
+
+    def expand(self, node: ast.Call, definition: Any) -> ast.expr:
+        """A call of a function defined in plain Python for the compiler
+        (``rules.composite``): its body inlined here, literal arguments substituted."""
+        call = ast.copy_location(ast.Call(func=node.func, args=node.args,
+                                          keywords=node.keywords), node)
+        result = self.inline(call, definition)
+        if isinstance(result, ast.Tuple):
+            raise self.info.error(node, f"{ast.unparse(node.func)}() returns a tuple, which is "
+                                  "used here as a value", construct="a tuple value",
+                                  hint="unpack it first: a, b = f(...)")
+        return result
+
+    def reference(self, obj: Any) -> ast.Name:
+        """A name bound to ``obj`` in the function's names (bound now if needed)."""
+        for bound, value in self.info.bindings.items():
+            if value is obj and bound not in self.current:
+                return ast.Name(id=bound, ctx=ast.Load())
+        bound = self.names.fresh(getattr(obj, "__name__", "function"))
+        self.info.bindings[bound] = obj
+        return ast.Name(id=bound, ctx=ast.Load())
 
     def keepdims(self, node: ast.Call, value: ast.expr) -> bool:
         """The ``keepdims=`` of a reduction: a literal, since it decides the result's rank."""
@@ -1120,6 +1171,126 @@ def _positional_call(target: object, node: ast.Call) -> str | None:
     if given or (rules.has_rule(target) and rules.lookup(target, len(args)) is None):
         return None
     return ast.unparse(ast.Call(func=node.func, args=args, keywords=[]))
+
+
+def _bound_by_signature(target: object, node: ast.Call) -> list[ast.expr] | None:
+    """The call's arguments in the primitive's parameter order (keywords placed, defaults in
+    between filled in), when a derivative rule or an implementation takes that many."""
+    if _positional_call(target, node) is None:
+        return None
+    return _positional_nodes(target, node)
+
+
+def _positional_nodes(target: object, node: ast.Call) -> list[ast.expr]:
+    params = list(inspect.signature(target).parameters.values())  # type: ignore[arg-type]
+    given = {kw.arg: kw.value for kw in node.keywords}
+    args = list(node.args)
+    for param in params[len(args):]:
+        if not given:
+            break
+        if param.name in given:
+            args.append(given.pop(param.name))
+        else:
+            args.append(ast.Constant(value=param.default))
+    return args
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A literal argument of a composite: a number, a bool, None, a string, or a tuple of
+    those (``axis=(0, 1)``)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if _is_number(node):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_is_literal(e) for e in node.elts)
+    return False
+
+
+def _substitute_literals(tree: ast.FunctionDef, literal: dict[str, ast.expr]
+                         ) -> ast.FunctionDef:
+    """``tree`` with its parameters in ``literal`` replaced by their values, and the ``if``
+    statements and conditional expressions whose conditions are then known decided."""
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, n: ast.Name) -> ast.expr:
+            if isinstance(n.ctx, ast.Load) and n.id in literal:
+                return ast.copy_location(copy.deepcopy(literal[n.id]), n)
+            return n
+
+        def visit_If(self, n: ast.If) -> Any:
+            self.generic_visit(n)
+            known = _static_value(n.test)
+            if known is _UNKNOWN:
+                return n
+            taken = n.body if known else n.orelse
+            return taken or [ast.Pass()]
+
+        def visit_IfExp(self, n: ast.IfExp) -> ast.expr:
+            self.generic_visit(n)
+            known = _static_value(n.test)
+            if known is _UNKNOWN:
+                return n
+            return n.body if known else n.orelse
+
+    tree = Substitute().visit(tree)
+    return ast.fix_missing_locations(tree)
+
+
+_UNKNOWN = object()
+
+
+def _static_value(node: ast.expr) -> Any:
+    """The value of an expression made of literals (comparisons, ``is None``, ``and``,
+    ``not``, ``len``/``isinstance`` of literals), or ``_UNKNOWN``."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if _is_number(node):
+        return -node.operand.value
+    if isinstance(node, ast.Tuple):
+        items = [_static_value(e) for e in node.elts]
+        return _UNKNOWN if any(i is _UNKNOWN for i in items) else tuple(items)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        v = _static_value(node.operand)
+        return _UNKNOWN if v is _UNKNOWN else (not v)
+    if isinstance(node, ast.BoolOp):
+        values = [_static_value(v) for v in node.values]
+        if any(v is _UNKNOWN for v in values):
+            return _UNKNOWN
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare):
+        left = _static_value(node.left)
+        if left is _UNKNOWN:
+            return _UNKNOWN
+        for op, comp in zip(node.ops, node.comparators, strict=True):
+            right = _static_value(comp)
+            if right is _UNKNOWN or type(op) not in _STATIC_COMPARE:
+                return _UNKNOWN
+            if not _STATIC_COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords
+            and node.func.id in ("len", "isinstance")):
+        values = [_static_value(a) for a in node.args]
+        if node.func.id == "isinstance" and len(node.args) == 2:
+            kinds = {"int": int, "float": float, "tuple": tuple, "bool": bool}
+            names = (node.args[1].elts if isinstance(node.args[1], ast.Tuple)
+                     else [node.args[1]])
+            if values[0] is _UNKNOWN or not all(isinstance(n, ast.Name) and n.id in kinds
+                                                for n in names):
+                return _UNKNOWN
+            return isinstance(values[0], tuple(kinds[n.id] for n in names))
+        if node.func.id == "len" and len(values) == 1 and isinstance(values[0], tuple):
+            return len(values[0])
+    return _UNKNOWN
+
+
+_STATIC_COMPARE = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+                   ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b,
+                   ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
+                   ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+                   ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -38,6 +38,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -170,7 +171,9 @@ def _find_name(primal: Any) -> str:
     name = getattr(primal, "__name__", None)
     if name and getattr(builtins, name, None) is primal:
         return name
-    for prefix in ("math", "np", "kernels"):
+    for prefix in NAMESPACE:
+        if prefix == "operator":
+            continue
         module = NAMESPACE[prefix]
         if name and getattr(module, name, None) is primal:
             return f"{prefix}.{name}"
@@ -384,6 +387,36 @@ def _build_cases() -> list[Case]:
 
 
 CASES = _build_cases()
+
+
+def _extensions() -> list:
+    """Cases of other rule modules, kept in files of their own (``tests/audit_<area>.py``).
+
+    Each defines ``cases(audit)``, called with this module, returning its ``Case`` list
+    (built with this module's helpers: ``audit.Case``, ``audit.v``, ...), and optionally
+    ``nondiff(audit)``, returning entries for ``NONDIFF``.  It may bind more modules for the
+    generated functions and the oracle (``audit.bind("sp", scipy.special)``)."""
+    here = Path(__file__).parent
+    loaded = []
+    for path in sorted(here.glob("audit_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_adc_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        CASES.extend(module.cases(sys.modules[__name__]))
+        loaded.append(module)
+    return loaded
+
+
+def bind(name: str, module: Any) -> None:
+    """Make ``module`` importable as ``name`` in the generated functions and the oracle, and
+    a prefix ``spell`` tries (``sp.expit``)."""
+    global HEADER
+    NAMESPACE[name] = module
+    HEADER += f"import {module.__name__} as {name}\n"
+    _SPELLINGS.clear()
+
+
+_EXTENSIONS = _extensions()
 
 
 # -- generated functions ------------------------------------------------------------------------
@@ -646,6 +679,8 @@ NONDIFF: dict[Any, list[Flat]] = {
     np.size: [Flat("{f}({0})", (m(REAL),))],
     np.ndim: [Flat("{f}({0})", (m(REAL),))],
     kernels.zeros_like: [Flat("{f}({0})", (v(REAL),)), Flat("{f}({0})", (s(REAL),))],
+    kernels.reduced_size: [Flat("{f}({0}, None)", (m(REAL),)), Flat("{f}({0}, 1)", (m(REAL),)),
+                           Flat("{f}({0}, (0, 1))", (m(REAL),))],
     kernels.unit_seed: [Flat("{f}({0})", (s(REAL),))],
     kernels.ties: [Flat("{f}({0}, np.max({0}), None)", (v(REAL, 5),))],
     operator.floordiv: [Flat("{0} // {1}", (s(WIDE), s(NONZERO)))],
@@ -657,6 +692,9 @@ NONDIFF: dict[Any, list[Flat]] = {
     operator.gt: [Flat("{0} > {1}", (s(REAL), s(REAL)))],
     operator.ge: [Flat("{0} >= {1}", (s(REAL), s(REAL)))],
 }
+
+for _extension in _EXTENSIONS:
+    NONDIFF.update(getattr(_extension, "nondiff", lambda audit: {})(sys.modules[__name__]))
 
 #: Random points per declaration, and the share of them that may straddle a jump.
 FLAT_POINTS = 20

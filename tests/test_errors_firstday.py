@@ -227,12 +227,11 @@ def maximum_with_initial(x):
     return np.max(x, initial=0.0)
 
 
-def test_a_keyword_hint_gives_code_that_works():
-    err = error_of(lambda: adc.grad(clips_by_keyword))
-    assert "'a_min'" in str(err).splitlines()[0]
-    assert err.hint == "pass it positionally: np.clip(x, 0.0, 1.0)"
-    x = np.array([0.5, 2.0])
-    np.testing.assert_allclose(adc.grad(clips_positionally)(x), [1.0, 0.0])
+def test_keywords_of_a_primitive_are_bound_by_its_signature():
+    # keywords of a primitive are bound by its signature, as NumPy binds them
+    x = np.array([0.5, 2.0, -0.5])
+    np.testing.assert_allclose(adc.grad(clips_by_keyword)(x), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(adc.grad(clips_positionally)(x), [1.0, 0.0, 0.0])
 
 
 def test_keyword_hints_never_send_the_user_to_another_error():

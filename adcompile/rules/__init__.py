@@ -87,7 +87,12 @@ _LINEAR: dict[int, str] = {}
 _SHAPE_ONLY: dict[int, set[int]] = {}
 _NONDIFF: dict[int, Any] = {}
 _USER_SOURCES: list[str] = []
-_BUILTIN_MODULES = ("operators", "math", "numpy")
+#: NumPy/SciPy functions the forward sweep calls under another name (``implemented_by``)
+_IMPLEMENTATIONS: dict[int, Any] = {}
+#: functions expanded at the call into plain Python the compiler reads (``composite``)
+_COMPOSITES: dict[int, Any] = {}
+#: functions whose calls are rewritten into other calls before normalization (``rewrite``)
+_REWRITERS: dict[int, Any] = {}
 
 
 def derivative(*primals: Any, elementwise: bool = True,
@@ -236,8 +241,11 @@ def lookup(primal: Any, nargs: int) -> Rule | None:
 
 
 def has_rule(primal: Any) -> bool:
-    """Whether any rule (of any arity) is registered for ``primal``."""
-    return any(key[0] == id(primal) for key in _RULES)
+    """Whether any rule (of any arity) is registered for ``primal`` (or a definition that
+    the compiler reads instead of it: ``composite``, ``implemented_by``)."""
+    key = id(primal)
+    return (key in _COMPOSITES or key in _IMPLEMENTATIONS or key in _REWRITERS
+            or any(k[0] == key for k in _RULES))
 
 
 def arities(primal: Any) -> list[int]:
@@ -249,12 +257,68 @@ def is_nondifferentiable(primal: Any) -> bool:
     return id(primal) in _NONDIFF
 
 
+def implemented_by(primal: Any, implementation: Any) -> None:
+    """Let the forward sweep call ``implementation`` (a function Numba compiles, e.g. a
+    ``numba.njit`` kernel) wherever the user calls ``primal`` (e.g. ``scipy.special.expit``,
+    which Numba cannot compile).  The derivative rule is looked up on ``implementation``:
+    register it there (``@derivative(primal, implementation)`` registers both)."""
+    _IMPLEMENTATIONS[id(primal)] = implementation
+
+
+def implementation(primal: Any) -> Any:
+    """What the forward sweep calls for ``primal`` (``None``: ``primal`` itself)."""
+    return _IMPLEMENTATIONS.get(id(primal))
+
+
+def composite(*primals: Any) -> Callable[[types.FunctionType], types.FunctionType]:
+    """Register the decorated plain-Python function as the definition of ``primals``.
+
+    A call of one of ``primals`` in differentiated code is replaced by the definition's body,
+    inlined at the call with the user's arguments (keywords and defaults bound by the
+    definition's signature), and differentiated like the user's own code: ``np.std(x)`` is
+    ``np.sqrt(np.mean((x - np.mean(x)) ** 2))``.  Arguments that are literals (``axis=0``,
+    ``ddof=1``, ``None``, a tuple of ints) are substituted as literals before the body is
+    read, and ``if`` statements and conditional expressions whose conditions are then
+    literals are decided, so one definition covers every static option.
+    """
+    def register(func: types.FunctionType) -> types.FunctionType:
+        for primal in primals:
+            _COMPOSITES[id(primal)] = func
+        return func
+
+    return register
+
+
+def rewrite(*primals: Any) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the rewriter of calls of ``primals``:
+    ``rewriter(call, normalizer) -> ast.expr | None`` returns the expression the call means,
+    written with operations the compiler knows (``np.einsum("ij,j->i", A, x)`` as a product
+    and a sum), or ``None`` to leave the call as it is.  The normalizer's ``numpy_function(
+    name)`` and ``reference(obj)`` give names for NumPy's functions and for kernels, and
+    ``info.error(node, ...)`` makes the error of a call it cannot take."""
+    def register(func: Callable) -> Callable:
+        for primal in primals:
+            _REWRITERS[id(primal)] = func
+        return func
+
+    return register
+
+
+def rewriter_of(primal: Any) -> Callable | None:
+    return _REWRITERS.get(id(primal))
+
+
+def composite_of(primal: Any) -> types.FunctionType | None:
+    """The plain-Python definition registered for ``primal`` with ``composite``, if any."""
+    return _COMPOSITES.get(id(primal))
+
+
 def fingerprint() -> str:
     """A hash of every rule's text; part of the cache key of generated modules."""
     h = hashlib.sha256()
     here = Path(__file__).parent
-    for name in _BUILTIN_MODULES:
-        h.update((here / f"{name}.py").read_bytes())
+    for path in sorted(here.glob("*.py")):
+        h.update(path.read_bytes())
     for src in _USER_SOURCES:
         h.update(src.encode())
     return h.hexdigest()
@@ -281,6 +345,10 @@ def _parse_template(template: types.FunctionType) -> ast.expr:
     return body[0].value
 
 
+from . import elementwise as _elementwise  # noqa: E402,F401
+from . import linalg as _linalg  # noqa: E402,F401
 from . import math as _math_rules  # noqa: E402,F401  (registers the library's rules)
 from . import numpy as _numpy_rules  # noqa: E402,F401
 from . import operators as _operator_rules  # noqa: E402,F401
+from . import shapes as _shapes  # noqa: E402,F401
+from . import statistics as _statistics  # noqa: E402,F401

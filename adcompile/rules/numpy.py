@@ -342,4 +342,4 @@ def spread_tangent(g, ans, t, y):
 
 
 shape_only(1, kernels.stored_tangent, kernels.fresh_tangent, kernels.broadcast_tangent)
-nondifferentiable(kernels.zeros_like, kernels.unit_seed, ties)
+nondifferentiable(kernels.zeros_like, kernels.unit_seed, ties, reduced_size)

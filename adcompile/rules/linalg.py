@@ -1,0 +1,2 @@
+"""Products beyond matmul (inner, vdot, tensordot, kron, cross, einsum) and np.linalg.
+"""
