@@ -12,7 +12,9 @@ What it measures, every figure a ratio taken in this one run (performance.md):
    time per call of the forward (``adc.forward``), the directional derivative
    (``adc.jvp``), the gradient (``adc.grad``) and the Hessian-vector product
    (``adc.hvp``), in interleaved rounds (CPU time of this thread, so that other work on the
-   machine is left out).  Bars: jvp / forward <= 1.5; hvp / gradient <= 3.
+   machine is left out).  Bars: jvp / forward <= 1.5; hvp / gradient <= 3.  For the
+   Rosenbrock loop, also a directional derivative written by hand and compiled by Numba: the
+   limit of forward mode on that loop.
 2. The full Hessian of a loss of 100 parameters (logistic regression on 400 rows):
    ``adc.hessian`` (100 Hessian-vector products in one compiled loop) against
    ``jax.jit(jax.hessian(...))`` when JAX is installed (``pip install -e ".[bench-jax]"``),
@@ -30,6 +32,7 @@ import math
 import sys
 import time
 
+import numba
 import numpy as np
 
 import adcompile as adc
@@ -43,6 +46,21 @@ def rosen(x):
     for i in range(len(x) - 1):
         s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
     return s
+
+
+@numba.njit
+def rosen_jvp_by_hand(x, t):
+    """The Rosenbrock loop's value and directional derivative, written by hand: the limit
+    of forward mode compiled by Numba."""
+    s = 0.0
+    ds = 0.0
+    for i in range(len(x) - 1):
+        a = x[i + 1] - x[i] * x[i]
+        da = t[i + 1] - 2.0 * x[i] * t[i]
+        b = 1.0 - x[i]
+        s += 100.0 * a * a + b * b
+        ds += 200.0 * a * da - 2.0 * b * t[i]
+    return s, ds
 
 
 def mlp(W1, b1, W2, b2, X, y):
@@ -110,8 +128,10 @@ def check(name: str, got, want, rtol: float) -> None:
                  f"{np.ravel(want)[:4]}")
 
 
-def workload(name: str, f, args: tuple, wrt: tuple[int, ...], repeats: int) -> dict:
-    """The four functions of ``f`` timed at ``args``; returns the ratios."""
+def workload(name: str, f, args: tuple, wrt: tuple[int, ...], repeats: int,
+             hand_jvp=None) -> dict:
+    """The four functions of ``f`` timed at ``args`` (and ``hand_jvp``, a directional
+    derivative written by hand, when given); returns the ratios."""
     rng = np.random.default_rng(SEED)
     wrt_arg = wrt if len(wrt) > 1 else wrt[0]
     tangents = tuple(rng.standard_normal(np.shape(args[p])) if np.ndim(args[p])
@@ -133,10 +153,12 @@ def workload(name: str, f, args: tuple, wrt: tuple[int, ...], repeats: int) -> d
             return g[k] if len(wrt) > 1 else g
         check(f"{name} hvp[{k}]", hv[k], directional(part, args, wrt, tangents), 1e-4)
     del grads
-    samples = per_call({"forward": lambda: forward(*args),
-                        "jvp": lambda: jvp(*args, *tangents),
-                        "gradient": lambda: grad(*args),
-                        "hvp": lambda: hvp(*args, *tangents)}, repeats)
+    runs = {"forward": lambda: forward(*args), "jvp": lambda: jvp(*args, *tangents),
+            "gradient": lambda: grad(*args), "hvp": lambda: hvp(*args, *tangents)}
+    if hand_jvp is not None:
+        check(f"{name} hand-written jvp", hand_jvp(*args, *tangents)[1], d, 1e-10)
+        runs["hand jvp"] = lambda: hand_jvp(*args, *tangents)
+    samples = per_call(runs, repeats)
     print(f"\n{name}  (first call of jvp and hvp, compiling both: {first:.1f} s)")
     for key, values in samples.items():
         print(f"  {key:<10}{np.median(values):12.1f} us per call")
@@ -146,6 +168,10 @@ def workload(name: str, f, args: tuple, wrt: tuple[int, ...], repeats: int) -> d
                               ("hvp / gradient", hvp_ratio, 3.0)):
         print(f"  {label:<16}{value:6.2f}   (bar <= {bar:g}: "
               f"{'pass' if value <= bar else 'MISS'})")
+    if hand_jvp is not None:
+        print(f"  {'jvp / hand-written jvp':<24}{ratio(samples, 'jvp', 'hand jvp'):6.2f}")
+        print(f"  {'hand-written jvp / forward':<24}{ratio(samples, 'hand jvp', 'forward'):6.2f}"
+              "   (the limit of forward mode here)")
     return {"jvp/forward": jvp_ratio, "hvp/gradient": hvp_ratio}
 
 
@@ -193,7 +219,8 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 5 if args.quick else 15
     x = np.random.default_rng(SEED).uniform(-1.0, 1.0, 100_000)
-    workload("Rosenbrock loop, n = 100,000", rosen, (x,), (0,), repeats)
+    workload("Rosenbrock loop, n = 100,000", rosen, (x,), (0,), repeats,
+             hand_jvp=rosen_jvp_by_hand)
     workload(f"MLP 2-{HIDDEN}-1, 256 rows, wrt W1, b1, W2, b2", mlp, mlp_problem(),
              (0, 1, 2, 3), repeats)
     full_hessian(repeats)
