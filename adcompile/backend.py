@@ -21,6 +21,9 @@ import numpy as np
 from numba.core import errors as numba_errors
 from numba.core import types as nbtypes
 from numba.core.caching import FunctionCache, NullCache
+from numba.core.compiler import CompilerBase, DefaultPassBuilder, Flags, compile_extra
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.typed_passes import NopythonTypeInference
 from numba.core.registry import CPUDispatcher
 
 from . import structure
@@ -239,13 +242,13 @@ class CompiledFunction(CPUDispatcher):
             bad |= any(isinstance(t, nbtypes.Array) for t in seen)
             if not seen and self.forward is not None and any(
                     isinstance(t, nbtypes.Array) for t in argtypes):
-                # the gradient never computes the loss: type the function itself
+                # the gradient never computes the loss: infer the type the function returns
+                # (typing only: machine code for it is made if and when it is called)
                 try:
-                    self.forward.compile(argtypes)
+                    loss = return_type(self.forward, argtypes)
                 except numba_errors.TypingError as exc:
                     self._reset_overloads()
                     raise self.forward._type_error(exc, args) from exc
-                loss = self.forward.overloads[argtypes].signature.return_type
                 bad |= isinstance(loss, nbtypes.Array)
         if bad:
             self._reset_overloads()
@@ -254,6 +257,43 @@ class CompiledFunction(CPUDispatcher):
                 f"types ({', '.join(str(t) for t in argtypes)}) it returns an array",
                 construct="an array result",
                 hint="reduce it to one number, e.g. with np.sum or np.mean")
+
+
+@register_pass(mutates_CFG=False, analysis_only=True)
+class _TypesFound(FunctionPass):
+    """The last pass of ``_TypeOnly``: the result is the inferred return type."""
+
+    _name = "adcompile_types_found"
+
+    def __init__(self) -> None:
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state: Any) -> bool:
+        state.cr = state.return_type
+        return False
+
+
+class _TypeOnly(CompilerBase):
+    """Numba's front end and type inference, without lowering to machine code."""
+
+    def define_pipelines(self) -> list:
+        pm = DefaultPassBuilder.define_untyped_pipeline(self.state)
+        pm.add_pass(NopythonTypeInference, "nopython frontend")
+        pm.add_pass(_TypesFound, "the return type")
+        pm.finalize()
+        return [pm]
+
+
+def return_type(dispatcher: Any, argtypes: tuple) -> Any:
+    """The Numba type ``dispatcher``'s function returns for arguments of ``argtypes``, from
+    type inference alone (a fraction of a compilation; callees it types are compiled as
+    usual).  Raises Numba's ``TypingError`` as a compilation would."""
+    if argtypes in dispatcher.overloads:
+        return dispatcher.overloads[argtypes].signature.return_type
+    flags = Flags()
+    dispatcher.targetdescr.options.parse_as_flags(flags, dispatcher.targetoptions)
+    return compile_extra(dispatcher.typingctx, dispatcher.targetctx, dispatcher.py_func,
+                         argtypes, None, flags, {}, pipeline_class=_TypeOnly)
 
 
 def _unsupported(value: Any) -> tuple[str, str] | None:

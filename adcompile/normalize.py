@@ -914,7 +914,7 @@ class _Normalizer:
         if keepdims:
             axis = args[1] if len(args) > 1 else ast.Constant(value=None)
             return self.kernel(_ALONG[target]), [args[0], axis, ast.Constant(value=True)]
-        if len(args) == 2 and (target is not numpy.sum or isinstance(args[1], ast.Tuple)):
+        if len(args) == 2:  # Numba's own sum along an axis compiles its error formatting
             return self.kernel(_ALONG[target]), args
         return func, args
 
