@@ -504,7 +504,8 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool,
                                                                        type(None),
                                                                        type(Ellipsis))):
-        if not (isinstance(node.value, str) and _is_docstring(node, body)):
+        if not (isinstance(node.value, str) and (_is_docstring(node, body)
+                                                 or getattr(node, "option", False))):
             what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
             raise info.error(located, f"{what} is not supported in differentiated code",
                              construct="a string" if isinstance(node.value, str) else what,
@@ -519,12 +520,14 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
 
 def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
     """The usual reasons for a string in numeric code, each with what to write instead:
-    ``np.einsum``, a dict parameter indexed by key, a string option of a call."""
-    if isinstance(node, ast.Call) and _early_resolve(info, node.func) is _numpy_einsum():
-        raise info.error(located, "np.einsum is not supported yet",
-                         construct="np.einsum", hint="write the product with @ (np.matmul) or "
-                         "np.dot, with np.sum(a * b, axis=...) on broadcast arrays, or with "
-                         "loops over range")
+    a dict parameter indexed by key, a string option of a call.  The string options of a
+    function the compiler rewrites or defines itself (``np.einsum``'s subscripts,
+    ``np.linalg.norm``'s ``ord='fro'``) are read when the call is compiled: allowed."""
+    if isinstance(node, ast.Call) and _reads_options(_early_resolve(info, node.func)):
+        for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                arg.option = True  # read by the rewrite or definition, never a value
+        return
     if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
             and isinstance(node.slice.value, str)):
         base = ast.unparse(node.value)
@@ -563,9 +566,13 @@ def _early_resolve(info: FunctionInfo, node: ast.expr) -> Any:
     return func.__globals__.get(node.id, getattr(builtins, node.id, None))
 
 
-def _numpy_einsum() -> Any:
-    numpy = sys.modules.get("numpy")
-    return getattr(numpy, "einsum", _numpy_einsum)
+def _reads_options(target: Any) -> bool:
+    """Whether calls of ``target`` are rewritten or expanded by a definition
+    (``rules.rewrite``, ``rules.composite``), which read their literal options."""
+    from . import rules
+
+    return target is not None and (rules.rewriter_of(target) is not None
+                                   or rules.composite_of(target) is not None)
 
 
 def _as_tuple(display: ast.List) -> ast.Tuple:

@@ -329,6 +329,12 @@ class _Normalizer:
             if whole is not None:
                 element = self.tuple_element(value, whole)
                 return element if isinstance(element, ast.Tuple) else None
+        if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):
+            # a library function defined in plain Python that returns a tuple
+            # (np.linalg.slogdet): its body inlined, its result kept as atoms
+            definition = rules.composite_of(self.info.resolve(value.func))
+            if definition is not None and _returns_tuple(definition):
+                return self.inline(value, definition)
         return None
 
     # -- user functions that take or return tuples: inlined ---------------------------------

@@ -1,2 +1,439 @@
-"""Products beyond matmul (inner, vdot, tensordot, kron, cross, einsum) and np.linalg.
+"""Products beyond matmul (inner, vdot, tensordot, kron, cross, einsum) and ``np.linalg``.
+
+Each rule: ``(g, ans, *args)``, adjoints shaped like the arguments (``elementwise=False``).
+Contractions of any ranks go through one kernel, ``contract`` (``np.tensordot``'s product):
+``np.inner`` is a contraction of the last axes (``composite``), ``np.tensordot`` and
+``np.einsum`` are rewritten into contractions, transposes, sums and ``@`` when the function is
+compiled (their axes and subscripts are literals).  ``np.linalg.norm`` is rewritten by its
+literal ``ord``/``axis``/``keepdims`` into reductions and the norm kernels, whose derivative
+at 0 is the subgradient 0 (never NaN).
+
+Forward mode: products are linear in each factor (``linear(..., jointly=False)``); the
+others have a forward rule beside their reverse rule.  ``det``, ``slogdet``, ``inv`` and
+``solve`` are written in terms of ``inv``/``solve`` themselves, so their second derivatives
+come from the same table; the Cholesky factor and the norms' kernels have first derivatives
+only.
 """
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import numpy as np
+
+from .. import einsum as _einsum
+from ..kernels import matmul_left, ratio_or_zero, sum_along, unbroadcast
+from ..kernels_linalg import (
+    cholesky_adjoint,
+    cholesky_tangent,
+    contract,
+    contract_left,
+    contract_right,
+    det_sign,
+    kron_left,
+    kron_right,
+    log_abs_det,
+    norm2,
+    norm2_kept,
+    pnorm,
+    pnorm_kept,
+    pnorm_weights,
+    spectral_norm,
+    spectral_weights,
+)
+from . import composite, derivative, linear, nondifferentiable, rewrite, tangent
+
+# -- products ----------------------------------------------------------------------------------
+
+
+@derivative(contract, elementwise=False)
+def contraction(g, ans, a, b, axes_a, axes_b):
+    return (contract_left(g, a, b, axes_a, axes_b), contract_right(g, a, b, axes_a, axes_b),
+            None, None)
+
+
+linear(contract, jointly=False)
+
+
+@composite(np.inner)
+def inner(a, b):
+    return contract(a, b, (-1,), (-1,))
+
+
+@composite(np.vdot)
+def vdot(a, b):
+    return np.dot(np.ravel(a), np.ravel(b))
+
+
+@derivative(np.kron, elementwise=False)
+def kron(g, ans, a, b):
+    return kron_left(g, a, b), kron_right(g, a, b)
+
+
+linear(np.kron, jointly=False)
+
+
+@derivative(np.cross, elementwise=False)
+def cross(g, ans, a, b):
+    return unbroadcast(np.cross(b, g), a), unbroadcast(np.cross(g, a), b)
+
+
+linear(np.cross, jointly=False)
+
+
+# -- np.linalg ---------------------------------------------------------------------------------
+
+
+@derivative(np.linalg.det, elementwise=False)
+def det(g, ans, a):
+    return g * ans * np.transpose(np.linalg.inv(a))
+
+
+@tangent(np.linalg.det)
+def det_tangent(t, ans, a):
+    return ans * np.sum(np.transpose(np.linalg.inv(a)) * t)
+
+
+@derivative(log_abs_det, elementwise=False)
+def logabsdet(g, ans, a):
+    return g * np.transpose(np.linalg.inv(a))
+
+
+@tangent(log_abs_det)
+def logabsdet_tangent(t, ans, a):
+    return np.sum(np.transpose(np.linalg.inv(a)) * t)
+
+
+nondifferentiable(det_sign)
+
+
+@composite(np.linalg.slogdet)
+def slogdet(a):
+    return det_sign(a), log_abs_det(a)
+
+
+@derivative(np.linalg.inv, elementwise=False)
+def inv(g, ans, a):
+    return -(np.transpose(ans) @ g @ np.transpose(ans))
+
+
+@tangent(np.linalg.inv)
+def inv_tangent(t, ans, a):
+    return -(ans @ t @ ans)
+
+
+@derivative(np.linalg.solve, elementwise=False)
+def solve(g, ans, a, b):
+    return (-matmul_left(np.linalg.solve(np.transpose(a), g), a, ans),
+            np.linalg.solve(np.transpose(a), g))
+
+
+@tangent(np.linalg.solve)
+def solve_tangent(t, ans, a, b):
+    return -np.linalg.solve(a, t @ ans), np.linalg.solve(a, t)
+
+
+@derivative(np.linalg.cholesky, elementwise=False)
+def cholesky(g, ans, a):
+    return cholesky_adjoint(g, ans)
+
+
+@tangent(np.linalg.cholesky)
+def cholesky_forward(t, ans, a):
+    return cholesky_tangent(t, ans)
+
+
+# -- norms -------------------------------------------------------------------------------------
+
+
+@derivative(norm2, elementwise=False)
+def norm2_rule(g, ans, x):
+    return g * ratio_or_zero(x, ans)
+
+
+@tangent(norm2)
+def norm2_tangent(t, ans, x):
+    return ratio_or_zero(np.sum(x * t), ans)
+
+
+@derivative(norm2_kept, elementwise=False)
+def norm2_kept_rule(g, ans, x, axis):
+    return g * ratio_or_zero(x, ans), None
+
+
+@tangent(norm2_kept)
+def norm2_kept_tangent(t, ans, x, axis):
+    return ratio_or_zero(sum_along(x * t, axis, True), ans), None
+
+
+@derivative(pnorm, elementwise=False)
+def pnorm_rule(g, ans, x, p):
+    return g * pnorm_weights(x, ans, p), None
+
+
+@tangent(pnorm)
+def pnorm_tangent(t, ans, x, p):
+    return np.sum(t * pnorm_weights(x, ans, p)), None
+
+
+@derivative(pnorm_kept, elementwise=False)
+def pnorm_kept_rule(g, ans, x, p, axis):
+    return g * pnorm_weights(x, ans, p), None, None
+
+
+@tangent(pnorm_kept)
+def pnorm_kept_tangent(t, ans, x, p, axis):
+    return sum_along(t * pnorm_weights(x, ans, p), axis, True), None, None
+
+
+@derivative(spectral_norm, elementwise=False)
+def spectral(g, ans, a):
+    return g * spectral_weights(a)
+
+
+@tangent(spectral_norm)
+def spectral_tangent(t, ans, a):
+    return np.sum(t * spectral_weights(a))
+
+
+# -- calls rewritten by their literal arguments ------------------------------------------------
+
+rewrite(np.einsum)(_einsum.lower)
+
+
+_NO_VALUE = object()
+
+
+def _arguments(call: ast.Call, normalizer: Any, names: list[str], defaults: dict[str, Any]
+               ) -> dict[str, ast.expr | None]:
+    """The call's arguments by parameter name (``None``: left at its default)."""
+    what = ast.unparse(call.func)
+    if len(call.args) > len(names):
+        raise normalizer.info.error(call, f"{what}() takes at most {len(names)} arguments "
+                                    "here", construct=what, hint=f"pass {', '.join(names)}")
+    bound: dict[str, ast.expr | None] = dict(zip(names, call.args, strict=False))
+    for kw in call.keywords:
+        if kw.arg not in names or kw.arg in bound:
+            raise normalizer.info.error(call, f"the keyword argument '{kw.arg}' in the call "
+                                        f"to '{what}' is not supported", construct=what,
+                                        hint=f"its parameters are {', '.join(names)}")
+        bound[kw.arg] = kw.value
+    return {name: bound.get(name) for name in names}
+
+
+def _literal(node: ast.expr | None, normalizer: Any, default: Any = None) -> Any:
+    """The value of a literal argument: a number (``np.inf``, ``-np.inf``, a module constant
+    too), a string, None, True/False, or a tuple or list of ints; ``_NO_VALUE`` otherwise."""
+    if node is None:
+        return default
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _literal(node.operand, normalizer)
+        return -value if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else _NO_VALUE
+    if isinstance(node, (ast.Tuple, ast.List)):
+        values = [_literal(e, normalizer) for e in node.elts]
+        return _NO_VALUE if any(v is _NO_VALUE for v in values) else tuple(values)
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        value = normalizer.info.resolve(node)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return _NO_VALUE
+
+
+def _ints(values: Any) -> ast.Tuple:
+    return ast.Tuple(elts=[ast.Constant(value=int(v)) for v in values], ctx=ast.Load())
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@rewrite(np.tensordot)
+def tensordot(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``np.tensordot(a, b, axes)`` with literal ``axes`` (an int: ``a``'s last ones with
+    ``b``'s first ones; or a pair of ints or sequences) as ``contract(a, b, axes_a, axes_b)``."""
+    args = _arguments(call, normalizer, ["a", "b", "axes"], {})
+    if args["a"] is None or args["b"] is None:
+        raise normalizer.info.error(call, "np.tensordot takes two arrays",
+                                    construct="np.tensordot", hint="np.tensordot(a, b, axes)")
+    axes = _literal(args["axes"], normalizer, 2)
+    if _is_int(axes) and axes >= 0:
+        axes_a, axes_b = tuple(range(-axes, 0)), tuple(range(axes))
+    elif (isinstance(axes, tuple) and len(axes) == 2
+          and all(_is_int(x) or (isinstance(x, tuple) and all(map(_is_int, x))) for x in axes)):
+        axes_a, axes_b = ((x,) if _is_int(x) else x for x in axes)
+        if len(axes_a) != len(axes_b):
+            raise normalizer.info.error(call, "the two sequences of axes of np.tensordot "
+                                        "differ in length", construct="np.tensordot",
+                                        hint="pair each axis of a with one of b: "
+                                        "axes=((1, 0), (0, 1))")
+    else:
+        raise normalizer.info.error(call, "np.tensordot needs its axes written as a literal: "
+                                    "an int, or a pair of ints or of tuples of ints",
+                                    construct="np.tensordot", hint="write axes=2 or axes="
+                                    "((1, 0), (0, 1)) in the call (the axes decide the rank "
+                                    "of the result, which must be known when compiling)")
+    return ast.Call(func=normalizer.reference(contract),
+                    args=[args["a"], args["b"], _ints(axes_a), _ints(axes_b)], keywords=[])
+
+
+@rewrite(np.linalg.norm)
+def norm(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``np.linalg.norm(x, ord, axis, keepdims)`` with literal options as what NumPy computes
+    (see ``_Norm``)."""
+    return _Norm(call, normalizer).expression()
+
+
+_INF = float("inf")
+
+
+class _Norm:
+    """One call of ``np.linalg.norm``.  Vector norms (``axis`` an int): 2 (and None) and p
+    by the norm kernels, 1 / inf / -inf / 0 by sums, maxima and minima of ``np.abs``.
+    Matrix norms (``axis`` a pair): 'fro' (and None) by the 2-norm kernel, 1 / -1 / inf /
+    -inf by sums and extrema.  ``axis=None``: None and 'fro' take every element; 1, inf and
+    -inf are the matrix norm of a matrix and the vector norm of a vector (a vector is taken
+    as one column, whose matrix norms are those), 2 the largest singular value (a column's is
+    its 2-norm); other orders are vector norms."""
+
+    def __init__(self, call: ast.Call, normalizer: Any) -> None:
+        self.call = call
+        self.normalizer = normalizer
+        args = _arguments(call, normalizer, ["x", "ord", "axis", "keepdims"], {})
+        if args["x"] is None:
+            raise self.error("np.linalg.norm takes an array", "np.linalg.norm(x)")
+        self.ord = _literal(args["ord"], normalizer)
+        self.axis = _literal(args["axis"], normalizer)
+        self.keepdims = _literal(args["keepdims"], normalizer, False)
+        for name, value in (("ord", self.ord), ("axis", self.axis),
+                            ("keepdims", self.keepdims)):
+            if value is _NO_VALUE:
+                raise self.error(f"np.linalg.norm needs {name}= written as a literal (it "
+                                 "decides the formula)", "write ord=2, ord=np.inf, ord='fro', "
+                                 "axis=1, axis=(0, 1), keepdims=True in the call")
+        if not isinstance(self.keepdims, bool):
+            raise self.error("keepdims= must be True or False", "write keepdims=True")
+        if isinstance(self.ord, bool) or not (self.ord is None or isinstance(
+                self.ord, (int, float)) or self.ord in ("fro", "nuc")):
+            raise self.error(f"np.linalg.norm has no ord={self.ord!r}",
+                             "ord is None, a number, np.inf, -np.inf, 'fro' or 'nuc'")
+        self.x = normalizer.atom(args["x"])
+
+    def error(self, message: str, hint: str) -> Exception:
+        return self.normalizer.info.error(self.call, message, construct="np.linalg.norm",
+                                          hint=hint)
+
+    def expression(self) -> ast.expr:
+        if self.axis is None:
+            return self.whole()
+        if _is_int(self.axis):
+            return self.vector((self.axis,))
+        if (isinstance(self.axis, tuple) and len(self.axis) == 1 and _is_int(self.axis[0])):
+            return self.vector(self.axis)
+        if (isinstance(self.axis, tuple) and len(self.axis) == 2
+                and all(map(_is_int, self.axis))):
+            if self.axis[0] == self.axis[1]:
+                raise self.error("the two axes of a matrix norm are the same axis",
+                                 "name two different axes: axis=(0, 1)")
+            return self.matrix(self.axis)
+        raise self.error(f"np.linalg.norm takes axis=None, an int or a pair of ints, not "
+                         f"axis={self.axis!r}", "axis=1 for vector norms, axis=(0, 1) for "
+                         "matrix norms")
+
+    def whole(self) -> ast.expr:
+        ord_ = self.ord
+        if ord_ is None or ord_ == "fro":
+            if self.keepdims:
+                return self.kernel(norm2_kept, ast.Constant(value=None))
+            return self.kernel(norm2)
+        if ord_ == "nuc" or ord_ in (-1, -2):
+            raise self.error(f"np.linalg.norm(x, {ord_!r}) without axis is not supported: it "
+                             "is a vector norm of a vector and a matrix norm of a matrix",
+                             "name the axes: axis=0 for a vector, axis=(0, 1) for a matrix "
+                             "(ord=-2 and 'nuc' of a matrix are not supported)")
+        if ord_ in (1, _INF, -_INF, 2):
+            if self.keepdims:
+                raise self.error(f"keepdims=True with ord={ord_!r} and no axis is not "
+                                 "supported", "name the axes: axis=0 for a vector, axis=(0, "
+                                 "1) for a matrix")
+            column = self.call_np("reshape", self.x, ast.Tuple(elts=[
+                ast.Subscript(value=ast.Attribute(value=self.x, attr="shape", ctx=ast.Load()),
+                              slice=ast.Constant(value=0), ctx=ast.Load()),
+                ast.Constant(value=-1)], ctx=ast.Load()))
+            if ord_ == 2:
+                return self.kernel(spectral_norm, x=column)
+            magnitude = self.call_np("abs", column)
+            if ord_ == 1:
+                return self.call_np("max", self.call_np("sum", magnitude, ast.Constant(0)))
+            extremum = "max" if ord_ > 0 else "min"
+            return self.call_np(extremum, self.call_np("sum", magnitude, ast.Constant(1)))
+        if ord_ == 0:
+            return self.count(None)
+        if self.keepdims:
+            return self.kernel(pnorm_kept, ast.Constant(value=float(ord_)),
+                               ast.Constant(value=None))
+        return self.kernel(pnorm, ast.Constant(value=float(ord_)))
+
+    def vector(self, axis: tuple) -> ast.expr:
+        ord_ = self.ord
+        axis_node = ast.Constant(value=axis[0])
+        if ord_ in ("fro", "nuc"):
+            raise self.error(f"ord={ord_!r} is a matrix norm, and axis={axis[0]} asks for "
+                             "vector norms", "give two axes: axis=(0, 1)")
+        if ord_ is None or ord_ == 2:
+            return self.squeezed(self.kernel(norm2_kept, axis_node), axis)
+        if ord_ == 0:
+            return self.count(axis_node)
+        if ord_ in (1, _INF, -_INF):
+            name = "sum" if ord_ == 1 else "max" if ord_ > 0 else "min"
+            return self.reduce(name, self.call_np("abs", self.x), axis_node, self.keepdims)
+        return self.squeezed(self.kernel(pnorm_kept, ast.Constant(value=float(ord_)),
+                                         axis_node), axis)
+
+    def matrix(self, axis: tuple) -> ast.expr:
+        ord_ = self.ord
+        row, col = axis
+        if ord_ is None or ord_ == "fro":
+            return self.squeezed(self.kernel(norm2_kept, _ints(axis)), axis)
+        if ord_ in (1, -1, _INF, -_INF):
+            summed, over = (row, col) if ord_ in (1, -1) else (col, row)
+            sums = self.reduce("sum", self.call_np("abs", self.x), ast.Constant(summed), True)
+            extremum = self.reduce("max" if ord_ > 0 else "min", sums, ast.Constant(over),
+                                   True)
+            return self.squeezed(extremum, axis)
+        raise self.error(f"the matrix norm ord={ord_!r} with axis={axis!r} is not supported",
+                         "for the largest singular value of a 2-D array, leave axis out: "
+                         "np.linalg.norm(A, 2); 'nuc' and -2 are not supported")
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def count(self, axis: ast.expr | None) -> ast.expr:
+        """The number of nonzero entries (ord=0), a float as in NumPy."""
+        nonzero = ast.Compare(left=self.x, ops=[ast.NotEq()], comparators=[ast.Constant(0.0)])
+        counted = (self.call_np("sum", nonzero) if axis is None and not self.keepdims
+                   else self.reduce("sum", nonzero, axis or ast.Constant(value=None),
+                                    self.keepdims))
+        return ast.BinOp(left=counted, op=ast.Mult(), right=ast.Constant(value=1.0))
+
+    def squeezed(self, kept: ast.expr, axis: tuple) -> ast.expr:
+        if self.keepdims:
+            return kept
+        where = ast.Constant(value=axis[0]) if len(axis) == 1 else _ints(axis)
+        return self.call_np("squeeze", kept, where)
+
+    def reduce(self, name: str, value: ast.expr, axis: ast.expr, keepdims: bool) -> ast.expr:
+        keywords = [ast.keyword(arg="keepdims", value=ast.Constant(value=True))] if keepdims \
+            else []
+        return ast.Call(func=self.normalizer.numpy_function(name), args=[value, axis],
+                        keywords=keywords)
+
+    def call_np(self, name: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=self.normalizer.numpy_function(name), args=list(args),
+                        keywords=[])
+
+    def kernel(self, func: Any, *args: ast.expr, x: ast.expr | None = None) -> ast.Call:
+        return ast.Call(func=self.normalizer.reference(func),
+                        args=[self.x if x is None else x, *args], keywords=[])
