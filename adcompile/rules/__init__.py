@@ -20,6 +20,7 @@ import ast
 import builtins
 import hashlib
 import inspect
+import sys
 import textwrap
 import types
 from collections.abc import Callable
@@ -93,6 +94,13 @@ _IMPLEMENTATIONS: dict[int, Any] = {}
 _COMPOSITES: dict[int, Any] = {}
 #: functions whose calls are rewritten into other calls before normalization (``rewrite``)
 _REWRITERS: dict[int, Any] = {}
+
+
+def _scipy_rules() -> None:
+    """Register SciPy's rules (``rules/special.py``) once the user's code has imported
+    ``scipy.special``: ``import adcompile`` does not import SciPy.  Every lookup calls this."""
+    if "scipy.special" in sys.modules and __name__ + ".special" not in sys.modules:
+        from . import special  # noqa: F401
 
 
 def derivative(*primals: Any, elementwise: bool = True,
@@ -200,6 +208,7 @@ def forward_lookup(primal: Any, nargs: int) -> tuple[str, Rule | None]:
     the tangent for ``g``; ``("scalar", reverse rule)``: the same for a user's rule, valid for
     numbers only; ``("none", None)``: no way.
     """
+    _scipy_rules()
     rule = _FORWARD.get((id(primal), nargs))
     if rule is not None:
         return "formula", rule
@@ -237,12 +246,14 @@ def nondifferentiable(*primals: Any) -> None:
 
 def lookup(primal: Any, nargs: int) -> Rule | None:
     """The rule for ``primal`` called with ``nargs`` arguments, if one is registered."""
+    _scipy_rules()
     return _RULES.get((id(primal), nargs))
 
 
 def has_rule(primal: Any) -> bool:
     """Whether any rule (of any arity) is registered for ``primal`` (or a definition that
     the compiler reads instead of it: ``composite``, ``implemented_by``)."""
+    _scipy_rules()
     key = id(primal)
     return (key in _COMPOSITES or key in _IMPLEMENTATIONS or key in _REWRITERS
             or any(k[0] == key for k in _RULES))
@@ -254,6 +265,7 @@ def arities(primal: Any) -> list[int]:
 
 
 def is_nondifferentiable(primal: Any) -> bool:
+    _scipy_rules()
     return id(primal) in _NONDIFF
 
 
@@ -267,6 +279,7 @@ def implemented_by(primal: Any, implementation: Any) -> None:
 
 def implementation(primal: Any) -> Any:
     """What the forward sweep calls for ``primal`` (``None``: ``primal`` itself)."""
+    _scipy_rules()
     return _IMPLEMENTATIONS.get(id(primal))
 
 
@@ -305,11 +318,13 @@ def rewrite(*primals: Any) -> Callable[[Callable], Callable]:
 
 
 def rewriter_of(primal: Any) -> Callable | None:
+    _scipy_rules()
     return _REWRITERS.get(id(primal))
 
 
 def composite_of(primal: Any) -> types.FunctionType | None:
     """The plain-Python definition registered for ``primal`` with ``composite``, if any."""
+    _scipy_rules()
     return _COMPOSITES.get(id(primal))
 
 
