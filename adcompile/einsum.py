@@ -35,6 +35,16 @@ def lower(call: ast.Call, normalizer: Any) -> ast.expr:
     return _Lowering(call, normalizer).run()
 
 
+def bound(normalizer: Any, expr: ast.expr, base: str) -> ast.Name:
+    """``expr`` evaluated once into a variable of its own (``operand = A.T``), so that the
+    rewritten call may read it several times (a name the user assigned is read as it is)."""
+    if isinstance(expr, ast.Name):
+        return expr
+    name = normalizer.names.fresh(base)
+    normalizer.emit(normalizer.define(name), normalizer.operation(expr))
+    return ast.Name(id=name, ctx=ast.Load())
+
+
 class _Lowering:
     def __init__(self, call: ast.Call, normalizer: Any) -> None:
         self.call = call
@@ -47,7 +57,7 @@ class _Lowering:
         subscripts = self.subscripts()
         operands = self.call.args[1:]
         inputs, output = self.parse(subscripts, len(operands))
-        terms = [(self.normalizer.atom(op), list(letters))
+        terms = [(bound(self.normalizer, op, "operand"), list(letters))
                  for op, letters in zip(operands, inputs, strict=True)]
         changed = False
         for k, (expr, letters) in enumerate(terms):
@@ -131,7 +141,7 @@ class _Lowering:
                 return expr, letters
             q = repeated[0]
             p = letters.index(letters[q])
-            expr = self.normalizer.atom(expr)
+            expr = bound(self.normalizer, expr, "operand")
             size = ast.Subscript(value=ast.Attribute(value=expr, attr="shape", ctx=ast.Load()),
                                  slice=ast.Constant(value=p), ctx=ast.Load())
             eye = ast.Call(func=self.np("eye"), args=[size], keywords=[])

@@ -34,9 +34,9 @@ def cases(audit) -> list:
         Case(np.linalg.cholesky, 1, "{f}({0} @ {0}.T + 3.0 * np.eye(3))",
              (m(REAL, (3, 3)),), "array"),
         Case(kl.norm2, 1, "{f}({0})", (m(NONZERO),), "array"),
-        Case(kl.norm2_kept, 2, "{f}({0}, 1)", (m(NONZERO),), "array"),
+        Case(kl.norm2_kept, 2, "{f}({0}, (1,))", (m(NONZERO),), "array"),
         Case(kl.pnorm, 2, "{f}({0}, 3.0)", (v(NONZERO),), "array"),
-        Case(kl.pnorm_kept, 3, "{f}({0}, 3.0, 0)", (m(NONZERO),), "array"),
+        Case(kl.pnorm_kept, 3, "{f}({0}, 3.0, (0,))", (m(NONZERO),), "array"),
         Case(kl.spectral_norm, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
     ]
 

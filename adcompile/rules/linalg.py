@@ -320,7 +320,7 @@ class _Norm:
                 self.ord, (int, float)) or self.ord in ("fro", "nuc")):
             raise self.error(f"np.linalg.norm has no ord={self.ord!r}",
                              "ord is None, a number, np.inf, -np.inf, 'fro' or 'nuc'")
-        self.x = normalizer.atom(args["x"])
+        self.x = _einsum.bound(normalizer, args["x"], "x")
 
     def error(self, message: str, hint: str) -> Exception:
         return self.normalizer.info.error(self.call, message, construct="np.linalg.norm",
@@ -379,7 +379,7 @@ class _Norm:
 
     def vector(self, axis: tuple) -> ast.expr:
         ord_ = self.ord
-        axis_node = ast.Constant(value=axis[0])
+        axis_node = _ints(axis)  # a tuple: the reductions' general form (keepdims)
         if ord_ in ("fro", "nuc"):
             raise self.error(f"ord={ord_!r} is a matrix norm, and axis={axis[0]} asks for "
                              "vector norms", "give two axes: axis=(0, 1)")
@@ -400,9 +400,8 @@ class _Norm:
             return self.squeezed(self.kernel(norm2_kept, _ints(axis)), axis)
         if ord_ in (1, -1, _INF, -_INF):
             summed, over = (row, col) if ord_ in (1, -1) else (col, row)
-            sums = self.reduce("sum", self.call_np("abs", self.x), ast.Constant(summed), True)
-            extremum = self.reduce("max" if ord_ > 0 else "min", sums, ast.Constant(over),
-                                   True)
+            sums = self.reduce("sum", self.call_np("abs", self.x), _ints((summed,)), True)
+            extremum = self.reduce("max" if ord_ > 0 else "min", sums, _ints((over,)), True)
             return self.squeezed(extremum, axis)
         raise self.error(f"the matrix norm ord={ord_!r} with axis={axis!r} is not supported",
                          "for the largest singular value of a 2-D array, leave axis out: "
