@@ -94,21 +94,22 @@ def traced(S):
     return np.einsum("ii", S) ** 2
 
 
+def chained(A, B):
+    return np.sum(np.sin(np.einsum("ij,jk->ik", A, B)))
+
+
 def test_forward_mode_and_second_order_of_an_einsum():
     """jvp against central differences along the tangent; the Hessian of trace(S)**2 is
     2 vec(I) vec(I)^T."""
     rng = np.random.default_rng(3)
     A = rng.normal(size=(3, 4))
     B = rng.normal(size=(4, 3))
-    x = rng.normal(size=3)
-    y = rng.normal(size=2)
     S = rng.normal(size=(3, 3))
-    T = rng.normal(size=(2, 3, 4))
     tA = rng.normal(size=A.shape)
-    value, slope = adc.jvp(products, wrt="A")(A, B, x, y, S, T, tA)
+    value, slope = adc.jvp(chained, wrt="A")(A, B, tA)
     h = 1e-6
-    want = (products(A + h * tA, B, x, y, S, T) - products(A - h * tA, B, x, y, S, T)) / (2 * h)
-    np.testing.assert_allclose(value, products(A, B, x, y, S, T), rtol=1e-10)
+    want = (chained(A + h * tA, B) - chained(A - h * tA, B)) / (2 * h)
+    np.testing.assert_allclose(value, chained(A, B), rtol=1e-10)
     np.testing.assert_allclose(slope, want, rtol=1e-6)
     H = adc.hessian(traced)(S)
     eye = np.eye(3)
