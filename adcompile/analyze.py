@@ -310,6 +310,13 @@ _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_
                     "ascontiguousarray", "where", "clip", "ravel", "expand_dims", "swapaxes",
                     "moveaxis"}
 
+#: scans, differences and rearrangements (rules/shapes.py and kernels_shapes.py)
+_REARRANGING = {"cumsum", "cumprod", "diff", "diag", "diagonal", "tril", "triu", "flip",
+                "fliplr", "flipud", "roll", "rot90", "repeat", "tile", "sort", "take"}
+_ARRAY_FUNCTIONS |= _REARRANGING | {"atleast_1d", "atleast_2d", "atleast_3d", "append",
+                                    "expand_dims", "sort_tangent", "cumprod_tangent"}
+_ARRAY_ARGUMENTS |= _REARRANGING
+
 #: kernels whose result may be an array (a reduction along axes, a reshape)
 _ARRAY_KERNELS = {"reshape", "sum_along", "mean_along", "max_along", "min_along",
                   "prod_along"}
@@ -392,7 +399,7 @@ def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[st
     if isinstance(value, ast.Call):
         target = info.resolve(value.func)
         name = getattr(target, "__name__", "")
-        if getattr(target, "__module__", None) == "numpy" or type(target).__name__ == "ufunc":
+        if _is_numpy(target) or type(target).__name__ == "ufunc":
             if name in _ARRAY_FUNCTIONS or name == "dot":
                 return True
             if name in ("sum", "mean", "max", "min", "prod", "amax", "amin"):

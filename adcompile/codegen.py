@@ -505,7 +505,8 @@ def _importable(obj: Any) -> tuple[str, str] | None:
     Python functions are never imported: they are bound at load time to their Numba-compiled
     version, which the generated code needs.
     """
-    if getattr(obj, "__module__", None) in (kernels.__name__, stack.__name__):
+    module = getattr(obj, "__module__", None) or ""
+    if module == stack.__name__ or module.startswith(kernels.__name__):  # kernels_shapes too
         return obj.__module__, obj.__name__
     if isinstance(obj, types.FunctionType) or hasattr(obj, "py_func"):
         return None

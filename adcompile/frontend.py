@@ -492,11 +492,13 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
         node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
     _check_strings(info, node, located)
     kind = type(node)
-    if kind in _REJECTED:
+    if isinstance(node, ast.Subscript):  # x[[0, 2]]: an index array written as a list
+        _mark_index_lists(node.slice)
+    if kind in _REJECTED and not getattr(node, "index_list", False):
         construct, hint = _REJECTED[kind]
         raise info.error(located, f"{construct} is not supported in differentiated code",
                          construct=construct, hint=hint)
-    if kind not in _ALLOWED:
+    if kind not in _ALLOWED and not getattr(node, "index_list", False):
         construct = f"'{kind.__name__}'"
         raise info.error(located, f"the construct {construct} is not supported",
                          construct=construct,
@@ -513,9 +515,25 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     _check_structure(info, node)
     if (isinstance(node, ast.Expr) and not _is_docstring(node.value, body)
             and type(node.value) not in _REJECTED):
+        in_place = (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+                    and node.value.func.attr == "sort")
+        base = ast.unparse(node.value.func.value) if in_place else ""
         raise info.error(node, "an expression statement has no effect on the result",
                          construct="an expression statement",
-                         hint="assign the value to a name or remove the statement")
+                         hint=f"{base}.sort() sorts in place, which differentiated code does not "
+                         f"do: write {base} = np.sort({base})" if in_place else
+                         "assign the value to a name or remove the statement")
+
+
+def _mark_index_lists(index: ast.expr) -> None:
+    """Mark the list displays of an index (``x[[0, 2]]``, ``x[[0, 2], 1]``): integer index
+    arrays, which the normalizer makes with ``np.array``."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    stack = [p for p in parts if isinstance(p, ast.List)]
+    while stack:
+        display = stack.pop()
+        display.index_list = True
+        stack.extend(e for e in display.elts if isinstance(e, ast.List))
 
 
 def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy
 
-from . import kernels, rules
+from . import kernels, kernels_shapes, rules
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .errors import AdcompileError
@@ -786,6 +786,20 @@ class _Normalizer:
             raise self.info.error(node, f"the method '.{func.attr}()' is not supported",
                                   construct=f"the method .{func.attr}()",
                                   hint=_method_hint(func))
+        if func.attr in ("astype", "item"):  # x.astype(float), x.item(): kernels
+            if func.attr == "astype" and (len(node.args) != 1 or node.keywords or not isinstance(
+                    node.args[0], (ast.Name, ast.Attribute)) or self.info.resolve(
+                    node.args[0]) not in (float, numpy.float64)):
+                raise self.info.error(node, f"'{ast.unparse(node)}' is not supported",
+                                      construct="the method .astype()",
+                                      hint=_method_hint(func))
+            if func.attr == "item" and (node.args or node.keywords):
+                raise self.info.error(node, "item() is read without arguments here",
+                                      construct="the method .item()", hint="index the "
+                                      "element instead: x[i, j]")
+            kernel = kernels_shapes.astype_float if func.attr == "astype" else kernels_shapes.item
+            call = ast.Call(func=self.reference(kernel), args=[func.value], keywords=[])
+            return self.call(ast.copy_location(call, node))
         args = [func.value, *node.args]
         if func.attr in ("reshape", "transpose") and len(node.args) > 1:
             args = [func.value, ast.Tuple(elts=list(node.args), ctx=ast.Load())]
@@ -793,7 +807,7 @@ class _Normalizer:
             raveled = ast.Call(func=self.numpy_function("ravel"), args=args, keywords=[])
             call = ast.Call(func=self.numpy_function("copy"), args=[raveled], keywords=[])
         else:
-            call = ast.Call(func=self.numpy_function(func.attr), args=args,
+            call = ast.Call(func=self.numpy_function(_METHODS[func.attr]), args=args,
                             keywords=node.keywords)
         return self.call(ast.copy_location(call, node))
 
@@ -979,6 +993,10 @@ class _Normalizer:
         return ast.Subscript(value=self.atom(node.value), slice=slice_, ctx=ast.Load())
 
     def slice_part(self, part: ast.expr) -> ast.expr:
+        if isinstance(part, ast.List):  # x[[0, 2]]: an index array
+            return self.atom(ast.copy_location(ast.Call(
+                func=self.numpy_function("array"), args=[_list_as_tuple(part)], keywords=[]),
+                part))
         if (isinstance(part, ast.Attribute) and part.attr == "newaxis"
                 and self.info.resolve(part.value) is numpy):
             return ast.Constant(value=None)  # x[:, np.newaxis] is x[:, None]
@@ -1045,11 +1063,21 @@ class _Normalizer:
 _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "prod",
             "dot": "dot", "reshape": "reshape", "transpose": "transpose", "copy": "copy",
             "ravel": "ravel", "flatten": "flatten", "squeeze": "squeeze",
-            "swapaxes": "swapaxes"}
+            "swapaxes": "swapaxes", "cumsum": "cumsum", "cumprod": "cumprod", "std": "std",
+            "var": "var", "trace": "trace", "diagonal": "diagonal", "repeat": "repeat",
+            "take": "take", "clip": "clip", "round": "round", "argmax": "argmax",
+            "argmin": "argmin", "argsort": "argsort", "any": "any", "all": "all",
+            "astype": "astype", "item": "item"}
 _REDUCTIONS = (numpy.sum, numpy.mean, numpy.max, numpy.min, numpy.prod, numpy.amax, numpy.amin)
 _ALONG = {numpy.sum: "sum_along", numpy.mean: "mean_along", numpy.max: "max_along",
           numpy.amax: "max_along", numpy.min: "min_along", numpy.amin: "min_along",
           numpy.prod: "prod_along"}
+
+
+def _list_as_tuple(display: ast.List) -> ast.Tuple:
+    """An index written as a list (nested lists too) as the tuple ``np.array`` reads."""
+    return ast.Tuple(elts=[_list_as_tuple(e) if isinstance(e, ast.List) else e
+                           for e in display.elts], ctx=ast.Load())
 
 
 def _tuple_shape(value: object) -> object:
@@ -1123,8 +1151,12 @@ def _method_hint(func: ast.Attribute) -> str:
     """What to write instead of an array method outside ``_METHODS``."""
     base, name = ast.unparse(func.value), func.attr
     if name == "astype":
-        return ("leave out .astype(...): differentiated code computes in float64 (an int "
-                f"array becomes float64 when multiplied by 1.0: {base} * 1.0)")
+        return (f"{base}.astype(float) and {base}.astype(np.float64) are read; for another "
+                "dtype leave out .astype(...): differentiated code computes in float64")
+    if name in ("sort", "fill", "put", "resize", "partition", "itemset"):
+        return (f".{name}() changes {base} in place, which differentiated code does not do: "
+                + (f"write y = np.sort({base}) (or np.sort({base}, axis))" if name == "sort"
+                   else "make a new array instead"))
     target = getattr(numpy, name, None)
     if target is not None and (rules.has_rule(target) or rules.is_nondifferentiable(target)):
         return f"call the numpy function: np.{name}({base}, ...)"

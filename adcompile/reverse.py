@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from . import kernels, rules, stack
+from . import kernels, kernels_shapes, rules, stack
 from .alias import _known_ranks, roots
 from .analyze import (
     Activity,
@@ -213,6 +213,9 @@ class _Reverser(Recorder):
         index = stmt.targets[0].slice
         element = ast.Subscript(value=_name(self.adjoint(array)), slice=copy.deepcopy(index),
                                 ctx=ast.Load())
+        if not self.plain_index(index):  # an index array may name an element twice
+            element = _call(self.ns.bind("last_written", kernels_shapes.last_written),
+                            _name(self.adjoint(array)), _slices_as_values(index))
         value = stmt.value
         if self.act.is_active(value):
             # a copy (the element may be a row, a view of the adjoint that is cleared next),

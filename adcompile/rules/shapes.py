@@ -1,3 +1,318 @@
 """Scans, differences, selection and rearrangement of arrays (cumsum, diff, flip, roll,
 diag, tril, sort, repeat, tile, ...).
+
+Operations along an axis that Numba's NumPy lacks (an ``axis``, a tuple of axes) run as the
+kernels of ``kernels_shapes`` (``implemented_by``); their rules call the adjoint kernels.  Every
+rearrangement is linear, so forward mode applies the same function to the tangents
+(``linear``); ``cumprod`` and ``sort`` have forward rules.  Functions that are short
+expressions of others (``fliplr``, ``rot90``, ``tril``, ``trace``, ``append``) are composites,
+differentiated like user code.  Each rule: ``(g, ans, *args)``.
 """
+
+import numpy as np
+
+from .. import kernels_shapes as ks
+from ..kernels import reshape, sum_along
+from . import composite, derivative, implemented_by, linear, nondifferentiable, shape_only
+
+# -- scans ------------------------------------------------------------------------------------
+
+implemented_by(np.cumsum, ks.cumsum)
+
+
+@derivative(np.cumsum, ks.cumsum, elementwise=False)
+def cumsum(g, ans, x):
+    return ks.cumsum_adjoint(g, x, None)
+
+
+@derivative(np.cumsum, ks.cumsum, elementwise=False)
+def cumsum_axis(g, ans, x, axis):
+    return ks.cumsum_adjoint(g, x, axis), None
+
+
+linear(np.cumsum, ks.cumsum)
+implemented_by(np.cumprod, ks.cumprod)
+
+
+def cumprod_tangent(t, ans, x):
+    return ks.cumprod_tangent(t, x, None)
+
+
+@derivative(np.cumprod, ks.cumprod, elementwise=False, forward=cumprod_tangent)
+def cumprod(g, ans, x):
+    return ks.cumprod_adjoint(g, x, None)
+
+
+def cumprod_axis_tangent(t, ans, x, axis):
+    return ks.cumprod_tangent(t, x, axis), None
+
+
+@derivative(np.cumprod, ks.cumprod, elementwise=False, forward=cumprod_axis_tangent)
+def cumprod_axis(g, ans, x, axis):
+    return ks.cumprod_adjoint(g, x, axis), None
+
+
+# -- differences ------------------------------------------------------------------------------
+
+implemented_by(np.diff, ks.diff)
+
+
+@derivative(np.diff, ks.diff, elementwise=False)
+def diff(g, ans, x):
+    return ks.diff_adjoint(g, x, 1, -1)
+
+
+@derivative(np.diff, ks.diff, elementwise=False)
+def diff_n(g, ans, x, n):
+    return ks.diff_adjoint(g, x, n, -1), None
+
+
+@derivative(np.diff, ks.diff, elementwise=False)
+def diff_axis(g, ans, x, n, axis):
+    return ks.diff_adjoint(g, x, n, axis), None, None
+
+
+linear(np.diff, ks.diff)
+
+# -- diagonals and triangles ------------------------------------------------------------------
+
+
+@derivative(np.diag, elementwise=False)
+def diag(g, ans, v):
+    return ks.diag_adjoint(g, v, 0)
+
+
+@derivative(np.diag, elementwise=False)
+def diag_k(g, ans, v, k):
+    return ks.diag_adjoint(g, v, k), None
+
+
+linear(np.diag)
+implemented_by(np.diagonal, ks.diagonal)
+
+
+@derivative(np.diagonal, ks.diagonal, elementwise=False)
+def diagonal(g, ans, x):
+    return ks.diagonal_adjoint(g, x, 0, 0, 1)
+
+
+@derivative(np.diagonal, ks.diagonal, elementwise=False)
+def diagonal_offset(g, ans, x, offset):
+    return ks.diagonal_adjoint(g, x, offset, 0, 1), None
+
+
+@derivative(np.diagonal, ks.diagonal, elementwise=False)
+def diagonal_axis1(g, ans, x, offset, axis1):
+    return ks.diagonal_adjoint(g, x, offset, axis1, 1), None, None
+
+
+@derivative(np.diagonal, ks.diagonal, elementwise=False)
+def diagonal_axes(g, ans, x, offset, axis1, axis2):
+    return ks.diagonal_adjoint(g, x, offset, axis1, axis2), None, None, None
+
+
+linear(np.diagonal, ks.diagonal)
+
+
+@composite(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return sum_along(np.diagonal(a, offset, axis1, axis2), -1)
+
+
+@composite(np.tril)
+def tril(m, k=0):
+    return np.where(ks.tri_mask(m, k), m, 0.0)
+
+
+@composite(np.triu)
+def triu(m, k=0):
+    return np.where(ks.tri_mask(m, k - 1), 0.0, m)
+
+
+# -- reversing, rolling, rotating -------------------------------------------------------------
+
+implemented_by(np.flip, ks.flip)
+
+
+@derivative(np.flip, ks.flip, elementwise=False)
+def flip(g, ans, x):
+    return ks.flip(g, None)
+
+
+@derivative(np.flip, ks.flip, elementwise=False)
+def flip_axis(g, ans, x, axis):
+    return ks.flip(g, axis), None
+
+
+linear(np.flip, ks.flip)
+
+
+@composite(np.fliplr)
+def fliplr(m):
+    return np.flip(m, 1)
+
+
+@composite(np.flipud)
+def flipud(m):
+    return np.flip(m, 0)
+
+
+implemented_by(np.roll, ks.roll)
+
+
+@derivative(np.roll, ks.roll, elementwise=False)
+def roll(g, ans, x, shift):
+    return ks.roll(g, -shift, None), None
+
+
+@derivative(np.roll, ks.roll, elementwise=False)
+def roll_axis(g, ans, x, shift, axis):
+    return ks.roll(g, -shift, axis), None, None
+
+
+linear(np.roll, ks.roll)
+
+
+@composite(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    if k == 0 or k == 4 or k == -4:
+        turned = m
+    elif k == 1 or k == 5 or k == -3:
+        turned = np.swapaxes(np.flip(m, axes[1]), axes[0], axes[1])
+    elif k == 2 or k == 6 or k == -2:
+        turned = np.flip(np.flip(m, axes[0]), axes[1])
+    elif k == 3 or k == 7 or k == -1:
+        turned = np.flip(np.swapaxes(m, axes[0], axes[1]), axes[1])
+    else:  # k computed when the function runs: the same four cases
+        quarter = k % 4
+        if quarter == 1:
+            turned = np.swapaxes(np.flip(m, axes[1]), axes[0], axes[1])
+        elif quarter == 2:
+            turned = np.flip(np.flip(m, axes[0]), axes[1])
+        elif quarter == 3:
+            turned = np.flip(np.swapaxes(m, axes[0], axes[1]), axes[1])
+        else:
+            turned = np.flip(np.flip(m, axes[0]), axes[0])
+    return turned
+
+
+# -- repeating, tiling, taking ----------------------------------------------------------------
+
+implemented_by(np.repeat, ks.repeat)
+
+
+@derivative(np.repeat, ks.repeat, elementwise=False)
+def repeat(g, ans, x, repeats):
+    return ks.repeat_adjoint(g, x, repeats, None), None
+
+
+@derivative(np.repeat, ks.repeat, elementwise=False)
+def repeat_axis(g, ans, x, repeats, axis):
+    return ks.repeat_adjoint(g, x, repeats, axis), None, None
+
+
+linear(np.repeat, ks.repeat)
+implemented_by(np.tile, ks.tile)
+
+
+@derivative(np.tile, ks.tile, elementwise=False)
+def tile(g, ans, x, reps):
+    return ks.tile_adjoint(g, x, reps), None
+
+
+linear(np.tile, ks.tile)
+implemented_by(np.take, ks.take)
+
+
+@derivative(np.take, ks.take, elementwise=False)
+def take(g, ans, x, indices):
+    return ks.take_adjoint(g, x, indices, None), None
+
+
+@derivative(np.take, ks.take, elementwise=False)
+def take_axis(g, ans, x, indices, axis):
+    return ks.take_adjoint(g, x, indices, axis), None, None
+
+
+linear(np.take, ks.take)
+
+
+@composite(np.append)
+def append(arr, values, axis=None):
+    if not isinstance(axis, int):  # None
+        joined = np.concatenate((np.ravel(np.atleast_1d(arr)),
+                                 np.ravel(np.atleast_1d(values))))
+    else:
+        joined = np.concatenate((arr, values), axis)
+    return joined
+
+
+# -- changes of rank --------------------------------------------------------------------------
+
+@derivative(np.atleast_1d, np.atleast_2d, np.atleast_3d, elementwise=False)
+def atleast(g, ans, x):
+    return ks.reshape_like(g, x)
+
+
+linear(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+implemented_by(np.expand_dims, ks.expand_dims)
+
+
+@derivative(ks.expand_dims, elementwise=False)
+def expand_dims(g, ans, x, axis):
+    return reshape(g, x.shape), None
+
+
+linear(ks.expand_dims)
+
+# -- sorting ----------------------------------------------------------------------------------
+
+implemented_by(np.sort, ks.sort)
+
+
+def sort_tangent(t, ans, x):
+    return ks.sort_tangent(t, x, -1)
+
+
+@derivative(np.sort, ks.sort, elementwise=False, forward=sort_tangent)
+def sort(g, ans, x):
+    return ks.sort_adjoint(g, x, -1)
+
+
+def sort_axis_tangent(t, ans, x, axis):
+    return ks.sort_tangent(t, x, axis), None
+
+
+@derivative(np.sort, ks.sort, elementwise=False, forward=sort_axis_tangent)
+def sort_axis(g, ans, x, axis):
+    return ks.sort_adjoint(g, x, axis), None
+
+
+@derivative(ks.sort_tangent, elementwise=False)
+def sort_tangent_reverse(g, ans, t, x, axis):
+    """The tangent of a sort is linear in ``t``; the permutation is constant almost
+    everywhere (second derivatives through ``sort``)."""
+    return ks.sort_adjoint(g, x, axis), None, None
+
+
+linear(ks.sort_tangent)
+shape_only(1, ks.sort_tangent)
+
+# -- array methods and conversions ------------------------------------------------------------
+
+
+@derivative(ks.astype_float, elementwise=False)
+def astype_float(g, ans, x):
+    return ks.reshape_like(g, x)
+
+
+linear(ks.astype_float)
+
+
+@derivative(ks.item, elementwise=False)
+def item(g, ans, x):
+    return ks.reshape_like(g, x)
+
+
+linear(ks.item)
+nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask)
