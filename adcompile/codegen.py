@@ -29,14 +29,15 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core.caching import NullCache
 
-from . import kernels, rules, stack
+from . import constants, kernels, rules, stack
 from .alias import check_writes, snapshot
 from .analyze import activity, promote
-from .backend import jitted, load_module
+from .backend import CompiledFunction, jitted, load_module
 from .calls import _LIBRARIES, Callees, check_recursion, is_user_function
 from .errors import AdcompileError
-from .frontend import FunctionInfo, parse_function
+from .frontend import FunctionInfo, is_local_function, parse_function
 from .names import Namespace
 from .normalize import Normalized, normalize
 from .render import function_def, unparse
@@ -163,10 +164,15 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
         bindings = ns.bindings
         injected_names = _injected(text)
         stored = _store(path, text, replace=damaged)
-    injected = {name: jitted(bindings[name], _describe_object(bindings[name]))
+    injected = {name: jitted(constants.bound(bindings[name]),
+                             _describe_object(bindings[name]))
                 for name in injected_names}
     module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info),
                          text=None if stored else text)
+    for value in vars(module).values():  # wrappers that pass large arrays: not cacheable
+        if isinstance(value, CompiledFunction) and constants.reads_large(value.py_func,
+                                                                         injected):
+            value._cache = NullCache()
     gen = Generated(module=module, path=path, text=text, names=names)
     if mode != "reverse":
         for role in names:
@@ -215,7 +221,7 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
     text = _text(info, ns, f"differentiated with respect to {', '.join(wrt)}",
                  [function_def(names["forward"], forward.args, forward.body), grad, vg,
-                  packed, sample, counting, *helpers])
+                  packed, sample, counting, *helpers], roles=set(names.values()))
     if structure is not None:
         text += "\n\n\n" + wrappers(structure, user_wrt, user_as_tuple, user_names)
     return text + "\n", ns
@@ -242,7 +248,7 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
         functions.append(function_def(names["derivative"], forward.args,
                                       [ast.Return(value=call)]))
     text = _text(info, ns, f"forward mode (tangents) with respect to {', '.join(wrt)}",
-                 [*functions, *helpers])
+                 [*functions, *helpers], roles=set(names.values()))
     return text + "\n", ns
 
 
@@ -257,7 +263,8 @@ def _vjp_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, vjp, *helpers])
     text = _text(info, ns, f"reverse mode from a cotangent, with respect to {', '.join(wrt)}",
-                 [function_def(names["forward"], forward.args, forward.body), vjp, *helpers])
+                 [function_def(names["forward"], forward.args, forward.body), vjp, *helpers],
+                 roles=set(names.values()))
     return text + "\n", ns
 
 
@@ -276,7 +283,7 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
     tangents = mode == "forward"
     norm = normalize(info)
     act = forward_activity(norm, wrt) if tangents else activity(norm, wrt)
-    ns = Namespace(info.bindings, norm.names.taken | set(names.values()))
+    ns = Namespace(_module_bindings(info), norm.names.taken | set(names.values()))
     promote(norm, act, ns.bind)
     check_writes(norm)
     if not tangents:
@@ -299,10 +306,19 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
     return norm, act, ns, norm.to_function(), callees
 
 
+def _module_bindings(info: FunctionInfo) -> dict[str, Any]:
+    """The free names the module binds: every one of the function's but its own helpers'
+    (inlined at each call: see :mod:`adcompile.scopes`)."""
+    return {name: obj for name, obj in info.bindings.items() if not is_local_function(obj)}
+
+
 def _text(info: FunctionInfo, ns: Namespace, what: str,
-          functions: list[ast.FunctionDef]) -> str:
+          functions: list[ast.FunctionDef], roles: set[str] = frozenset()) -> str:
     """The module's text: the docstring saying what it holds, the imports and constants of
-    its namespace, then ``functions``."""
+    its namespace, then ``functions`` (those of ``roles`` are called from outside: a large
+    array reaches the others as a parameter, see :mod:`adcompile.constants`)."""
+    functions = constants.pass_large_arrays(ns.bindings, functions, set(roles),
+                                            ns.taken | set(ns.bindings))
     header, injected = _header(ns)
     doc = (f"Generated by adcompile from {info.name}() in {info.filename}:{info.tree.lineno},\n"
            f"{what}.  Regenerated when the source changes; do not edit.\n")
@@ -554,11 +570,12 @@ def _describe_object(obj: Any, seen: set[int] | None = None) -> str:
         return f"module {obj.__name__}"
     if isinstance(obj, (bool, numbers.Number)):
         return f"{type(obj).__name__} {obj!r}"
-    if isinstance(obj, tuple):
+    if isinstance(obj, (tuple, list)):
         return "(" + ", ".join(_describe_object(v, seen) for v in obj) + ")"
     if isinstance(obj, np.ndarray):
-        digest = hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()
-        return f"array {obj.dtype} {obj.shape} {digest}"
+        return constants.digest(obj)
+    if is_local_function(obj):  # its source is the function's, its free names the function's
+        return f"helper {obj.__qualname__}"
     func = getattr(obj, "py_func", obj)
     if isinstance(func, types.FunctionType):
         name = f"{func.__module__}.{func.__qualname__}"

@@ -1,7 +1,27 @@
-"""Desugaring: remove early exits so that every block runs to its end.
+"""Desugaring: loops over ``range`` only, and no early exits, so every block runs to its end.
 
-``break``, ``continue`` and a ``return`` that is not the last statement become assignments to
-flags (``broke``, ``skip``, ``returned``); the statements after a possible exit are guarded by
+First, every ``for`` loop over something other than ``range`` becomes one (``_Loops``):
+
+```python
+for xi in x:                    for i in range(len(x)):
+    ...                  ─►         xi = x[i]              (a row of a matrix: a view)
+for i, (a, b) in enumerate(zip(x, y)):
+    ...                  ─►     for i in range(min(len(x), len(y))):
+                                    a = x[i]
+                                    b = y[i]
+```
+
+``zip`` stops at the shortest sequence, ``enumerate`` may start elsewhere, ``range`` may be one
+of the zipped sequences, ``reversed`` takes a range (another range) or an array.  A sequence
+that is not a name, or a name the loop assigns, is bound to a name before the loop (``seq``), as
+Python evaluates it once.  A loop over a tuple whose length is known here (a tuple display, a
+name bound once to one, a tuple parameter: its leaves are bound first) is unrolled: the body
+once per element, ``layer = params[0]`` before the first copy.  A ``print(...)`` statement
+becomes an assignment of its (unused) result, ``printed = print(...)``: it stays in the
+function and drops out of derivative code with every other value the result does not need.
+
+Then ``break``, ``continue`` and a ``return`` that is not the last statement become assignments
+to flags (``broke``, ``skip``, ``returned``); the statements after a possible exit are guarded by
 ``if not flag:``; a ``for`` loop that may be left early becomes a ``while`` loop over an explicit
 counter.  The function then has exactly one ``return``, at its end.  AST in, AST out, on the
 user's function before normalization.
@@ -12,6 +32,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from .errors import AdcompileError
 from .names import NameGen
 from .trees import copy_tree, fix_locations, preorder
 
@@ -23,8 +44,363 @@ class _Loop:
 
 
 def desugar(tree: ast.FunctionDef, names: NameGen) -> ast.FunctionDef:
-    """``tree`` with early exits turned into flags (see the module docstring)."""
-    return _Desugar(names).run(copy_tree(tree))
+    """``tree`` with its loops over ``range`` and early exits turned into flags (see the
+    module docstring)."""
+    tree = copy_tree(tree)
+    _Loops(tree, names).run()
+    return _Desugar(names).run(tree)
+
+
+class _Loops:
+    """``for`` loops over arrays, tuples, ``zip``, ``enumerate`` and ``reversed`` as loops over
+    ``range`` (or unrolled), and ``print`` statements as assignments."""
+
+    def __init__(self, tree: ast.FunctionDef, names: NameGen) -> None:
+        self.tree = tree
+        self.names = names
+        builtins_ = getattr(tree, "builtin_names", {})
+        self.len = builtins_.get("len", "len")
+        self.min = builtins_.get("min", "min")
+        self.tuples = _known_tuples(tree)
+
+    def run(self) -> None:
+        self.tree.body = self.block(self.tree.body)
+
+    def error(self, node: ast.AST, message: str, construct: str, hint: str) -> AdcompileError:
+        return AdcompileError(f"in {self.tree.name}(): {message}",
+                              filename=getattr(self.tree, "filename", None),
+                              lineno=getattr(node, "lineno", None), construct=construct,
+                              hint=hint)
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            out.extend(self.statement(stmt))
+        return out
+
+    def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
+        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "statement", False):
+            target = _name(self.names.fresh("printed"), True)
+            return [ast.copy_location(ast.Assign(targets=[target], value=stmt.value), stmt)]
+        if isinstance(stmt, ast.If):
+            stmt.body = self.block(stmt.body) or [ast.copy_location(ast.Pass(), stmt)]
+            stmt.orelse = self.block(stmt.orelse)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            stmt.body = self.block(stmt.body) or [ast.copy_location(ast.Pass(), stmt)]
+            stmt.orelse = self.block(stmt.orelse)
+            if isinstance(stmt, ast.For):
+                return self.loop(stmt)
+        return [stmt]
+
+    # -- for loops --------------------------------------------------------------------------
+
+    def loop(self, node: ast.For) -> list[ast.stmt]:
+        it = node.iter
+        kind = _kind(it)
+        if kind == "range":
+            return [node]
+        if kind == "reversed" and _kind(it.args[0]) == "range":
+            it = _reversed_range(it.args[0])
+            if isinstance(node.target, ast.Name):
+                node.iter = ast.copy_location(it, node.iter)
+                return [node]
+        elements = self.unrolled(it)
+        if elements is not None:
+            return self.unroll(node, elements)
+        assigned = _stored(node.body) | _stored([node.target])
+        pre: list[ast.stmt] = []
+        it = self.evaluated(it, assigned, pre, node)
+        index = self.index_name(it, node.target)
+        value = self.element(it, _name(index))
+        body = self.destructure(node.target, value, node, skip=index)
+        loop = ast.For(target=_name(index, True), iter=ast.Call(
+            func=_name("range"), args=[self.length(it)], keywords=[]), body=body + node.body,
+            orelse=node.orelse)
+        loop.iter.builtin = "range"  # type: ignore[attr-defined]
+        return [*pre, fix_locations(ast.copy_location(loop, node))]
+
+    def evaluated(self, it: ast.expr, assigned: set[str], pre: list[ast.stmt],
+                  node: ast.For) -> ast.expr:
+        """``it`` with each sequence (and range bound) that Python evaluates once, before the
+        loop, bound to a name there when reading it again in the loop could differ."""
+        def once(expr: ast.expr, base: str) -> ast.expr:
+            if isinstance(expr, ast.Constant) or (
+                    isinstance(expr, ast.UnaryOp) and isinstance(expr.operand, ast.Constant)):
+                return expr
+            if isinstance(expr, ast.Name) and expr.id not in assigned:
+                return expr
+            bound = self.names.fresh(base)
+            pre.append(ast.copy_location(ast.Assign(targets=[_name(bound, True)], value=expr),
+                                         node))
+            return _name(bound)
+
+        kind = _kind(it)
+        if kind == "range":
+            call = ast.Call(func=it.func, args=[once(a, b) for a, b in zip(
+                it.args, ("start", "stop", "step") if len(it.args) > 1 else ("stop",),
+                strict=False)], keywords=[])
+            call.builtin = "range"  # type: ignore[attr-defined]
+            return call
+        if kind == "reversed" and _kind(it.args[0]) == "range":
+            return self.evaluated(_reversed_range(it.args[0]), assigned, pre, node)
+        if kind in ("zip", "enumerate", "reversed"):
+            call = ast.Call(func=it.func, args=[self.evaluated(a, assigned, pre, node)
+                                                if k == 0 or kind == "zip" else once(a, "start")
+                                                for k, a in enumerate(it.args)],
+                            keywords=[ast.keyword(arg=kw.arg, value=once(kw.value, "start"))
+                                      for kw in it.keywords])
+            call.builtin = kind  # type: ignore[attr-defined]
+            return call
+        return once(it, "seq")
+
+    def index_name(self, it: ast.expr, target: ast.expr) -> str:
+        """The loop's counter: the user's own name where it counts from 0 by 1 (``i`` of
+        ``enumerate(x)`` or of ``zip(range(n), x)``), else a fresh ``i``."""
+        kind = _kind(it)
+        if (isinstance(target, (ast.Tuple, ast.List)) and target.elts
+                and isinstance(target.elts[0], ast.Name)):
+            first = target.elts[0].id
+            if kind == "enumerate" and _start(it) is None:
+                return first
+            if (kind == "zip" and _kind(it.args[0]) == "range" and len(it.args[0].args) == 1
+                    and first not in _names(it)):
+                return first
+        return self.names.fresh("i")
+
+    def element(self, it: ast.expr, index: ast.expr) -> ast.expr:
+        """The value ``it`` gives at step ``index`` (a tuple display for zip/enumerate)."""
+        kind = _kind(it)
+        if kind == "range":
+            start, _, step = _bounds(it)
+            value = index
+            if not (isinstance(step, ast.Constant) and step.value == 1):
+                value = ast.BinOp(left=value, op=ast.Mult(), right=step)
+            if not (isinstance(start, ast.Constant) and start.value == 0):
+                value = ast.BinOp(left=start, op=ast.Add(), right=value)
+            return value
+        if kind == "enumerate":
+            start = _start(it)
+            count = index if start is None else ast.BinOp(left=start, op=ast.Add(),
+                                                          right=index)
+            return ast.Tuple(elts=[count, self.element(it.args[0], index)], ctx=ast.Load())
+        if kind == "zip":
+            return ast.Tuple(elts=[self.element(a, index) for a in it.args], ctx=ast.Load())
+        if kind == "reversed":
+            seq = it.args[0]
+            last = ast.BinOp(left=ast.BinOp(left=self.call(self.len, seq), op=ast.Sub(),
+                                            right=ast.Constant(value=1)),
+                             op=ast.Sub(), right=index)
+            return ast.Subscript(value=seq, slice=last, ctx=ast.Load())
+        return ast.Subscript(value=it, slice=index, ctx=ast.Load())
+
+    def length(self, it: ast.expr) -> ast.expr:
+        """The number of steps of ``it`` (zero or less for none)."""
+        kind = _kind(it)
+        if kind == "range":
+            start, stop, step = _bounds(it)
+            if isinstance(step, ast.Constant) and step.value == 1:
+                if isinstance(start, ast.Constant) and start.value == 0:
+                    return stop
+                return ast.BinOp(left=stop, op=ast.Sub(), right=start)
+            c = _literal(step)
+            if c is None:  # (a range with a step that is not a literal is not zipped)
+                raise self.error(it, "a range with a step that is not a literal is zipped "
+                                 "or enumerated", construct="a loop over range",
+                                 hint="give the step as a literal, or loop over the range "
+                                 "itself and index the other sequences")
+            span = (ast.BinOp(left=stop, op=ast.Sub(), right=start) if c > 0 else
+                    ast.BinOp(left=start, op=ast.Sub(), right=stop))
+            return ast.BinOp(left=ast.BinOp(left=span, op=ast.Add(),
+                                            right=ast.Constant(value=abs(c) - 1)),
+                             op=ast.FloorDiv(), right=ast.Constant(value=abs(c)))
+        if kind in ("enumerate", "reversed"):
+            return self.length(it.args[0])
+        if kind == "zip":
+            total = self.length(it.args[0])
+            for a in it.args[1:]:
+                total = self.call(self.min, total, self.length(a))
+            return total
+        return self.call(self.len, it)
+
+    def call(self, func: str, *args: ast.expr) -> ast.Call:
+        return ast.Call(func=_name(func), args=list(args), keywords=[])
+
+    def destructure(self, target: ast.expr, value: ast.expr, node: ast.For,
+                    skip: str | None = None) -> list[ast.stmt]:
+        """``target = value`` as one assignment per name (``skip``: the loop's counter)."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(value, ast.Tuple):
+                # (construct: a tuple parameter, once its nesting is known, is unrolled)
+                raise self.error(node, f"the loop target '{ast.unparse(target)}' unpacks "
+                                 "each element of an array", construct="tuple unpacking",
+                                 hint="bind the row to one name and index it: for row in X: "
+                                 "a, b = row[0], row[1] (a tuple of tuples is unpacked as "
+                                 "written)")
+            out = []
+            for t, v in zip(target.elts, value.elts, strict=True):
+                out.extend(self.destructure(t, v, node, skip))
+            return out
+        if isinstance(target, ast.Name) and target.id == skip:
+            return []
+        return [ast.copy_location(ast.Assign(targets=[target], value=value), node)]
+
+    # -- loops over tuples: unrolled ---------------------------------------------------------
+
+    def unrolled(self, it: ast.expr) -> list[ast.expr] | None:
+        """The elements of ``it`` when it is a tuple of known length (or enumerates one),
+        else ``None``."""
+        if isinstance(it, (ast.Tuple, ast.List)):
+            return list(it.elts)
+        if isinstance(it, ast.Name) and it.id in self.tuples:
+            return [ast.Subscript(value=_name(it.id), slice=ast.Constant(value=k),
+                                  ctx=ast.Load()) for k in range(self.tuples[it.id])]
+        if _kind(it) == "enumerate":
+            inner = self.unrolled(it.args[0])
+            if inner is None:
+                return None
+            start = _start(it)
+            offset = 0 if start is None else _literal(start)
+            counts: list[ast.expr] = [
+                ast.Constant(value=k + offset) if offset is not None else
+                ast.BinOp(left=start, op=ast.Add(), right=ast.Constant(value=k))
+                for k in range(len(inner))]
+            return [ast.Tuple(elts=[c, e], ctx=ast.Load()) for c, e in zip(counts, inner,
+                                                                             strict=True)]
+        return None
+
+    def unroll(self, node: ast.For, elements: list[ast.expr]) -> list[ast.stmt]:
+        for stmt in node.body:
+            for part in preorder(stmt, lambda n: isinstance(n, (ast.For, ast.While))):
+                if isinstance(part, (ast.Break, ast.Continue)):
+                    word = "break" if isinstance(part, ast.Break) else "continue"
+                    raise self.error(part, f"'{word}' in a loop over a tuple, which is "
+                                     "unrolled (its elements may be of different kinds)",
+                                     construct=f"'{word}' in a loop over a tuple",
+                                     hint="set a flag and test it (if not done: ...) in the "
+                                     "body, or put the values in an array and loop over it")
+        pre: list[ast.stmt] = []
+        assigned = _stored(node.body) | _stored([node.target])
+        if any(not _stable(e, assigned) for e in elements):  # the tuple is made once
+            bound = self.names.fresh("seq")
+            display = ast.Tuple(elts=elements, ctx=ast.Load())
+            pre.append(ast.copy_location(ast.Assign(targets=[_name(bound, True)],
+                                                    value=display), node))
+            elements = [ast.Subscript(value=_name(bound), slice=ast.Constant(value=k),
+                                      ctx=ast.Load()) for k in range(len(elements))]
+        out = pre
+        for element in elements:  # (the normalizer unpacks a tuple element into the target)
+            out.append(ast.copy_location(ast.Assign(targets=[copy_tree(node.target)],
+                                                    value=copy_tree(element)), node))
+            out.extend(copy_tree(s) for s in node.body)
+        return [fix_locations(s) for s in out] or [ast.copy_location(ast.Pass(), node)]
+
+
+def _kind(node: ast.expr) -> str:
+    """Which builtin a loop's sequence calls (``range``, ``zip``, ... as the front end read
+    it), or ``""``."""
+    if not isinstance(node, ast.Call):
+        return ""
+    if hasattr(node, "builtin"):
+        return node.builtin
+    return "range" if isinstance(node.func, ast.Name) and node.func.id == "range" else ""
+
+
+def _bounds(call: ast.Call) -> tuple[ast.expr, ast.expr, ast.expr]:
+    args = call.args
+    if len(args) == 1:
+        return ast.Constant(value=0), args[0], ast.Constant(value=1)
+    return args[0], args[1], args[2] if len(args) == 3 else ast.Constant(value=1)
+
+
+def _literal(node: ast.expr | None) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int):
+        return -node.operand.value
+    return None
+
+
+def _start(call: ast.Call) -> ast.expr | None:
+    """The ``start`` of ``enumerate``, or ``None`` when it starts at 0."""
+    start = call.args[1] if len(call.args) == 2 else next(
+        (k.value for k in call.keywords if k.arg == "start"), None)
+    return None if start is None or _literal(start) == 0 else start
+
+
+def _reversed_range(call: ast.Call) -> ast.Call:
+    """``reversed(range(a, b, s))`` (a literal step) as the range it gives."""
+    start, stop, step = _bounds(call)
+    s = _literal(step)
+    assert s is not None
+    if s in (1, -1):
+        first = _minus(stop, s)
+    else:
+        span = (ast.BinOp(left=stop, op=ast.Sub(), right=start) if s > 0 else
+                ast.BinOp(left=start, op=ast.Sub(), right=stop))
+        count = ast.BinOp(left=ast.BinOp(left=span, op=ast.Add(),
+                                         right=ast.Constant(value=abs(s) - 1)),
+                          op=ast.FloorDiv(), right=ast.Constant(value=abs(s)))
+        first = ast.BinOp(left=start, op=ast.Add(), right=ast.BinOp(
+            left=ast.BinOp(left=count, op=ast.Sub(), right=ast.Constant(value=1)),
+            op=ast.Mult(), right=ast.Constant(value=s)))
+    out = ast.Call(func=_name("range"), args=[first, _minus(start, s), ast.Constant(value=-s)],
+                   keywords=[])
+    out.builtin = "range"  # type: ignore[attr-defined]
+    return fix_locations(ast.copy_location(out, call))
+
+
+def _minus(node: ast.expr, k: int) -> ast.expr:
+    """``node - k``, folded for a literal."""
+    value = _literal(node)
+    if value is not None:
+        return ast.Constant(value=value - k) if value - k >= 0 else ast.UnaryOp(
+            op=ast.USub(), operand=ast.Constant(value=k - value))
+    if k < 0:
+        return ast.BinOp(left=node, op=ast.Add(), right=ast.Constant(value=-k))
+    return ast.BinOp(left=node, op=ast.Sub(), right=ast.Constant(value=k))
+
+
+def _stored(stmts: list[ast.AST]) -> set[str]:
+    return {n.id for s in stmts for n in ast.walk(s)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _stable(node: ast.expr, assigned: set[str]) -> bool:
+    """Whether reading ``node`` in the loop gives what it gave before it: a literal, or a
+    name the loop does not assign."""
+    if isinstance(node, ast.Constant) or _literal(node) is not None:
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+        return True
+    if isinstance(node, ast.Tuple):
+        return all(_stable(e, assigned) for e in node.elts)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return _stable(node.value, assigned)  # an element of a tuple
+    return isinstance(node, ast.Name) and node.id not in assigned
+
+
+def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
+    """Names bound once, in the function's top block, to a tuple display: their lengths
+    (a tuple parameter's leaves are bound so, first: see :mod:`adcompile.structure`)."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    for a in tree.args.posonlyargs + tree.args.args:
+        stores[a.arg] = stores.get(a.arg, 0) + 1
+    out = {}
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, (ast.Tuple, ast.List))
+                and stores.get(stmt.targets[0].id) == 1):
+            out[stmt.targets[0].id] = len(stmt.value.elts)
+    return out
 
 
 def _has(node: ast.AST | list, kinds: tuple[type, ...], into_loops: bool) -> bool:

@@ -22,8 +22,11 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy
+
+from . import scopes
 from .errors import AdcompileError
-from .trees import depth, fix_locations, transform
+from .trees import copy_tree, depth, fix_locations, transform
 
 _LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
             "np.logical_or (arrays)")
@@ -40,20 +43,19 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Global: ("a 'global' statement", "pass the value in as an argument, or read a "
                  "module-level constant without declaring it global"),
     ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument"),
-    ast.Lambda: ("a lambda", "define the function with 'def' at module level and call it by "
-                 "name: adcompile differentiates through module-level functions"),
+    ast.Lambda: ("a lambda that is not assigned to a name", "assign it to a name first "
+                 "(sq = lambda z: z * z) and call it by that name, or define the function with "
+                 "'def'"),
     ast.JoinedStr: ("an f-string", "remove string formatting from the differentiated function"),
-    ast.FunctionDef: ("a nested function definition", "move the helper to module level (a "
-                      "'def' at the top of the file) and call it from here, passing it every "
-                      "value it reads from this function: adcompile differentiates through "
-                      "module-level functions"),
+    ast.FunctionDef: ("a function defined inside a helper", "define every helper directly "
+                      "in the body of the differentiated function (helpers may call the "
+                      "helpers defined before them), or at module level"),
     ast.AsyncFunctionDef: ("an async function", "use a plain function"),
     ast.ClassDef: ("a class definition", "define classes outside the differentiated function"),
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Delete: ("a 'del' statement", "remove the del; names need not be deleted"),
     ast.Raise: ("a 'raise' statement", "validate inputs outside the differentiated function"),
-    ast.Assert: ("an 'assert' statement", "check inputs outside the differentiated function"),
     ast.ListComp: ("a list comprehension", "fill an array in a loop (y = np.zeros(n), then "
                    "for i in range(n): y[i] = ...) or compute on whole arrays (np.sin(x) * 2.0)"),
     ast.SetComp: ("a set comprehension", "fill an array in a loop (y = np.zeros(n), then "
@@ -112,6 +114,8 @@ class FunctionInfo:
     names: set[str] = field(default_factory=set)
     #: how tuple parameters were flattened into leaves (``structure.Structure``), if any
     structure: Any = None
+    #: free names bound to a list or tuple of numbers (read as a constant array)
+    sequences: dict[str, str] = field(default_factory=dict)
 
     def error(self, node: ast.AST | None, message: str, *, construct: str | None = None,
               hint: str | None = None) -> AdcompileError:
@@ -153,6 +157,9 @@ def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
     """Read, parse, check and resolve ``f``. Raises ``AdcompileError`` on anything unsupported.
     With ``tuple_result`` the function may return a tuple (a helper whose call is inlined)."""
     func = unwrap(f)
+    local = getattr(func, LOCAL, None)
+    if local is not None:  # a helper defined inside the differentiated function
+        return local.info()
     code = func.__code__
     filename = code.co_filename
     if func.__name__ == "<lambda>":
@@ -179,9 +186,13 @@ def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
     tree.decorator_list = []
     info = FunctionInfo(func=func, name=func.__name__, filename=filename, source=source,
                         tree=tree, params=[])
+    info.tree.filename = filename  # for errors of later passes (desugar)
     _check_signature(info)
+    _drop_asserts(info.tree)
+    helpers = scopes.extract(info.tree, info.error)
+    locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
     _check_subset(info, tuple_result)
-    _resolve_free_names(info)
+    _resolve_free_names(info, locals_)
     _lower(info)
     return info
 
@@ -394,11 +405,13 @@ def _instructions(code: types.CodeType) -> list[tuple[str, Any]]:
     instruction, not offset, and the prefixes (``EXTENDED_ARG``) of large offsets are left out.
     """
     every = list(dis.get_instructions(code))
-    listed = [inst for inst in every if inst.opname not in ("EXTENDED_ARG", "NOP")]
+    # (PUSH_NULL: the calling convention of a call, which follows the same method load)
+    skipped = ("EXTENDED_ARG", "NOP", "PUSH_NULL")
+    listed = [inst for inst in every if inst.opname not in skipped]
     index: dict[int, int] = {}
     k = len(listed)
     for inst in reversed(every):  # a jump to a prefix lands on the instruction it prefixes
-        if inst.opname not in ("EXTENDED_ARG", "NOP"):
+        if inst.opname not in skipped:
             k -= 1
         index[inst.offset] = k
     out: list[tuple[str, Any]] = []
@@ -422,9 +435,15 @@ for _feature in __future__.all_feature_names:
 
 def _lower(info: FunctionInfo) -> None:
     """Rewrite calls Numba cannot compile into equivalents it can: ``math.log(x, b)``
-    becomes ``math.log(x) / math.log(b)``."""
+    becomes ``math.log(x) / math.log(b)``, ``np.array(WEIGHTS)`` of a module-level list of
+    numbers (an array already) ``WEIGHTS.copy()``."""
 
     def lower(node: ast.AST) -> ast.AST:
+        if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in info.sequences
+                and info.resolve(node.func) in (numpy.array, numpy.asarray)):
+            copied = ast.Attribute(value=node.args[0], attr="copy", ctx=ast.Load())
+            return ast.copy_location(ast.Call(func=copied, args=[], keywords=[]), node)
         if not (isinstance(node, ast.Call) and info.resolve(node.func) is math.log
                 and len(node.args) == 2 and not node.keywords):
             return node
@@ -490,6 +509,17 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     """Check ``node`` itself (not its children)."""
     if isinstance(node, ast.Call):  # np.array([a, b]): a list display passed to a call
         node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
+    if isinstance(node, ast.For) and isinstance(node.iter, ast.List):  # for v in [a, b]
+        node.iter = _as_tuple(node.iter)
+    if isinstance(node, ast.Expr) and _is_print(info, node.value):
+        _check_print(info, node.value)
+        return  # its arguments are checked on their own; strings may be printed
+    if isinstance(node, ast.Call) and _is_print(info, node):
+        if not getattr(node, "statement", False):
+            raise info.error(located, "print() is called inside an expression",
+                             construct="a print() call", hint="call print() as a statement "
+                             "of its own: print(a, b)")
+        return
     _check_strings(info, node, located)
     kind = type(node)
     if isinstance(node, ast.Subscript):  # x[[0, 2]]: an index array written as a list
@@ -507,7 +537,8 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
                                                                        type(None),
                                                                        type(Ellipsis))):
         if not (isinstance(node.value, str) and (_is_docstring(node, body)
-                                                 or getattr(node, "option", False))):
+                                                  or getattr(node, "printed", False)
+                                                  or getattr(node, "option", False))):
             what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
             raise info.error(located, f"{what} is not supported in differentiated code",
                              construct="a string" if isinstance(node.value, str) else what,
@@ -534,6 +565,25 @@ def _mark_index_lists(index: ast.expr) -> None:
         display = stack.pop()
         display.index_list = True
         stack.extend(e for e in display.elts if isinstance(e, ast.List))
+
+
+def _is_print(info: FunctionInfo, node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and _early_resolve(info, node.func) is builtins.print)
+
+
+def _check_print(info: FunctionInfo, call: ast.Call) -> None:
+    """``print(a, "text", b)``: it runs in the function itself (adcompile's forward), never in
+    derivative code; string literals may be printed, nothing else with strings."""
+    if call.keywords:
+        raise info.error(call, f"print() with the keyword argument "
+                         f"'{call.keywords[0].arg or '**'}' is not supported",
+                         construct="a print() keyword argument",
+                         hint="print the values separated by commas: print(a, b)")
+    call.statement = True  # type: ignore[attr-defined]
+    for arg in call.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            arg.printed = True  # type: ignore[attr-defined]
 
 
 def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
@@ -601,33 +651,98 @@ def _as_tuple(display: ast.List) -> ast.Tuple:
 
 
 def _check_structure(info: FunctionInfo, node: ast.AST) -> None:
-    """Loops over ``range`` only, no ``else`` on loops, no stores into arrays."""
+    """Loops over what :mod:`adcompile.desugar` lowers to ``range`` (arrays, tuples, ``zip``,
+    ``enumerate``, ``reversed``), no ``else`` on loops."""
     if isinstance(node, ast.For):
-        it = node.iter
-        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
-                and info.func.__globals__.get(it.func.id, builtins.range) is builtins.range
-                and it.func.id == "range" and 1 <= len(it.args) <= 3 and not it.keywords):
-            raise info.error(node, f"iterating over '{ast.unparse(it)}' is not supported",
-                             construct="a for loop over an object", hint=_loop_hint(it))
-        if not isinstance(node.target, ast.Name):
-            raise info.error(node, "a for loop must bind one name", construct="a loop target",
-                             hint="write for i in range(...):")
+        _check_loop(info, node, node.iter, node.target)
     if isinstance(node, (ast.For, ast.While)) and node.orelse:
         raise info.error(node.orelse[0], "'else' on a loop is not supported",
                          construct="a loop else clause", hint="use a flag set before 'break'")
 
 
+def _builtin(info: FunctionInfo, node: ast.expr) -> Any:
+    """The builtin ``node`` calls (``range``, ``zip``, ...), if it calls one by its name."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    target = _early_resolve(info, node.func)
+    return target if getattr(builtins, node.func.id, None) is target else None
+
+
+def _check_loop(info: FunctionInfo, loop: ast.For, it: ast.expr, target: ast.expr) -> None:
+    """``for target in it``: a target of names (a tuple of them where each step gives a
+    tuple), over ``range``, ``enumerate``, ``zip``, ``reversed`` of a range or an array, an
+    array (its elements, or rows) or a tuple."""
+    def refuse(hint: str | None = None) -> AdcompileError:
+        return info.error(loop, f"iterating over '{ast.unparse(it)}' is not supported",
+                          construct="a for loop over an object", hint=hint or _loop_hint(it))
+
+    for part in ast.walk(target):
+        if not isinstance(part, (ast.Name, ast.Tuple, ast.List, ast.Store)):
+            raise info.error(loop, f"the loop target '{ast.unparse(target)}' is not a name",
+                             construct="a loop target", hint="bind plain names: for i in "
+                             "range(...): or for i, v in enumerate(x):")
+    kind = _builtin(info, it)
+    it.builtin = getattr(kind, "__name__", "")  # type: ignore[attr-defined] # for desugar
+    if kind is None:
+        return  # an array (elements or rows) or a tuple: see desugar
+    assert isinstance(it, ast.Call)
+    if kind is builtins.range:
+        if not 1 <= len(it.args) <= 3 or it.keywords:
+            raise refuse("pass range() its bounds positionally: range(stop), range(start, "
+                         "stop) or range(start, stop, step)")
+        if not isinstance(target, ast.Name):
+            raise info.error(loop, "a loop over range() must bind one name",
+                             construct="a loop target", hint="write for i in range(...):")
+        return
+    if kind is builtins.enumerate:
+        start = [k for k in it.keywords if k.arg == "start"]
+        if (not 1 <= len(it.args) + len(start) <= 2 or len(start) != len(it.keywords)
+                or (len(it.args) == 2 and start)):
+            raise refuse("write enumerate(x) or enumerate(x, start)")
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if len(target.elts) != 2:
+                raise info.error(loop, f"enumerate() gives 2 values per step, the target "
+                                 f"'{ast.unparse(target)}' has {len(target.elts)}",
+                                 construct="a loop target", hint="write for i, v in "
+                                 "enumerate(x):")
+            _check_loop(info, loop, it.args[0], target.elts[1])
+        return
+    if kind is builtins.zip:
+        if not it.args or any(not (k.arg == "strict" and isinstance(k.value, ast.Constant)
+                                   and k.value.value is False) for k in it.keywords):
+            raise refuse("write zip(a, b) or zip(a, b, strict=False): the loop runs over the "
+                         "shortest sequence (check the lengths before calling the gradient "
+                         "where they must be equal)")
+        if isinstance(target, (ast.Tuple, ast.List)):
+            if len(target.elts) != len(it.args):
+                raise info.error(loop, f"zip() gives {len(it.args)} values per step, the "
+                                 f"target '{ast.unparse(target)}' has {len(target.elts)}",
+                                 construct="a loop target", hint="give each zipped sequence "
+                                 "one name")
+            for arg, elt in zip(it.args, target.elts, strict=True):
+                _check_loop(info, loop, arg, elt)
+        return
+    if kind is builtins.reversed:
+        inner = it.args[0] if len(it.args) == 1 and not it.keywords else None
+        if inner is None or _builtin(info, inner) not in (None, builtins.range):
+            raise refuse("write reversed(range(...)), reversed(x) for an array, or a range "
+                         "with a negative step: range(n - 1, -1, -1)")
+        if _builtin(info, inner) is builtins.range:
+            _check_loop(info, loop, inner, target)
+            step = inner.args[2] if len(inner.args) == 3 else ast.Constant(value=1)
+            if not (isinstance(step, ast.Constant) or (isinstance(step, ast.UnaryOp) and
+                                                        isinstance(step.operand, ast.Constant))):
+                raise refuse("give the range a literal step, or write the reversed range "
+                             "itself: range(last, first - 1, -step)")
+        return
+    raise refuse()
+
+
 def _loop_hint(it: ast.expr) -> str:
-    """How to write a loop over ``it`` as a loop over indices."""
-    if isinstance(it, (ast.List, ast.Tuple)):
-        values = ", ".join(ast.unparse(e) for e in it.elts)
-        return (f"put the values in an array and loop over its indices: vs = np.array([{values}])"
-                "; for i in range(len(vs)): ... vs[i] ...")
-    if isinstance(it, ast.Name):
-        return (f"loop over indices: for i in range(len({it.id})): ... {it.id}[i] ... (an "
-                f"array); a tuple cannot be looped over: unpack it (a, b = {it.id}) or index "
-                f"it with literals ({it.id}[0])")
-    return "loop over indices: for i in range(len(x)): ... x[i] ..."
+    """What a loop over ``it`` can be written as."""
+    return ("loop over range(), zip(), enumerate() or reversed() of arrays and ranges, over an "
+            "array (its elements, or a matrix's rows) or over a tuple; for anything else, loop "
+            "over indices: for i in range(n): ... x[i] ...")
 
 
 def _is_docstring(node: ast.AST, body: list[ast.stmt]) -> bool:
@@ -636,8 +751,9 @@ def _is_docstring(node: ast.AST, body: list[ast.stmt]) -> bool:
             and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str))
 
 
-def _resolve_free_names(info: FunctionInfo) -> None:
-    func = info.func
+def _resolve_free_names(info: FunctionInfo, helpers: dict[str, _LocalFunction]) -> None:
+    """Bind every free name of the function, and of its helpers (``helpers``), to what it
+    denotes; a helper's name denotes its stub."""
     local: set[str] = set(info.params)
     loaded: dict[str, ast.Name] = {}
     for node in ast.walk(info.tree):
@@ -648,27 +764,100 @@ def _resolve_free_names(info: FunctionInfo) -> None:
             else:
                 loaded.setdefault(node.id, node)
     info.names.update(info.params)
-    closure = {}
-    if func.__closure__:
-        for name, cell in zip(func.__code__.co_freevars, func.__closure__, strict=True):
-            try:
-                closure[name] = cell.cell_contents
-            except ValueError:  # empty cell
-                pass
+    for name, helper in helpers.items():
+        info.bindings[name] = helper.stub
     for name, node in sorted(loaded.items()):
-        if name in local:
+        if name in local or name in helpers:
             continue
-        if name in closure:
-            value = closure[name]
-        elif name in func.__globals__:
-            value = func.__globals__[name]
-        elif hasattr(builtins, name):
-            value = getattr(builtins, name)
-        else:
-            raise info.error(node, f"name '{name}' is not defined", construct="an unknown name",
-                             hint="define it at module level or pass it as an argument")
-        _check_binding(info, name, value, node)
-        info.bindings[name] = value
+        info.bindings[name] = _lookup(info, name, node)
+    for helper in helpers.values():
+        inner = helper.template
+        for name in sorted(helper.free):
+            if name in helpers:
+                inner.bindings[name] = helpers[name].stub
+            elif name not in local:  # (a variable of the enclosing function is read as is)
+                node = next(n for n in ast.walk(inner.tree)
+                            if isinstance(n, ast.Name) and n.id == name)
+                value = info.bindings[name] if name in info.bindings else _lookup(
+                    info, name, node)
+                inner.bindings[name] = info.bindings[name] = value
+        inner.sequences = {n: k for n, k in info.sequences.items() if n in inner.bindings}
+        _bind_loop_builtins(inner, info)
+        _lower(inner)
+        _check_array_writes(inner)
+    _bind_loop_builtins(info, info)
+    _check_array_writes(info)
+
+
+def _check_sequence_arithmetic(info: FunctionInfo, node: ast.AST) -> None:
+    """A module-level list or tuple of numbers reads as an array, except in arithmetic and
+    comparisons, where Python's meaning (repetition, concatenation) is not an array's."""
+    operands: list[ast.expr] = []
+    if isinstance(node, ast.BinOp):
+        operands = [node.left, node.right]
+    elif isinstance(node, ast.UnaryOp):
+        operands = [node.operand]
+    elif isinstance(node, ast.Compare):
+        operands = [node.left, *node.comparators]
+    elif isinstance(node, ast.AugAssign):
+        operands = [node.target, node.value]
+    for operand in operands:
+        if isinstance(operand, ast.Name) and operand.id in info.sequences:
+            kind = info.sequences[operand.id]
+            raise info.error(node, f"'{operand.id}' is a {kind} of numbers, used in "
+                             "arithmetic or a comparison", construct=f"a module-level {kind}",
+                             hint=f"index it ({operand.id}[i]), or make it an array: "
+                             f"np.array({operand.id}) (or define it with np.array at module "
+                             "level)")
+
+
+def _bind_loop_builtins(info: FunctionInfo, outer: FunctionInfo) -> None:
+    """Loops that desugar lowers to ``range`` read ``len`` and ``min``: bound here (under
+    another name where the function uses these names otherwise), named on the tree."""
+    if not any(isinstance(n, ast.For) and getattr(n.iter, "builtin", "range") != "range"
+               for n in ast.walk(info.tree)):
+        return
+    chosen = {}
+    for builtin in ("len", "min"):
+        obj = getattr(builtins, builtin)
+        name, k = builtin, 0
+        while any(name in i.names and i.bindings.get(name) is not obj
+                  or i.bindings.get(name, obj) is not obj for i in (info, outer)):
+            k += 1
+            name = f"{builtin}_{k}"
+        info.bindings[name] = outer.bindings[name] = obj
+        chosen[builtin] = name
+    info.tree.builtin_names = chosen  # type: ignore[attr-defined]
+
+
+def _lookup(info: FunctionInfo, name: str, node: ast.Name) -> Any:
+    """What the free name ``name`` of ``info.func`` denotes: its closure variable, else its
+    global, else the builtin."""
+    func = info.func
+    code = func.__code__
+    if name in code.co_freevars and func.__closure__:
+        try:
+            value = func.__closure__[code.co_freevars.index(name)].cell_contents
+        except ValueError:  # an empty cell
+            raise info.error(node, f"the variable '{name}' of the enclosing function has no "
+                             "value yet", construct="an unassigned closure variable",
+                             hint=f"assign '{name}' before returning this function from the "
+                             "one that defines it") from None
+    elif name in func.__globals__:
+        value = func.__globals__[name]
+    elif hasattr(builtins, name):
+        value = getattr(builtins, name)
+    else:
+        raise info.error(node, f"name '{name}' is not defined", construct="an unknown name",
+                         hint="define it at module level or pass it as an argument")
+    if isinstance(value, numpy.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+        value = value.item()  # a 0-d array reads as the number it holds
+    if (isinstance(value, (list, tuple)) and value
+            and all(isinstance(v, numbers.Real) for v in value)):
+        info.sequences[name] = type(value).__name__  # indexed, iterated, len(): an array
+        value = numpy.array(value)
+    _check_binding(info, name, value, node)
+    return value
 
 
 def _check_binding(info: FunctionInfo, name: str, value: Any, node: ast.Name) -> None:
@@ -676,14 +865,116 @@ def _check_binding(info: FunctionInfo, name: str, value: Any, node: ast.Name) ->
         return
     if isinstance(value, numbers.Real):
         return
+    if isinstance(value, numpy.ndarray):
+        if value.dtype.kind in "biuf":
+            return  # read as a constant: see codegen
+        raise info.error(node, f"the free name '{name}' refers to an array of dtype "
+                         f"{value.dtype}, which differentiated code cannot read",
+                         construct="a non-numeric array", hint=f"make '{name}' an array of "
+                         f"numbers (np.asarray({name}, dtype=np.float64)), or pass it in as an "
+                         "argument")
     kind = type(value).__name__
     if isinstance(value, (list, tuple)):
-        hint = (f"pass '{name}' in as an argument, as a NumPy array (np.asarray({name})) or a "
-                "tuple")
+        hint = (f"make it a NumPy array at module level ({name} = np.array(...)), which "
+                "differentiated code reads as a constant, or pass it in as an argument (a "
+                "tuple of floats and arrays)")
     else:
-        hint = (f"pass '{name}' in as an argument (from module level, differentiated code "
-                "reads numbers, modules and functions only)")
+        hint = (f"pass '{name}' in as an argument (of module-level and closure values, "
+                "differentiated code reads numbers, NumPy arrays of numbers, modules and "
+                "functions)")
     article = "an" if kind[0] in "aeiou" else "a"
     raise info.error(node, f"the free name '{name}' refers to {article} {kind}, which "
                      "differentiated code cannot read", construct="a non-numeric global",
                      hint=hint)
+
+
+def _check_array_writes(info: FunctionInfo) -> None:
+    """Module-level and closure arrays are constants: a store into one is refused."""
+    for node in ast.walk(info.tree):
+        _check_sequence_arithmetic(info, node)
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for part in ast.walk(target):
+                if not isinstance(part, ast.Subscript):
+                    continue
+                base = part.value
+                while isinstance(base, (ast.Subscript, ast.Attribute)):
+                    base = base.value
+                if (isinstance(base, ast.Name)
+                        and isinstance(info.bindings.get(base.id), numpy.ndarray)):
+                    raise info.error(node, f"writing into '{base.id}', an array from outside "
+                                     "the function, is not supported",
+                                     construct="a store into a module-level array",
+                                     hint=f"differentiated code reads '{base.id}' as a "
+                                     f"constant: write into a copy ({base.id}_copy = "
+                                     f"{base.id}.copy()), or pass the array in as an argument")
+
+
+def is_local_function(obj: Any) -> bool:
+    """Whether ``obj`` is the stub of a helper defined inside a differentiated function."""
+    return getattr(obj, LOCAL, None) is not None
+
+
+#: the attribute of a helper's stub holding its definition
+LOCAL = "_adcompile_local"
+
+
+class _LocalFunction:
+    """A helper defined inside the function (see :mod:`adcompile.scopes`): its stub, a
+    function with its parameters and defaults, and the ``FunctionInfo`` that
+    ``parse_function`` gives for the stub."""
+
+    def __init__(self, template: FunctionInfo, free: set[str], stub: types.FunctionType):
+        self.template = template
+        self.free = free
+        self.stub = stub
+
+    def info(self) -> FunctionInfo:
+        t = self.template
+        return FunctionInfo(func=t.func, name=t.name, filename=t.filename, source=t.source,
+                            tree=copy_tree(t.tree), params=list(t.params),
+                            bindings=dict(t.bindings), names=set(t.names))
+
+
+def _helper_info(outer: FunctionInfo, helper: scopes.Helper) -> _LocalFunction:
+    """The helper's stub and definition, its body checked like a function's."""
+    args = copy.deepcopy(helper.tree.args)
+    stub_def = ast.FunctionDef(name=helper.name, args=args, body=[ast.Pass()],
+                               decorator_list=[], returns=None, type_comment=None)
+    if "type_params" in ast.FunctionDef._fields:  # Python 3.12
+        stub_def.type_params = []
+    module = fix_locations(ast.Module(body=[stub_def], type_ignores=[]))
+    code = next(c for c in compile(module, outer.filename, "exec").co_consts
+                if isinstance(c, types.CodeType))
+    defaults = tuple(ast.literal_eval(d) for d in args.defaults) or None
+    stub = types.FunctionType(code, outer.func.__globals__, helper.name, defaults)
+    stub.__qualname__ = f"{outer.func.__qualname__}.<locals>.{helper.name}"
+    stub.__module__ = outer.func.__module__
+    tree = helper.tree
+    tree.filename = outer.filename
+    info = FunctionInfo(func=stub, name=helper.name, filename=outer.filename,
+                        source=outer.source, tree=tree,
+                        params=[a.arg for a in args.posonlyargs + args.args])
+    _check_subset(info, tuple_result=True)
+    info.names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | set(info.params)
+    local = _LocalFunction(info, helper.free, stub)
+    setattr(stub, LOCAL, local)
+    return local
+
+
+def _drop_asserts(tree: ast.AST) -> None:
+    """``assert`` statements leave the function (as under ``python -O``): they change no
+    value, and their conditions often test what compiled code does not have (types, shapes
+    as tuples)."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list) or not any(isinstance(s, ast.Assert)
+                                                      for s in block):
+                continue
+            kept = [s for s in block if not isinstance(s, ast.Assert)]
+            block[:] = kept or [ast.copy_location(ast.Pass(), block[0])]

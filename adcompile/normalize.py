@@ -32,7 +32,7 @@ from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .errors import AdcompileError
 from .fold import fold_constant_branches
-from .frontend import FunctionInfo, parse_function
+from .frontend import FunctionInfo, is_local_function, parse_function
 from .names import NameGen
 from .render import function_def
 
@@ -348,6 +348,8 @@ class _Normalizer:
         callee = self.info.resolve(value.func)
         if not is_user_function(callee) or rules.has_rule(callee):
             return False
+        if is_local_function(callee):  # a helper defined inside the function
+            return True
         if any(self.tuple_value(a) is not None for a in value.args) or any(
                 self.tuple_value(k.value) is not None for k in value.keywords):
             return True

@@ -202,9 +202,8 @@ def loops_over_a_list(x):
     return s
 
 
-def test_a_loop_over_a_list_display_says_to_loop_over_an_arrays_indices():
-    err = error_of(lambda: adc.grad(loops_over_a_list))
-    assert "vs = np.array([x, 2.0 * x])" in err.hint and "range(len(vs))" in err.hint
+def test_a_loop_over_a_list_display_is_unrolled():
+    assert adc.grad(loops_over_a_list)(1.5) == pytest.approx(3.0)
 
 
 def clips_by_keyword(x):
@@ -287,10 +286,11 @@ def calls_a_module_level_helper(x):
     return square(x)
 
 
-def test_a_nested_helper_says_to_move_it_to_module_level_which_works():
-    err = error_of(lambda: adc.grad(defines_a_helper))
-    assert "module level" in err.hint and "register" not in err.hint
+def test_a_nested_helper_is_inlined_and_a_module_level_one_called():
+    assert adc.grad(defines_a_helper)(1.5) == pytest.approx(3.0)
     assert adc.grad(calls_a_module_level_helper)(1.5) == pytest.approx(3.0)
+    assert adc.grad(uses_a_lambda)(1.0) == pytest.approx(2.0)
+    assert adc.grad(reads_a_global_list)(1.0) == pytest.approx(1.0)  # a list read as an array
 
 
 def sums_squares(x):
@@ -368,8 +368,6 @@ def max_of_five(x):
 
 @pytest.mark.parametrize("f, args, stale, wanted", [
     (matches, (1.0,), "not supported yet", "if/elif/else"),
-    (uses_a_lambda, (1.0,), "register its derivative", "'def' at module level"),
-    (reads_a_global_list, (1.0,), None, "np.asarray(WEIGHTS)"),
     (unpacks_an_array, (np.ones(2),), "a, b = x, y", "a, b = x[0], x[1]"),
     (casts, (np.ones(2),), "or the numpy function", "leave out .astype"),
     (pseudo_inverse, (np.ones((2, 2)),), None, "@adcompile.derivative(np.linalg.pinv)"),
