@@ -319,7 +319,12 @@ _ARRAY_ARGUMENTS |= _REARRANGING
 
 #: kernels whose result may be an array (a reduction along axes, a reshape)
 _ARRAY_KERNELS = {"reshape", "sum_along", "mean_along", "max_along", "min_along",
-                  "prod_along"}
+                  "prod_along",
+                  # the helpers of generated code, differentiated in their turn (a loss that
+                  # calls a gradient): their results may be arrays
+                  "reduce_adjoint", "unbroadcast", "matmul_left", "matmul_right",
+                  "untranspose", "reduce_to", "fresh_copy", "stored_adjoint",
+                  "fresh_tangent", "broadcast_tangent", "stored_tangent"}
 
 
 def _index_parts(index: ast.expr) -> list[ast.expr]:

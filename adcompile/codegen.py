@@ -410,7 +410,14 @@ def _user_functions(ns: Namespace, functions: list[ast.FunctionDef]
 
 
 def _loaded_names(functions: list[ast.FunctionDef]) -> set[str]:
-    return {n.id for f in functions for n in ast.walk(f) if isinstance(n, ast.Name)}
+    """The free names the functions read (a local variable named like a module-level
+    function, ``d_mlp`` beside a gradient bound as ``d_mlp``, is not a use of it)."""
+    out: set[str] = set()
+    for f in functions:
+        local = {a.arg for a in f.args.args} | {
+            n.id for n in ast.walk(f) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        out |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name) and n.id not in local}
+    return out
 
 
 def _callee(func: Any, ns: Namespace) -> Normalized:

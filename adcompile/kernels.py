@@ -24,7 +24,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed"]
+           "stored_tangent", "unit_seed", "reduce_to"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -308,6 +308,24 @@ def _kept_shape(shape: tuple, axis: Any) -> tuple:
         return (1,) * len(shape)
     axes = {a % len(shape) for a in np.atleast_1d(axis).tolist()}
     return tuple(1 if a in axes else n for a, n in enumerate(shape))
+
+
+def reduce_to(h: Any, g: Any, axis: Any) -> Any:
+    """``h``, shaped like the array ``reduce_adjoint(g, x, axis)`` spreads ``g`` over, summed
+    back to the shape of ``g``: the adjoint of ``g`` in ``reduce_adjoint`` (second
+    derivatives of reductions)."""
+    if np.ndim(g) == 0:
+        return float(np.sum(h))
+    if np.ndim(h) == 0:
+        return np.full(np.shape(g), float(h))
+    return np.reshape(np.sum(h, axis=_axes_tuple(axis, np.ndim(h)), keepdims=True),
+                      np.shape(g))
+
+
+def _axes_tuple(axis: Any, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(a % ndim for a in (axis if isinstance(axis, tuple) else (axis,)))
 
 
 def untranspose(g: Any, axes: Any) -> Any:
@@ -711,14 +729,11 @@ def _matrix_reduction(mean: bool, keep: bool):
         if mean:
             for k in range(out.shape[0]):
                 out[k] = out[k] / count if count > 0 else np.nan
-        if keep:
+        if keep:  # a constant of the implementation: one rank per version
             return out.reshape((1, m) if a == 0 else (n, 1))
-        return out
+        return out.reshape((out.shape[0],))
 
-    def kept(x, axis, keepdims=False):
-        return along(x, axis, keepdims)
-
-    return kept if keep else along
+    return along
 
 
 overload(sum_along)(_reduction("sum"))
@@ -1045,6 +1060,19 @@ def _spread_tangent_impl(t, y):
             return out
         return spread
     return lambda t, y: np.full(y.shape, t, np.float64)
+
+
+@overload(reduce_to)
+def _reduce_to(h, g, axis):
+    if not _is_array(g) or g.ndim == 0:
+        if _is_array(h):
+            return lambda h, g, axis: np.sum(h)
+        return lambda h, g, axis: h
+    if not _is_array(h) or h.ndim == 0:
+        return lambda h, g, axis: np.full(g.shape, h, np.float64)
+    if axis is None or isinstance(axis, types.NoneType):
+        return lambda h, g, axis: np.full(g.shape, np.sum(h), np.float64)
+    return lambda h, g, axis: reshape(sum_along(h, axis), g.shape)
 
 
 @overload(unit_seed)

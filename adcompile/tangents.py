@@ -224,6 +224,9 @@ class _Tangents:
                 hint="give it a forward rule: @adcompile.derivative(f, forward=rule), rule(t, "
                 "ans, x) returning the result's tangent from the argument's tangent t")
         differentiable = self.differentiable(rule, args, kind)
+        active = [i for i in active if not rules.is_shape_only(primal, i)]
+        if not active:  # only arguments read for their shape vary: a zero tangent
+            return None
         for i in active:
             if not differentiable[i]:
                 raise info.error(stmt, f"{what} is not differentiable in argument {i + 1}",

@@ -380,6 +380,22 @@ def _build_cases() -> list[Case]:
         Case(kernels.broadcast_tangent, 2, "{f}({0}, np.zeros((2, 3)))", (s(REAL),),
              "array"),
     ]
+    # the helpers of reverse-mode code (a loss that calls a gradient): the array read only
+    # for its shape is a literal
+    cases += [
+        Case(kernels.unbroadcast, 2, "{f}({0}, np.zeros(3))", (m(REAL),), "array"),
+        Case(kernels.reduce_adjoint, 3, "{f}({0}, np.zeros((2, 3)), 1)", (v(REAL, 2),),
+             "array"),
+        Case(kernels.reduce_adjoint, 4, "{f}({0}, np.zeros((2, 3)), 0, {1})",
+             (v(REAL), m(REAL)), "array"),
+        Case(kernels.reduce_to, 3, "{f}({0}, np.zeros(2), 1)", (m(REAL),), "array"),
+        Case(kernels.matmul_left, 3, "{f}({0}, np.zeros((2, 3)), {1})",
+             (m(REAL, (2, 4)), m(REAL, (3, 4))), "array"),
+        Case(kernels.matmul_right, 3, "{f}({0}, {1}, np.zeros((3, 4)))",
+             (m(REAL, (2, 4)), m(REAL, (2, 3))), "array"),
+        Case(kernels.untranspose, 2, "{f}({0}, (1, 2, 0))", (Arg(REAL, (2, 3, 4)),), "array"),
+        Case(kernels.fresh_copy, 1, "{f}({0})", (v(REAL),), "array"),
+    ]
     # copies kept for the backward sweep
     cases.append(Case(kernels.snapshot, 1, "{f}({0})", (s(REAL),), "scalar"))
     vector_case(Case(kernels.snapshot, 1, "{f}({0})", (v(REAL),), "vector"))

@@ -230,12 +230,12 @@ def ravel(g, ans, x):
 linear(np.ravel)
 
 
-@derivative(np.copy, np.ascontiguousarray, elementwise=False)
+@derivative(np.copy, np.ascontiguousarray, kernels.fresh_copy, elementwise=False)
 def copy(g, ans, x):
     return g
 
 
-linear(np.copy, np.ascontiguousarray)
+linear(np.copy, np.ascontiguousarray, kernels.fresh_copy)
 
 
 @derivative(np.where)
@@ -342,4 +342,50 @@ def spread_tangent(g, ans, t, y):
 
 
 shape_only(1, kernels.stored_tangent, kernels.fresh_tangent, kernels.broadcast_tangent)
+
+
+# The helpers that reverse-mode code calls: a gradient of array code is differentiable in
+# its turn (a loss that calls a gradient, double backpropagation).  Each is linear in the
+# adjoint it spreads or sums; the array it reads only for its shape gets no adjoint.
+
+@derivative(kernels.unbroadcast, elementwise=False)
+def unbroadcast(h, ans, g, x):
+    return kernels.fresh_tangent(h, g), None
+
+
+@derivative(reduce_adjoint, elementwise=False)
+def reduce_adjoint_of(h, ans, g, x, axis):
+    return kernels.reduce_to(h, g, axis), None, None
+
+
+@derivative(reduce_adjoint, elementwise=False)
+def reduce_adjoint_weighted(h, ans, g, x, axis, weights):
+    return (kernels.reduce_to(h * weights, g, axis), None, None,
+            reduce_adjoint(g, x, axis) * h)
+
+
+@derivative(kernels.reduce_to, elementwise=False)
+def reduce_to(k, ans, h, g, axis):
+    return reduce_adjoint(k, h, axis), None, None
+
+
+@derivative(matmul_left, elementwise=False)
+def matmul_left_of(h, ans, g, a, b):
+    return h @ b, None, matmul_right(g, h, b)
+
+
+@derivative(matmul_right, elementwise=False)
+def matmul_right_of(h, ans, g, a, b):
+    return a @ h, matmul_left(g, a, h), None
+
+
+@derivative(untranspose, elementwise=False)
+def untranspose_of(h, ans, g, axes):
+    return np.transpose(h, axes), None
+
+
+linear(kernels.unbroadcast, untranspose)
+linear(reduce_adjoint, matmul_left, matmul_right, kernels.reduce_to, jointly=False)
+shape_only(1, kernels.unbroadcast, reduce_adjoint, matmul_left, kernels.reduce_to)
+shape_only(2, matmul_right)
 nondifferentiable(kernels.zeros_like, kernels.unit_seed, ties, reduced_size)
