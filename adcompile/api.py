@@ -44,6 +44,14 @@ def forward(f: Callable, wrt: Wrt = 0) -> Any:
     return _compile(f, wrt, "forward")
 
 
+def _pair_of(f: Any) -> str | None:
+    """What the second element is, when ``f`` is a generated function that returns a pair
+    ``(value, derivative)`` (value_and_grad, jvp, vjp); else None."""
+    if getattr(f, "role", None) == "value_and_grad":
+        return "gradient"
+    return getattr(f, "pair", None)
+
+
 #: what an error says when it may only mean that a parameter holds a tuple
 _TUPLE_CONSTRUCTS = ("tuple unpacking", "a tuple index", "a tuple value", "a tuple argument")
 
@@ -56,6 +64,14 @@ def _compile(f: Callable, wrt: Wrt, role: str) -> Any:
         from .higher import derivative_of
 
         f = derivative_of(*f.primal)
+    elif role != "forward" and _pair_of(f) is not None:
+        name = getattr(f, "__name__", "the function")
+        raise AdcompileError(
+            f"{name}() returns a pair (value, {_pair_of(f)}), not one number: there is no "
+            "gradient of it as it is", construct=f"grad of {f.role}",
+            hint="differentiate a function that returns one number computed from it, e.g. "
+            "def g(x, t): return jf(x, t)[1]  (adcompile.grad(g)); for the Hessian of f along "
+            "a vector use adcompile.hvp(f), for all of it adcompile.hessian(f)")
     try:
         fn = generated(f, wrt).function(role)
     except AdcompileError as exc:

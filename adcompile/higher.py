@@ -66,7 +66,9 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     if f is None:
         return lambda func: jvp(func, wrt=wrt)
     gen, _, _, _ = _forward_module(f, wrt, "jvp")
-    return gen.function("jvp")
+    fn = gen.function("jvp")
+    fn.pair = "directional derivative"
+    return fn
 
 
 def derivative_of(f: Callable, wrt: tuple[str, ...]) -> Any:
@@ -88,7 +90,9 @@ def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     if f is None:
         return lambda func: vjp(func, wrt=wrt)
     gen, _, _, _ = _forward_module(f, wrt, "vjp", mode="vjp")
-    return gen.function("vjp")
+    fn = gen.function("vjp")
+    fn.pair = "gradient of the cotangent product"
+    return fn
 
 
 @api_boundary

@@ -128,3 +128,40 @@ def test_forward_mode_through_a_gradient(name, f, wrt, args):
     want = (loss(*moved[0]) - loss(*moved[1])) / (2 * h)
     assert value == pytest.approx(loss(*args), rel=1e-12)
     assert derivative == pytest.approx(want, rel=2e-5, abs=1e-7)
+
+
+def looped(x, y):
+    s = 0.0
+    for i in range(4):
+        if x * i > 0.5:
+            s += np.sin(x * y + i) * x
+        else:
+            s += np.cos(y - i) * x * x
+    return s
+
+
+j_looped = adc.jvp(looped, wrt=("x", "y"))
+
+
+def uses_the_directional_derivative(x, y):
+    value, along = j_looped(x, y, 1.0, -0.5)
+    return value * along
+
+
+def test_a_function_of_a_jvp_is_differentiated():
+    """grad of a function that calls a jvp (loops and branches inside): the second
+    derivatives of ``looped`` along (1, -0.5), from central differences."""
+    for x, y in ((0.3, 0.7), (0.9, -0.4)):
+        gx, gy = adc.grad(uses_the_directional_derivative, wrt=("x", "y"))(x, y)
+        want = [_differences(uses_the_directional_derivative, (x, y), k) for k in (0, 1)]
+        np.testing.assert_allclose([gx, gy], want, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("make", [lambda: adc.jvp(looped), lambda: adc.vjp(looped),
+                                  lambda: adc.value_and_grad(looped)],
+                         ids=["jvp", "vjp", "value_and_grad"])
+def test_the_gradient_of_a_pair_is_refused_with_what_to_write(make):
+    with pytest.raises(adc.AdcompileError) as info:
+        adc.grad(make())
+    assert "returns a pair" in str(info.value)
+    assert "def g(x, t): return jf(x, t)[1]" in info.value.hint
