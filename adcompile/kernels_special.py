@@ -13,8 +13,8 @@ import math
 
 from numba import njit, vectorize
 
-__all__ = ["digamma", "erf", "erfc", "expit", "gammaln", "heaviside", "log_expit", "polygamma",
-           "sinc_dx", "sinc_dx2", "xdivy", "xlog1py", "xlogy"]
+__all__ = ["digamma", "erf", "erfc", "expit", "gamma", "gammaln", "heaviside", "log_expit",
+           "polygamma", "sinc_dx", "sinc_dx2", "xdivy", "xlog1py", "xlogy"]
 
 #: The positive zero of digamma, where a Taylor series replaces the recurrence (whose terms
 #: cancel there), and digamma's value at it (SciPy's constants).
@@ -117,6 +117,11 @@ def polygamma(n, x):
     if n < 0:
         return math.nan
     return _polygamma(n, float(x))
+
+
+@vectorize(cache=True)
+def gamma(x):
+    return math.gamma(float(x))
 
 
 @vectorize(cache=True)

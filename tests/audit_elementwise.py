@@ -49,7 +49,8 @@ def cases(audit) -> list:
         (math.lgamma, POSITIVE), (math.gamma, POSITIVE),
         (ks.digamma, POSITIVE), (sp.expit, WIDE), (ks.expit, WIDE),
         (sp.log_expit, WIDE), (ks.log_expit, WIDE), (sp.erf, REAL), (ks.erf, REAL),
-        (sp.erfc, REAL), (ks.erfc, REAL), (sp.gammaln, POSITIVE), (ks.gammaln, POSITIVE),
+        (sp.erfc, REAL), (ks.erfc, REAL), (sp.gamma, POSITIVE), (ks.gamma, POSITIVE),
+        (sp.gammaln, POSITIVE), (ks.gammaln, POSITIVE),
         (sp.digamma, POSITIVE),
     ]
     binary = [

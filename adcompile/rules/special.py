@@ -17,6 +17,7 @@ from ..kernels_special import (
     erf,
     erfc,
     expit,
+    gamma,
     gammaln,
     log_expit,
     polygamma,
@@ -27,11 +28,12 @@ from ..kernels_special import (
 from . import composite, derivative, implemented_by
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+SQRT_HALF = math.sqrt(0.5)
 
 for _primal, _kernel in ((sp.expit, expit), (sp.log_expit, log_expit), (sp.erf, erf),
-                         (sp.erfc, erfc), (sp.gammaln, gammaln), (sp.digamma, digamma),
-                         (sp.psi, digamma), (sp.polygamma, polygamma), (sp.xlogy, xlogy),
-                         (sp.xlog1py, xlog1py)):
+                         (sp.erfc, erfc), (sp.gamma, gamma), (sp.gammaln, gammaln),
+                         (sp.digamma, digamma), (sp.psi, digamma), (sp.polygamma, polygamma),
+                         (sp.xlogy, xlogy), (sp.xlog1py, xlog1py)):
     implemented_by(_primal, _kernel)
 
 
@@ -53,6 +55,11 @@ def erf_rule(g, ans, x):
 @derivative(sp.erfc, erfc)
 def erfc_rule(g, ans, x):
     return -g * TWO_OVER_SQRT_PI * np.exp(-x * x)
+
+
+@derivative(sp.gamma, gamma)
+def gamma_rule(g, ans, x):
+    return g * ans * digamma(x)
 
 
 @derivative(sp.gammaln, gammaln)
@@ -88,6 +95,11 @@ def xdivy_rule(g, ans, x, y):
 @composite(sp.logit)
 def logit(x):
     return np.log(x) - np.log1p(-x)
+
+
+@composite(sp.ndtr)
+def ndtr(x):
+    return 0.5 * sp.erfc(-x * SQRT_HALF)
 
 
 @composite(sp.logsumexp)
