@@ -175,7 +175,9 @@ def _compare(prog, args: tuple, grads: Any) -> dict:
                         f"{list(path) or ''} has shape {np.shape(got)} and dtype "
                         f"{np.asarray(got).dtype}, expected float64 of shape {expect_shape}"}
             got = np.asarray(got, dtype=np.float64)
+            fd = np.zeros(got.shape)
             for index, d1, d2 in _differences(f, list(args), position, path, leaf):
+                fd[index] = d1
                 entries += 1
                 a = float(got[index])
                 err = abs(a - d1) / (atol / RTOL + abs(d1))
@@ -184,17 +186,26 @@ def _compare(prog, args: tuple, grads: Any) -> dict:
                     worst = {"error": err, "param": names[position], "path": list(path),
                              "index": list(index), "adcompile": a, "fd": d1,
                              "fd_unstable": abs(d1 - d2) > 1e-3 * (abs(d1) + atol),
-                             "failed": bad}
+                             "failed": bad, "got": got, "fds": fd}
     outcome = "WRONG" if worst is not None and worst["failed"] else "ok"
     rec = {"outcome": outcome, "entries": entries, "value": fval,
            "max_error": 0.0 if worst is None else worst["error"]}
+    if worst is not None:
+        got, fd = worst.pop("got"), worst.pop("fds")
     if outcome == "WRONG":
         rec["worst"] = worst
+        # A function of a square matrix that reads one triangle (np.linalg.cholesky) may be
+        # given the symmetric gradient by convention: say so when that is the difference.
+        symmetric = (fd.ndim == 2 and fd.shape[0] == fd.shape[1]
+                     and np.allclose(got, 0.5 * (fd + fd.T), rtol=RTOL, atol=atol))
         rec["message"] = (f"d/d{worst['param']}{worst['path'] or ''}"
                           f"{worst['index'] or ''}: adcompile {worst['adcompile']:.10g}, "
                           f"central difference {worst['fd']:.10g}"
                           + (" (difference unstable: near a kink?)" if worst["fd_unstable"]
-                             else ""))
+                             else "")
+                          + ("; the gradient is the symmetrized central differences"
+                             if symmetric else ""))
+        rec["symmetrized"] = bool(symmetric)
     return rec
 
 

@@ -77,6 +77,12 @@ def cholesky_sum(x):
     return np.sum(L * np.arange(9.0).reshape(3, 3))
 
 
+@program(spd(3), like="autograd test_linalg test_cholesky (symmetrized input)")
+def cholesky_symmetrized(x):
+    L = np.linalg.cholesky(0.5 * (x + x.T))
+    return np.sum(L * np.arange(9.0).reshape(3, 3))
+
+
 @program(spd(3), like="autograd test_linalg test_eigh")
 def eigh_values(x):
     w, v = np.linalg.eigh(x)
