@@ -315,17 +315,34 @@ def _phi(x):
 
 @njit(cache=True)
 def cholesky_adjoint(g, chol):
-    """The adjoint of ``A`` in ``L = np.linalg.cholesky(A)``, symmetric (``A`` is):
-    ``S = L^-T Phi(L^T g) L^-1``, then ``(S + S^T) / 2``."""
+    """The adjoint of ``A`` in ``L = np.linalg.cholesky(A)``.  NumPy (LAPACK's ``potrf``)
+    reads the lower triangle of ``A`` only, the upper one taken as its mirror: with the
+    symmetric adjoint ``S`` (``S = L^-T Phi(L^T g) L^-1`` made symmetric), an entry below the
+    diagonal stands for itself and its mirror (``2 S_ij``), one on the diagonal for itself
+    (``S_ii``), one above it for nothing (0)."""
     inv = np.linalg.inv(chol)
     s = inv.T @ _phi(chol.T @ np.asarray(g, dtype=np.float64)) @ inv
-    return 0.5 * (s + s.T)
+    s = 0.5 * (s + s.T)
+    n = s.shape[0]
+    out = np.zeros((n, n))
+    for i in range(n):
+        out[i, i] = s[i, i]
+        for j in range(i):
+            out[i, j] = 2.0 * s[i, j]
+    return out
 
 
 @njit(cache=True)
 def cholesky_tangent(t, chol):
-    """The tangent of ``L = np.linalg.cholesky(A)`` for a tangent ``t`` of ``A`` (taken
-    symmetric): ``L Phi(L^-1 t L^-T)``."""
+    """The tangent of ``L = np.linalg.cholesky(A)`` for a tangent ``t`` of ``A``:
+    ``L Phi(L^-1 E L^-T)``, ``E`` the lower triangle of ``t`` and its mirror (NumPy reads
+    only the lower triangle of ``A``)."""
     inv = np.linalg.inv(chol)
     t = np.asarray(t, dtype=np.float64)
-    return chol @ _phi(inv @ (0.5 * (t + t.T)) @ inv.T)
+    n = t.shape[0]
+    mirrored = np.empty((n, n))  # what the factorization reads: the lower triangle, mirrored
+    for i in range(n):
+        for j in range(i + 1):
+            mirrored[i, j] = t[i, j]
+            mirrored[j, i] = t[i, j]
+    return chol @ _phi(inv @ mirrored @ inv.T)
