@@ -43,11 +43,13 @@ class _Loop:
     skip: str | None = None
 
 
-def desugar(tree: ast.FunctionDef, names: NameGen) -> ast.FunctionDef:
+def desugar(tree: ast.FunctionDef, names: NameGen,
+            tuples: dict[str, int] | None = None) -> ast.FunctionDef:
     """``tree`` with its loops over ``range`` and early exits turned into flags (see the
-    module docstring)."""
+    module docstring).  ``tuples``: names known to hold tuples, with their lengths (the
+    tuple parameters of an inlined function)."""
     tree = copy_tree(tree)
-    _Loops(tree, names).run()
+    _Loops(tree, names, tuples or {}).run()
     return _Desugar(names).run(tree)
 
 
@@ -55,13 +57,15 @@ class _Loops:
     """``for`` loops over arrays, tuples, ``zip``, ``enumerate`` and ``reversed`` as loops over
     ``range`` (or unrolled), and ``print`` statements as assignments."""
 
-    def __init__(self, tree: ast.FunctionDef, names: NameGen) -> None:
+    def __init__(self, tree: ast.FunctionDef, names: NameGen, tuples: dict[str, int]) -> None:
         self.tree = tree
         self.names = names
         builtins_ = getattr(tree, "builtin_names", {})
         self.len = builtins_.get("len", "len")
         self.min = builtins_.get("min", "min")
-        self.tuples = _known_tuples(tree)
+        stored = _stored(tree.body)
+        self.tuples = {**{n: k for n, k in tuples.items() if n not in stored},
+                       **_known_tuples(tree)}
 
     def run(self) -> None:
         self.tree.body = self.block(self.tree.body)

@@ -40,9 +40,12 @@ _REJECTED: dict[type, tuple[str, str]] = {
                "function"),
     ast.Yield: ("'yield' (a generator)", "return a single scalar instead of yielding values"),
     ast.YieldFrom: ("'yield from' (a generator)", "return a single scalar instead"),
-    ast.Global: ("a 'global' statement", "pass the value in as an argument, or read a "
-                 "module-level constant without declaring it global"),
-    ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument"),
+    ast.Global: ("a 'global' statement", "pass the value in as an argument, or read the "
+                 "module-level number or array without declaring it global (it is read as a "
+                 "constant)"),
+    ast.Nonlocal: ("a 'nonlocal' statement", "pass the value in as an argument, or read the "
+                   "enclosing function's number or array without declaring it nonlocal (it is "
+                   "read as a constant)"),
     ast.Lambda: ("a lambda that is not assigned to a name", "assign it to a name first "
                  "(sq = lambda z: z * z) and call it by that name, or define the function with "
                  "'def'"),
@@ -511,9 +514,15 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
         node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
     if isinstance(node, ast.For) and isinstance(node.iter, ast.List):  # for v in [a, b]
         node.iter = _as_tuple(node.iter)
-    if isinstance(node, ast.Expr) and _is_print(info, node.value):
-        _check_print(info, node.value)
-        return  # its arguments are checked on their own; strings may be printed
+    if isinstance(node, (ast.Expr, ast.Assign)) and _is_print(info, node.value):
+        if isinstance(node, ast.Assign) and not (len(node.targets) == 1
+                                                 and isinstance(node.targets[0], ast.Name)):
+            raise info.error(node, "print() returns None, which is unpacked here",
+                             construct="a print() call", hint="call print() as a statement "
+                             "of its own: print(a, b)")
+        _check_print(info, node.value)  # (printed = print(...): as desugar writes it)
+        if isinstance(node, ast.Expr):
+            return  # its arguments are checked on their own; strings may be printed
     if isinstance(node, ast.Call) and _is_print(info, node):
         if not getattr(node, "statement", False):
             raise info.error(located, "print() is called inside an expression",
@@ -542,7 +551,9 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
             what = "a string" if isinstance(node.value, (str, bytes)) else repr(node.value)
             raise info.error(located, f"{what} is not supported in differentiated code",
                              construct="a string" if isinstance(node.value, str) else what,
-                             hint="differentiated code works on numbers; remove string work")
+                             hint="differentiated code works on numbers: keep labels and "
+                             "options outside the function (a string may only be printed: "
+                             "print('loss', s))")
     _check_structure(info, node)
     if (isinstance(node, ast.Expr) and not _is_docstring(node.value, body)
             and type(node.value) not in _REJECTED):

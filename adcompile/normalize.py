@@ -396,7 +396,9 @@ class _Normalizer:
         for n in ast.walk(tree):
             if isinstance(n, ast.Name) and n.id in renames:
                 n.id = renames[n.id]
-        tree = desugar(tree, self.names)
+        tree = desugar(tree, self.names, tuples={  # loops over them are unrolled
+            renames[p]: len(v.elts) for p, v in zip(inner.params, values, strict=True)
+            if isinstance(v, ast.Tuple)})
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
             body = body[1:]

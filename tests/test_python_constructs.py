@@ -151,7 +151,15 @@ def loop_over_tuple_parameter(params, x):
         total = total + (k + 1) * np.sum(layer[1] ** 2)
     for v in (x, 2.0 * x):                            # a tuple display: evaluated once
         x = x + v
-    return np.sum(x) + total
+    return np.sum(x) + total + squashed((params[0][1], params[1][1]))
+
+
+def squashed(vectors):
+    """A module-level helper given a tuple: inlined, and its loop over the tuple unrolled."""
+    s = 0.0
+    for v in vectors:
+        s = s + np.sum(np.tanh(v))
+    return s
 
 
 def test_loops_over_a_tuple_are_unrolled():
@@ -221,12 +229,18 @@ def test_nested_defs_and_lambdas_are_inlined():
 
 def second_order_helper(x):
     cube = lambda z: z * z * z                      # noqa: E731
-    return cube(x) + math.sin(x)
+
+    def shown(z):
+        print("z is", z)                            # kept out of derivative code
+        return z + math.sin(z)
+    return cube(x) + shown(x)
 
 
 def test_a_helper_differentiates_to_second_order():
     d2 = adc.grad(adc.grad(second_order_helper))
-    assert d2(0.7) == pytest.approx(6 * 0.7 - math.sin(0.7), rel=1e-10)
+    assert d2(0.7) == pytest.approx(6 * 0.7 - math.sin(0.7), rel=1e-10)  # by hand
+    assert adc.hessian(second_order_helper)(0.7) == pytest.approx(6 * 0.7 - math.sin(0.7),
+                                                                  rel=1e-10)
 
 
 # -- assert, print, pass, docstrings ------------------------------------------------------------
