@@ -205,6 +205,10 @@ class CompiledFunction(CPUDispatcher):
                 and hasattr(np, math_call.group(1)):
             name = math_call.group(1)
             hint = f"math.{name} takes numbers only: use np.{name} on arrays"
+        elif re.search(r"len\((float64|int64|bool)\)", detail):
+            hint = ("the function takes len() of a parameter, or loops over it (for v in x), "
+                    "that was passed a number: pass a NumPy array (np.asarray(...)) or a tuple "
+                    "for it")
         elif "getitem(float64" in detail or "getitem(int64" in detail:
             hint = ("the function indexes a parameter that was passed a number: pass a NumPy "
                     "array (np.asarray(...)) for it")

@@ -551,6 +551,21 @@ def test_refusals_name_file_line_construct_and_what_to_do(f, args, marker, headl
     assert "later version" not in message and "not supported yet" not in message
 
 
+def iterates(x):
+    s = 0.0
+    for v in x:
+        s = s + v
+    return s
+
+
+def test_a_loop_over_a_parameter_given_a_number_says_to_pass_an_array():
+    with pytest.raises(adc.AdcompileError) as info:
+        adc.grad(iterates)(1.5)
+    err = info.value
+    assert f"iterates() at {__file__}:" in str(err) and "np.asarray" in err.hint
+    adc.check_grad(iterates, 0, np.array([1.5, -2.0]))
+
+
 def test_refusals_come_when_the_gradient_is_built():
     for f, _, marker, _, _ in REFUSED:
         if marker in ("pc-unpack-rows", "pc-tuple-break"):
