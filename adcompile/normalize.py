@@ -861,12 +861,17 @@ class _Normalizer:
             return result
         if is_user_function(target):
             args = positional_arguments(self.info, node, target)
+        elif node.keywords and target not in _REDUCTIONS and (
+                bound := _bound_by_signature(target, node)) is not None:
+            args = bound  # np.diff(x, axis=0) is np.diff(x, 1, 0), as NumPy binds it
         elif node.keywords:
             args = list(node.args)
             for kw in node.keywords:
-                if kw.arg in ("axis", "axes") and len(args) == 1:
+                if (kw.arg in ("axis", "axes") and len(args) == 1
+                        and _parameter_name(target, 1) in (kw.arg, None)):
                     args.append(kw.value)
-                elif kw.arg == "axis" and len(args) == 2 and _is_none(args[1]):
+                elif (kw.arg == "axis" and len(args) == 2 and _is_none(args[1])
+                      and _parameter_name(target, 1) in (kw.arg, None)):
                     args[1] = kw.value
                 elif kw.arg == "keepdims" and target in _REDUCTIONS:
                     keepdims = self.keepdims(node, kw.value)
@@ -1213,6 +1218,16 @@ def _positional_call(target: object, node: ast.Call) -> str | None:
     if given or (rules.has_rule(target) and rules.lookup(target, len(args)) is None):
         return None
     return ast.unparse(ast.Call(func=node.func, args=args, keywords=[]))
+
+
+def _parameter_name(target: object, position: int) -> str | None:
+    """The name of ``target``'s parameter at ``position`` (None when its signature cannot be
+    read: the reductions' ``axis=`` is then placed second, as they take it)."""
+    try:
+        params = list(inspect.signature(target).parameters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return params[position] if position < len(params) else None
 
 
 def _bound_by_signature(target: object, node: ast.Call) -> list[ast.expr] | None:

@@ -769,3 +769,17 @@ def test_a_store_into_an_integer_array_truncates_and_passes_no_derivative():
     # Y is an int64 array: Y[1] = tanh(3x) stores 0 or 1, so only the "+ x" varies
     assert adc.grad(store_into_int_array)(1.0, np.array([0, 1, 2]), 2) == 1.0
     agrees(store_into_int_array, (0.4, np.array([0, 1, 2]), 2.0), 0)
+
+
+def differences_down_columns(x):
+    return np.sum(np.diff(x, axis=0) ** 2) + np.sum(np.cumsum(x, axis=1) * x)
+
+
+def test_keyword_arguments_bind_as_numpy_binds_them():
+    """``np.diff(x, axis=0)``: ``axis`` is np.diff's third parameter (after ``n``), so the
+    keyword must not land in the second place (that would be ``n=0``: no difference at all,
+    a wrong gradient without a word)."""
+    x = np.random.default_rng(5).normal(size=(3, 4))
+    got = adc.grad(differences_down_columns)(x)
+    np.testing.assert_allclose(got, numeric_gradient(differences_down_columns, (x,), 0),
+                               rtol=1e-6, atol=1e-8)
