@@ -169,10 +169,10 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                 for name in injected_names}
     module = load_module(path, f"_adcompile_{path.stem}", injected, _describe(info),
                          text=None if stored else text)
-    for value in vars(module).values():  # wrappers that pass large arrays: not cacheable
-        if isinstance(value, CompiledFunction) and constants.reads_large(value.py_func,
-                                                                         injected):
-            value._cache = NullCache()
+    compiled = {name: value for name, value in vars(module).items()
+                if isinstance(value, CompiledFunction)}
+    for name in constants.uncacheable({n: f.py_func for n, f in compiled.items()}, injected):
+        compiled[name]._cache = NullCache()  # wrappers that pass large arrays
     gen = Generated(module=module, path=path, text=text, names=names)
     if mode != "reverse":
         for role in names:

@@ -126,11 +126,23 @@ def pass_large_arrays(bindings: dict[str, Any], functions: list[ast.FunctionDef]
     return out
 
 
-def reads_large(func: Any, injected: dict[str, Any]) -> bool:
-    """Whether the generated Python function ``func`` reads a large array as a global (a
-    wrapper of :func:`pass_large_arrays`: Numba cannot cache it)."""
-    names = set(getattr(getattr(func, "__code__", None), "co_names", ()))
-    return any(is_large(injected[n]) for n in names if n in injected)
+def uncacheable(functions: dict[str, Any], injected: dict[str, Any]) -> set[str]:
+    """The generated Python functions (by name) that Numba cannot cache: those that read a
+    large array as a global (the wrappers of :func:`pass_large_arrays`) and those that call
+    one (the wrappers of tuple parameters), whose machine code links the array's address."""
+    def names(func: Any) -> set[str]:
+        return set(getattr(getattr(func, "__code__", None), "co_names", ()))
+
+    out = {name for name, func in functions.items()
+           if any(is_large(injected[n]) for n in names(func) if n in injected)}
+    changed = bool(out)
+    while changed:
+        changed = False
+        for name, func in functions.items():
+            if name not in out and names(func) & out:
+                out.add(name)
+                changed = True
+    return out
 
 
 def _free_loads(f: ast.FunctionDef) -> set[str]:
