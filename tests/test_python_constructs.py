@@ -352,11 +352,17 @@ def model(w):
 def loss(w, scale=1.0):
     return scale * model(w) / len(X)
 
+def tupled(params):
+    w, b = params
+    return np.sum((X @ w + b) ** 2)
+
 w = np.array([0.1, -0.2, 0.3])
 g = adc.grad(loss)
 print(repr(g(w, 2.0).tolist()))
 inner = sys.modules[g.__module__].grad_loss_data
 print(sum(inner.stats.cache_hits.values()), sum(inner.stats.cache_misses.values()))
+dw, db = adc.grad(tupled)((w, 0.5))
+print(repr(dw.tolist()), repr(db))
 """
 
 
@@ -378,6 +384,9 @@ def test_a_large_module_array_is_passed_as_an_argument_and_cached(tmp_path):
                                rtol=1e-10)  # by hand
     assert first[0] == second[0]
     assert first[1] == "0 1" and second[1] == "1 0"  # compiled once, then read from the cache
+    r = X @ w + 0.5
+    np.testing.assert_allclose(eval(first[2].split("] ")[0] + "]"), 2 * X.T @ r, rtol=1e-10)
+    assert float(first[2].split("] ")[1]) == pytest.approx(2 * np.sum(r), rel=1e-10)
 
 
 def test_a_small_module_array_is_frozen_into_cached_code():
