@@ -156,6 +156,11 @@ def _params(tree: ast.FunctionDef) -> set[str]:
     return {p.arg for p in [*a.posonlyargs, *a.args]}
 
 
+def _stored_names(tree: ast.FunctionDef) -> set[str]:
+    return {n.id for stmt in tree.body for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
 def _free_names(tree: ast.FunctionDef) -> set[str]:
     """Names the helper reads that are not its parameters or its own variables."""
     own = _params(tree)
@@ -196,8 +201,11 @@ def _check_calls(stmts: list[ast.stmt], scope: set[str], helpers: dict[str, Help
     for stmt in stmts:
         helper = next((h for h in helpers.values() if h.statement is stmt), None)
         if helper is not None:
-            # its body may call helpers defined before it (and itself: refused as recursion)
-            _check_uses(helper.tree.body, scope | {helper.name}, helpers, error)
+            # its body may call helpers defined before it (and itself: refused as recursion);
+            # its own parameters and variables may reuse a helper's name
+            own = _params(helper.tree) | (_stored_names(helper.tree) - helper.free)
+            visible = {n: h for n, h in helpers.items() if n not in own}
+            _check_uses(helper.tree.body, scope | {helper.name}, visible, error)
             scope.add(helper.name)
             continue
         _check_uses(_expressions(stmt), scope, helpers, error)

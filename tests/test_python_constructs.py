@@ -198,6 +198,9 @@ def helpers(w, x, n):
     def pair(z):
         return z * w, sq(z)
 
+    def twice(sq):                                  # a parameter named like a helper
+        return 2.0 * sq
+
     s = 0.0
     for xi in x:
         if xi > 0:
@@ -205,7 +208,7 @@ def helpers(w, x, n):
         else:
             s = s + sq(affine(xi)) * (sq(w) if w > 0 else 1.0 - w)
     u, v = pair(s)                                  # a helper returning a tuple
-    return u + v + (lambda_free(w) if n > 1 else 0.0)
+    return u + twice(v) + (lambda_free(w) if n > 1 else 0.0)
 
 
 def lambda_free(z):
