@@ -191,7 +191,7 @@ def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
                         tree=tree, params=[])
     info.tree.filename = filename  # for errors of later passes (desugar)
     _check_signature(info)
-    _drop_asserts(info.tree)
+    _drop_no_ops(info.tree)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
     _check_subset(info, tuple_result)
@@ -977,15 +977,23 @@ def _helper_info(outer: FunctionInfo, helper: scopes.Helper) -> _LocalFunction:
     return local
 
 
-def _drop_asserts(tree: ast.AST) -> None:
+def _drop_no_ops(tree: ast.AST) -> None:
     """``assert`` statements leave the function (as under ``python -O``): they change no
     value, and their conditions often test what compiled code does not have (types, shapes
-    as tuples)."""
+    as tuples).  So do string literals standing as statements after the docstring (text
+    used as a comment)."""
+    def no_op(stmt: ast.stmt, k: int, node: ast.AST) -> bool:
+        if isinstance(stmt, ast.Assert):
+            return True
+        docstring = k == 0 and isinstance(node, ast.FunctionDef)
+        return (not docstring and isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str))
+
     for node in ast.walk(tree):
         for name in ("body", "orelse"):
             block = getattr(node, name, None)
-            if not isinstance(block, list) or not any(isinstance(s, ast.Assert)
-                                                      for s in block):
+            if not isinstance(block, list) or not any(no_op(s, k, node)
+                                                      for k, s in enumerate(block)):
                 continue
-            kept = [s for s in block if not isinstance(s, ast.Assert)]
+            kept = [s for k, s in enumerate(block) if not no_op(s, k, node)]
             block[:] = kept or [ast.copy_location(ast.Pass(), block[0])]

@@ -254,6 +254,7 @@ def checks_and_prints(w, x):
     s = 0.0
     for k in range(len(x)):
         pass
+        "a string standing as a comment"
         print("step", k, s)
         assert s >= 0.0
         s = s + (w[k] * x[k]) ** 2
