@@ -2,7 +2,7 @@
 
 Each rule is called with floats (group ``elementwise``, one compilation) and, for the NumPy and
 SciPy spellings, with arrays (group ``vector``); the kernels the forward sweep calls in their
-place (``ks.expit`` for ``sp.expit``) are audited under their own names too.  Points with an
+place (``ksp.expit`` for ``sp.expit``) are audited under their own names too.  Points with an
 argument at an edge (``np.nan_to_num`` of nan and inf, ``np.heaviside`` at 0) pass that argument
 as a constant and differentiate the others.
 """
@@ -38,7 +38,7 @@ def _steps(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 def cases(audit) -> list:
     audit.bind("sp", sp)
-    audit.bind("ks", ks)
+    audit.bind("ksp", ks)
     Case, s, v, const = audit.Case, audit.s, audit.v, audit.const
     REAL, POSITIVE, NONZERO = audit.REAL, audit.POSITIVE, audit.NONZERO
     WIDE, UNIT = audit.WIDE, audit.uniform(-0.8, 0.8)
@@ -65,11 +65,11 @@ def cases(audit) -> list:
     out = []
     for primal, dom in unary:
         out.append(Case(primal, 1, "{f}({0})", (s(dom),), "elementwise"))
-        if not audit.spell(primal).startswith(("ks.", "math.")):
+        if not audit.spell(primal).startswith(("ksp.", "math.")):
             out.append(Case(primal, 1, "{f}({0})", (v(dom),), "vector"))
     for k, (primal, dx, dy, valid) in enumerate(binary):
         out.append(Case(primal, 2, "{f}({0}, {1})", (s(dx), s(dy)), "elementwise", valid))
-        if not audit.spell(primal).startswith("ks."):
+        if not audit.spell(primal).startswith("ksp."):
             args = (v(dx), s(dy)) if k % 2 == 0 else (s(dx), v(dy))
             out.append(Case(primal, 2, "{f}({0}, {1})", args, "vector", valid))
     out += [
