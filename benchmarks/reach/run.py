@@ -450,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     log_path.write_text("")
     print(f"{len(programs)} programs, {opts.jobs} workers, timeout {opts.timeout:g} s"
           f"{', NUMBA_OPT=0' if opts.opt0 else ''}; worker log: {log_path}", flush=True)
+    revision = _revision()  # what the workers import: the tree as the run starts
     started = time.perf_counter()
     try:
         results = run_all([p.name for p in programs], opts.jobs, opts.timeout, env, log_path)
@@ -460,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(programs, results)
     print_report(programs, results, summary, opts.top)
     report = {
-        "revision": _revision(),
+        "revision": revision,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "elapsed_seconds": round(elapsed, 1),
         "options": {"jobs": opts.jobs, "timeout": opts.timeout, "numba_opt0": opts.opt0,
