@@ -863,12 +863,31 @@ def _lookup(info: FunctionInfo, name: str, node: ast.Name) -> Any:
                          hint="define it at module level or pass it as an argument")
     if isinstance(value, numpy.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
         value = value.item()  # a 0-d array reads as the number it holds
-    if (isinstance(value, (list, tuple)) and value
-            and all(isinstance(v, numbers.Real) for v in value)):
-        info.sequences[name] = type(value).__name__  # indexed, iterated, len(): an array
-        value = numpy.array(value)
+    if isinstance(value, (list, tuple)) and value:
+        array = _as_array(value)
+        if array is not None:  # indexed, iterated, len(): as an array
+            info.sequences[name] = type(value).__name__
+            value = array
     _check_binding(info, name, value, node)
     return value
+
+
+def _as_array(value: list | tuple) -> numpy.ndarray | None:
+    """A (nested) list or tuple of numbers, or of arrays of one shape, as the array it
+    indexes like; ``None`` when it has no such form (ragged, or not numbers)."""
+    def numeric(v: Any) -> bool:
+        if isinstance(v, (list, tuple)):
+            return bool(v) and all(numeric(e) for e in v)
+        return isinstance(v, numbers.Real) or (isinstance(v, numpy.ndarray)
+                                               and v.dtype.kind in "biuf")
+
+    if not numeric(value):
+        return None
+    try:
+        array = numpy.array(value)
+    except ValueError:  # ragged
+        return None
+    return array if array.dtype.kind in "biuf" and array.ndim >= 1 else None
 
 
 def _check_binding(info: FunctionInfo, name: str, value: Any, node: ast.Name) -> None:
@@ -886,9 +905,9 @@ def _check_binding(info: FunctionInfo, name: str, value: Any, node: ast.Name) ->
                          "argument")
     kind = type(value).__name__
     if isinstance(value, (list, tuple)):
-        hint = (f"make it a NumPy array at module level ({name} = np.array(...)), which "
-                "differentiated code reads as a constant, or pass it in as an argument (a "
-                "tuple of floats and arrays)")
+        hint = (f"pass '{name}' in as an argument (a tuple of floats and arrays is a tuple "
+                "parameter), or give its parts module-level names of their own: a list or "
+                "tuple of numbers, or of arrays of one shape, is read as a constant array")
     else:
         hint = (f"pass '{name}' in as an argument (of module-level and closure values, "
                 "differentiated code reads numbers, NumPy arrays of numbers, modules and "

@@ -288,6 +288,9 @@ DATA = np.linspace(-1.0, 1.0, 7)
 MATRIX = np.arange(6.0).reshape(2, 3) / 10.0
 WEIGHTS = (0.5, 1.5)
 COEFFS = [1.0, -0.5, 0.25]
+NESTED = [[1.0, 2.0], [3.0, -1.0]]
+VECTORS = (np.array([1.0, 2.0, 0.0]), np.array([0.5, -0.5, 1.0]))
+RAGGED = (np.ones(2), 0.5)
 
 
 def reads_module_arrays(w):
@@ -298,7 +301,11 @@ def reads_module_arrays(w):
         s = s * c
     for i in range(len(COEFFS)):
         s = s + COEFFS[i] * w[2] ** (i + 1)
-    return s + np.sum(np.array(COEFFS) * w)
+    for row in NESTED:                              # a list of lists: a matrix
+        s = s + row[0] * w[0] + row[1] * w[1] ** 2
+    for v in VECTORS:                               # a tuple of arrays of one shape
+        s = s + np.sum(v * w)
+    return s + np.sum(np.array(COEFFS) * w) + NESTED[1][0] * w[0]
 
 
 def test_module_arrays_and_sequences_are_constants():
@@ -496,6 +503,10 @@ def writes_a_module_array(x):
     return np.sum(DATA)
 
 
+def reads_a_ragged_tuple(x):
+    return RAGGED[1] * x                            # pc-ragged
+
+
 def multiplies_a_list(x):
     return np.sum(x * COEFFS)                       # pc-list-arithmetic
 
@@ -542,6 +553,7 @@ REFUSED = [
      "statement"),
     (writes_a_module_array, (1.0,), "pc-store-global", "writing into 'DATA'", "copy"),
     (multiplies_a_list, (np.ones(3),), "pc-list-arithmetic", "list of numbers", "np.array"),
+    (reads_a_ragged_tuple, (1.0,), "pc-ragged", "refers to a tuple", "as an argument"),
     (reads_a_complex_array, (1.0,), "pc-complex", "complex128", "np.float64"),
     (maps_in_a_loop, (np.ones(2),), "pc-map", "iterating over 'map", "range("),
     (loops_into_a_subscript, (np.ones(2),), "pc-target", "is not a name", "plain names"),
