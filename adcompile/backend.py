@@ -23,8 +23,8 @@ from numba.core import types as nbtypes
 from numba.core.caching import FunctionCache, NullCache
 from numba.core.compiler import CompilerBase, DefaultPassBuilder, Flags, compile_extra
 from numba.core.compiler_machinery import FunctionPass, register_pass
-from numba.core.typed_passes import NopythonTypeInference
 from numba.core.registry import CPUDispatcher
+from numba.core.typed_passes import NopythonTypeInference
 
 from . import structure
 from .errors import AdcompileError, api_boundary

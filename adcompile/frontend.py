@@ -19,6 +19,7 @@ import numbers
 import sys
 import textwrap
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,9 +157,13 @@ def unwrap(f: Any) -> types.FunctionType:
     return f
 
 
-def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
+def parse_function(f: Any, tuple_result: bool = False,
+                   prepare: Callable[[ast.FunctionDef], ast.FunctionDef] | None = None
+                   ) -> FunctionInfo:
     """Read, parse, check and resolve ``f``. Raises ``AdcompileError`` on anything unsupported.
-    With ``tuple_result`` the function may return a tuple (a helper whose call is inlined)."""
+    With ``tuple_result`` the function may return a tuple (a helper whose call is inlined).
+    ``prepare`` rewrites the tree before it is checked (the literal options of a library
+    function's definition, substituted and decided: ``rules.composite``)."""
     func = unwrap(f)
     local = getattr(func, LOCAL, None)
     if local is not None:  # a helper defined inside the differentiated function
@@ -191,6 +196,8 @@ def parse_function(f: Any, tuple_result: bool = False) -> FunctionInfo:
                         tree=tree, params=[])
     info.tree.filename = filename  # for errors of later passes (desugar)
     _check_signature(info)
+    if prepare is not None:
+        info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}

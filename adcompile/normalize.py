@@ -368,16 +368,29 @@ class _Normalizer:
             raise self.info.error(node, f"{func.__name__}() calls itself", construct="recursion",
                                   hint="write the recursion as a loop")
         args = positional_arguments(self.info, node, callee, literals=definition is not None)
-        inner = parse_function(callee, tuple_result=True)
-        tree = copy.deepcopy(inner.tree)
         static: set[str] = set()
+        prepare = None
         if definition is not None:
-            literal = {p: a for p, a in zip(inner.params, args, strict=True) if _is_literal(a)}
-            tree = _substitute_literals(tree, literal)
+            code = func.__code__
+            params = code.co_varnames[:code.co_argcount]
+            literal = {p: a for p, a in zip(params, args, strict=True) if _is_literal(a)}
             static = set(literal)
-            for n in ast.walk(tree):  # errors inside point at the user's call
-                if hasattr(n, "lineno"):
-                    n.lineno = self.lineno
+            # the other arguments are values (numbers, arrays): never None, not tuples
+            values = {p for p, a in zip(params, args, strict=True)
+                      if p not in literal and self.tuple_value(a) is None}
+
+            def prepare(tree: ast.FunctionDef) -> ast.FunctionDef:
+                tree = _substitute_literals(tree, literal, values)
+                refusal = next((s for s in tree.body if isinstance(s, ast.Raise)), None)
+                if refusal is not None:  # an option the definition does not take
+                    raise self.refusal(node, refusal)
+                for n in ast.walk(tree):  # errors inside point at the user's call
+                    if hasattr(n, "lineno"):
+                        n.lineno = self.lineno
+                return tree
+
+        inner = parse_function(callee, tuple_result=True, prepare=prepare)
+        tree = copy.deepcopy(inner.tree)
         values = [None if p in static else (self.tuple_value(a) or self.atom(a))
                   for p, a in zip(inner.params, args, strict=True)]
         renames: dict[str, str] = {}
@@ -423,6 +436,18 @@ class _Normalizer:
             self.inlining.pop()
             self.info, self.lineno = saved_info, saved_lineno
         return result
+
+    def refusal(self, node: ast.Call, statement: ast.Raise) -> AdcompileError:
+        """The error of a call that passes an option a library function's definition does
+        not take: its ``raise ValueError(message, hint)``, at the user's line."""
+        parts = [a.value for a in getattr(statement.exc, "args", [])
+                 if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        what = ast.unparse(node.func)
+        return self.info.error(node, f"{what}(): {parts[0] if parts else 'not supported'}",
+                               construct=f"an option of {what}",
+                               hint=parts[1] if len(parts) > 1 else "leave the option at "
+                               "its default, or compute this part outside the function and "
+                               "pass it in")
 
     def static_int(self, node: ast.expr) -> int | None:
         """The value of an integer expression known before running: literals, ``len`` of a
@@ -1264,12 +1289,33 @@ def _is_literal(node: ast.expr) -> bool:
     return False
 
 
-def _substitute_literals(tree: ast.FunctionDef, literal: dict[str, ast.expr]
-                         ) -> ast.FunctionDef:
+def _substitute_literals(tree: ast.FunctionDef, literal: dict[str, ast.expr],
+                         values: set[str] = frozenset()) -> ast.FunctionDef:
     """``tree`` with its parameters in ``literal`` replaced by their values, and the ``if``
-    statements and conditional expressions whose conditions are then known decided."""
+    statements and conditional expressions whose conditions are then known decided.  The
+    parameters in ``values`` hold numbers or arrays: ``p is None`` is False for them, and
+    ``isinstance(p, tuple)`` too."""
 
     class Substitute(ast.NodeTransformer):
+        def visit_Compare(self, n: ast.Compare) -> ast.expr:
+            self.generic_visit(n)
+            if (len(n.ops) == 1 and isinstance(n.ops[0], (ast.Is, ast.IsNot))
+                    and isinstance(n.left, ast.Name) and n.left.id in values
+                    and isinstance(n.comparators[0], ast.Constant)
+                    and n.comparators[0].value is None):
+                return ast.copy_location(ast.Constant(value=isinstance(n.ops[0], ast.IsNot)),
+                                         n)
+            return n
+
+        def visit_Call(self, n: ast.Call) -> ast.expr:
+            self.generic_visit(n)
+            if (isinstance(n.func, ast.Name) and n.func.id == "isinstance"
+                    and len(n.args) == 2 and isinstance(n.args[0], ast.Name)
+                    and n.args[0].id in values and isinstance(n.args[1], ast.Name)
+                    and n.args[1].id == "tuple"):
+                return ast.copy_location(ast.Constant(value=False), n)
+            return n
+
         def visit_Name(self, n: ast.Name) -> ast.expr:
             if isinstance(n.ctx, ast.Load) and n.id in literal:
                 return ast.copy_location(copy.deepcopy(literal[n.id]), n)
@@ -1310,11 +1356,14 @@ def _static_value(node: ast.expr) -> Any:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         v = _static_value(node.operand)
         return _UNKNOWN if v is _UNKNOWN else (not v)
-    if isinstance(node, ast.BoolOp):
+    if isinstance(node, ast.BoolOp):  # decided by one known operand where it can be
         values = [_static_value(v) for v in node.values]
+        decisive = isinstance(node.op, ast.Or)
+        if any(v is not _UNKNOWN and bool(v) is decisive for v in values):
+            return decisive
         if any(v is _UNKNOWN for v in values):
             return _UNKNOWN
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        return not decisive
     if isinstance(node, ast.Compare):
         left = _static_value(node.left)
         if left is _UNKNOWN:

@@ -355,7 +355,7 @@ def unpacks_by_index(x):
 
 
 def casts(x):
-    return np.sum(x.astype(np.float64))
+    return np.sum(x.astype(np.int32))
 
 
 def pseudo_inverse(x):
