@@ -483,7 +483,29 @@ def _check_signature(info: FunctionInfo) -> None:
     info.tree.returns = None
 
 
+def _always_returns(stmts: list[ast.stmt]) -> bool:
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Return):
+        return True
+    return (isinstance(last, ast.If) and _always_returns(last.body)
+            and _always_returns(last.orelse))
+
+
+def _hoist_final_else(body: list[ast.stmt]) -> None:
+    """``if c: ... return a`` / ``else: ... return b`` at the end of the function as
+    ``if c: ... return a`` followed by the else branch: the same function, ending with a
+    ``return`` (an early return before it, as the later passes take it)."""
+    while (body and isinstance(body[-1], ast.If) and body[-1].orelse
+           and _always_returns(body[-1].body) and _always_returns(body[-1].orelse)):
+        last = body[-1]
+        rest, last.orelse = last.orelse, []
+        body.extend(rest)
+
+
 def _check_subset(info: FunctionInfo, tuple_result: bool = False) -> None:
+    _hoist_final_else(info.tree.body)
     body = info.tree.body
     for stmt in body:
         _check_node(info, stmt, stmt, body)

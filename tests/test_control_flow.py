@@ -827,3 +827,21 @@ def branch_value_read_before_its_branch(x):
 
 def test_branch_value_read_before_its_branch():
     assert adc.check_grad(branch_value_read_before_its_branch, (0,), -0.457877) < 1e-6
+
+
+def returns_in_both_branches(a, b):
+    if a > 1.0:
+        return a * b
+    elif a > 0.0:
+        if b > 0:
+            return a + b
+        else:
+            return a - b * b
+    else:
+        return b * b * a
+
+
+@pytest.mark.parametrize("a, b", [(2.0, 0.3), (0.5, 0.7), (0.5, -0.7), (-1.0, 0.4)])
+def test_a_function_that_ends_with_an_if_whose_branches_all_return(a, b):
+    """No return after the last if: every branch returns (an else for each if)."""
+    assert adc.check_grad(returns_in_both_branches, ("a", "b"), a, b) < 1e-6
