@@ -1020,6 +1020,14 @@ def _reshape(x, shape):
     return lambda x, shape: np.full(shape, x)  # the adjoint of a value squeezed to a number
 
 
+@overload(abs)
+def _abs_of_array(x):
+    """``abs(x)`` of an array, as in NumPy (Numba's ``abs`` takes numbers only)."""
+    if _is_array(x):
+        return lambda x: np.abs(x)
+    return None
+
+
 @overload(zeros_like)
 def _zeros_like(x):
     if _is_array(x) and x.ndim > 0:

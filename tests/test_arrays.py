@@ -625,3 +625,13 @@ def test_products_with_an_integer_array_are_differentiated():
     x, m = np.array([0.5, -1.0]), np.array([1, -2, 3])
     got = adc.grad(products_with_counts, wrt=("A", "x"))(A, x, m)
     assert_matches(products_with_counts, ("A", "x"), (A, x, m), got)
+
+
+def builtin_abs_of_arrays(x, y):
+    return np.sum(abs(x) * y + abs(x - y)) + abs(float(np.sum(x)))
+
+
+def test_the_builtin_abs_takes_arrays_as_numpy_does():
+    x = np.array([0.5, -1.0, 2.0])
+    y = np.array([1.0, 0.3, -0.2])
+    assert adc.check_grad(builtin_abs_of_arrays, ("x", "y"), x, y) < 1e-6
