@@ -60,14 +60,16 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Delete: ("a 'del' statement", "remove the del; names need not be deleted"),
     ast.Raise: ("a 'raise' statement", "validate inputs outside the differentiated function"),
-    ast.ListComp: ("a list comprehension", "fill an array in a loop (y = np.zeros(n), then "
-                   "for i in range(n): y[i] = ...) or compute on whole arrays (np.sin(x) * 2.0)"),
+    ast.ListComp: ("a list comprehension", "sum(...) of one works; otherwise fill an array "
+                   "in a loop (y = np.zeros(n), then for i in range(n): y[i] = ...) or compute "
+                   "on whole arrays (np.sin(x) * 2.0)"),
     ast.SetComp: ("a set comprehension", "fill an array in a loop (y = np.zeros(n), then "
                   "for i in range(n): y[i] = ...)"),
     ast.DictComp: ("a dict comprehension", "keep the values in an array or in names of their "
                    "own"),
-    ast.GeneratorExp: ("a generator expression", "sum in a loop (s = 0.0, then for i in "
-                       "range(n): s = s + ...) or on whole arrays (np.sum(x * y))"),
+    ast.GeneratorExp: ("a generator expression", "sum(...) of one works; for anything else "
+                       "write the loop (m = x[0], then for v in x: m = max(m, v)) or work on "
+                       "whole arrays (np.max(x * y))"),
     ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
                "make one here with np.array([a, b]) or with np.zeros(n) filled by index "
                "(y[i] = ...), or use a tuple (a, b)"),
@@ -201,6 +203,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _drop_no_ops(info.tree)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
+    _sums_as_loops(info)
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
     _lower(info)
@@ -481,6 +484,107 @@ def _check_signature(info: FunctionInfo) -> None:
     for a in args.posonlyargs + args.args:
         a.annotation = None
     info.tree.returns = None
+
+
+def _sums_as_loops(info: FunctionInfo) -> None:
+    """``sum(e for v in x if c)`` and ``sum([e for i in range(n)])`` (also ``math.fsum``) as
+    the loop they mean, written before the statement that uses the sum:
+    ``total = 0.0; for v in x: if c: total = total + e``.  The comprehension's variables get
+    names of their own (they do not leak into the function, as in Python)."""
+    taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
+    counter = [0]
+
+    def fresh(base: str) -> str:
+        while True:
+            counter[0] += 1
+            name = f"{base}_{counter[0]}"
+            if name not in taken:
+                taken.add(name)
+                return name
+
+    def is_sum(node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp))):
+            return False
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id == "sum" and "sum" not in info.func.__globals__
+        return (isinstance(func, ast.Attribute) and func.attr == "fsum"
+                and isinstance(func.value, ast.Name) and func.value.id == "math")
+
+    def lowered(call: ast.Call) -> tuple[list[ast.stmt], str]:
+        comp = call.args[0]
+        total = fresh("total")
+        renames = {}
+        for gen in comp.generators:
+            for n in ast.walk(gen.target):
+                if isinstance(n, ast.Name):
+                    renames.setdefault(n.id, fresh(n.id))
+
+        def renamed(node: ast.AST) -> ast.AST:
+            node = copy.deepcopy(node)
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in renames:
+                    n.id = renames[n.id]
+            return node
+
+        inner: list[ast.stmt] = [ast.Assign(
+            targets=[ast.Name(id=total, ctx=ast.Store())],
+            value=ast.BinOp(left=ast.Name(id=total, ctx=ast.Load()), op=ast.Add(),
+                            right=renamed(comp.elt)))]
+        for gen in reversed(comp.generators):
+            if gen.is_async:
+                raise info.error(call, "an async comprehension is not supported",
+                                 construct="async", hint="write the loop")
+            for cond in reversed(gen.ifs):
+                inner = [ast.If(test=renamed(cond), body=inner, orelse=[])]
+            inner = [ast.For(target=renamed(gen.target), iter=renamed(gen.iter), body=inner,
+                             orelse=[])]
+        # the iterables are read where Python reads them: the first one outside the renames
+        inner[0].iter = copy.deepcopy(comp.generators[0].iter)
+        start = ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())],
+                           value=ast.Constant(value=0.0))
+        out = [start, *inner]
+        for stmt in out:
+            ast.copy_location(stmt, call)
+            ast.fix_missing_locations(stmt)
+            for n in ast.walk(stmt):
+                if hasattr(n, "lineno"):
+                    n.lineno = call.lineno
+        return out, total
+
+    def block(stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            for part in ("body", "orelse"):
+                inner = getattr(stmt, part, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(stmt, part, block(inner))
+            if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
+                found = [n for n in ast.walk(stmt) if is_sum(n)]
+                for call in reversed(found):  # innermost first: a sum inside a sum's body
+                    if any(call is n for n in ast.walk(stmt)) and not any(
+                            is_sum(m) and m is not call and any(call is k for k in ast.walk(m))
+                            for m in ast.walk(stmt)):
+                        pre, total = lowered(call)
+                        out.extend(pre)
+                        _replace(stmt, call, ast.copy_location(
+                            ast.Name(id=total, ctx=ast.Load()), call))
+            out.append(stmt)
+        return out
+
+    info.tree.body = block(info.tree.body)
+
+
+def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for parent in ast.walk(tree):
+        for name, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, name, new)
+            elif isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
 
 
 def _always_returns(stmts: list[ast.stmt]) -> bool:

@@ -845,3 +845,25 @@ def returns_in_both_branches(a, b):
 def test_a_function_that_ends_with_an_if_whose_branches_all_return(a, b):
     """No return after the last if: every branch returns (an else for each if)."""
     assert adc.check_grad(returns_in_both_branches, ("a", "b"), a, b) < 1e-6
+
+
+def sum_of_a_list_comprehension(x):
+    return sum([x[i] * x[i] * (i + 1) for i in range(4)])
+
+
+def sum_of_a_generator(x):
+    return sum(v ** 2 for v in x) + math.fsum(math.sin(v) for v in x if v > 0.0)
+
+
+def nested_generators_keep_their_names_apart(x):
+    i = 10.0  # the comprehension's i is its own
+    s = sum(x[i] * x[j] for i in range(3) for j in range(i) if x[j] > -5.0)
+    return s + sum(v * i for v in x)
+
+
+@pytest.mark.parametrize("f", [sum_of_a_list_comprehension, sum_of_a_generator,
+                               nested_generators_keep_their_names_apart],
+                         ids=lambda f: f.__name__)
+def test_sums_of_comprehensions_are_loops(f):
+    x = np.array([0.3, -0.2, 0.9, 1.1])
+    assert adc.check_grad(f, "x", x) < 1e-6

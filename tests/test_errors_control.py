@@ -135,7 +135,7 @@ def generator(x):
 
 
 def generator_expression(x, n):
-    s = sum(x * i for i in range(n))  # no-generator-expression
+    s = max(x * i for i in range(n))  # no-generator-expression
     return s
 
 
