@@ -97,11 +97,11 @@ def nested_loop_write(x):
 
 
 def cumulative_sum(x):
-    return np.sum(x.cumsum() * x)  # no-cumsum-method
+    return np.sum(x.nonzero()[0] * x)  # no-cumsum-method
 
 
 def cumulative_sum_function(x):
-    return np.sum(np.cumsum(x) * x)  # no-cumsum-function
+    return np.sum(np.nancumsum(x) * x)  # no-cumsum-function
 
 
 def change_dtype(x):
@@ -153,11 +153,11 @@ def test_write_inside_nested_loops_is_differentiated():
 
 
 @pytest.mark.parametrize(("f", "marker", "construct"), [
-    (cumulative_sum, "no-cumsum-method", ".cumsum()"),
-    (change_dtype, "no-astype", ".astype()"),
+    (cumulative_sum, "no-cumsum-method", ".nonzero()"),
+    (change_dtype, "no-astype", "astype(np.float32)"),
     (flags, "no-flags", ".flags"),
     (flag_value, "no-flag-value", ".flags"),
-    (cumulative_sum_function, "no-cumsum-function", "np.cumsum"),
+    (cumulative_sum_function, "no-cumsum-function", "np.nancumsum"),
 ], ids=["cumsum method", "astype", "flags", "flags attribute", "np.cumsum"])
 def test_unsupported_attributes_and_methods(f, marker, construct):
     err = compile_error(f, (np.ones(3),))
