@@ -979,6 +979,32 @@ def _add_at(d, index, value):
                 d[index] += value
                 return d
             return mask
+        if (isinstance(index, types.BaseTuple) and len(index) == 2
+                and all(_is_index_array(t) and t.ndim == 1 for t in index)):
+            # d[rows, cols]: one element (or row of the rest) per pair of indices
+            if _is_array(value) and value.ndim == d.ndim - 1:
+                def pairs(d, index, value):
+                    rows, cols = index
+                    for k in range(rows.shape[0]):
+                        d[rows[k], cols[k]] += value[k]
+                    return d
+                return pairs
+
+            def pairs_same(d, index, value):
+                rows, cols = index
+                for k in range(rows.shape[0]):
+                    d[rows[k], cols[k]] += value
+                return d
+            return pairs_same
+        if (isinstance(index, types.BaseTuple) and len(index) == 3 and _is_array(value)
+                and _is_index_array(index[0]) and index[0].ndim == 1
+                and not any(_is_array(t) for t in index[1:])):
+            def rows3(d, index, value):  # d[idx, a:b, c:e] and the like
+                idx, second, third = index
+                for k in range(idx.shape[0]):
+                    d[idx[k], second, third] += value[k]
+                return d
+            return rows3
         if isinstance(index, types.BaseTuple) and len(index) == 2 and _is_array(value):
             first, second = index
             if _is_index_array(first) and not _is_array(second):

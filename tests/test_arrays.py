@@ -635,3 +635,26 @@ def test_the_builtin_abs_takes_arrays_as_numpy_does():
     x = np.array([0.5, -1.0, 2.0])
     y = np.array([1.0, 0.3, -0.2])
     assert adc.check_grad(builtin_abs_of_arrays, ("x", "y"), x, y) < 1e-6
+
+
+def reads_pairs_of_indices(x, rows, cols):
+    return np.sum(np.sin(x[rows, cols]) * np.arange(5.0))
+
+
+def reads_a_diagonal_by_index_arrays(x):
+    i = np.arange(3)
+    return np.sum(x[i, i] ** 2)
+
+
+def reads_rows_of_a_cube_by_a_list(x):
+    return np.sum(x[[0, 2, 2], :, 1:] ** 3)
+
+
+def test_two_index_arrays_and_a_list_with_slices():
+    """x[rows, cols] (a pair repeated: its adjoint is added twice), x[i, i], x[[0, 2, 2], :, 1:]."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    assert adc.check_grad(reads_pairs_of_indices, "x", x, np.array([0, 2, 2, 1, 0]),
+                          np.array([1, 3, 3, 0, 1])) < 1e-6
+    assert adc.check_grad(reads_a_diagonal_by_index_arrays, "x", x) < 1e-6
+    assert adc.check_grad(reads_rows_of_a_cube_by_a_list, "x", rng.normal(size=(3, 2, 4))) < 1e-6
