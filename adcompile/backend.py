@@ -247,13 +247,18 @@ class CompiledFunction(CPUDispatcher):
             if not seen and self.forward is not None and any(
                     isinstance(t, nbtypes.Array) for t in argtypes):
                 # the gradient never computes the loss: infer the type the function returns
-                # (typing only: machine code for it is made if and when it is called)
+                # (typing only: machine code for it is made if and when it is called), once
+                # per module and argument types (the answer is kept beside the module)
+                if _checked_before(self.py_func, argtypes):
+                    return
                 try:
                     loss = return_type(self.forward, argtypes)
                 except numba_errors.TypingError as exc:
                     self._reset_overloads()
                     raise self.forward._type_error(exc, args) from exc
                 bad |= isinstance(loss, nbtypes.Array)
+                if not bad:
+                    _checked_before(self.py_func, argtypes, record=True)
         if bad:
             self._reset_overloads()
             raise AdcompileError(
@@ -286,6 +291,25 @@ class _TypeOnly(CompilerBase):
         pm.add_pass(_TypesFound, "the return type")
         pm.finalize()
         return [pm]
+
+
+def _checked_before(func: Any, argtypes: tuple, record: bool = False) -> bool:
+    """Whether the loss of the generated module holding ``func`` was found to be a number
+    for arguments of ``argtypes`` (in this process or an earlier one: a line per argument
+    types in ``<module>.scalar`` beside the module); with ``record``, note that it was."""
+    path = Path(func.__code__.co_filename).with_suffix(".scalar")
+    line = f"{func.__name__} {argtypes}"
+    if record:
+        try:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        except OSError:
+            pass  # (a module run from memory, a read-only cache: checked again next time)
+        return True
+    try:
+        return line in path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return False
 
 
 def return_type(dispatcher: Any, argtypes: tuple) -> Any:

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import adcompile as adc
@@ -129,3 +130,21 @@ def test_changed_source_gives_a_different_module_in_process(tmp_path, monkeypatc
         paths.append(grad.module_path)
     assert paths[0] != paths[1]
     assert all(Path(p).parent == tmp_path for p in paths)
+
+
+def squared_distance(w, x):
+    return np.sum((w - x) ** 2)
+
+
+def test_the_scalar_check_of_a_loss_is_kept_beside_its_module(tmp_path, monkeypatch):
+    """A gradient that never computes the loss types the loss once to check it is a number;
+    the answer is kept beside the module (``.scalar``) for the next process, per argument
+    types, and an array-returning function is never recorded as checked."""
+    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(tmp_path))
+    grad = adc.grad(squared_distance)
+    np.testing.assert_allclose(grad(np.ones(3), np.zeros(3)), 2.0 * np.ones(3))
+    marker = Path(grad.module_path).with_suffix(".scalar")
+    lines = marker.read_text().splitlines()
+    assert len(lines) == 1 and "array(float64, 1d, C)" in lines[0]
+    grad(np.ones((2, 2)), np.zeros((2, 2)))  # other argument types: checked too
+    assert len(marker.read_text().splitlines()) == 2
