@@ -9,23 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import numeric_gradient as _numeric_grad
 
 import adcompile as adc
-
-
-def _numeric_grad(f, args, i, h=1e-6):
-    """Central differences of ``f`` (run by NumPy) in argument ``i``."""
-    x = np.asarray(args[i], dtype=float)
-    out = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += h
-        down[index] -= h
-        hi = list(args)
-        lo = list(args)
-        hi[i], lo[i] = up, down
-        out[index] = (f(*hi) - f(*lo)) / (2 * h)
-    return out
 
 
 def _check(f, args, rtol=1e-6, atol=1e-7):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.special as sp
+from conftest import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, gammaln, logsumexp
@@ -25,24 +26,6 @@ import adcompile as adc
 from adcompile import kernels_special as ks
 
 THIS_FILE = Path(__file__).read_text().splitlines()
-
-
-def numeric_gradient(f, args, i, h=1e-6):
-    """d f / d args[i] by float64 central differences, entry by entry (the oracle)."""
-    x = args[i]
-    if np.ndim(x) == 0:
-        hi, lo = list(args), list(args)
-        hi[i], lo[i] = float(x) + h, float(x) - h
-        return (f(*hi) - f(*lo)) / (2 * h)
-    out = np.empty(np.shape(x))
-    for index in np.ndindex(np.shape(x)):
-        up, down = np.array(x, dtype=float), np.array(x, dtype=float)
-        up[index] += h
-        down[index] -= h
-        hi, lo = list(args), list(args)
-        hi[i], lo[i] = up, down
-        out[index] = (f(*hi) - f(*lo)) / (2 * h)
-    return out
 
 
 def assert_close(got, want, rtol=1e-6, atol=1e-8):
