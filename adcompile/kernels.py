@@ -857,6 +857,10 @@ def _block_impl(g, start, n, axis, x):
 def _split_along(g, xs, axis):
     if _is_array(xs):  # np.array(x) of an array: a copy
         return lambda g, xs, axis: g
+    if isinstance(xs, (types.Number, types.Boolean)):  # np.array(x) of a number
+        if _is_array(g):
+            return lambda g, xs, axis: g.sum()
+        return lambda g, xs, axis: g
     if not _is_array(g) or not isinstance(xs, types.BaseTuple):
         return None
     lines = ["def split(g, xs, axis):", "    a = axis % g.ndim", "    start = 0"]
@@ -1051,6 +1055,17 @@ def _abs_of_array(x):
     """``abs(x)`` of an array, as in NumPy (Numba's ``abs`` takes numbers only)."""
     if _is_array(x):
         return lambda x: np.abs(x)
+    return None
+
+
+@overload(np.array)
+def _array_of_arrays(obj, dtype=None):
+    """``np.array((a, b))`` of arrays of one shape, as NumPy makes it (Numba's ``np.array``
+    takes tuples of numbers only): ``np.stack``."""
+    arrays = (isinstance(obj, types.BaseTuple) and len(obj) > 0
+              and all(_is_array(t) for t in obj))
+    if arrays and (dtype is None or isinstance(dtype, (types.NoneType, types.Omitted))):
+        return lambda obj, dtype=None: np.stack(obj)
     return None
 
 

@@ -658,3 +658,19 @@ def test_two_index_arrays_and_a_list_with_slices():
                           np.array([1, 3, 3, 0, 1])) < 1e-6
     assert adc.check_grad(reads_a_diagonal_by_index_arrays, "x", x) < 1e-6
     assert adc.check_grad(reads_rows_of_a_cube_by_a_list, "x", rng.normal(size=(3, 2, 4))) < 1e-6
+
+
+def array_of_arrays(x):
+    return np.sum(np.array([x, 2.0 * x]) ** 2 * np.arange(2.0)[:, None, None])
+
+
+def array_of_a_number(s):
+    return np.sum(np.array(s) * 3.0) + s
+
+
+def test_np_array_of_arrays_and_of_a_number():
+    """np.array([x, 2 x]) of arrays of one shape stacks them, as NumPy does; np.array(s)
+    of a float is a 0-d array whose adjoint comes back to s."""
+    x = np.random.default_rng(0).normal(size=(3, 2))
+    assert adc.check_grad(array_of_arrays, "x", x) < 1e-6
+    assert adc.grad(array_of_a_number)(0.7) == pytest.approx(4.0)
