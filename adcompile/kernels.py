@@ -1069,6 +1069,20 @@ def _array_of_arrays(obj, dtype=None):
     return None
 
 
+def _at_least(shape: tuple):
+    def typer(x):
+        if isinstance(x, (types.Number, types.Boolean)):
+            return lambda x: np.full(shape, x)
+        return None
+    return typer
+
+
+# np.atleast_1d/2d/3d of a number, as NumPy makes it (Numba's take arrays only)
+overload(np.atleast_1d)(_at_least((1,)))
+overload(np.atleast_2d)(_at_least((1, 1)))
+overload(np.atleast_3d)(_at_least((1, 1, 1)))
+
+
 @overload(zeros_like)
 def _zeros_like(x):
     if _is_array(x) and x.ndim > 0:

@@ -674,3 +674,17 @@ def test_np_array_of_arrays_and_of_a_number():
     x = np.random.default_rng(0).normal(size=(3, 2))
     assert adc.check_grad(array_of_arrays, "x", x) < 1e-6
     assert adc.grad(array_of_a_number)(0.7) == pytest.approx(4.0)
+
+
+def at_least_of_a_number(s, x):
+    return np.sum(np.atleast_1d(s) * x) + np.sum(np.atleast_2d(s * s)) + np.sum(np.atleast_3d(s))
+
+
+def appends_a_number(x, s):
+    return np.sum(np.append(x, s) ** 2)
+
+
+def test_atleast_and_append_of_a_number():
+    x = np.array([0.5, -1.0, 2.0])
+    assert adc.check_grad(at_least_of_a_number, ("s", "x"), 0.7, x) < 1e-6
+    assert adc.check_grad(appends_a_number, ("x", "s"), x, 0.4) < 1e-6
