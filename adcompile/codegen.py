@@ -45,6 +45,7 @@ from .reverse import gradient_function
 from .simplify import make_literal
 from .structure import wrappers
 from .tangents import forward_activity, jvp_function
+from .trees import free_names
 
 _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
 #: generated modules loaded in this process, by cache key (which covers everything the
@@ -412,12 +413,7 @@ def _user_functions(ns: Namespace, functions: list[ast.FunctionDef]
 def _loaded_names(functions: list[ast.FunctionDef]) -> set[str]:
     """The free names the functions read (a local variable named like a module-level
     function, ``d_mlp`` beside a gradient bound as ``d_mlp``, is not a use of it)."""
-    out: set[str] = set()
-    for f in functions:
-        local = {a.arg for a in f.args.args} | {
-            n.id for n in ast.walk(f) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        out |= {n.id for n in ast.walk(f) if isinstance(n, ast.Name) and n.id not in local}
-    return out
+    return set().union(*(free_names(f) for f in functions))
 
 
 def _callee(func: Any, ns: Namespace) -> Normalized:
@@ -707,19 +703,7 @@ def _intact(text: str, names: dict[str, str]) -> bool:
             defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
     if not set(names.values()) <= defined:
         return False
-    free: set[str] = set()
-    for fn in functions:
-        a = fn.args
-        local = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
-                 if p is not None}
-        loads = set()
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
-                    loads.add(node.id)
-                else:
-                    local.add(node.id)
-        free |= loads - local
+    free = _loaded_names(functions)
     bound = set(_injected(text))
     free -= defined | set(dir(builtins))
     return free <= bound and not bound & defined

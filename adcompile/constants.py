@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .trees import free_names
+
 #: arrays above this many bytes Numba does not freeze into machine code (its own limit)
 LARGE = 10**6
 
@@ -72,7 +74,7 @@ def pass_large_arrays(bindings: dict[str, Any], functions: list[ast.FunctionDef]
     calls = {f.name: {n.func.id for n in ast.walk(f) if isinstance(n, ast.Call)
                       and isinstance(n.func, ast.Name) and n.func.id in by_name}
              for f in functions}
-    needs = {f.name: set(large) & _free_loads(f) for f in functions}
+    needs = {f.name: set(large) & free_names(f) for f in functions}
     changed = True
     while changed:
         changed = False
@@ -145,14 +147,3 @@ def uncacheable(functions: dict[str, Any], injected: dict[str, Any]) -> set[str]
     return out
 
 
-def _free_loads(f: ast.FunctionDef) -> set[str]:
-    a = f.args
-    own = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]}
-    loads = set()
-    for node in ast.walk(f):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                loads.add(node.id)
-            else:
-                own.add(node.id)
-    return loads - own

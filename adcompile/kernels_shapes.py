@@ -23,6 +23,8 @@ from numba import njit, types
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from .kernels import _dims, _is_array
+
 __all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
            "diff_adjoint", "expand_dims", "flip", "item", "last_written", "repeat",
@@ -247,14 +249,6 @@ def _lanes(x: np.ndarray, axis: Any) -> tuple[np.ndarray, Any]:
 
 
 # -- loops over lanes and index maps, compiled once per dtype -----------------------------------
-
-@njit(cache=True)
-def _dims(shape):
-    out = np.empty(len(shape), np.int64)
-    for d in range(len(shape)):
-        out[d] = shape[d]
-    return out
-
 
 @njit(cache=True)
 def _axis(axis, ndim):
@@ -695,10 +689,6 @@ def _tri_mask(rows, cols, k):
 
 
 # -- Numba implementations, chosen by type at compile time --------------------------------------
-
-def _is_array(t: Any) -> bool:
-    return isinstance(t, types.Array)
-
 
 def _is_none(t: Any) -> bool:
     return t is None or isinstance(t, (types.NoneType, types.Omitted)) and getattr(

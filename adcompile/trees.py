@@ -135,3 +135,19 @@ def depth(tree: ast.AST) -> int:
         deepest = max(deepest, level)
         stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
     return deepest
+
+
+def free_names(fn: ast.FunctionDef) -> set[str]:
+    """The names ``fn`` reads that are neither its parameters nor assigned in it (its free
+    names: globals, builtins, closure variables)."""
+    a = fn.args
+    local = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+             if p is not None}
+    loads = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.add(node.id)
+            else:
+                local.add(node.id)
+    return loads - local
