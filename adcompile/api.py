@@ -14,28 +14,45 @@ Wrt = int | str | Sequence[int | str]
 
 
 @api_boundary
-def grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+def grad(f: Callable | None = None, wrt: Wrt = 0, *, parallel: bool = False,
+         checkpoints: int | None = None) -> Any:
     """The gradient of the scalar function ``f`` with respect to ``wrt``, compiled with Numba.
 
     ``wrt`` is a parameter position, a parameter name, or a tuple of them (default: the first
     parameter).  One ``wrt`` gives one gradient; a tuple gives a tuple in ``wrt`` order.  The
     result is a Numba dispatcher: call it from Python or from ``@numba.njit`` code.  Its
     ``.source`` is the generated derivative code.  Usable as ``@grad`` or ``@grad(wrt=...)``.
+
+    ``parallel=True``: for a loss that is a sum or mean over the rows of its data arrays (the
+    non-``wrt`` array arguments), the rows are split into one shard per thread and the
+    shards' gradients, computed in a ``numba.prange`` loop, are added (:mod:`adcompile.shard`
+    proves from the source that this is the gradient; a loss it cannot prove runs the serial
+    gradient, with a ``ParallelWarning`` saying why).
+
+    ``checkpoints=N``: each ``for`` loop over a ``range`` that writes no array keeps at most
+    ``N`` snapshots of the values it carries from one iteration to the next, and the backward
+    sweep runs each stretch between two snapshots forward again, recording it, before
+    reversing it; ``.tape_bytes(*args)`` reports the bytes held at the peak (the snapshots
+    plus one stretch's record).  ``N`` near the square root of the trip count holds least.
     """
     if f is None:
-        return api_boundary(lambda func: grad(func, wrt=wrt))
-    return _compile(f, wrt, "grad")
+        return api_boundary(lambda func: grad(func, wrt=wrt, parallel=parallel,
+                                              checkpoints=checkpoints))
+    return _compile(f, wrt, "grad", parallel=parallel, checkpoints=checkpoints)
 
 
 @api_boundary
-def value_and_grad(f: Callable | None = None, wrt: Wrt = 0) -> Any:
+def value_and_grad(f: Callable | None = None, wrt: Wrt = 0, *, parallel: bool = False,
+                   checkpoints: int | None = None) -> Any:
     """Like :func:`grad`, but the compiled function returns ``(f(*args), gradient)``.
 
-    Both come from one forward and one backward sweep.
+    Both come from one forward and one backward sweep.  ``parallel`` and ``checkpoints`` as
+    for :func:`grad`.
     """
     if f is None:
-        return api_boundary(lambda func: value_and_grad(func, wrt=wrt))
-    return _compile(f, wrt, "value_and_grad")
+        return api_boundary(lambda func: value_and_grad(func, wrt=wrt, parallel=parallel,
+                                                        checkpoints=checkpoints))
+    return _compile(f, wrt, "value_and_grad", parallel=parallel, checkpoints=checkpoints)
 
 
 @api_boundary
@@ -56,7 +73,39 @@ def _pair_of(f: Any) -> str | None:
 _TUPLE_CONSTRUCTS = ("tuple unpacking", "a tuple index", "a tuple value", "a tuple argument")
 
 
-def _compile(f: Callable, wrt: Wrt, role: str) -> Any:
+def _scale_options(parallel: Any, checkpoints: Any) -> None:
+    if not isinstance(parallel, bool):
+        raise AdcompileError(f"parallel={parallel!r} is not True or False",
+                             construct="parallel", hint="pass parallel=True or parallel=False")
+    if checkpoints is not None and (isinstance(checkpoints, bool) or not isinstance(
+            checkpoints, int) or checkpoints < 1):
+        raise AdcompileError(f"checkpoints={checkpoints!r} is not a positive number of "
+                             "snapshots", construct="checkpoints",
+                             hint="pass an int N >= 1 (about the square root of the loop's "
+                             "trip count holds least), or None to record every iteration")
+
+
+def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
+             checkpoints: int | None = None) -> Any:
+    _scale_options(parallel, checkpoints)
+    if parallel and role != "forward":
+        from .shard import parallel_function
+
+        serial = _compile(f, wrt, role, checkpoints=checkpoints)
+        if getattr(serial, "takes_tuples", False) or isinstance(serial, TupleFunction) or \
+                getattr(f, "role", None) is not None:
+            return serial  # tuple parameters, gradients of gradients: serial
+        info = parse_function(f)
+        names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+        return parallel_function(f, names, as_tuple, role, serial)
+    if checkpoints is not None and role != "forward":
+        if getattr(f, "role", None) is not None:
+            raise AdcompileError("checkpoints=N applies to a function as written, not to a "
+                                 "generated derivative", construct="checkpoints",
+                                 hint="pass checkpoints to the inner grad")
+        fn = generated(f, wrt, checkpoints=checkpoints).function(role)
+        fn.specializer = None
+        return fn
     if (role != "forward" and getattr(f, "role", None) == "grad"
             and getattr(f, "primal", None) is not None and not f.as_tuple):
         # grad(grad(f)): the derivative of f along its one number is f's jvp with the
@@ -130,13 +179,18 @@ def _specialized(f: Callable, wrt: Wrt, role: str, args: tuple) -> Any:
     return fn
 
 
-def generated(f: Callable, wrt: Wrt) -> codegen.Generated:
-    """The generated module of ``f`` for ``wrt`` (all its compiled functions, by role)."""
+def generated(f: Callable, wrt: Wrt, checkpoints: int | None = None) -> codegen.Generated:
+    """The generated module of ``f`` for ``wrt`` (all its compiled functions, by role);
+    with ``checkpoints``, its loops checkpointed (:mod:`adcompile.checkpoint`)."""
     if not callable(f):
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
                              hint="pass wrt by keyword: grad(f, wrt=...) or @grad(wrt=...)")
     info = parse_function(f)
+    if checkpoints is not None:
+        from .checkpoint import checkpointed
+
+        info = checkpointed(info, checkpoints)
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename, info.tree.lineno)
     unpacked = structure.unpacked_parameters(info)
     if unpacked is not None:  # (W, b) = params: generated for tuples of that nesting

@@ -548,7 +548,7 @@ def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     for part in (__version__, _self_hash(), rules.fingerprint(), numba.__version__,
                  np.__version__, sys.version, f"boundscheck={numba.config.BOUNDSCHECK}",
                  info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple),
-                 mode,
+                 mode, info.variant,
                  info.structure.key() if info.structure is not None else ""):
         h.update(part.encode())
         h.update(b"\0")

@@ -122,6 +122,9 @@ class FunctionInfo:
     structure: Any = None
     #: free names bound to a list or tuple of numbers (read as a constant array)
     sequences: dict[str, str] = field(default_factory=dict)
+    #: what makes the generated module differ from the one of the function as written
+    #: (``checkpoints=N``, the shard function of ``parallel=True``); part of the cache key
+    variant: str = ""
 
     def error(self, node: ast.AST | None, message: str, *, construct: str | None = None,
               hint: str | None = None) -> AdcompileError:

@@ -469,6 +469,7 @@ class _Reverser(Recorder):
                                     and s.targets[0].id in loop.carried)]  # iteration's values
             recompute, needs = prune(forward_body, reads)
             tape.at_start = [c for c in loop.carried if c in needs]
+            tape.replays = True
         tape.names = {n: self.names.fresh(f"{n}_tape") for n in tape.at_start + tape.at_end}
         self.tapes[id(loop)] = tape
         if isinstance(loop, ast.For):

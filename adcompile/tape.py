@@ -36,6 +36,9 @@ class Tape:
     kinds: dict[str, str] | None = None
     #: arrays the reversal reads only for their shapes: their shapes are taped instead
     shapes: set[str] = field(default_factory=set)
+    #: the reversal runs each iteration again (recording the loops inside) before reversing
+    #: it: the forward sweep need not record the loops inside
+    replays: bool = False
 
 
 class Recorder:
@@ -77,9 +80,20 @@ class Recorder:
 
     def record_loop(self, loop: ast.For | ast.While) -> list[ast.stmt]:
         tape = self.tapes.get(id(loop), Tape())
-        body = self.record(loop.body)
         pre: list[ast.stmt] = []
         post: list[ast.stmt] = []
+        peak = None
+        if not tape.replays:
+            body = self.record(loop.body)
+        elif not self.count_tape or not _has_loop(loop.body):
+            body = loop.body  # the reversal records the loops inside, iteration by iteration
+        else:  # what is held at once: this loop's tapes and one iteration's loops' tapes
+            outer_count, peak = self.count_tape, self.names.fresh("peak")
+            self.count_tape = self.names.fresh("held")
+            body = [assign(self.count_tape, const(0)), *self.record(loop.body),
+                    assign(peak, call("max", name(peak), name(self.count_tape)))]
+            self.count_tape = outer_count
+            pre.append(assign(peak, const(0)))
         if isinstance(loop, ast.For):
             args = loop.iter.args
             trips: ast.expr = name(tape.trips) if tape.trips else copy.deepcopy(
@@ -145,6 +159,9 @@ class Recorder:
                                    body=counted, orelse=[]) if tape.at_end else counted[0])
                 if not tape.at_end:
                     post.extend(counted[1:])
+        if peak is not None:
+            post.append(ast.AugAssign(target=name(self.count_tape, True), op=ast.Add(),
+                                      value=name(peak)))
         loop_body = start + body + end
         if isinstance(loop, ast.For):
             new: ast.stmt = ast.For(target=loop.target, iter=loop.iter, body=loop_body,
@@ -213,3 +230,8 @@ class Recorder:
                                      name(value)))
         return assign(ast.Subscript(value=name(tape), slice=copy.deepcopy(index),
                                     ctx=ast.Store()), name(value))
+
+
+def _has_loop(stmts: list[ast.stmt]) -> bool:
+    return any(isinstance(node, (ast.For, ast.While)) for stmt in stmts
+               for node in ast.walk(stmt))

@@ -366,4 +366,5 @@ from . import math as _math_rules  # noqa: E402,F401  (registers the library's r
 from . import numpy as _numpy_rules  # noqa: E402,F401
 from . import operators as _operator_rules  # noqa: E402,F401
 from . import shapes as _shapes  # noqa: E402,F401
+from . import shards as _shards  # noqa: E402,F401
 from . import statistics as _statistics  # noqa: E402,F401
