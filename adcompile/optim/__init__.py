@@ -55,6 +55,7 @@ from .. import structure
 from ..api import Wrt, generated, generated_flat, resolve_wrt
 from ..errors import AdcompileError
 from ..frontend import parse_function
+from . import distributed as _distributed
 from .checks import (
     _arguments,
     _check_sampler,
@@ -82,7 +83,9 @@ from .loops import (
 )
 from .loops import _seed as _seed_numba
 
-__all__ = ["OptimResult", "StepInfo", "gd", "minibatch_sgd", "sgd"]
+__all__ = ["OptimResult", "StepInfo", "dask_value_and_grad", "gd", "minibatch_sgd", "sgd"]
+
+dask_value_and_grad = _distributed.dask_value_and_grad
 
 Params = float | np.ndarray | tuple[float | np.ndarray, ...]
 
@@ -178,7 +181,8 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
        beta: float | None = None, b1: float | None = None, b2: float | None = None,
        eps: float | None = None, progress: bool | None = None,
        callback: Callable[[StepInfo], Any] | None = None,
-       callback_every: int | None = None) -> OptimResult:
+       callback_every: int | None = None, client: Any = None,
+       persist: bool = True) -> OptimResult:
     """Full-batch gradient descent on ``f``, ``steps`` updates, the loop compiled.
 
     ``x0`` is the starting point: a float or a float64 array for one parameter, or a tuple of
@@ -188,9 +192,23 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     arrays), in signature order; they stay constant.  ``lr`` is the step size.  The loss is
     recorded before every ``record_every``-th update.
 
+    When ``args`` holds dask arrays (the rows of the data, chunked along the first axis), the
+    gradient of each step is computed on a Dask cluster, a task per chunk, and the driver
+    updates the parameters (:mod:`adcompile.optim.distributed`; ``f`` must be a sum or a mean
+    over the rows).  ``client`` picks the ``dask.distributed`` client (default: the current
+    one, else Dask's scheduler in this process); ``persist`` (default ``True``) persists the
+    data on the cluster before the first step (``False``: it is computed again at every
+    step, as given).
+
     {methods}
 {watching}
     """
+    if _distributed.holds_dask(args):
+        return _distributed.gd(
+            f, x0, wrt=wrt, args=args, lr=lr, steps=steps, record_every=record_every,
+            method=method, beta=beta, b1=b1, b2=b2, eps=eps, progress=progress,
+            callback=callback, callback_every=callback_every, client=client, persist=persist)
+    _no_dask_options("args", client=client)
     problem = _Problem.build(f, x0, wrt, "x0")
     values = _arguments(args, problem)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
@@ -220,7 +238,8 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
                   progress: bool | None = None,
                   callback: Callable[[StepInfo], Any] | None = None,
                   callback_every: int | None = None,
-                  params0: Params | None = None) -> OptimResult:
+                  params0: Params | None = None, client: Any = None,
+                  chunks_per_step: int | None = None, persist: bool = True) -> OptimResult:
     """Minibatch stochastic gradient descent on ``f`` over ``data``, seeded and compiled.
 
     ``x0`` and ``wrt`` are as for :func:`gd` (``params0`` is the former name of ``x0``: it
@@ -244,8 +263,24 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
 {watching}
     ``callback_every`` counts steps (minibatches): ``ceil(n / batch_size)`` calls it once per
     epoch.
+
+    When ``data`` holds dask arrays (chunked along the first axis), each step's gradient is
+    computed on a Dask cluster (:mod:`adcompile.optim.distributed`; ``f`` must be a sum or a
+    mean over the rows), and the minibatches are drawn chunk by chunk: each epoch walks the
+    chunks in an order drawn from ``seed``, ``chunks_per_step`` (default 1) at a time, and
+    cuts the shuffled rows of those chunks into batches of ``batch_size`` rows (the last
+    smaller; ``batch_size=None``: all their rows in one step).  Every row is used once per
+    epoch.  ``client`` and ``persist`` are as for :func:`gd`.  A step is a round trip to the
+    cluster (milliseconds), so batches of thousands of rows suit it better than 32.
     """
     x0 = _renamed_start(x0, params0)
+    if _distributed.holds_dask(data):
+        return _distributed.minibatch_sgd(
+            f, x0, data=data, wrt=wrt, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
+            method=method, beta=beta, b1=b1, b2=b2, eps=eps, progress=progress,
+            callback=callback, callback_every=callback_every, client=client,
+            chunks_per_step=chunks_per_step, persist=persist)
+    _no_dask_options("data", client=client, chunks_per_step=chunks_per_step)
     problem = _Problem.build(f, x0, wrt, "x0")
     arrays = _data_arrays(data, problem, min_ndim=1)
     n = arrays[0].shape[0]
@@ -521,6 +556,16 @@ class _Problem(NamedTuple):
                 f"{detail}", construct="optimizer inputs",
                 hint=f"pass numbers or arrays for {_listing(self.others)} (args, data or "
                 "sampler values)") from None
+
+
+def _no_dask_options(where: str, **given: Any) -> None:
+    """Options for dask data are errors with in-memory data."""
+    for name, value in given.items():
+        if value is not None:
+            raise AdcompileError(
+                f"{name}= is for data held as dask arrays, but {where} holds none",
+                construct=name, hint=f"pass the data in {where} as dask arrays (e.g. "
+                "da.from_array(X, chunks=(100_000, -1))), or leave out " + name)
 
 
 def _n_records(steps: int, record_every: int) -> int:
