@@ -12,7 +12,9 @@ from .check import check_grad
 from .errors import AdcompileError
 from .higher import hessian, hvp, jacobian, jvp, vjp
 from .rules import derivative, nondifferentiable, tangent
+from .shard import ParallelWarning
 
 __version__ = "0.2.0"
-__all__ = ["AdcompileError", "check_grad", "derivative", "forward", "grad", "hessian", "hvp",
-           "jacobian", "jvp", "nondifferentiable", "optim", "tangent", "value_and_grad", "vjp"]
+__all__ = ["AdcompileError", "ParallelWarning", "check_grad", "derivative", "forward", "grad",
+           "hessian", "hvp", "jacobian", "jvp", "nondifferentiable", "optim", "tangent",
+           "value_and_grad", "vjp"]

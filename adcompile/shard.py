@@ -332,6 +332,8 @@ class Analysis:
         for _ in range(4):
             start = dict(self.env)
             self.block(copy.deepcopy(body))
+            if self.row_loop is not None:  # what is added up over the rows is a sum
+                start.update({a: self.env[a] for a in self.row_loop.accumulators})
             joined = self.join(start, self.env, node)
             self.env = joined
             if joined == start:
@@ -924,8 +926,67 @@ def shard_count(rows):
     return max(1, min(numba.get_num_threads(), rows // MIN_ROWS))
 
 
-def sharded(f: Callable, wrt: list[str], as_tuple: bool, rows: tuple[str, ...],
-            ranks: dict[str, int | None]) -> tuple[Plan, Any]:
+@dataclass
+class Sharded:
+    """A loss split over shards of rows, for a driver of one's own (Dask's, say)."""
+
+    #: the positions of the parameters of the loss that hold rows of data
+    rows: tuple[int, ...]
+    #: the generated module of the shard function (``codegen.Generated``)
+    gen: Any
+    #: ``(*args, n_total, first) -> (value_part, gradient_part)``, compiled: ``args`` as for
+    #: the loss, with a shard of the rows in place of each row argument; ``n_total`` the
+    #: number of rows of the whole data; ``first`` 1.0 on exactly one shard, else 0.0
+    value_and_grad: Any
+    #: the same without the value: ``(*args, n_total, first) -> gradient_part``
+    grad: Any
+    plan: Plan
+
+
+def sharded(f: Callable, wrt: Any = 0, *, args: tuple | None = None,
+            rows: tuple[int | str, ...] | None = None) -> Sharded:
+    """The loss ``f`` split over shards of the rows of its data, for ``wrt`` (as for
+    ``grad``).  The sum of the shard function's values and gradients over any partition of
+    the rows is the loss and its gradient on all of them.
+
+    ``args`` (arguments of a call, or of a typical one: the shapes' ranks matter) tell which
+    parameters hold rows — the non-``wrt`` arrays whose first dimension is the most common
+    one — unless ``rows`` names them (positions or names).  Without ``args`` every array's
+    rank is unknown and fewer losses can be proven separable.  Raises ``AdcompileError``
+    when the loss is not (provably) a sum over the rows."""
+    from .api import resolve_wrt
+
+    info = parse_function(f)
+    names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+    ranks: dict[str, int | None] = {p: None for p in info.params}
+    inferred: tuple[str, ...] = ()
+    if args is not None:
+        inferred, ranks = infer_rows(info.params, names, tuple(args))
+    if rows is not None:
+        chosen = tuple(info.params[r] if isinstance(r, int) else r for r in rows)
+    elif args is not None:
+        chosen = inferred
+    else:
+        chosen = tuple(p for p in info.params if p not in names)
+    try:
+        if not chosen:
+            raise NotSeparable("no parameter holds rows of data")
+        p, gen = _generated_shard(f, names, as_tuple, chosen, ranks)
+    except NotSeparable as exc:
+        line = getattr(exc.node, "lineno", None) or info.tree.lineno
+        raise AdcompileError(f"{info.name}() is not a sum or mean over the rows of "
+                             f"{', '.join(chosen) or 'its data'}: {exc.message}",
+                             filename=info.filename, lineno=line,
+                             construct="a loss that does not split over rows",
+                             hint="write the loss as np.sum/np.mean of per-row terms (plus "
+                             "terms of the parameters alone), or a loop over the rows that "
+                             "adds up per-row terms") from None
+    return Sharded(rows=p.rows, gen=gen, value_and_grad=gen.function("value_and_grad"),
+                   grad=gen.function("grad"), plan=p)
+
+
+def _generated_shard(f: Callable, wrt: list[str], as_tuple: bool, rows: tuple[str, ...],
+                     ranks: dict[str, int | None]) -> tuple[Plan, Any]:
     """The plan of ``f`` for these rows and its generated module (``codegen.Generated``)."""
     from . import codegen
 
@@ -953,8 +1014,8 @@ def parallel_function(f: Callable, wrt: list[str], as_tuple: bool, role: str,
     params = info.params
     signature = ", ".join(params)
     namespace: dict[str, Any] = {}
-    exec(f"def sharded({signature}):\n    pass\n", namespace)  # noqa: S102
-    stub = namespace["sharded"]
+    exec(f"def split_over_rows({signature}):\n    pass\n", namespace)  # noqa: S102
+    stub = namespace["split_over_rows"]
     made: dict[Any, str] = {}
     made_by: list[Any] = []
 
@@ -967,14 +1028,13 @@ def parallel_function(f: Callable, wrt: list[str], as_tuple: bool, role: str,
                 raise NotSeparable("no array parameter holds rows of data")
             if any(r is None for p, r in ranks.items() if p in wrt):
                 raise NotSeparable("tuple parameters")
-            p, gen = sharded(f, wrt, as_tuple, rows, ranks)
+            p, gen = _generated_shard(f, wrt, as_tuple, rows, ranks)
         except NotSeparable as exc:
-            where = ""
-            if exc.node is not None and getattr(exc.node, "lineno", None):
-                where = f" ({info.filename}:{exc.node.lineno})"
-            warnings.warn(f"adcompile: {info.name}() is not a sum or mean over the rows of "
-                          f"its data ({exc.message}{where}); parallel=True runs the serial "
-                          "gradient", ParallelWarning, stacklevel=2)
+            line = getattr(exc.node, "lineno", None) or info.tree.lineno
+            warnings.warn_explicit(
+                f"adcompile: {info.name}() is not a sum or mean over the rows of its data "
+                f"({exc.message}); parallel=True runs the serial gradient", ParallelWarning,
+                info.filename, line)
             made[key] = (f"# {info.name}() is not a sum over rows ({exc.message}): the serial "
                          "gradient runs\n\n" + serial.source)
             for d in made_by:
@@ -993,9 +1053,9 @@ def parallel_function(f: Callable, wrt: list[str], as_tuple: bool, role: str,
     typing: dict[str, Any] = {"make": make}
     exec(f"def typed({signature}):\n    return make(({signature},))\n", typing)  # noqa: S102
     overload(stub)(typing["typed"])
-    namespace = {"sharded": stub}
+    namespace = {"split_over_rows": stub}
     name = f"parallel_{role}_{info.name}"
-    exec(f"def {name}({signature}):\n    return sharded({signature})\n",  # noqa: S102
+    exec(f"def {name}({signature}):\n    return split_over_rows({signature})\n",  # noqa: S102
          namespace)
     dispatcher = numba.njit(namespace[name])
     dispatcher.made = made

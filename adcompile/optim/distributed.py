@@ -374,6 +374,9 @@ def _scheduler(client: Any) -> Any:
 #: ``ceil(log_FAN_IN(chunks))`` above the tasks of the chunks (each level costs a round of
 #: scheduling, about 10 ms on a small machine, so the tree is wide)
 FAN_IN = 8
+#: parameters of up to this many bytes in all travel inside each task of a chunk; larger
+#: ones are a task of their own, which every worker then fetches once
+EMBED_BYTES = 1 << 18
 
 
 def _value_and_grad(shipped: Any, rows: tuple[int, ...], fixed: Sequence[Any],
@@ -385,7 +388,9 @@ def _value_and_grad(shipped: Any, rows: tuple[int, ...], fixed: Sequence[Any],
     import dask
     from dask import delayed
 
-    fixed_node = delayed(tuple(fixed), traverse=False)
+    fixed_node: Any = tuple(fixed)
+    if sum(np.asarray(v).nbytes for v in fixed) > EMBED_BYTES:
+        fixed_node = delayed(fixed_node, traverse=False)  # sent once per worker
     parts = [delayed(_partial)(shipped, fixed_node, rows, blocks[c], picks, n_total,
                                1.0 if i == 0 else 0.0)
              for i, (c, picks) in enumerate(selection)]

@@ -1,0 +1,241 @@
+"""grad(..., parallel=True) and adcompile.shard: a loss proven to be a sum or mean over rows
+is computed as a sum over shards of rows; everything else runs serially, with a warning.
+
+Oracles: central differences of the loss in float64, and sums over random partitions of
+the rows (hypothesis) against the gradient on all rows.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import adcompile as adc
+from adcompile import shard
+
+RNG = np.random.default_rng(7)
+N, D, K = 67, 3, 4
+X = RNG.normal(size=(N, D))
+Y = RNG.normal(size=N)
+LABELS = RNG.integers(0, K, size=N)
+ONEHOT = np.eye(K)[LABELS]
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# -- losses that split over rows ---------------------------------------------------------
+
+
+def mean_squared(w, b, X, y, lam):
+    p = sigmoid(X @ w + b)
+    return np.mean((p - y) ** 2) + lam * np.sum(w * w)
+
+
+def summed(w, X, y):
+    r = X @ w - y
+    return 0.5 * np.dot(r, r) + 1.0
+
+
+def normal_equations(w, X, y):
+    r = X @ w - y
+    g = X.T @ r
+    return np.sum(g * w) / len(X)
+
+
+def rows_loop(w, X, y):
+    n = X.shape[0]
+    loss = 0.1 * w[0] ** 2
+    for i in range(n):
+        z = X[i, 0] * w[0] + X[i, 1] * w[1] + X[i, 2] * w[2]
+        if z > 0.0:
+            loss += (z - y[i]) ** 2
+        else:
+            loss += 0.5 * (z - y[i]) ** 2
+    return loss / n
+
+
+def softmax_ce(W, X, T):
+    z = X @ W
+    lse = np.log(np.sum(np.exp(z), axis=1))
+    return -np.mean(np.sum(T * z, axis=1) - lse)
+
+
+def column_means(w, X):
+    return np.sum(np.mean(np.tanh(X * w), axis=0) * w)
+
+
+def accumulated(w, X, y):
+    n, d = X.shape
+    total = 0.0
+    for k in range(2):
+        total = total + np.sum(np.abs(X[:, k] * w[k] - y)) / n
+    return total + math.sqrt(w @ w)
+
+
+SEPARABLE = {
+    "mean_squared": (mean_squared, ("w", "b"), lambda: (RNG.normal(size=D), 0.2, X, Y, 0.3)),
+    "summed": (summed, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "normal_equations": (normal_equations, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "rows_loop": (rows_loop, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "softmax_ce": (softmax_ce, "W", lambda: (RNG.normal(size=(D, K)), X, ONEHOT)),
+    "column_means": (column_means, "w", lambda: (RNG.normal(size=D), X)),
+    "accumulated": (accumulated, "w", lambda: (RNG.normal(size=D), X, Y)),
+}
+
+
+def finite_differences(f, args, position, h=1e-6):
+    x = np.array(args[position], dtype=float)
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        hi, lo = x.copy(), x.copy()
+        hi[idx] += h
+        lo[idx] -= h
+        a_hi, a_lo = list(args), list(args)
+        a_hi[position] = hi if x.ndim else float(hi)
+        a_lo[position] = lo if x.ndim else float(lo)
+        out[idx] = (f(*a_hi) - f(*a_lo)) / (2 * h)
+    return out if x.ndim else float(out)
+
+
+def _positions(f, wrt):
+    params = list(f.__code__.co_varnames[:f.__code__.co_argcount])
+    names = wrt if isinstance(wrt, tuple) else (wrt,)
+    return [params.index(n) for n in names]
+
+
+# the prange drivers take seconds to compile: three losses here, all of them in the shard
+# property test below (which runs the shard functions, not the drivers)
+@pytest.mark.parametrize("name", ["mean_squared", "rows_loop", "softmax_ce"])
+def test_parallel_gradient_matches_finite_differences(name):
+    f, wrt, make = SEPARABLE[name]
+    args = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", adc.ParallelWarning)
+        vg = adc.value_and_grad(f, wrt=wrt, parallel=True)
+        value, grads = vg(*args)
+    assert value == pytest.approx(f(*args), rel=1e-12)
+    grads = grads if isinstance(wrt, tuple) else (grads,)
+    for g, position in zip(grads, _positions(f, wrt), strict=True):
+        np.testing.assert_allclose(g, finite_differences(f, args, position), rtol=1e-6,
+                                   atol=1e-8)
+    assert "prange" in vg.source  # the shards were made, not the serial fallback
+
+
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(sorted(SEPARABLE)),
+       cuts=st.lists(st.integers(1, N - 1), max_size=6, unique=True))
+def test_shards_add_up_to_the_whole(name, cuts):
+    f, wrt, make = SEPARABLE[name]
+    args = make()
+    sh = shard.sharded(f, wrt, args=args)
+    bounds = [0, *sorted(cuts), N]
+    total_value, total = 0.0, None
+    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        part = tuple(a[lo:hi] if p in sh.rows else a for p, a in enumerate(args))
+        value, grads = sh.value_and_grad(*part, N, 1.0 if k == 0 else 0.0)
+        grads = grads if isinstance(wrt, tuple) else (grads,)
+        total_value += value
+        total = list(grads) if total is None else [t + g for t, g in zip(total, grads,
+                                                                         strict=True)]
+    assert total_value == pytest.approx(f(*args), rel=1e-10)
+    for g, position in zip(total, _positions(f, wrt), strict=True):
+        np.testing.assert_allclose(g, finite_differences(f, args, position), rtol=1e-6,
+                                   atol=1e-8)
+
+
+# -- losses that do not ------------------------------------------------------------------
+
+
+def max_over_rows(w, X, y):
+    return np.max(X @ w - y)
+
+
+def square_of_mean(w, X, y):
+    return np.mean(X @ w - y) ** 2
+
+
+def log_of_sum(w, X):
+    return np.log(np.sum(np.exp(X @ w)))
+
+
+def first_row(w, X, y):
+    return np.sum((X @ w - y) ** 2) + X[0, 0] * w[0]
+
+
+def carried(w, X, y):
+    h = 0.0
+    loss = 0.0
+    for i in range(len(X)):
+        h = np.tanh(h + X[i, 0] * w[0])
+        loss += (h - y[i]) ** 2
+    return loss
+
+
+def against_constant_rows(w, X, c):
+    return np.sum((X @ w) * c)
+
+
+def shifted(w, X, y):
+    r = X @ w - y
+    return np.sum(r[1:] * r[:-1])
+
+
+NOT_SEPARABLE = {
+    "max_over_rows": (max_over_rows, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "square_of_mean": (square_of_mean, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "log_of_sum": (log_of_sum, "w", lambda: (RNG.normal(size=D), X)),
+    "first_row": (first_row, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "carried": (carried, "w", lambda: (RNG.normal(size=D), X, Y)),
+    "shifted": (shifted, "w", lambda: (RNG.normal(size=D), X, Y)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_SEPARABLE))
+def test_not_separable_runs_serially_with_a_warning(name):
+    f, wrt, make = NOT_SEPARABLE[name]
+    args = make()
+    g = adc.grad(f, wrt=wrt, parallel=True)
+    with pytest.warns(adc.ParallelWarning, match=f"{f.__name__}\\(\\) is not a sum"):
+        result = g(*args)
+    np.testing.assert_allclose(result, finite_differences(f, args, 0), rtol=1e-6, atol=1e-8)
+    with pytest.raises(adc.AdcompileError, match="is not a sum or mean over the rows"):
+        shard.sharded(f, wrt, args=args)
+
+
+def test_a_constant_as_long_as_the_rows_is_not_split():
+    # c is not data (rows are X only, by the caller's choice): X @ w * c would pair the
+    # rows of a shard with the first elements of c
+    w = RNG.normal(size=D)
+    with pytest.raises(adc.AdcompileError, match="same rank"):
+        shard.sharded(against_constant_rows, "w", args=(w, X, Y), rows=("X",))
+
+
+def test_parallel_gradient_inside_user_njit_loop():
+    f, wrt, make = SEPARABLE["summed"]
+    w0, X_, Y_ = make()
+    g = adc.grad(summed, wrt="w", parallel=True)
+
+    @numba.njit
+    def descend(w, X, y, steps, lr):
+        for _ in range(steps):
+            w = w - lr * g(w, X, y)
+        return w
+
+    w = descend(w0.copy(), X_, Y_, 200, 0.005)
+    expected = np.linalg.lstsq(X_, Y_, rcond=None)[0]
+    np.testing.assert_allclose(w, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_options_are_checked():
+    with pytest.raises(adc.AdcompileError, match="parallel"):
+        adc.grad(summed, wrt="w", parallel="yes")
+    with pytest.raises(adc.AdcompileError, match="checkpoints"):
+        adc.grad(summed, wrt="w", checkpoints=0)
