@@ -49,7 +49,7 @@ def strided(p, n):
 
 def stops_early(p, n):
     y = p
-    for i in range(n):
+    for _ in range(n):
         y = y * 0.99 + 0.01 * math.cos(y)
         if y > 100.0:
             break
