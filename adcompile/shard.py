@@ -911,8 +911,11 @@ def infer_rows(params: list[str], wrt: list[str], args: tuple) -> tuple[tuple[st
 # --------------------------------------------------------------------------------------------
 # grad(..., parallel=True): the shards in a prange loop
 
-#: fewer rows than this per shard are not worth a thread
+#: a shard has at least this many rows, and about this many bytes of data: small enough that
+#: what its gradient reads twice (``X`` in ``X @ w`` and then in ``X.T @ r``) is still in
+#: the cache the second time
 MIN_ROWS = 32
+CHUNK_BYTES = 1 << 20
 
 
 class ParallelWarning(UserWarning):
@@ -920,10 +923,16 @@ class ParallelWarning(UserWarning):
 
 
 @numba.njit
-def shard_count(rows):
-    """How many shards ``rows`` rows are split into: one per thread, at least ``MIN_ROWS``
-    rows each."""
-    return max(1, min(numba.get_num_threads(), rows // MIN_ROWS))
+def split_plan(rows, row_bytes, gradient_bytes):
+    """``(shards, threads)``: ``rows`` rows of ``row_bytes`` bytes each are cut into shards
+    dealt round-robin to the threads: at least one per thread, each of at least ``MIN_ROWS``
+    rows, and otherwise of about ``CHUNK_BYTES`` of data, or more where the gradient is
+    large (each shard's gradient is made and added: ``gradient_bytes`` each)."""
+    threads = numba.get_num_threads()
+    chunk = max(CHUNK_BYTES, 8 * gradient_bytes)
+    shards = max(threads, -(-rows * row_bytes // chunk))
+    shards = max(1, min(shards, rows // MIN_ROWS))
+    return shards, max(1, min(threads, shards))
 
 
 @dataclass
@@ -1074,7 +1083,7 @@ def _compiled_driver(text: str, name: str, bindings: dict[str, Any],
                      parallel: bool = True) -> Any:
     """The implementation of the stub for one set of argument types: it calls the driver
     ``name`` defined by ``text``, compiled with ``parallel``."""
-    namespace: dict[str, Any] = {"np": np, "numba": numba, "shard_count": shard_count,
+    namespace: dict[str, Any] = {"np": np, "numba": numba, "split_plan": split_plan,
                                  **bindings}
     exec(compile(text, f"<adcompile parallel {name}>", "exec"), namespace)  # noqa: S102
     if not parallel:
@@ -1088,7 +1097,8 @@ def _compiled_driver(text: str, name: str, bindings: dict[str, Any],
 
 def driver_source(params: list[str], wrt: list[str], as_tuple: bool, role: str,
                   rows: tuple[str, ...], ranks: dict[str, int | None], p: Plan) -> str:
-    """The prange loop over shards of ``rows`` that adds up the shards' gradients."""
+    """The prange loop over threads, each adding up the gradients of its shards of
+    ``rows``; then the threads' sums added up."""
     signature = ", ".join(params)
     first_rows = rows[0]
     taken = set(params)
@@ -1100,42 +1110,50 @@ def driver_source(params: list[str], wrt: list[str], as_tuple: bool, role: str,
         taken.add(name)
         return name
 
-    n_rows, shards, values, part, lo, hi, s = (own(b) for b in (
-        "rows", "shards", "values", "part", "lo", "hi", "s"))
+    n_rows, shards, threads, values, part, lo, hi, t, s, acc = (own(b) for b in (
+        "rows", "shards", "threads", "values", "part", "lo", "hi", "t", "s", "acc"))
     d = {w: own(f"d_{w}") for w in wrt}
     parts = {w: own(f"d_{w}_parts") for w in wrt}
     lines = [f"def {role}_{p.info.name}_sharded({signature}):",
              f'    """{role} of {p.info.name}() as a sum over shards of the rows of '
-             f'{", ".join(rows)}, one shard per thread."""',
+             f'{", ".join(rows)}, the shards dealt to the threads."""',
              f"    {n_rows} = {first_rows}.shape[0]"]
     for r in rows[1:]:
         lines += [f"    if {r}.shape[0] != {n_rows}:  # not rows of the same examples",
                   f"        return serial({signature})"]
-    lines.append(f"    {shards} = shard_count({n_rows})")
+    row_bytes = " + ".join(f"{r}.nbytes" for r in rows)
+    gradient_bytes = " + ".join("8" if ranks[w] == 0 else f"{w}.nbytes" for w in wrt)
+    lines.append(f"    {shards}, {threads} = split_plan({n_rows}, ({row_bytes}) // "
+                 f"max({n_rows}, 1), {gradient_bytes})")
     value = role == "value_and_grad"
     if value:
-        lines.append(f"    {values} = np.zeros({shards})")
+        lines.append(f"    {values} = np.zeros({threads})")
     for w in wrt:
-        shape = shards if ranks[w] == 0 else f"({shards},) + {w}.shape"
+        shape = threads if ranks[w] == 0 else f"({threads},) + {w}.shape"
         lines.append(f"    {parts[w]} = np.zeros({shape})")
     args = ", ".join(f"{q}[{lo}:{hi}]" if q in rows else q for q in params)
-    lines += [f"    for {s} in numba.prange({shards}):",
-              f"        {lo} = {s} * {n_rows} // {shards}",
-              f"        {hi} = ({s} + 1) * {n_rows} // {shards}",
-              f"        {part} = shard({args}, {n_rows}, 1.0 if {s} == 0 else 0.0)"]
+    lines += [f"    for {t} in numba.prange({threads}):",
+              f"        for {s} in range({t}, {shards}, {threads}):",
+              f"            {lo} = {s} * {n_rows} // {shards}",
+              f"            {hi} = ({s} + 1) * {n_rows} // {shards}",
+              f"            {part} = shard({args}, {n_rows}, 1.0 if {s} == 0 else 0.0)"]
     grads = f"{part}[1]" if value else part
     if value:
-        lines.append(f"        {values}[{s}] = {part}[0]")
+        lines.append(f"            {values}[{t}] += {part}[0]")
     for k, w in enumerate(wrt):
         item = f"{grads}[{k}]" if as_tuple else grads
-        lines.append(f"        {parts[w]}[{s}] = {item}")
+        if ranks[w] == 0:
+            lines.append(f"            {parts[w]}[{t}] += {item}")
+        else:
+            lines += [f"            {acc} = {parts[w]}[{t}]",
+                      f"            {acc} += {item}"]
     for w in wrt:
         if ranks[w] == 0:
             lines.append(f"    {d[w]} = np.sum({parts[w]})")
         else:
             lines += [f"    {d[w]} = {parts[w]}[0].copy()",
-                      f"    for {s} in range(1, {shards}):",
-                      f"        {d[w]} += {parts[w]}[{s}]"]
+                      f"    for {t} in range(1, {threads}):",
+                      f"        {d[w]} += {parts[w]}[{t}]"]
     grad = (f"({', '.join(d[w] for w in wrt)}{',' if len(wrt) == 1 else ''})" if as_tuple
             else d[wrt[0]])
     lines.append(f"    return {f'np.sum({values}), ' if value else ''}{grad}")
