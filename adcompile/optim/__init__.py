@@ -182,7 +182,7 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
        eps: float | None = None, progress: bool | None = None,
        callback: Callable[[StepInfo], Any] | None = None,
        callback_every: int | None = None, client: Any = None,
-       persist: bool = True) -> OptimResult:
+       persist: bool = True, parallel: bool = False) -> OptimResult:
     """Full-batch gradient descent on ``f``, ``steps`` updates, the loop compiled.
 
     ``x0`` is the starting point: a float or a float64 array for one parameter, or a tuple of
@@ -190,7 +190,9 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     parameter, and is an error otherwise).  ``wrt`` defaults to the first parameter of ``f``
     (the first ``len(x0)`` for a tuple).  ``args`` holds the other parameters (numbers or
     arrays), in signature order; they stay constant.  ``lr`` is the step size.  The loss is
-    recorded before every ``record_every``-th update.
+    recorded before every ``record_every``-th update.  ``parallel=True`` computes each
+    gradient on every core when ``f`` is a sum or mean over the rows of its array ``args``
+    (as ``adcompile.grad(..., parallel=True)``).
 
     When ``args`` holds dask arrays (the rows of the data, chunked along the first axis), the
     gradient of each step is computed on a Dask cluster, a task per chunk, and the driver
@@ -215,7 +217,7 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     steps = _positive_int(steps, "steps")
     record_every = _positive_int(record_every, "record_every")
     watch = _watching(progress, callback, callback_every)
-    vg = problem.gen.function("value_and_grad")
+    vg = problem.value_and_grad(f, parallel)
     params, states = problem.buffers()
     problem.check_gradient(vg, params, values, "args")
     history = np.empty(_n_records(steps, record_every))
@@ -239,7 +241,8 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
                   callback: Callable[[StepInfo], Any] | None = None,
                   callback_every: int | None = None,
                   params0: Params | None = None, client: Any = None,
-                  chunks_per_step: int | None = None, persist: bool = True) -> OptimResult:
+                  chunks_per_step: int | None = None, persist: bool = True,
+                  parallel: bool = False) -> OptimResult:
     """Minibatch stochastic gradient descent on ``f`` over ``data``, seeded and compiled.
 
     ``x0`` and ``wrt`` are as for :func:`gd` (``params0`` is the former name of ``x0``: it
@@ -257,7 +260,9 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
     contiguous arrays, calls ``f``'s gradient with them as the non-``wrt`` arguments, and
     updates the parameters with step size ``lr``.  The run is ``epochs`` epochs, shuffled
     by ``seed``.  The history holds the loss of every minibatch before its update:
-    ``epochs * ceil(n / batch_size)`` values.
+    ``epochs * ceil(n / batch_size)`` values.  ``parallel=True`` splits each minibatch
+    over every core when ``f`` is a sum or mean over the rows of its data (as
+    ``adcompile.grad(..., parallel=True)``; worth it for large batches).
 
     {methods}
 {watching}
@@ -293,7 +298,7 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
     seed = _seed(seed)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
     watch = _watching(progress, callback, callback_every)
-    vg = problem.gen.function("value_and_grad")
+    vg = problem.value_and_grad(f, parallel)
     params, states = problem.buffers()
     buffers = tuple(np.empty((batch_size, *a.shape[1:]), dtype=a.dtype) for a in arrays)
     problem.check_gradient(vg, params, tuple(a[:batch_size] for a in arrays), "data")
@@ -413,6 +418,18 @@ class _Problem(NamedTuple):
     gen: Any
     #: flat results -> the caller's form, for tuple parameters (``structure``)
     rebuild: Any = None
+
+    def value_and_grad(self, f: Callable, parallel: Any) -> Any:
+        """The compiled value-and-gradient the loops call: with ``parallel``, split over
+        shards of the data's rows (parameters as tuples: the serial one)."""
+        from ..api import _scale_options
+        from ..shard import parallel_function
+
+        _scale_options(parallel, None)
+        vg = self.gen.function("value_and_grad")
+        if not parallel or self.rebuild is not None:
+            return vg
+        return parallel_function(f, self.wrt, True, "value_and_grad", vg)
 
     @classmethod
     def build(cls, f: Callable, x0: Any, wrt: Wrt | None, what: str) -> _Problem:
