@@ -597,6 +597,9 @@ class Analysis:
         if names <= {CONST, ZERO, ROWS}:
             rows = [k for k in kinds if k.kind == ROWS]
             rank = _max_rank(rows)
+            if rank is None or any(k.rank != rank for k in rows):
+                # (n, d) * (n,) would pair the rows of one with the columns of the other
+                raise self.fail("rows of different or unknown ranks combined", node)
             for k in kinds:
                 if k.kind != ROWS and k.rank is not None and rank is not None \
                         and k.rank >= rank and k.rank > 0:

@@ -260,3 +260,99 @@ def test_optimizers_take_parallel_gradients():
 
 def mean_squared_error(w, c, X, y):
     return np.mean((X @ w + c - y) ** 2)
+
+
+def masked(w, X, m):
+    return np.sum((X * m) @ w)
+
+
+def test_rows_of_different_ranks_are_not_paired():
+    # m (the columns' mask) is an array argument, so it is taken for rows with X; pairing
+    # X's rows with m's elements would be wrong, and the proof says so
+    w = RNG.normal(size=D)
+    with pytest.raises(adc.AdcompileError, match="different or unknown ranks"):
+        shard.sharded(masked, "w", args=(w, X[:D], np.ones(D)), rows=("X", "m"))
+
+
+# -- the proof, on generated losses ---------------------------------------------------------
+#
+# Losses drawn from a small grammar of row-wise and reducing operations, separable or not.
+# Whatever the proof accepts, its shard function (run as plain Python: no compilation) must
+# add up to the loss over any partition of the rows.
+
+ROW_TERMS = ["(X @ w)", "X[:, 0]", "y", "np.tanh(X @ w)", "np.sum(X * X, axis=1)",
+             "np.exp(-X[:, 1] * w[1])"]
+BAD_ROW_TERMS = ["(X @ w)[::-1]", "np.cumsum(y)", "(y - np.mean(y))", "(X @ w) * y[0]"]
+
+
+@st.composite
+def row_expression(draw, depth=0):
+    pool = ROW_TERMS + (BAD_ROW_TERMS if draw(st.integers(0, 5)) == 0 else [])
+    if depth >= 2 or draw(st.booleans()):
+        return draw(st.sampled_from(pool))
+    a = draw(row_expression(depth + 1))
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return f"({a} {draw(st.sampled_from(['+', '-', '*']))} {draw(row_expression(depth + 1))})"
+    if kind == 1:
+        return f"({a} * {draw(st.sampled_from(['2.0', 'lam', 'w[0]']))})"
+    if kind == 2:
+        return f"{draw(st.sampled_from(['np.sin', 'np.tanh', 'np.abs']))}({a})"
+    return f"np.where({a} > 0.0, {a}, 0.5 * {a})"
+
+
+@st.composite
+def scalar_expression(draw, depth=0):
+    r = draw(row_expression())
+    reducers = [f"np.sum({r})", f"np.mean({r})", f"np.sum({r} ** 2) / len(X)",
+                f"np.dot({r}, {r})", f"np.sum({r}) / X.shape[0]"]
+    bad = [f"np.max({r})", f"np.mean({r}) ** 2", f"np.log(1.0 + np.sum({r} ** 2))"]
+    pool = reducers + (bad if draw(st.integers(0, 4)) == 0 else [])
+    s = draw(st.sampled_from(pool))
+    if depth < 1 and draw(st.booleans()):
+        other = draw(scalar_expression(depth + 1))
+        op = draw(st.sampled_from(["+", "-", "*"]))
+        s = f"({s} {op} {other})"
+    if draw(st.booleans()):
+        s = f"{s} + lam * np.sum(w * w)"
+    return s
+
+
+@st.composite
+def row_losses(draw):
+    body = f"    return {draw(scalar_expression())}\n"
+    if draw(st.integers(0, 3)) == 0:  # a loop over the rows
+        step = draw(st.sampled_from([
+            "(X[i] @ w - y[i]) ** 2", "np.tanh(X[i, 0] * w[0]) * y[i]",
+            "lam * w[1]", "(X[i] @ w) * y[0]"]))
+        start = draw(st.sampled_from(["0.0", "lam * w[0]"]))
+        body = (f"    n = len(X)\n    acc = {start}\n    for i in range(n):\n"
+                f"        acc += {step}\n    return acc / n + np.sum(w)\n")
+    return "import numpy as np\n\n\ndef loss(w, X, y, lam):\n" + body
+
+
+@settings(max_examples=120, deadline=None)
+@given(source=row_losses(), cut=st.integers(1, 9))
+def test_accepted_losses_add_up_over_shards(source, cut, tmp_path_factory):
+    import ast
+    import importlib.util
+
+    directory = tmp_path_factory.mktemp("losses")
+    path = directory / f"loss_{abs(hash(source))}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    w, Xs, ys, lam = np.array([0.3, -0.7]), RNG.normal(size=(10, 2)), RNG.normal(size=10), 0.4
+    try:
+        p = shard.plan(module.loss, ["w"], ("X", "y"), {"w": 1, "X": 2, "y": 1, "lam": 0})
+    except shard.NotSeparable:
+        return
+    namespace = dict(p.info.bindings)
+    exec(compile(ast.Module(body=[p.info.tree], type_ignores=[]), str(path), "exec"),
+         namespace)
+    split = namespace["loss"]
+    whole = module.loss(w, Xs, ys, lam)
+    parts = (split(w, Xs[:cut], ys[:cut], lam, 10, 1.0)
+             + split(w, Xs[cut:], ys[cut:], lam, 10, 0.0))
+    assert parts == pytest.approx(whole, rel=1e-9, abs=1e-12), source
