@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2,
                         help="worker processes of the LocalCluster")
     parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (tcp://host:8786) to use "
-                        "instead of a LocalCluster")
+                        help="address of a running Dask scheduler to use, tcp://host:8786 "
+                        "(default: none, a LocalCluster of --workers processes here)")
     parser.add_argument("--steps", type=int, default=40, help="full-batch GD steps")
     parser.add_argument("--lr", type=float, default=2.0, help="GD step size")
     parser.add_argument("--epochs", type=int, default=1, help="minibatch SGD epochs")

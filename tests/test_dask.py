@@ -134,12 +134,21 @@ def test_minibatch_sgd_over_chunks_reaches_the_least_squares_solution(client, da
 
 def test_minibatches_of_every_chunk_whole_are_full_batch_steps(client, data):
     X, _, y = data
+    seen = []
     res = adc.optim.minibatch_sgd(mse, (np.zeros(5), 0.0), data=(chunked(X), chunked(y)),
                                   lr=0.1, batch_size=None, chunks_per_step=len(CHUNKS),
-                                  epochs=4, client=client)
+                                  epochs=4, client=client, callback=seen.append,
+                                  callback_every=2)
     ref = adc.optim.gd(mse, (np.zeros(5), 0.0), args=(X, y), lr=0.1, steps=4)
     np.testing.assert_allclose(res.history, ref.history, rtol=1e-10)
     np.testing.assert_allclose(res.params[0], ref.params[0], rtol=1e-9)
+    assert [info.step for info in seen] == [2, 4]
+    assert seen[0].loss == pytest.approx(ref.history[1], rel=1e-10)
+    stopped = adc.optim.gd(mse, (np.zeros(5), 0.0), args=(chunked(X), chunked(y)), lr=0.1,
+                           steps=10, client=client, callback=lambda info: info.step >= 3,
+                           callback_every=1)
+    assert stopped.stopped and stopped.steps == 3 and len(stopped.history) == 3
+    np.testing.assert_allclose(stopped.history, ref.history[:3], rtol=1e-10)
 
 
 def test_an_epoch_uses_every_row_once():
@@ -180,6 +189,7 @@ def test_each_worker_loads_a_module_once(client, data):
     ran = [modules[split.shipped.key] for modules in per_worker.values()
            if split.shipped.key in modules]
     assert ran, per_worker
+    assert sum(stats["tasks"] for stats in ran) >= 7 * len(CHUNKS)
     for stats in ran:
         assert stats["loads"] == 1
         assert stats["signatures"] == 1

@@ -86,12 +86,9 @@ class ShippedModule:
                  function: str, injected: bytes, user_function: str, version: str) -> None:
         self.filename, self.text, self.names, self.function = filename, text, names, function
         self.injected, self.user_function, self.version = injected, user_function, version
-
-    @property
-    def key(self) -> str:
-        """The module's identity: its file name (the function's name and 20 hex digits of
-        the generated module's cache key) and a hash of its text."""
-        return f"{self.filename}:{hashlib.sha256(self.text.encode()).hexdigest()[:16]}"
+        #: the module's identity: its file name (the function's name and 20 hex digits of
+        #: the generated module's cache key) and a hash of its text
+        self.key = f"{filename}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
     @classmethod
     def of(cls, gen: codegen.Generated, function: Any) -> ShippedModule:
@@ -111,21 +108,24 @@ class ShippedModule:
 _LOCK = threading.Lock()
 #: the shard functions of this process, by :attr:`ShippedModule.key`
 _FUNCTIONS: dict[str, Any] = {}
-#: how many times this process loaded each module (a driver's own modules are not counted)
+#: how many times this process loaded each module (a driver's own modules are not counted),
+#: and how many tasks used it
 _LOADS: dict[str, int] = {}
+_TASKS: dict[str, int] = {}
 
 
 def loaded_modules() -> dict[str, dict[str, int]]:
-    """The shipped modules this process loaded, by key: ``loads`` (1 once loaded: tasks after
-    the first reuse the module), ``signatures`` (the argument types compiled or read from
-    Numba's cache), ``compiled`` and ``from_cache`` (how many of them Numba compiled here and
-    how many it read from its disk cache).  ``client.run(loaded_modules)`` asks every
-    worker."""
+    """The shipped modules this process loaded, by key: ``tasks`` (the tasks that ran it),
+    ``loads`` (the times it was loaded: 1, tasks after the first reuse it), ``signatures``
+    (the argument types compiled or read from Numba's cache), ``compiled`` and
+    ``from_cache`` (how many of them Numba compiled here and how many it read from its disk
+    cache).  ``client.run(loaded_modules)`` asks every worker."""
     out = {}
     with _LOCK:
         for key, count in _LOADS.items():
             stats = _FUNCTIONS[key].stats
-            out[key] = {"loads": count, "signatures": len(_FUNCTIONS[key].signatures),
+            out[key] = {"tasks": _TASKS.get(key, 0), "loads": count,
+                        "signatures": len(_FUNCTIONS[key].signatures),
                         "compiled": sum(stats.cache_misses.values()),
                         "from_cache": sum(stats.cache_hits.values())}
     return out
@@ -138,6 +138,7 @@ def _shard_function(shipped: ShippedModule) -> Any:
         if key not in _FUNCTIONS:
             _FUNCTIONS[key] = _load(shipped)
             _LOADS[key] = _LOADS.get(key, 0) + 1
+        _TASKS[key] = _TASKS.get(key, 0) + 1
         return _FUNCTIONS[key]
 
 
@@ -259,7 +260,12 @@ def _arrange(name: str, params: Sequence[str], wrt: Sequence[str],
              values: Sequence[Any]) -> tuple[_Rows, list[Any]]:
     """The values of the loss's parameters (signature order) split into the row data (the
     dask arrays: checked, aligned, float data as float64) and the other values, in order."""
-    import dask.array as da
+    try:
+        import dask.array as da
+    except ImportError:
+        raise AdcompileError("gradients on dask arrays need Dask, which is not installed",
+                             construct="dask", hint='pip install "adcompile[dask]" (or '
+                             'pip install "dask[distributed]")') from None
 
     positions = tuple(k for k, v in enumerate(values) if isinstance(v, da.Array))
     row_names = [params[k] for k in positions]
