@@ -96,6 +96,20 @@ def test_sum_loss_with_a_penalty_counts_the_penalty_once(client, data):
     np.testing.assert_allclose(d_w, expected_w, rtol=1e-10)
 
 
+def test_parameters_too_large_to_embed_travel_as_a_task_of_their_own(client, data,
+                                                                     monkeypatch):
+    X, y, _ = data
+    monkeypatch.setattr(distributed, "EMBED_BYTES", 0)
+    w, b = np.array([-0.3, 0.2, 0.1, 0.05, 0.4]), -0.5
+    expected_value, (expected_w, expected_b) = adc.value_and_grad(logistic, wrt=(0, 1))(
+        w, b, X, y)
+    value, (d_w, d_b) = adc.optim.dask_value_and_grad(logistic, wrt=(0, 1))(
+        w, b, chunked(X), chunked(y), client=client)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(d_w, expected_w, rtol=1e-10, atol=1e-14)
+    assert d_b == pytest.approx(expected_b, rel=1e-10)
+
+
 # --------------------------------------------------------------------------------------------
 # (b) training converges; full-batch GD is the in-memory GD
 
