@@ -147,10 +147,38 @@ def test_gd_record_every_keeps_every_kth_loss():
 
 def test_gd_does_not_recompile_its_loop_for_the_same_loss():
     optim.gd(bowl, (1.0, -2.0), steps=2)
-    before = len(optim._gd_loop.overloads)
+    loops = dict(optim.loops._LOADED)
+    counts = {key: len(loop.overloads) for key, loop in loops.items()}
     for start in [(0.5, 0.5), (3.0, -1.0)]:
         optim.gd(bowl, start, lr=0.01, steps=5)
-    assert len(optim._gd_loop.overloads) == before
+    assert optim.loops._LOADED == loops  # the same loop functions, no new one
+    assert {key: len(loop.overloads) for key, loop in loops.items()} == counts
+
+
+def test_the_loop_is_cached_on_disk_for_a_new_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import time
+        import adcompile as adc
+        from adcompile.optim import loops
+
+        def bowl(x1, x2):
+            return (x1 - 1.0) ** 2 + 2.0 * (x2 + 0.5) ** 2
+
+        res = adc.optim.gd(bowl, (0.0, 0.0), lr=0.1, steps=200)
+        loop = next(iter(loops._LOADED.values()))
+        print(len(loop.stats.cache_hits), len(loop.stats.cache_misses), res.params)
+    """))
+    env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][:2] == ["0", "1"]  # compiled, and written to Numba's cache
+    assert runs[1][:2] == ["1", "0"]  # found there by the next process
 
 
 # ---------------------------------------------------------------------------------------------

@@ -164,11 +164,13 @@ def test_integer_labels_stay_integers_and_index_the_classes():
 def test_the_loops_are_compiled_once_per_loss():
     X, y = separable_set(50)
     optim.minibatch_sgd(logistic, (np.zeros(2), 0.0), data=(X, y), batch_size=5, epochs=1)
-    before = len(optim._minibatch_loop.overloads)
+    loops = dict(optim.loops._LOADED)
+    counts = {key: len(loop.overloads) for key, loop in loops.items()}
     for method, seed in [("sgd", 1), ("momentum", 2), ("adam", 3)]:
         optim.minibatch_sgd(logistic, (np.ones(2), 1.0), data=(X[:20], y[:20]), lr=0.2,
                             batch_size=7, epochs=2, seed=seed, method=method)
-    assert len(optim._minibatch_loop.overloads) == before
+    assert optim.loops._LOADED == loops
+    assert {key: len(loop.overloads) for key, loop in loops.items()} == counts
 
 
 # ---------------------------------------------------------------------------------------------

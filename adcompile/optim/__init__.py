@@ -20,7 +20,7 @@ Before the loop, the gradient is called once from Python on the start values (an
 rows of the data), so that parameters whose shapes do not fit the loss are reported as an
 :class:`~adcompile.AdcompileError` naming them.  Inside the loops a float parameter lives in a
 one-element array, so that every parameter is updated in place.  The call of the gradient and
-the update of each parameter are written out by :func:`loops._step_function` for each layout
+the update of each parameter are written out by :func:`loops.loop_function` for each layout
 of the loss's signature (which parameters are optimized, which are floats, which come from the
 data), because a tuple of arrays of different shapes cannot be looped over in Numba.
 
@@ -75,11 +75,8 @@ from .checks import (
 from .driver import Outcome, StepInfo, drive
 from .loops import (
     _SHAPE_CHANGED,
-    _gather_function,
-    _gd_loop,
-    _minibatch_loop,
     _sgd_loop,
-    _step_function,
+    loop_function,
 )
 from .loops import _seed as _seed_numba
 
@@ -190,7 +187,7 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     parameter, and is an error otherwise).  ``wrt`` defaults to the first parameter of ``f``
     (the first ``len(x0)`` for a tuple).  ``args`` holds the other parameters (numbers or
     arrays), in signature order; they stay constant.  ``lr`` is the step size.  The loss is
-    recorded before every ``record_every``-th update.  ``parallel=True`` computes each
+    recorded before every ``record_every``-th update.  ``parallel``: ``True`` computes each
     gradient on every core when ``f`` is a sum or mean over the rows of its array ``args``
     (as ``adcompile.grad(..., parallel=True)``).
 
@@ -221,11 +218,11 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     params, states = problem.buffers()
     problem.check_gradient(vg, params, values, "args")
     history = np.empty(_n_records(steps, record_every))
-    step = _step_function(problem.layout)
+    loop = loop_function("gd", vg, problem.layout)
 
     def run(start: int, count: int) -> float:
-        return _gd_loop(step, vg, params, states, values, method_id, hyper, start, count,
-                        record_every, history)
+        return loop(params, states, values, method_id, hyper, start, count, record_every,
+                    history)
 
     outcome = problem.run("gd", steps, run, lambda: problem.form(params, copy=True), watch)
     return problem.result(params, history, _n_records(outcome.steps, record_every), outcome)
@@ -260,7 +257,7 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
     contiguous arrays, calls ``f``'s gradient with them as the non-``wrt`` arguments, and
     updates the parameters with step size ``lr``.  The run is ``epochs`` epochs, shuffled
     by ``seed``.  The history holds the loss of every minibatch before its update:
-    ``epochs * ceil(n / batch_size)`` values.  ``parallel=True`` splits each minibatch
+    ``epochs * ceil(n / batch_size)`` values.  ``parallel``: ``True`` splits each minibatch
     over every core when ``f`` is a sum or mean over the rows of its data (as
     ``adcompile.grad(..., parallel=True)``; worth it for large batches).
 
@@ -304,16 +301,15 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
     problem.check_gradient(vg, params, tuple(a[:batch_size] for a in arrays), "data")
     steps = epochs * (-(-n // batch_size))
     history = np.empty(steps)
-    step = _step_function(problem.layout)
-    gather = _gather_function(len(arrays))
+    loop = loop_function("minibatch", vg, problem.layout, len(arrays))
     rows = tuple(a.reshape(n, -1) for a in arrays)
     flat = tuple(b.reshape(batch_size, -1) for b in buffers)
     rng = np.random.default_rng(seed)
     order = np.arange(n)
 
     def run(start: int, count: int) -> float:
-        return _minibatch_loop(step, gather, vg, params, states, rows, flat, buffers, rng,
-                               order, method_id, hyper, n, batch_size, start, count, history)
+        return loop(params, states, rows, flat, buffers, rng, order, method_id, hyper, n,
+                    batch_size, start, count, history)
 
     outcome = problem.run("minibatch_sgd", steps, run,
                           lambda: problem.form(params, copy=True), watch)
@@ -557,7 +553,7 @@ class _Problem(NamedTuple):
             loop(0, 0)
             return drive(name, steps, loop, snapshot, **watch)
         except ValueError as exc:
-            if str(exc) != _SHAPE_CHANGED:
+            if not str(exc).startswith(_SHAPE_CHANGED):
                 raise
             raise AdcompileError(
                 f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {self.name}()",

@@ -8,7 +8,9 @@ during the loop raises ``ValueError(_SHAPE_CHANGED)``, which the caller reports.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -86,59 +88,15 @@ def _update_impl(p, g, state, method, hyper, t):
 
 
 # --------------------------------------------------------------------------------------------
-# Code written per layout: calling the gradient with parameters and data in signature order,
-# updating each parameter, gathering a minibatch.  A layout names, for each parameter of the
-# loss, ``("array", k)``, ``("float", k)`` (the ``k``-th optimized parameter) or
-# ``("data", k)`` (the ``k``-th other argument).
-
-_STEPS: dict[tuple, Any] = {}
-_GATHERS: dict[int, Any] = {}
-
-
-def _step_function(layout: tuple[tuple[str, int], ...]) -> Any:
-    """``step(vg, params, states, batch, method, hyper, t) -> loss``: one update."""
-    if layout not in _STEPS:
-        reads = {"array": "params[{}]", "float": "params[{}][0]", "data": "batch[{}]"}
-        call = ", ".join(reads[kind].format(k) for kind, k in layout)
-        updates = [f"    _update(params[{k}], grads[{k}], states[{k}], method, hyper, t)"
-                   for kind, k in layout if kind != "data"]
-        source = "\n".join(["def step(vg, params, states, batch, method, hyper, t):",
-                            f"    value, grads = vg({call})", *updates, "    return value"])
-        _STEPS[layout] = _compile(source, "step")
-    return _STEPS[layout]
-
-
-def _gather_function(n_data: int) -> Any:
-    """``gather(rows, flat, batch, order, start, stop)``: rows ``order[start:stop]`` of each
-    data array, seen as a 2-D array in ``rows``, copied into ``flat`` (the buffers as 2-D
-    views); returns the filled leading part of each buffer in its own shape, from ``batch``.
-    Element by element: assigning whole rows compiles several times slower."""
-    if n_data not in _GATHERS:
-        copies = [line for k in range(n_data) for line in (
-            f"        for c in range(rows[{k}].shape[1]):",
-            f"            flat[{k}][r, c] = rows[{k}][i, c]")]
-        parts = "".join(f"batch[{k}][:m], " for k in range(n_data))
-        source = "\n".join(["def gather(rows, flat, batch, order, start, stop):",
-                            "    m = stop - start", "    for r in range(m):",
-                            "        i = order[start + r]", *copies,
-                            f"    return ({parts})"])
-        _GATHERS[n_data] = _compile(source, "gather")
-    return _GATHERS[n_data]
-
-
-def _compile(source: str, name: str) -> Any:
-    namespace: dict[str, Any] = {"_update": _update}
-    exec(compile(source, f"<adcompile.optim {name}>", "exec"), namespace)  # noqa: S102
-    dispatcher = numba.njit(namespace[name])
-    dispatcher.source = source
-    return dispatcher
-
-
-# --------------------------------------------------------------------------------------------
-# The compiled loops.  Each takes the generated value-and-gradient dispatcher as an argument;
-# Numba compiles one specialization per dispatcher and inlines the gradient into it.  They are
-# not cached on disk: a dispatcher argument's type is tied to the live object, so an on-disk
-# entry could never be found again by another process.
+# The loops, written out per loss.  A layout names, for each parameter of the loss,
+# ``("array", k)``, ``("float", k)`` (the ``k``-th optimized parameter) or ``("data", k)``
+# (the ``k``-th other argument).  For each loss (its generated value-and-gradient ``vg``), each
+# layout and each kind of loop, a module is written to the cache directory beside the loss's
+# generated module: ``step`` (the call of ``vg`` with parameters and data in signature order,
+# and the update of each parameter), ``gather`` (a minibatch's rows) and the loop.  ``vg`` is
+# bound in the module when it is loaded, so Numba caches the loop on disk like the gradient
+# itself, and a new process finds it compiled.  (A ``vg`` without a file of its own, the
+# sharded one of ``parallel=True``, gets the same module in memory, compiled per process.)
 #
 # Each loop runs ``count`` steps from step ``start`` (steps numbered from 0; ``t = step + 1``
 # in the update rules) and returns the loss of its last step (NaN for ``count == 0``, which
@@ -148,34 +106,24 @@ def _compile(source: str, name: str) -> Any:
 # steps ``0 .. a - 1`` and then ``a .. b - 1`` computes exactly what one call for ``0 .. b - 1``
 # computes: :mod:`.driver` runs them in chunks.
 
-
-@numba.njit
-def _first_record(start, record_every):
-    """Records are taken at steps 0, ``record_every``, ...: the history slot of the first one
-    at or after ``start``, and the steps until it."""
-    slot = (start + record_every - 1) // record_every
-    return slot, slot * record_every - start
-
-
-@numba.njit
-def _gd_loop(step, vg, params, states, args, method, hyper, start, count, record_every,
-             history):
+_GD_LOOP = '''
+def gd_loop(params, states, args, method, hyper, start, count, record_every, history):
     """Updates on the constant arguments ``args``."""
     n, countdown = _first_record(start, record_every)
     value = np.nan
     for t in range(start + 1, start + count + 1):
-        value = step(vg, params, states, args, method, hyper, t)
+        value = step(params, states, args, method, hyper, t)
         if countdown == 0:
             history[n] = value
             n += 1
             countdown = record_every
         countdown -= 1
     return value
+'''
 
-
-@numba.njit
-def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, order, method,
-                    hyper, n, batch_size, start, count, history):
+_MINIBATCH_LOOP = '''
+def minibatch_loop(params, states, rows, flat, batch, rng, order, method, hyper, n,
+                   batch_size, start, count, history):
     """A step per minibatch; each epoch (``ceil(n / batch_size)`` steps) starts by shuffling
     ``order`` (carried from epoch to epoch) with ``rng``."""
     per_epoch = (n + batch_size - 1) // batch_size
@@ -186,9 +134,87 @@ def _minibatch_loop(step, gather, vg, params, states, rows, flat, batch, rng, or
             _shuffle(rng, order)
         first = k * batch_size
         examples = gather(rows, flat, batch, order, first, min(first + batch_size, n))
-        value = step(vg, params, states, examples, method, hyper, t + 1)
+        value = step(params, states, examples, method, hyper, t + 1)
         history[t] = value
     return value
+'''
+
+_LOADED: dict[str, Any] = {}
+
+
+def _step_source(layout: tuple[tuple[str, int], ...]) -> str:
+    """``step(params, states, batch, method, hyper, t) -> loss``: one update."""
+    reads = {"array": "params[{}]", "float": "params[{}][0]", "data": "batch[{}]"}
+    call = ", ".join(reads[kind].format(k) for kind, k in layout)
+    updates = [f"    _update(params[{k}], grads[{k}], states[{k}], method, hyper, t)"
+               for kind, k in layout if kind != "data"]
+    return "\n".join(["def step(params, states, batch, method, hyper, t):",
+                      f"    value, grads = vg({call})", *updates, "    return value", ""])
+
+
+def _gather_source(n_data: int) -> str:
+    """``gather(rows, flat, batch, order, start, stop)``: rows ``order[start:stop]`` of each
+    data array, seen as a 2-D array in ``rows``, copied into ``flat`` (the buffers as 2-D
+    views); returns the filled leading part of each buffer in its own shape, from ``batch``.
+    Element by element: assigning whole rows compiles several times slower."""
+    copies = [line for k in range(n_data) for line in (
+        f"        for c in range(rows[{k}].shape[1]):",
+        f"            flat[{k}][r, c] = rows[{k}][i, c]")]
+    parts = "".join(f"batch[{k}][:m], " for k in range(n_data))
+    return "\n".join(["def gather(rows, flat, batch, order, start, stop):",
+                      "    m = stop - start", "    for r in range(m):",
+                      "        i = order[start + r]", *copies, f"    return ({parts})", ""])
+
+
+def loop_function(kind: str, vg: Any, layout: tuple[tuple[str, int], ...],
+                  n_data: int = 0) -> Any:
+    """The compiled ``gd_loop`` (``kind="gd"``) or ``minibatch_loop`` of the loss whose
+    value-and-gradient is ``vg``, for ``layout``: loaded from (or written to) the cache
+    directory when ``vg`` lives in a file, else compiled from memory."""
+    from ..backend import CompiledFunction, load_module
+    from ..codegen import _store, cache_dir
+
+    parts = ['"""Optimizer loop of adcompile.optim, written for one loss; do not edit."""',
+             "import numpy as np", "from adcompile.optim.loops import _first_record, "
+             "_shuffle, _update", "# Bound when loaded: vg", "", "", _step_source(layout)]
+    if kind == "minibatch":
+        parts += ["", _gather_source(n_data)]
+    parts.append(_GD_LOOP if kind == "gd" else _MINIBATCH_LOOP)
+    text = "\n".join(parts)
+    module_path = getattr(vg, "module_path", "") if isinstance(vg, CompiledFunction) else ""
+    on_disk = bool(module_path) and getattr(vg, "_cache", None) is not None and \
+        type(vg._cache).__name__ != "NullCache"
+    identity = f"{module_path}:{vg.py_func.__qualname__}" if on_disk else f"id {id(vg)}"
+    key = hashlib.sha256(f"{identity}\0{text}".encode()).hexdigest()[:20]
+    if key in _LOADED:
+        return _LOADED[key]
+    stem = Path(module_path).stem if on_disk else "memory"
+    path = cache_dir() / f"optim_{kind}_{stem}_{key}.py"
+    stored = on_disk and _store(path, text, replace=_damaged(path, text))
+    module = load_module(path, f"_adcompile_{path.stem}", {"vg": vg},
+                         getattr(vg, "user_function", "") or "a loss",
+                         text=None if stored else text)
+    loop = getattr(module, f"{kind}_loop")
+    loop.source = text
+    _LOADED[key] = loop
+    return loop
+
+
+def _damaged(path: Path, text: str) -> bool:
+    """Whether ``path`` exists with other contents than ``text`` and its seal."""
+    try:
+        held = path.read_text()
+    except OSError:
+        return False
+    return held != text + f"# adcompile sha256 {hashlib.sha256(text.encode()).hexdigest()}\n"
+
+
+@numba.njit(cache=True)
+def _first_record(start, record_every):
+    """Records are taken at steps 0, ``record_every``, ...: the history slot of the first one
+    at or after ``start``, and the steps until it."""
+    slot = (start + record_every - 1) // record_every
+    return slot, slot * record_every - start
 
 
 @numba.njit(cache=True)
