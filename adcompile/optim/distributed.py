@@ -12,6 +12,7 @@ gradient.  The parts of all chunks add up to the loss and gradient on all the da
 
     client = Client("tcp://scheduler:8786")          # or a LocalCluster
     X = da.from_zarr(...)                             # rows chunked: chunks=(100_000, -1)
+    y = da.from_zarr(...)
     vg = adc.optim.dask_value_and_grad(loss, wrt=("w", "b"))
     value, (d_w, d_b) = vg(w, b, X, y, client=client)
 
@@ -24,8 +25,9 @@ How a gradient is computed on the cluster:
 - the driver generates the shard function once (an ordinary generated module, in the cache
   directory) and *ships* it: the module's text, its file name (which holds the cache key),
   and the objects its ``# Bound when loaded:`` line names, pickled with cloudpickle
-  (:class:`ShippedModule`).  The optimizers send it to every worker once per run
-  (``client.scatter(..., broadcast=True)``);
+  (:class:`ShippedModule`).  It goes to every worker once (``client.scatter(...,
+  broadcast=True)``): once per run of an optimizer, once per client for
+  :func:`dask_value_and_grad`;
 - a task on a worker looks the module up in a per-process table keyed by the module's file
   name and text (:func:`_shard_function`).  The first task of a process loads it: from the
   worker's cache directory when the same file is already there (the same machine as the
@@ -34,8 +36,9 @@ How a gradient is computed on the cluster:
   the machine code without compiling it again on a machine that compiled it before; later
   tasks of the process reuse the loaded module.  :func:`loaded_modules` reports the loads and
   compilations of a process (``client.run(loaded_modules)`` asks every worker);
-- one task per chunk calls the shard function on the chunk (the parameters travel with the
-  graph, once per worker), and the partial ``(value, gradient)`` pairs are summed by a tree
+- one task per chunk calls the shard function on the chunk (parameters of up to
+  :data:`EMBED_BYTES` travel inside each task, larger ones as a task of their own that each
+  worker fetches once), and the partial ``(value, gradient)`` pairs are summed by a tree
   of tasks, each adding up to :data:`FAN_IN` of them, that the scheduler places where the
   parts are: only the final pair reaches the driver;
 - the driver updates the parameters with the same update rules as the compiled loops
@@ -538,7 +541,7 @@ class _Run:
         function, head, _ = self.split.call_on_head(self.data, self.fixed(), self.client)
         head_others = tuple(a for p, a in zip(problem.params, head, strict=True)
                             if p not in wrt_at)
-        problem.check_gradient(function, self.params, head_others, what)
+        problem.check_gradient(function, self.params, head_others, "rows of the dask data")
 
     def fixed(self) -> list[Any]:
         """The values of the non-row parameters now, in signature order."""
