@@ -98,7 +98,7 @@ def torch_runner(which, args):
             p.grad = None
         value = loss()
         value.backward()
-        return float(value), tuple(p.grad.numpy() for p in params)
+        return float(value.detach()), tuple(p.grad.numpy() for p in params)
 
     return run
 
@@ -132,7 +132,8 @@ def multicore(count: int) -> None:
         serial = adc.value_and_grad(f, wrt=wrt)
         parallel = adc.value_and_grad(f, wrt=wrt, parallel=True)
         agree(which, parallel(*args), serial(*args))
-        runs = {"serial": lambda s=serial: s(*args), "parallel": lambda p=parallel: p(*args)}
+        runs = {"serial": lambda s=serial, a=args: s(*a),
+                "parallel": lambda p=parallel, a=args: p(*a)}
         if has_torch:
             runs["pytorch"] = torch_runner(which, args)
             agree(which + " (pytorch)", runs["pytorch"](), serial(*args), rtol=1e-7)
@@ -143,8 +144,8 @@ def multicore(count: int) -> None:
         speedup = np.median(times["serial"] / times["parallel"])
         line.append(f"| serial / parallel {speedup:.2f} (bar >= 1.7)")
         if has_torch:
-            line.append(f"| pytorch / parallel {np.median(times['pytorch'] / times['parallel']):.2f}"
-                        " (bar > 1)")
+            versus = np.median(times["pytorch"] / times["parallel"])
+            line.append(f"| pytorch / parallel {versus:.2f} (bar > 1)")
         print("  ".join(line))
     if not has_torch:
         print("PyTorch not installed: its column is skipped (pip install -e '.[bench-torch]')")
