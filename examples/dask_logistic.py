@@ -5,7 +5,7 @@ never pass through this process.  Each gradient step runs adcompile's compiled g
 every chunk where the chunk lives (a task per chunk), adds the partial gradients up in a tree
 of tasks, and updates the parameters here:
 
-    res = adc.optim.gd(loss, (w0, b0), args=(X, y, LAM), lr=2.0, steps=40, client=client)
+    res = adc.optim.gd(loss, (w0, b0), args=(X, y, LAM), lr=4.0, steps=20, client=client)
 
 then minibatch SGD (Adam) over the chunks in a seeded random order, shuffled rows cut into
 batches.  By default the script starts a LocalCluster of two worker processes on this
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scheduler", default=None,
                         help="address of a running Dask scheduler to use, tcp://host:8786 "
                         "(default: none, a LocalCluster of --workers processes here)")
-    parser.add_argument("--steps", type=int, default=40, help="full-batch GD steps")
-    parser.add_argument("--lr", type=float, default=2.0, help="GD step size")
+    parser.add_argument("--steps", type=int, default=20, help="full-batch GD steps")
+    parser.add_argument("--lr", type=float, default=4.0, help="GD step size")
     parser.add_argument("--epochs", type=int, default=1, help="minibatch SGD epochs")
     parser.add_argument("--batch-size", type=int, default=50_000, help="rows per SGD step")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and of SGD")
