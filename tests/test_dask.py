@@ -272,7 +272,10 @@ def test_dask_options_without_dask_data_are_errors(data):
     assert "client= is for data held as dask arrays" in message
     message = error_of(adc.optim.minibatch_sgd, mse, (np.zeros(5), 0.0), data=(X, y),
                        chunks_per_step=2)
-    assert "chunks_per_step=" in message
+    assert "chunks_per_step=" in message and "arrays of data= as dask arrays" in message
+    message = error_of(adc.optim.gd, mse, (np.zeros(5), 0.0), args=(chunked(X), chunked(y)),
+                       parallel=True)
+    assert "parallel=True" in message and "workers" in message
 
 
 def test_a_differentiated_parameter_given_a_dask_array_is_refused(data):

@@ -206,7 +206,8 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
         return _distributed.gd(
             f, x0, wrt=wrt, args=args, lr=lr, steps=steps, record_every=record_every,
             method=method, beta=beta, b1=b1, b2=b2, eps=eps, progress=progress,
-            callback=callback, callback_every=callback_every, client=client, persist=persist)
+            callback=callback, callback_every=callback_every, client=client, persist=persist,
+            parallel=parallel)
     _no_dask_options("args", client=client)
     problem = _Problem.build(f, x0, wrt, "x0")
     values = _arguments(args, problem)
@@ -281,7 +282,7 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
             f, x0, data=data, wrt=wrt, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed,
             method=method, beta=beta, b1=b1, b2=b2, eps=eps, progress=progress,
             callback=callback, callback_every=callback_every, client=client,
-            chunks_per_step=chunks_per_step, persist=persist)
+            chunks_per_step=chunks_per_step, persist=persist, parallel=parallel)
     _no_dask_options("data", client=client, chunks_per_step=chunks_per_step)
     problem = _Problem.build(f, x0, wrt, "x0")
     arrays = _data_arrays(data, problem, min_ndim=1)
@@ -577,8 +578,8 @@ def _no_dask_options(where: str, **given: Any) -> None:
         if value is not None:
             raise AdcompileError(
                 f"{name}= is for data held as dask arrays, but {where} holds none",
-                construct=name, hint=f"pass the data in {where} as dask arrays (e.g. "
-                "da.from_array(X, chunks=(100_000, -1))), or leave out " + name)
+                construct=name, hint=f"pass the arrays of {where}= as dask arrays chunked "
+                f"by rows (e.g. da.from_array(X, chunks=(100_000, -1))), or leave out {name}=")
 
 
 def _n_records(steps: int, record_every: int) -> int:

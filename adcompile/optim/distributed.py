@@ -566,6 +566,15 @@ class _Run:
         return problem.result(self.params, history, kept, outcome)
 
 
+def _no_parallel(parallel: Any) -> None:
+    if parallel:
+        raise AdcompileError(
+            "parallel=True splits a gradient over the cores of this process, but the data "
+            "are dask arrays, whose chunks the workers already compute in parallel",
+            construct="parallel", hint="leave out parallel=True; for more parallelism give "
+            "the cluster more workers (or threads per worker) and the data more chunks")
+
+
 class _Schedule:
     """The minibatches of :func:`minibatch_sgd` on chunked data, drawn from ``seed``.
 
@@ -620,9 +629,10 @@ class _Schedule:
 def gd(f: Callable, x0: Any, *, wrt: Any, args: Any, lr: float, steps: int,
        record_every: int, method: str, beta: float | None, b1: float | None,
        b2: float | None, eps: float | None, progress: bool | None, callback: Any,
-       callback_every: int | None, client: Any, persist: bool) -> Any:
+       callback_every: int | None, client: Any, persist: bool, parallel: bool) -> Any:
     """:func:`adcompile.optim.gd` when ``args`` holds dask arrays: each step's gradient is
     computed on all the chunks, on the cluster."""
+    _no_parallel(parallel)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
     steps = _positive_int(steps, "steps")
     record_every = _positive_int(record_every, "record_every")
@@ -647,9 +657,11 @@ def minibatch_sgd(f: Callable, x0: Any, *, data: Any, wrt: Any, lr: float,
                   batch_size: int | None, epochs: int, seed: int, method: str,
                   beta: float | None, b1: float | None, b2: float | None, eps: float | None,
                   progress: bool | None, callback: Any, callback_every: int | None,
-                  client: Any, chunks_per_step: int | None, persist: bool) -> Any:
+                  client: Any, chunks_per_step: int | None, persist: bool,
+                  parallel: bool) -> Any:
     """:func:`adcompile.optim.minibatch_sgd` when ``data`` holds dask arrays: minibatches
     drawn chunk by chunk (:class:`_Schedule`), each step's gradient computed on the cluster."""
+    _no_parallel(parallel)
     method_id, hyper = _method(method, lr, beta, b1, b2, eps)
     epochs = _positive_int(epochs, "epochs")
     seed = _seed(seed)
