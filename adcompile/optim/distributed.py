@@ -495,8 +495,9 @@ def dask_value_and_grad(f: Callable, wrt: Any = 0) -> DaskValueAndGrad:
 # The optimizers
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _apply(p, g, state, method, hyper, t):  # pragma: no cover - compiled
+    """One parameter's update (``loops._update``, compiled for floats and arrays)."""
     _update(p, g, state, method, hyper, t)
 
 
