@@ -6,7 +6,7 @@ the trip count.  With ``checkpoints=N`` the loop is cut into at most ``N`` stret
 consecutive iterations, before the rest of the pipeline sees it:
 
 ```python
-for i in range(a, b):              i_span = max(1, -(-(b - a) // N))
+for i in range(a, b):              i_span = max(1, (b - a + N - 1) // N)
     body                    ->     for i_stretch in range(a, b, i_span):
                                        for i in range(i_stretch, min(i_stretch + i_span, b)):
                                            body
@@ -112,14 +112,14 @@ def _strip_mined(info: FunctionInfo, loop: ast.For, snapshots: int) -> list[ast.
     start, stop = held(start, "start"), held(stop, "stop")
     span = _fresh(info, f"{base}_span")
     stretch = _fresh(info, f"{base}_stretch")
-    # span = max(1, -(-(stop - start) // (step * N))) * step: at most N stretches
+    # span = max(1, (stop - start + step N - 1) // (step N)) * step: at most N stretches
     length = copy.deepcopy(stop) if isinstance(start, ast.Constant) and start.value == 0 \
         else ast.BinOp(left=copy.deepcopy(stop), op=ast.Sub(), right=copy.deepcopy(start))
-    per = ast.BinOp(left=ast.UnaryOp(op=ast.USub(), operand=length), op=ast.FloorDiv(),
-                    right=ast.Constant(step * snapshots))
+    per = ast.BinOp(left=ast.BinOp(left=length, op=ast.Add(),
+                                   right=ast.Constant(step * snapshots - 1)),
+                    op=ast.FloorDiv(), right=ast.Constant(step * snapshots))
     iterations = ast.Call(func=ast.Name(id="max", ctx=ast.Load()),
-                          args=[ast.Constant(1), ast.UnaryOp(op=ast.USub(), operand=per)],
-                          keywords=[])
+                          args=[ast.Constant(1), per], keywords=[])
     if step != 1:
         iterations = ast.BinOp(left=iterations, op=ast.Mult(), right=ast.Constant(step))
     pre.append(ast.Assign(targets=[ast.Name(id=span, ctx=ast.Store())], value=iterations))
