@@ -244,6 +244,11 @@ class CompiledFunction(CPUDispatcher):
             seen = [t for name, t in typemap.items()
                     if name == self.result_name or name.startswith(self.result_name + ".")]
             bad |= any(isinstance(t, nbtypes.Array) for t in seen)
+            if seen and not bad and any(isinstance(t, nbtypes.Array) for t in argtypes) \
+                    and not _checked_before(self.py_func, argtypes):
+                # noted for the next process, which loads the gradient from Numba's cache
+                # without its types and would otherwise type the forward to find out
+                _checked_before(self.py_func, argtypes, record=True)
             if not seen and self.forward is not None and any(
                     isinstance(t, nbtypes.Array) for t in argtypes):
                 # the gradient never computes the loss: infer the type the function returns
