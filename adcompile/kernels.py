@@ -258,6 +258,12 @@ def tape_row(tape: Any, i: int) -> Any:
     return data[bounds[i]:bounds[i + 1]].reshape(tuple(shapes[i]))
 
 
+def tape_next(tape: Any, i: int, last: Any) -> Any:
+    """Entry ``i`` of a tape, or ``last`` past its end: a carried value as the iteration
+    after ``i - 1`` starts with it (the loop's final value after the last iteration)."""
+    return tape_row(tape, i) if i < tape_len(tape) else last
+
+
 def tape_len(tape: Any) -> int:
     """How many entries the tape has room for."""
     return len(tape[2]) if isinstance(tape, tuple) else len(tape)
@@ -1231,6 +1237,15 @@ def _tape_row(tape, i):
             return data[bounds[i]:bounds[i + 1]].reshape(to_fixed_tuple(shapes[i], ndim))
         return ragged
     return lambda tape, i: tape[i]
+
+
+@overload(tape_next)
+def _tape_next(tape, i, last):
+    def impl(tape, i, last):
+        if i < tape_len(tape):
+            return tape_row(tape, i)
+        return last
+    return impl
 
 
 @overload(tape_len)

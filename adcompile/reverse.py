@@ -467,10 +467,22 @@ class _Reverser(Recorder):
                             if not (isinstance(s, ast.Assign)  # iteration: the reversal
                                     and isinstance(s.targets[0], ast.Name)  # reads this
                                     and s.targets[0].id in loop.carried)]  # iteration's values
+            nexts = self.next_values(loop, forward_body)
+            for carried, (stmt, tape_name, end) in nexts.items():
+                # the carried array's value at the end of this iteration is the next
+                # iteration's taped value (or the last one's, kept before the reversal):
+                # read, not computed again (an RNN's tanh(W @ h + ...) per step)
+                nxt = ast.BinOp(left=self.tape_index(loop), op=ast.Add(), right=_const(1))
+                read = _assign(stmt.targets[0].id, _call(
+                    self.kernel("tape_next"), _name(tape_name), simplify(nxt), _name(end)))
+                forward_body[forward_body.index(stmt)] = read  # (a new statement: the
+                pre.append(_assign(end, _name(carried)))  # forward sweep keeps its own)
             recompute, needs = prune(forward_body, reads)
-            tape.at_start = [c for c in loop.carried if c in needs]
+            tape.at_start = [c for c in loop.carried if c in needs or c in nexts]
             tape.replays = True
-        tape.names = {n: self.names.fresh(f"{n}_tape") for n in tape.at_start + tape.at_end}
+            tape.names = {c: tape_name for c, (_, tape_name, _) in nexts.items()}
+        tape.names = {n: tape.names.get(n) or self.names.fresh(f"{n}_tape")
+                      for n in tape.at_start + tape.at_end}
         self.tapes[id(loop)] = tape
         if isinstance(loop, ast.For):
             header, index = self.reversed_range(loop, tape)
@@ -499,6 +511,34 @@ class _Reverser(Recorder):
         recompute = _merge_branches(recompute, reverse_body)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
+
+    def next_values(self, loop: ast.For | ast.While, body: list[ast.stmt]
+                    ) -> dict[str, tuple[ast.Assign, str, str]]:
+        """The carried arrays of a ``for`` loop whose reversal replays its iterations, each
+        with the one statement of ``body`` (the replayed iteration) that makes its value for
+        the next iteration, a name for its tape and one for its value after the loop."""
+        if not isinstance(loop, ast.For):
+            return {}
+        follows = {}  # carried -> the name copied into it at the end of the iteration
+        for stmt in loop.body:
+            if (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                    and stmt.targets[0].id in loop.carried
+                    and isinstance(stmt.value, ast.Name)):
+                follows[stmt.targets[0].id] = stmt.value.id
+        made: dict[str, int] = {}
+        for stmt in assignments(loop.body):
+            made[target_name(stmt)] = made.get(target_name(stmt), 0) + 1
+        out = {}
+        for carried, nxt in follows.items():
+            if not self.may_be_array(carried) or made.get(nxt) != 1 or nxt in loop.carried:
+                continue
+            top = [s for s in body if isinstance(s, ast.Assign) and not is_store(s)
+                   and isinstance(s.targets[0], ast.Name) and s.targets[0].id == nxt]
+            if len(top) != 1 or not isinstance(top[0].value, ast.Call):
+                continue  # (only what is worth it: a value a call made, tanh(...) say)
+            out[carried] = (top[0], self.names.fresh(f"{carried}_tape"),
+                            self.names.fresh(f"{carried}_end"))
+        return out
 
     def replayable(self, stmts: list[ast.stmt], loop: ast.For | ast.While,
                    index: str | None, body_names: set[str]) -> list[ast.stmt]:
