@@ -336,6 +336,11 @@ class _Split:
                         if k in rows else next(fixed) for k in range(len(rows) + len(others)))
         self.shard = _sharded(f, wrt, typical, rows)
         self.rows = tuple(self.shard.rows)
+        if self.rows != rows:  # the chunks are passed in the order of the dask arrays
+            raise AdcompileError(
+                f"the loss was split over the rows of parameters {self.rows}, but the dask "
+                f"arrays are at {rows}", construct="dask data", hint="report it with the "
+                "loss: adcompile.shard.sharded should split over the rows it is given")
         self.shipped = ShippedModule.of(self.shard.gen, self.shard.value_and_grad)
 
     def call_on_head(self, data: _Rows, others: Sequence[Any],
