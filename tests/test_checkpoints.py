@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,20 +55,6 @@ def stops_early(p, n):
     return y
 
 
-def finite_difference(f, args, position, h=1e-6):
-    x = np.array(args[position], dtype=float)
-    out = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        hi, lo = x.copy(), x.copy()
-        hi[idx] += h
-        lo[idx] -= h
-        a, b = list(args), list(args)
-        a[position] = hi if x.ndim else float(hi)
-        b[position] = lo if x.ndim else float(lo)
-        out[idx] = (f(*a) - f(*b)) / (2 * h)
-    return out if x.ndim else float(out)
-
-
 CASES = {
     "logistic": (logistic, ("r", "x0"), (1.3, 0.2, 500, 1e-2)),
     "oscillator": (oscillator, ("k", "x0"), (2.0, np.array([0.5, -0.3, 1.0]), 400, 1e-2)),
@@ -88,7 +75,7 @@ def test_checkpointed_gradient_is_the_gradient(name):
     grads0 = grads0 if isinstance(wrt, tuple) else (grads0,)
     for k, (g, g0) in enumerate(zip(grads, grads0, strict=True)):
         np.testing.assert_allclose(g, g0, rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(g, finite_difference(f, args, k), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(g, numeric_gradient(f, args, k), rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("name", ["logistic", "oscillator", "strided"])

@@ -13,6 +13,7 @@ import warnings
 import numba
 import numpy as np
 import pytest
+from conftest import numeric_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,20 +92,6 @@ SEPARABLE = {
 }
 
 
-def finite_differences(f, args, position, h=1e-6):
-    x = np.array(args[position], dtype=float)
-    out = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        hi, lo = x.copy(), x.copy()
-        hi[idx] += h
-        lo[idx] -= h
-        a_hi, a_lo = list(args), list(args)
-        a_hi[position] = hi if x.ndim else float(hi)
-        a_lo[position] = lo if x.ndim else float(lo)
-        out[idx] = (f(*a_hi) - f(*a_lo)) / (2 * h)
-    return out if x.ndim else float(out)
-
-
 def _positions(f, wrt):
     params = list(f.__code__.co_varnames[:f.__code__.co_argcount])
     names = wrt if isinstance(wrt, tuple) else (wrt,)
@@ -114,7 +101,7 @@ def _positions(f, wrt):
 # the prange drivers take seconds to compile: three losses here, all of them in the shard
 # property test below (which runs the shard functions, not the drivers)
 @pytest.mark.parametrize("name", ["mean_squared", "rows_loop", "softmax_ce"])
-def test_parallel_gradient_matches_finite_differences(name):
+def test_parallel_gradient_matches_numeric_gradient(name):
     f, wrt, make = SEPARABLE[name]
     args = make()
     with warnings.catch_warnings():
@@ -124,7 +111,7 @@ def test_parallel_gradient_matches_finite_differences(name):
     assert value == pytest.approx(f(*args), rel=1e-12)
     grads = grads if isinstance(wrt, tuple) else (grads,)
     for g, position in zip(grads, _positions(f, wrt), strict=True):
-        np.testing.assert_allclose(g, finite_differences(f, args, position), rtol=1e-6,
+        np.testing.assert_allclose(g, numeric_gradient(f, args, position), rtol=1e-6,
                                    atol=1e-8)
     assert "prange" in vg.source  # the shards were made, not the serial fallback
 
@@ -147,7 +134,7 @@ def test_shards_add_up_to_the_whole(name, cuts):
                                                                          strict=True)]
     assert total_value == pytest.approx(f(*args), rel=1e-10)
     for g, position in zip(total, _positions(f, wrt), strict=True):
-        np.testing.assert_allclose(g, finite_differences(f, args, position), rtol=1e-6,
+        np.testing.assert_allclose(g, numeric_gradient(f, args, position), rtol=1e-6,
                                    atol=1e-8)
 
 
@@ -205,7 +192,7 @@ def test_not_separable_runs_serially_with_a_warning(name):
     g = adc.grad(f, wrt=wrt, parallel=True)
     with pytest.warns(adc.ParallelWarning, match=f"{f.__name__}\\(\\) is not a sum"):
         result = g(*args)
-    np.testing.assert_allclose(result, finite_differences(f, args, 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(result, numeric_gradient(f, args, 0), rtol=1e-6, atol=1e-8)
     with pytest.raises(adc.AdcompileError, match="is not a sum or mean over the rows"):
         shard.sharded(f, wrt, args=args)
 
