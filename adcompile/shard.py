@@ -1035,6 +1035,7 @@ def parallel_function(f: Callable, wrt: list[str], as_tuple: bool, role: str,
         ranks = {p: _rank_of(t) for p, t in zip(params, types_, strict=True)}
         rows = tuple(p for p in params if p not in wrt and (ranks[p] or 0) >= 1)
         key = tuple(sorted(ranks.items()))
+        problem: NotSeparable | None = None
         try:
             if not rows:
                 raise NotSeparable("no array parameter holds rows of data")
@@ -1042,13 +1043,17 @@ def parallel_function(f: Callable, wrt: list[str], as_tuple: bool, role: str,
                 raise NotSeparable("tuple parameters")
             p, gen = _generated_shard(f, wrt, as_tuple, rows, ranks)
         except NotSeparable as exc:
-            line = getattr(exc.node, "lineno", None) or info.tree.lineno
+            problem = exc
+        except AdcompileError as exc:  # the shard function cannot be made: serial, said why
+            problem = NotSeparable(f"its shard function cannot be made: {exc.message}")
+        if problem is not None:
+            line = getattr(problem.node, "lineno", None) or info.tree.lineno
             warnings.warn_explicit(
                 f"adcompile: {info.name}() is not a sum or mean over the rows of its data "
-                f"({exc.message}); parallel=True runs the serial gradient", ParallelWarning,
-                info.filename, line)
-            made[key] = (f"# {info.name}() is not a sum over rows ({exc.message}): the serial "
-                         "gradient runs\n\n" + serial.source)
+                f"({problem.message}); parallel=True runs the serial gradient",
+                ParallelWarning, info.filename, line)
+            made[key] = (f"# {info.name}() is not a sum over rows ({problem.message}): the "
+                         "serial gradient runs\n\n" + serial.source)
             for d in made_by:
                 d.source = made[key]
             return _compiled_driver(f"def serial_driver({signature}):\n"
