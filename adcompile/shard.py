@@ -53,6 +53,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from .calls import is_user_function
 from .errors import AdcompileError
 from .frontend import FunctionInfo, parse_function
 from .rules.shards import row_mean, row_mean_rows
@@ -668,7 +669,7 @@ class Analysis:
             args = [func_node.value, *node.args]
             kinds = [base]
             for k, arg in enumerate(node.args):
-                kind, node.args[k] = self.expr(arg, count_ok=method is None)
+                kind, node.args[k] = self.expr(arg)
                 kinds.append(kind)
             func = _SUMS.get(method)
             if func is None:
@@ -710,7 +711,7 @@ class Analysis:
         if _elementwise(func):
             return self.elementwise(kinds, node), node
         if all(k.kind in (CONST, ZERO) for k in kinds):
-            if isinstance(func, types.FunctionType) and _is_user(func):
+            if is_user_function(func):
                 try:
                     return self.helper_call(func, kinds, node)
                 except NotSeparable:
@@ -719,7 +720,7 @@ class Analysis:
         if func in (min, max, round, int) and all(
                 k.kind in (CONST, ZERO, ELEMENT) for k in kinds):
             return Kind(ELEMENT, 0), node
-        if isinstance(func, types.FunctionType) and _is_user(func):
+        if is_user_function(func):
             return self.helper_call(func, kinds, node)
         name = ast.unparse(func_node)
         raise self.fail(f"{name}() of a value that depends on the rows", node)
@@ -785,11 +786,6 @@ class Analysis:
         except NotSeparable as exc:
             raise self.fail(f"in the helper {func.__name__}(): {exc.message}", node) from None
         return result, node
-
-
-def _is_user(func: types.FunctionType) -> bool:
-    module = (func.__module__ or "").split(".")[0]
-    return module not in ("numpy", "math", "scipy", "numba", "adcompile")
 
 
 def _literal_int(node: ast.expr) -> int | None:
