@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy
 
-from . import kernels, kernels_shapes, rules
+from . import kernels, kernels_fastmath, kernels_shapes, rules
 from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .errors import AdcompileError
@@ -108,8 +108,26 @@ class _Normalizer:
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        return Normalized(self.info, fold_constant_branches(self.out), result, self.names,
+        norm = Normalized(self.info, fold_constant_branches(self.out), result, self.names,
                           self.variables)
+        self.vector_math(norm)
+        return norm
+
+    def vector_math(self, norm: Normalized) -> None:
+        """``np.tanh(x)``, ``np.exp(x)``, ... whose result may be an array as the kernels of
+        ``kernels_fastmath``: Numba's own loops call the C library once per element, which
+        no vector code can replace.  Numbers keep NumPy's call, as the user wrote it."""
+        from .analyze import array_like, assignments, target_name  # analyze imports this
+
+        stmts = list(assignments(norm.stmts))
+        calls = [(s, kernel) for s in stmts if isinstance(s.value, ast.Call) and (
+            kernel := kernels_fastmath.VECTORISED.get(id(self.info.resolve(s.value.func))))]
+        if not calls:
+            return
+        arrays = array_like(norm, stmts)
+        for stmt, kernel in calls:
+            if target_name(stmt) in arrays:
+                stmt.value.func = self.reference(kernel)
 
     # -- statements -------------------------------------------------------------------------
 

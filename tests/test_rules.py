@@ -21,6 +21,7 @@ import pytest
 from numpy import arctan2, tanh
 
 import adcompile as adc
+from adcompile import kernels_fastmath as fm
 from adcompile import rules
 from adcompile.kernels import as_float, log_or_zero, pow_dx, power, ratio_or_zero, snapshot
 
@@ -43,6 +44,12 @@ def kernel_log_or_zero(x):
 
 def kernel_ratio_or_zero(a, b):
     return ratio_or_zero(a, b)
+
+
+def kernel_fastmath(x):
+    """The vector kernels that generated code calls for ``np.tanh``, ``np.exp``, ... of arrays,
+    here called on a number (their rules are NumPy's)."""
+    return fm.tanh(x) + fm.exp(x) * fm.log(x) - fm.log1p(x) * fm.expm1(x)
 
 
 def math_exp(x):
@@ -525,6 +532,7 @@ CASES = [
     (kernel_pow_dx, POSITIVE_BASE),
     (kernel_log_or_zero, POSITIVE),
     (kernel_ratio_or_zero, PLANE),
+    (kernel_fastmath, POSITIVE),
     (math_exp, EXPONENT_ARGS),
     (math_expm1, EXPONENT_ARGS),
     (math_log, POSITIVE),

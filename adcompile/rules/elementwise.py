@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..kernels import log_or_zero, pow_dx
+from ..kernels_fastmath import exp, logaddexp
 from ..kernels_special import digamma, heaviside, polygamma, sinc_dx, sinc_dx2
 from . import composite, derivative, implemented_by, nondifferentiable
 
@@ -77,9 +78,9 @@ def fmod(g, ans, x, y):
     return g, -g * np.trunc(x / y)
 
 
-@derivative(np.logaddexp)
-def logaddexp(g, ans, x, y):
-    return g * np.exp(x - ans), g * np.exp(y - ans)
+@derivative(np.logaddexp, logaddexp)
+def logaddexp_rule(g, ans, x, y):
+    return g * exp(x - ans), g * exp(y - ans)  # exp: a vector loop for arrays
 
 
 @derivative(np.logaddexp2)

@@ -8,18 +8,19 @@ import math
 
 import numpy as np
 
+from .. import kernels_fastmath as fm
 from ..kernels import as_float, log_or_zero, pow_dx, ratio_or_zero, snapshot
 from . import derivative, nondifferentiable
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-@derivative(math.exp, np.exp)
+@derivative(math.exp, np.exp, fm.exp)
 def exp(g, ans, x):
     return g * ans
 
 
-@derivative(math.expm1, np.expm1)
+@derivative(math.expm1, np.expm1, fm.expm1)
 def expm1(g, ans, x):
     return g * (ans + 1.0)
 
@@ -29,7 +30,7 @@ def exp2(g, ans, x):
     return g * ans * np.log(2.0)
 
 
-@derivative(math.log, np.log)
+@derivative(math.log, np.log, fm.log)
 def log(g, ans, x):
     return g / x
 
@@ -44,7 +45,7 @@ def log10(g, ans, x):
     return g / (x * np.log(10.0))
 
 
-@derivative(math.log1p, np.log1p)
+@derivative(math.log1p, np.log1p, fm.log1p)
 def log1p(g, ans, x):
     return g / (1.0 + x)
 
@@ -119,7 +120,7 @@ def cosh(g, ans, x):
     return g * np.sinh(x)
 
 
-@derivative(math.tanh, np.tanh)
+@derivative(math.tanh, np.tanh, fm.tanh)
 def tanh(g, ans, x):
     return g * (1.0 - ans * ans)
 
