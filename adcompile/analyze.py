@@ -88,8 +88,12 @@ def assignments(stmts: list[ast.stmt]) -> Iterator[ast.Assign]:
 
 
 def activity(norm: Normalized, wrt: Iterable[str],
-             owners: dict[str, set[str]] | None = None) -> Activity:
+             owners: dict[str, set[str]] | None = None, array_result: bool = False
+             ) -> Activity:
     """Forward (varied) and backward (useful) dataflow over the normalized body.
+
+    ``array_result``: the result may be an array even where nothing else says so (``vjp``,
+    whose cotangent, the result's adjoint, may be one).
 
     With ``owners`` (``alias.roots``: name -> the names owning memory it may share), both are
     closed over memory sharing, as forward mode needs: an array that a store makes vary
@@ -131,7 +135,8 @@ def activity(norm: Normalized, wrt: Iterable[str],
                 if name not in useful and own & shared:
                     useful.add(name)
                     changed = True
-    return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts))
+    result = {norm.result.id} if array_result and isinstance(norm.result, ast.Name) else set()
+    return Activity(varied=varied, useful=useful, arrays=array_like(norm, stmts, result))
 
 
 def integer_names(norm: Normalized) -> set[str]:
@@ -197,11 +202,13 @@ def promote(norm: Normalized, act: Activity, bind: Callable[[str, object], str])
                               keywords=[])
 
 
-def array_like(norm: Normalized, stmts: list[ast.Assign]) -> set[str]:
+def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] = ()
+                ) -> set[str]:
     """Names that may hold arrays: indexed or written names, results of array functions and
-    products, and whatever meets them in an elementwise operation (a fixed point)."""
+    products, and whatever meets them in an elementwise operation (a fixed point), starting
+    from the names ``known`` to."""
     info = norm.info
-    arrays: set[str] = set()
+    arrays: set[str] = set(known)
     depth: dict[str, int] = {}  # a name's rank is at least the number of indices it takes
     for stmt in stmts:
         for node in [stmt.value, *stmt.targets]:

@@ -128,19 +128,38 @@ def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
             raise
         # (W, b) = p inside a helper, p[0] passed on: a tuple parameter whose nesting the
         # source does not tell; made at the first call with tuples
-        return TupleFunction(f, wrt, role, exc)
+        return TupleFunction(f, lambda args: _specialized(f, wrt, role, args), exc, role)
     fn.specializer = lambda args: _specialized(f, wrt, role, args)
     return fn
+
+
+def tuple_aware(f: Callable, make: Callable[[tuple | None], Any]) -> Any:
+    """``make(None)``, the compiled function of ``f`` (for the nesting of tuple parameters
+    that the source unpacks, if any), which makes itself again with ``make(args)`` for
+    arguments of another nesting; or, when ``f`` cannot be generated without knowing its
+    tuples, a :class:`TupleFunction` that calls ``make(args)`` at the first call."""
+    def made(args: tuple | None) -> Any:
+        fn = make(args)
+        fn.specializer = made
+        return fn
+
+    try:
+        return made(None)
+    except AdcompileError as exc:
+        if exc.construct not in _TUPLE_CONSTRUCTS:
+            raise
+        return TupleFunction(f, made, exc)
 
 
 class TupleFunction:
     """A gradient (or forward) of a function that takes tuple parameters whose nesting only
     the arguments tell: each call with tuples of a new nesting generates and compiles the
-    function for it (``specialize``).  Called without tuples, it raises the error the
-    function gives for non-tuple arguments."""
+    function for it (``make(args)``, by ``specialize``).  Called without tuples, it raises
+    the error the function gives for non-tuple arguments."""
 
-    def __init__(self, f: Callable, wrt: Wrt, role: str, error: AdcompileError) -> None:
-        self.f, self.wrt, self.role, self.error = f, wrt, role, error
+    def __init__(self, f: Callable, make: Callable[[tuple], Any], error: AdcompileError,
+                 role: str = "") -> None:
+        self.f, self.make, self.error, self.role = f, make, error, role
         self.__name__ = getattr(f, "__name__", "f")
         self._made: dict[Any, Any] = {}
 
@@ -152,7 +171,7 @@ class TupleFunction:
             raise self.error
         key = tuple(structure.shape_of(a) for a in args)
         if key not in self._made:
-            self._made[key] = _specialized(self.f, self.wrt, self.role, args)
+            self._made[key] = self.make(args)
         return self._made[key]
 
     @api_boundary

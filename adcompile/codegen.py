@@ -36,7 +36,6 @@ from .alias import check_writes, snapshot
 from .analyze import activity, promote
 from .backend import CompiledFunction, jitted, load_module
 from .calls import _LIBRARIES, Callees, check_recursion, is_user_function
-from .errors import AdcompileError
 from .frontend import FunctionInfo, is_local_function, parse_function
 from .names import Namespace
 from .normalize import Normalized, normalize
@@ -153,6 +152,8 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     if key in _LOADED:
         return _LOADED[key]
     names = _role_names(info, mode)
+    if len(wrt) != 1:  # f' along its one number: only for one wrt
+        names.pop("derivative", None)
     path = cache_dir() / f"{info.name}_{key[:20]}.py"
     bindings: dict[str, Any] = dict(info.bindings)
     text, damaged = _read(path, names)
@@ -181,7 +182,7 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                 continue
             fn = gen.function(role)
             fn.source = gen.source(role)
-            fn.takes_tuples = False
+            fn.takes_tuples = info.structure is not None and not role.startswith("flat_")
         _LOADED[key] = gen
         return gen
     counting = gen.function("tape_bytes")
@@ -209,8 +210,7 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     user_wrt, user_as_tuple, user_names = wrt, as_tuple, names
     if structure is not None:  # the flat functions, and the wrappers that take the tuples
         wrt, as_tuple = structure.flat_wrt(wrt), True
-        names = {**names, **{role: names["flat_" + role] for role in (
-            "forward", "grad", "value_and_grad", "tape_bytes")}}
+        names = _flat_names(names)
     norm, act, ns, forward, callees = _prepared(info, wrt, names, "reverse")
     built = [gradient_function(norm, act, wrt, ns, names[role], as_tuple=as_tuple,
                                with_value=role == "value_and_grad",
@@ -228,10 +228,21 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     return text + "\n", ns
 
 
+def _flat_names(names: dict[str, str]) -> dict[str, str]:
+    """``names`` with each role that has a flat function named as that function."""
+    return {**names, **{role[len("flat_"):]: name for role, name in names.items()
+                        if role.startswith("flat_")}}
+
+
 def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                          names: dict[str, str]) -> tuple[str, Namespace]:
     """The forward-mode module: the user's function, ``jvp_<name>`` and the tangent alone,
     ``jvp_<name>_tangent`` (see :mod:`adcompile.tangents`)."""
+    structure = info.structure
+    user_wrt, user_names = wrt, names
+    if structure is not None:  # the flat functions, and the wrappers that take the tuples
+        wrt = structure.flat_wrt(wrt)
+        names = _flat_names(names)
     norm, act, ns, forward, callees = _prepared(info, wrt, names, "forward")
     jvp = jvp_function(norm, act, wrt, ns, names["jvp"], callees=callees)
     tangent = jvp_function(norm, act, wrt, ns, names["tangent"], callees=callees,
@@ -239,7 +250,7 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, jvp, tangent, *helpers])
     functions = [function_def(names["forward"], forward.args, forward.body), jvp, tangent]
-    if len(wrt) == 1:  # f' for a number: the tangent along 1 (grad of a gradient)
+    if "derivative" in names:  # f' for a number: the tangent along 1 (grad of a gradient)
         seed = ast.Call(func=ast.Name(id=ns.bind("unit_seed", kernels.unit_seed),
                                       ctx=ast.Load()),
                         args=[ast.Name(id=wrt[0], ctx=ast.Load())], keywords=[])
@@ -250,6 +261,10 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                                       [ast.Return(value=call)]))
     text = _text(info, ns, f"forward mode (tangents) with respect to {', '.join(wrt)}",
                  [*functions, *helpers], roles=set(names.values()))
+    if structure is not None:
+        tangents = [a.arg for a in jvp.args.args[len(jvp.args.args) - len(wrt):]]
+        text += "\n\n\n" + wrappers(structure, user_wrt, False, user_names, mode="forward",
+                                     tangents=tangents)
     return text + "\n", ns
 
 
@@ -258,6 +273,11 @@ def _vjp_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     """The module of ``vjp``: the user's function and ``vjp_<name>(*args, cotangent)``
     returning ``(value, gradients of <value . cotangent>)``, reverse mode seeded with the
     caller's cotangent (the result may be an array)."""
+    structure = info.structure
+    user_wrt, user_as_tuple, user_names = wrt, as_tuple, names
+    if structure is not None:  # the flat functions, and the wrapper that takes the tuples
+        wrt, as_tuple = structure.flat_wrt(wrt), True
+        names = _flat_names(names)
     norm, act, ns, forward, callees = _prepared(info, wrt, names, "vjp")
     vjp = gradient_function(norm, act, wrt, ns, names["vjp"], with_value=True,
                             as_tuple=as_tuple, callees=callees, cotangent=True)
@@ -266,6 +286,9 @@ def _vjp_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     text = _text(info, ns, f"reverse mode from a cotangent, with respect to {', '.join(wrt)}",
                  [function_def(names["forward"], forward.args, forward.body), vjp, *helpers],
                  roles=set(names.values()))
+    if structure is not None:
+        text += "\n\n\n" + wrappers(structure, user_wrt, user_as_tuple, user_names,
+                                     mode="vjp")
     return text + "\n", ns
 
 
@@ -274,16 +297,11 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
     """The normalized function, its activity, the module's namespace, the forward function
     and the generator of the helpers for called functions, for ``mode`` (``"reverse"``,
     ``"vjp"`` or ``"forward"``)."""
-    if info.structure is not None and mode != "reverse":
-        what = "forward mode" if mode == "forward" else mode
-        raise AdcompileError(
-            f"{info.name}() takes tuple parameters, which {what} does not take yet",
-            filename=info.filename, lineno=info.tree.lineno, construct="a tuple parameter",
-            hint="pass the tuple's floats and arrays as parameters of their own")
     check_recursion(info)
     tangents = mode == "forward"
     norm = normalize(info)
-    act = forward_activity(norm, wrt) if tangents else activity(norm, wrt)
+    act = forward_activity(norm, wrt) if tangents else activity(
+        norm, wrt, array_result=mode == "vjp")
     ns = Namespace(_module_bindings(info), norm.names.taken | set(names.values()))
     promote(norm, act, ns.bind)
     check_writes(norm)
@@ -350,8 +368,10 @@ def _role_names(info: FunctionInfo, mode: str = "reverse") -> dict[str, str]:
     elif mode == "vjp":
         roles = [("forward", info.name), ("vjp", f"vjp_{info.name}")]
     if info.structure is not None:  # the functions of the flattened parameters
+        roles = [(role, name) for role, name in roles if role != "derivative"]
         roles += [("flat_" + role, f"{name}_flat") for role, name in roles
-                  if role in ("forward", "grad", "value_and_grad", "tape_bytes")]
+                  if role in ("forward", "grad", "value_and_grad", "tape_bytes", "jvp",
+                              "tangent", "vjp")]
     for role, name in roles:
         candidate, k = name, 0
         while candidate in taken or (role != "forward" and candidate in out.values()):

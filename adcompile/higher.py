@@ -13,62 +13,104 @@ of the same arguments, and ``hvp(f, wrt)`` is its gradient with respect to ``wrt
 tangents held constant): ``d/dx (grad f(x) . v) = H v``, at the cost of a few gradients and
 without forming ``H``.  ``hessian`` runs ``hvp`` once per entry of the ``wrt`` parameters, in
 one compiled loop per parameter.
+
+Tuple parameters (:mod:`adcompile.structure`) are taken as ``grad`` takes them: tangents,
+vectors and cotangent gradients come nested as their parameters, and ``jacobian`` and
+``hessian`` work on the leaves and nest their blocks (a Hessian block of a tuple parameter is
+nested as it, each leaf nested as it again, as ``jax.hessian`` does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numba
 import numpy as np
 
 from . import codegen, structure
-from .api import Wrt, grad, resolve_wrt
+from .api import Wrt, grad, located_wrt, tuple_aware
 from .errors import AdcompileError, api_boundary
-from .frontend import parse_function
+from .frontend import FunctionInfo, parse_function
 
 
-def _forward_module(f: Callable, wrt: Wrt, what: str, mode: str | None = "forward"
-                    ) -> tuple[Any, list[str], bool, Any]:
-    """The generated module of ``f`` for ``mode`` (``"forward"``: jvp; ``"vjp"``; None:
-    only the checks), the ``wrt`` names, whether they form a tuple, and ``f``'s info."""
+def _parsed(f: Callable, wrt: Wrt, what: str) -> tuple[FunctionInfo, list[str], bool]:
+    """``f``'s info, the ``wrt`` names and whether they form a tuple."""
     if not callable(f):
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
                              hint=f"pass wrt by keyword: {what}(f, wrt=...)")
     info = parse_function(f)
-    try:
-        names, as_tuple = resolve_wrt(info.params, wrt, info.name)
-    except AdcompileError as exc:
-        raise AdcompileError(f"in {info.name}(): {exc.message}", filename=info.filename,
-                             lineno=info.tree.lineno, construct=exc.construct,
-                             hint=exc.hint) from None
-    if structure.unpacked_parameters(info) is not None:
-        raise AdcompileError(
-            f"{info.name}() takes tuple parameters, which {what} does not take yet",
-            filename=info.filename, lineno=info.tree.lineno, construct="a tuple parameter",
-            hint="pass the tuple's floats and arrays as parameters of their own, or use grad")
-    if mode is None:  # checked only
-        return None, names, as_tuple, info
-    return codegen.generate(info, names, as_tuple, mode=mode), names, as_tuple, info
+    names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename,
+                                  info.tree.lineno)
+    return info, names, as_tuple
+
+
+def _shaped(info: FunctionInfo, args: tuple | None) -> FunctionInfo:
+    """``info`` with its tuple parameters flattened (see :mod:`adcompile.structure`) for the
+    nesting of ``args``, or with ``args`` None for the nesting its source unpacks; as it is
+    when no parameter holds a tuple."""
+    if args is None:
+        args = structure.unpacked_parameters(info)
+    if args is None or not structure.is_structured(tuple(args[:len(info.params)])):
+        return info
+    flat, _ = structure.flatten(info, tuple(args[:len(info.params)]))
+    return flat
+
+
+def _nesting(value: Any) -> Any:
+    """How ``value`` nests tuples (lists counted as tuples): None for a leaf."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_nesting(v) for v in value)
+    return None
+
+
+def _check_tangents(info: FunctionInfo, names: list[str], args: tuple, what: str) -> None:
+    """The arguments after ``f``'s (tangents, vectors) must nest tuples as their parameters
+    do: one per ``wrt`` parameter."""
+    n = len(info.params)
+    for p, given in zip(names, args[n:], strict=False):
+        value = args[info.params.index(p)]
+        if _nesting(given) != _nesting(value):
+            raise info.error(
+                None, f"the {what} argument for '{p}' is nested as {_describe(given)}, but "
+                f"'{p}' is {_describe(value)}", construct=f"a {what} of another structure",
+                hint=f"pass for '{p}' a {what} of the same structure as the argument, with "
+                "the same shape at each leaf")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_describe(v) for v in value) + ("," if len(value) == 1
+                                                               else "") + ")"
+    return "an array" if np.ndim(value) else "a number"
 
 
 @api_boundary
 def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Forward mode: ``jvp(f, wrt)(*args, *tangents)`` returns ``(f(*args), d)``, where ``d``
     is the derivative of ``f`` at ``args`` in the direction of the tangents (one per ``wrt``
-    parameter, each of that parameter's shape; ``d`` has the shape of ``f``'s result).
+    parameter, each of that parameter's shape, nested as it is for a tuple parameter; ``d``
+    has the shape of ``f``'s result).
 
-    The result is a Numba dispatcher, callable from Python and from ``@numba.njit`` code; its
-    ``.source`` is the generated code, each statement followed by its tangent ``dt_<name>``.
+    The result is a Numba dispatcher, callable from Python and from ``@numba.njit`` code (for
+    tuple parameters: its ``.specialize(*args)``, as for ``grad``); its ``.source`` is the
+    generated code, each statement followed by its tangent ``dt_<name>``.
     """
     if f is None:
         return lambda func: jvp(func, wrt=wrt)
-    gen, _, _, _ = _forward_module(f, wrt, "jvp")
-    fn = gen.function("jvp")
-    fn.pair = "directional derivative"
-    return fn
+
+    def make(args: tuple | None) -> Any:
+        info, names, as_tuple = _parsed(f, wrt, "jvp")
+        if args is not None:
+            _check_tangents(info, names, args, "tangent")
+        gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="forward")
+        fn = gen.function("jvp")
+        fn.pair = "directional derivative"
+        return fn
+
+    return tuple_aware(f, make)
 
 
 def derivative_of(f: Callable, wrt: tuple[str, ...]) -> Any:
@@ -84,15 +126,52 @@ def derivative_of(f: Callable, wrt: tuple[str, ...]) -> Any:
 def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Reverse mode seeded with a cotangent: ``vjp(f, wrt)(*args, cotangent)`` returns
     ``(f(*args), g)``, where ``g`` is the gradient of ``sum(f(*args) * cotangent)`` with
-    respect to ``wrt`` (a tuple of them for a tuple ``wrt``); ``cotangent`` has the shape of
-    ``f``'s result, which may be a float or an array.  A compiled function with ``.source``.
+    respect to ``wrt`` (a tuple of them for a tuple ``wrt``; nested as the parameter for a
+    tuple parameter); ``cotangent`` has the shape of ``f``'s result, which may be a float or
+    an array.  A compiled function with ``.source``.
     """
     if f is None:
         return lambda func: vjp(func, wrt=wrt)
-    gen, _, _, _ = _forward_module(f, wrt, "vjp", mode="vjp")
-    fn = gen.function("vjp")
-    fn.pair = "gradient of the cotangent product"
-    return fn
+
+    def make(args: tuple | None) -> Any:
+        info, names, as_tuple = _parsed(f, wrt, "vjp")
+        gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="vjp")
+        fn = gen.function("vjp")
+        fn.pair = "gradient of the cotangent product"
+        return fn
+
+    return tuple_aware(f, make)
+
+
+def _flattened(info: FunctionInfo, names: list[str], args: tuple
+               ) -> tuple[tuple, list[int], list[Any]]:
+    """The arguments of ``info``'s flat functions (each tuple argument's leaves in its
+    place), the positions of the ``wrt`` leaves among them, and for each ``wrt`` parameter
+    its *index tree*: the position of its leaf among the ``wrt`` leaves, nested as the
+    parameter (a bare int for a number or an array)."""
+    st = info.structure
+    if st is None:
+        return tuple(args), [info.params.index(p) for p in names], list(range(len(names)))
+    flat_args: list[Any] = []
+    for k, p in enumerate(st.params):
+        flat_args.extend(structure.leaves_of([args[k]]) if p in st.leaves else [args[k]])
+    leaves = st.flat_wrt(names)
+    counter = iter(range(len(leaves)))
+
+    def tree(shape: Any) -> Any:
+        if isinstance(shape, str):
+            return next(counter)
+        return tuple(tree(s) for s in shape)
+
+    trees = [tree(st.leaves.get(p, p)) for p in names]
+    return tuple(flat_args), [info.params.index(leaf) for leaf in leaves], trees
+
+
+def _build(tree: Any, leaf: Callable[[int], Any]) -> Any:
+    """``tree`` (an index tree) with each index ``i`` replaced by ``leaf(i)``."""
+    if isinstance(tree, tuple):
+        return tuple(_build(t, leaf) for t in tree)
+    return leaf(tree)
 
 
 @api_boundary
@@ -100,13 +179,14 @@ def jacobian(f: Callable, wrt: Wrt = 0) -> Any:
     """The Jacobian of ``f`` (a float or an array result) with respect to ``wrt``.
 
     ``jacobian(f, wrt)(*args)`` has the shape ``f(*args).shape + x.shape`` (a float for a
-    float result and a float parameter); for a tuple ``wrt``, a tuple of such Jacobians.
-    With fewer results than parameter entries it is built by reverse mode, one row per entry
-    of the result (:func:`vjp` with unit cotangents), else by forward mode, one column per
-    entry of the parameters (:func:`jvp`), each in one compiled loop.
+    float result and a float parameter); for a tuple ``wrt``, a tuple of such Jacobians; for
+    a tuple parameter, a tuple nested as it whose leaves are the Jacobians with respect to
+    its leaves.  With fewer results than parameter entries it is built by reverse mode, one
+    row per entry of the result (:func:`vjp` with unit cotangents), else by forward mode, one
+    column per entry of the parameters (:func:`jvp`), each in one compiled loop.
     """
-    _, names, as_tuple, info = _forward_module(f, wrt, "jacobian", mode=None)
-    return Jacobian(f, names, [info.params.index(p) for p in names], as_tuple)
+    _parsed(f, wrt, "jacobian")
+    return Jacobian(f, wrt)
 
 
 class Jacobian:
@@ -115,46 +195,50 @@ class Jacobian:
     The mode is chosen at the first call, from the sizes of the result and the parameters;
     ``.mode`` says which (``"forward"`` or ``"reverse"``) and ``.source`` shows its code."""
 
-    def __init__(self, f: Callable, names: list[str], positions: list[int],
-                 as_tuple: bool) -> None:
+    def __init__(self, f: Callable, wrt: Wrt) -> None:
         self.f = f
-        self.wrt = tuple(names) if as_tuple else names[0]
-        self.positions = positions
-        self.as_tuple = as_tuple
+        self.wrt = wrt
         self.mode: str | None = None
-        self._modules: dict[str, Any] = {}
-
-    def _function(self, mode: str) -> Any:
-        if mode not in self._modules:
-            gen, _, _, _ = _forward_module(self.f, self.wrt, "jacobian", mode=mode)
-            self._modules[mode] = gen
-        role = {"forward": "jvp", "vjp": "vjp"}[mode]
-        return self._modules[mode].function(role), self._modules[mode].source(role)
+        self._source = ""
+        self._made: dict[Any, Any] = {}
 
     @property
     def source(self) -> str:
         if self.mode is None:
             return "# the Jacobian's code is generated at its first call (forward or reverse)\n"
-        return self._function("forward" if self.mode == "forward" else "vjp")[1]
+        return self._source
+
+    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool]:
+        key = tuple(structure.shape_of(a) for a in args)
+        if key not in self._made:
+            info, names, as_tuple = _parsed(self.f, self.wrt, "jacobian")
+            self._made[key] = (_shaped(info, args), names, as_tuple)
+        return self._made[key]
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        args = _float_parameters(args, self.positions)
-        vjp_fn, _ = self._function("vjp")
-        value = self._modules["vjp"].function("forward")(*args)
-        inputs = sum(int(np.size(args[p])) for p in self.positions)
-        if int(np.size(value)) < inputs:
+        info, names, as_tuple = self._setup(args)
+        flat_args, positions, trees = _flattened(info, names, args)
+        flat_args = _float_parameters(flat_args, positions)
+        flat = "flat_" if info.structure is not None else ""
+        several = as_tuple or info.structure is not None  # the flat functions give tuples
+        vjp_module = codegen.generate(info, names, as_tuple, mode="vjp")
+        value = vjp_module.function(flat + "forward")(*flat_args)
+        xs = [flat_args[p] for p in positions]
+        if int(np.size(value)) < sum(int(np.size(x)) for x in xs):
             self.mode = "reverse"
-            blocks = _rows(vjp_fn, args, value, [args[p] for p in self.positions],
-                           self.as_tuple)
+            self._source = vjp_module.source(flat + "vjp")
+            blocks = _rows(vjp_module.function(flat + "vjp"), flat_args, value, xs, several)
         else:
             self.mode = "forward"
-            jvp_fn, _ = self._function("forward")
-            seeds = tuple(np.zeros(np.shape(args[p])) if np.ndim(args[p]) else 0.0
-                          for p in self.positions)
-            blocks = [_columns(jvp_fn, args, seeds, k, np.ndim(args[p]) > 0)
-                      for k, p in enumerate(self.positions)]
-        return tuple(blocks) if self.as_tuple else blocks[0]
+            jvp_module = codegen.generate(info, names, as_tuple, mode="forward")
+            self._source = jvp_module.source(flat + "jvp")
+            jvp_fn = jvp_module.function(flat + "jvp")
+            seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
+            blocks = [_columns(jvp_fn, flat_args, seeds, k, np.ndim(x) > 0)
+                      for k, x in enumerate(xs)]
+        nested = [_build(t, blocks.__getitem__) for t in trees]
+        return tuple(nested) if as_tuple else nested[0]
 
 
 def _rows(vjp_fn: Any, args: tuple, value: Any, xs: list[Any], as_tuple: bool) -> list[Any]:
@@ -184,14 +268,35 @@ def _columns(jvp_fn: Any, args: tuple, seeds: tuple, k: int, array: bool) -> Any
     return out.reshape(out_shape + shape)
 
 
+def _products(f: Callable, wrt: Wrt, args: tuple | None, flat: bool = False) -> Any:
+    """The compiled Hessian-vector product of ``f`` for the nesting of ``args`` (None: the
+    one its source unpacks): the gradient of ``jvp_<f>_tangent`` with respect to ``wrt``.
+    For tuple parameters, the wrapper that takes the tuples (``flat``: the function of their
+    leaves, which returns the products of every ``wrt`` leaf)."""
+    info, names, as_tuple = _parsed(f, wrt, "hvp")
+    if args is not None:
+        _check_tangents(info, names, args, "vector")
+    shaped = _shaped(info, args)
+    gen = codegen.generate(shaped, names, as_tuple, mode="forward")
+    if shaped.structure is None:
+        return grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+    # the gradient of the flat tangent function, given the structure of the function of
+    # the tuples and their tangents: its wrapper takes both as the user passes them
+    tangent = parse_function(gen.function("flat_tangent"))
+    nested = structure.tangent_params(shaped.structure, names,
+                                      tangent.params[len(shaped.params):])
+    tangent = replace(tangent, name=gen.names["tangent"], structure=nested)
+    return codegen.generate(tangent, names, as_tuple).function("flat_grad" if flat else "grad")
+
+
 @api_boundary
 def hvp(f: Callable, wrt: Wrt = 0) -> Any:
     """Hessian-vector products of the scalar function ``f``: ``hvp(f, wrt)(*args, *v)`` is
     ``H @ v`` (of ``wrt``'s shape; a tuple for a tuple ``wrt``, each part the sum over the
-    ``wrt`` parameters of the Hessian block times that parameter's ``v``), without forming
-    ``H``.  Reverse mode over forward mode; a compiled function with ``.source``."""
-    gen, names, as_tuple, _ = _forward_module(f, wrt, "hvp")
-    return grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+    ``wrt`` parameters of the Hessian block times that parameter's ``v``; for a tuple
+    parameter, ``v`` and the product nested as it), without forming ``H``.  Reverse mode
+    over forward mode; a compiled function with ``.source``."""
+    return tuple_aware(f, lambda args: _products(f, wrt, args))
 
 
 @api_boundary
@@ -199,25 +304,54 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Any:
     """The Hessian of the scalar function ``f``: ``hessian(f, wrt)(*args)`` has the shape
     ``x.shape + x.shape`` (a float for a float ``x``); for a tuple ``wrt``, a tuple of tuples
     whose block ``(i, j)`` is ``d2 f / d wrt_i d wrt_j`` of shape ``x_i.shape + x_j.shape``.
+    For a tuple parameter, as ``jax.hessian``: a block nested as the parameter whose leaves
+    are nested as the parameter again, leaf ``[i][j]`` being ``d2 f / d leaf_i d leaf_j``.
     One Hessian-vector product (:func:`hvp`) per entry, in a compiled loop."""
-    gen, names, as_tuple, info = _forward_module(f, wrt, "hessian")
-    products = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
-    return Hessian(products, [info.params.index(p) for p in names], as_tuple)
+    info, names, as_tuple = _parsed(f, wrt, "hessian")
+    try:
+        products = _products(f, wrt, None, flat=True)
+    except AdcompileError as exc:
+        from .api import _TUPLE_CONSTRUCTS
+
+        if exc.construct not in _TUPLE_CONSTRUCTS:
+            raise
+        products = None  # made at the first call, for the nesting of the arguments
+    return Hessian(f, wrt, products)
 
 
 class Hessian:
     """The compiled Hessian of a function: call it with the function's arguments."""
 
-    def __init__(self, products: Any, positions: list[int], as_tuple: bool) -> None:
+    def __init__(self, f: Callable, wrt: Wrt, products: Any) -> None:
+        self.f, self.wrt = f, wrt
         self.hvp = products
-        self.positions = positions
-        self.as_tuple = as_tuple
-        self.source = products.source
+        self._made: dict[Any, Any] = {}
+
+    @property
+    def source(self) -> str:
+        if self.hvp is None:
+            return ("# the Hessian's code is generated at the first call with tuple "
+                    "arguments\n")
+        return self.hvp.source
+
+    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool, Any]:
+        key = tuple(structure.shape_of(a) for a in args)
+        if key not in self._made:
+            info, names, as_tuple = _parsed(self.f, self.wrt, "hessian")
+            shaped = _shaped(info, args)
+            products = self.hvp if shaped.structure is None and self.hvp is not None else (
+                _products(self.f, self.wrt, args, flat=True))
+            self._made[key] = (shaped, names, as_tuple, products)
+        return self._made[key]
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        args = _float_parameters(args, self.positions)
-        xs = [args[p] for p in self.positions]
+        info, names, as_tuple, products = self._setup(args)
+        self.hvp = products
+        several = as_tuple or info.structure is not None  # the products come as a tuple
+        flat_args, positions, trees = _flattened(info, names, args)
+        flat_args = _float_parameters(flat_args, positions)
+        xs = [flat_args[p] for p in positions]
         seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
         arrays = [np.ndim(x) > 0 for x in xs]
         sizes = [int(np.size(x)) for x in xs]
@@ -225,18 +359,21 @@ class Hessian:
         for j, x in enumerate(xs):
             outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
             if arrays[j]:
-                parts = [f"r[{i}]" if self.as_tuple else "r" for i in range(len(xs))]
-                _unit_loop(j, parts, tuple(arrays), rows=False)(self.hvp, args, seeds, outs)
+                parts = [f"r[{i}]" if several else "r" for i in range(len(xs))]
+                _unit_loop(j, parts, tuple(arrays), rows=False)(products, flat_args, seeds,
+                                                                outs)
             else:
-                hv = self.hvp(*args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
-                for i, part in enumerate(hv if self.as_tuple else (hv,)):
+                hv = products(*flat_args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
+                for i, part in enumerate(hv if several else (hv,)):
                     outs[i][:, 0] = np.ravel(part)
             for i in range(len(xs)):
                 block = outs[i].reshape(np.shape(xs[i]) + np.shape(x))
                 rows[i][j] = float(block) if block.ndim == 0 else block
-        if self.as_tuple:
-            return tuple(tuple(row) for row in rows)
-        return rows[0][0]
+        nested = [[_build(a, lambda i, b=b: _build(b, lambda j, i=i: rows[i][j]))
+                   for b in trees] for a in trees]
+        if as_tuple:
+            return tuple(tuple(row) for row in nested)
+        return nested[0][0]
 
 
 _LOOPS: dict[tuple, Any] = {}

@@ -160,22 +160,53 @@ def _display(shape: Shape) -> ast.expr:
     return ast.Tuple(elts=[_display(s) for s in shape], ctx=ast.Load())
 
 
-def wrappers(structure: Structure, wrt: list[str], as_tuple: bool,
-             names: dict[str, str]) -> str:
-    """Source of the functions that take the user's arguments (tuples included) and call
-    the flat functions: one per role, named ``names[role]``, calling ``names['flat_' +
-    role]``."""
-    params = structure.params
+def tangent_params(structure: Structure, wrt: list[str], leaves: list[str]) -> Structure:
+    """The structure of a function of the parameters followed by one tangent per ``wrt``
+    parameter, nested as that parameter (``jvp``'s and ``hvp``'s arguments), whose flat
+    tangent parameters are ``leaves``.  A number's or an array's tangent is its flat
+    parameter; a tuple's is ``dt_<name>``."""
+    names = iter(leaves)
 
-    def access(shape: Shape, base: str) -> list[str]:
+    def rename(shape: Shape) -> Shape:
         if isinstance(shape, str):
-            return [base]
-        return [e for i, s in enumerate(shape) for e in access(s, f"{base}[{i}]")]
+            return next(names)
+        return tuple(rename(s) for s in shape)
 
+    out = Structure(params=list(structure.params), leaves=dict(structure.leaves),
+                    shapes=dict(structure.shapes))
+    taken = set(structure.flat_params()) | set(structure.params) | set(leaves)
+    for p in wrt:
+        if p not in structure.leaves:
+            out.params.append(next(names))
+            continue
+        name, k = f"dt_{p}", 0
+        while name in taken:
+            k += 1
+            name = f"dt_{p}_{k}"
+        taken.add(name)
+        out.params.append(name)
+        out.leaves[name] = rename(structure.leaves[p])
+        out.shapes[name] = structure.shapes.get(p)
+    return out
+
+
+def _access(shape: Shape, base: str) -> list[str]:
+    if isinstance(shape, str):
+        return [base]
+    return [e for i, s in enumerate(shape) for e in _access(s, f"{base}[{i}]")]
+
+
+def _call(structure: Structure) -> tuple[str, str]:
+    """The signature of a wrapper over ``structure``'s parameters, and the arguments of its
+    call of the flat function (each leaf read out of its tuple)."""
     call_args: list[str] = []
-    for p in params:
-        call_args.extend(access(structure.leaves[p], p) if p in structure.leaves else [p])
-    flat_call = ", ".join(call_args)
+    for p in structure.params:
+        call_args.extend(_access(structure.leaves[p], p) if p in structure.leaves else [p])
+    return ", ".join(structure.params), ", ".join(call_args)
+
+
+def _regrouped(structure: Structure, wrt: list[str], as_tuple: bool) -> str:
+    """The expression that nests the flat gradients ``d`` as the ``wrt`` parameters are."""
     position = iter(range(len(structure.flat_wrt(wrt))))
 
     def rebuild(shape: Shape) -> str:
@@ -186,12 +217,39 @@ def wrappers(structure: Structure, wrt: list[str], as_tuple: bool,
 
     grads = [rebuild(structure.leaves[p]) if p in structure.leaves else rebuild("leaf")
              for p in wrt]
-    result = ("(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
-              if as_tuple else grads[0])
-    signature = ", ".join(params)
-    out = [
-        f"def {names['forward']}({signature}):\n"
-        f"    return {names['flat_forward']}({flat_call})\n",
+    return ("(" + ", ".join(grads) + ("," if len(grads) == 1 else "") + ")"
+            if as_tuple else grads[0])
+
+
+def wrappers(structure: Structure, wrt: list[str], as_tuple: bool,
+             names: dict[str, str], mode: str = "reverse",
+             tangents: list[str] | None = None) -> str:
+    """Source of the functions that take the user's arguments (tuples included) and call
+    the flat functions: one per role, named ``names[role]``, calling ``names['flat_' +
+    role]``.  ``mode`` as for ``codegen.generate``; forward mode's functions take the
+    tangents after the arguments, nested as their parameters (``tangents``: the flat
+    functions' tangent parameters)."""
+    signature, flat_call = _call(structure)
+    out = [f"def {names['forward']}({signature}):\n"
+           f"    return {names['flat_forward']}({flat_call})\n"]
+    if mode == "forward":
+        with_tangents, flat_with_tangents = _call(tangent_params(structure, wrt,
+                                                                 tangents or []))
+        out += [f"def {names[role]}({with_tangents}):\n"
+                f"    return {names['flat_' + role]}({flat_with_tangents})\n"
+                for role in ("jvp", "tangent")]
+        return "\n\n".join(out)
+    result = _regrouped(structure, wrt, as_tuple)
+    if mode == "vjp":
+        cotangent, k = "cotangent", 0
+        while cotangent in structure.params:
+            k += 1
+            cotangent = f"cotangent_{k}"
+        out.append(f"def {names['vjp']}({signature}, {cotangent}):\n"
+                   f"    value, d = {names['flat_vjp']}({flat_call}, {cotangent})\n"
+                   f"    return value, {result}\n")
+        return "\n\n".join(out)
+    out += [
         f"def {names['grad']}({signature}):\n"
         f"    d = {names['flat_grad']}({flat_call})\n"
         f"    return {result}\n",

@@ -297,13 +297,15 @@ def test_a_user_rule_without_forward_rule_is_refused_on_arrays():
         adc.jvp(uses_softclip_on_arrays)
 
 
-def test_tuple_parameters_are_refused_by_forward_mode():
+def test_a_tangent_nested_otherwise_than_its_tuple_parameter_is_refused():
     def takes_tuple(p, x):
         a, b = p
         return a * x + b
 
-    with pytest.raises(adc.AdcompileError, match="tuple"):
-        adc.jvp(takes_tuple)((1.0, 2.0), 3.0, (1.0, 0.0))
+    # tuple parameters in forward mode and second order: tests/test_tuple_higher.py
+    assert adc.jvp(takes_tuple)((1.0, 2.0), 3.0, (1.0, 0.0)) == (5.0, 3.0)
+    with pytest.raises(adc.AdcompileError, match="nested as"):
+        adc.jvp(takes_tuple)((1.0, 2.0), 3.0, 1.0)
 
 
 # -- random programs ------------------------------------------------------------------------
