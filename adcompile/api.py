@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -106,13 +107,16 @@ def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
         fn = generated(f, wrt, checkpoints=checkpoints).function(role)
         fn.specializer = None
         return fn
+    first = None
+    if role != "forward":
+        refuse_gradient_of_tuples(f, role)
     if (role != "forward" and getattr(f, "role", None) == "grad"
             and getattr(f, "primal", None) is not None and not f.as_tuple):
         # grad(grad(f)): the derivative of f along its one number is f's jvp with the
         # tangent 1, which reverse mode differentiates (never the gradient's tapes)
         from .higher import derivative_of
 
-        f = derivative_of(*f.primal)
+        first, f = f, derivative_of(*f.primal)
     elif role != "forward" and _pair_of(f) is not None:
         name = getattr(f, "__name__", "the function")
         raise AdcompileError(
@@ -129,8 +133,31 @@ def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
         # (W, b) = p inside a helper, p[0] passed on: a tuple parameter whose nesting the
         # source does not tell; made at the first call with tuples
         return TupleFunction(f, lambda args: _specialized(f, wrt, role, args), exc, role)
-    fn.specializer = lambda args: _specialized(f, wrt, role, args)
+    if first is not None:  # called with tuples: the first gradient took them
+        fn.specializer = lambda args: refuse_gradient_of_tuples(first, role, tuples=True)
+    else:
+        fn.specializer = lambda args: _specialized(f, wrt, role, args)
     return fn
+
+
+def refuse_gradient_of_tuples(f: Any, what: str, tuples: bool = False) -> None:
+    """A gradient that takes tuple parameters (``tuples``: that is called with them)
+    returns its gradient nested as them, which no derivative takes: the error says what to
+    use for second derivatives."""
+    if getattr(f, "role", None) not in ("grad", "value_and_grad") or not (
+            tuples or getattr(f, "takes_tuples", False) or isinstance(f, TupleFunction)):
+        return
+    where = re.fullmatch(r"(\w+)\(\) at (.*):(\d+)", getattr(f, "user_function", ""))
+    code = getattr(getattr(f, "f", None), "__code__", None)  # a TupleFunction's
+    name, filename, lineno = (where.group(1), where.group(2), int(where.group(3))) if where \
+        else (getattr(f, "__name__", "f"), code and code.co_filename,
+              code and code.co_firstlineno)
+    raise AdcompileError(
+        f"{what}() of the gradient of {name}(), which takes tuple parameters: the gradient "
+        "is nested as they are, not one number or array", filename=filename, lineno=lineno,
+        construct=f"{what} of a gradient with tuple parameters",
+        hint=f"for second derivatives of {name}() use adcompile.hvp({name}, wrt=...) (Hessian "
+        f"times a vector) or adcompile.hessian({name}, wrt=...), which take tuple parameters")
 
 
 def tuple_aware(f: Callable, make: Callable[[tuple | None], Any]) -> Any:

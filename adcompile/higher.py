@@ -30,7 +30,7 @@ import numba
 import numpy as np
 
 from . import codegen, structure
-from .api import Wrt, grad, located_wrt, tuple_aware
+from .api import Wrt, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
 from .errors import AdcompileError, api_boundary
 from .frontend import FunctionInfo, parse_function
 
@@ -41,6 +41,7 @@ def _parsed(f: Callable, wrt: Wrt, what: str) -> tuple[FunctionInfo, list[str], 
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
                              hint=f"pass wrt by keyword: {what}(f, wrt=...)")
+    refuse_gradient_of_tuples(f, what)
     info = parse_function(f)
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename,
                                   info.tree.lineno)
@@ -148,7 +149,7 @@ def _flattened(info: FunctionInfo, names: list[str], args: tuple
     """The arguments of ``info``'s flat functions (each tuple argument's leaves in its
     place), the positions of the ``wrt`` leaves among them, and for each ``wrt`` parameter
     its *index tree*: the position of its leaf among the ``wrt`` leaves, nested as the
-    parameter (a bare int for a number or an array)."""
+    argument (a bare int for a number or an array; a list where the argument has one)."""
     st = info.structure
     if st is None:
         return tuple(args), [info.params.index(p) for p in names], list(range(len(names)))
@@ -158,19 +159,21 @@ def _flattened(info: FunctionInfo, names: list[str], args: tuple
     leaves = st.flat_wrt(names)
     counter = iter(range(len(leaves)))
 
-    def tree(shape: Any) -> Any:
-        if isinstance(shape, str):
-            return next(counter)
-        return tuple(tree(s) for s in shape)
+    def tree(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            parts = [tree(v) for v in value]
+            return parts if isinstance(value, list) else tuple(parts)
+        return next(counter)
 
-    trees = [tree(st.leaves.get(p, p)) for p in names]
+    trees = [tree(args[st.params.index(p)]) for p in names]
     return tuple(flat_args), [info.params.index(leaf) for leaf in leaves], trees
 
 
 def _build(tree: Any, leaf: Callable[[int], Any]) -> Any:
     """``tree`` (an index tree) with each index ``i`` replaced by ``leaf(i)``."""
-    if isinstance(tree, tuple):
-        return tuple(_build(t, leaf) for t in tree)
+    if isinstance(tree, (tuple, list)):
+        parts = [_build(t, leaf) for t in tree]
+        return parts if isinstance(tree, list) else tuple(parts)
     return leaf(tree)
 
 
@@ -208,21 +211,29 @@ class Jacobian:
             return "# the Jacobian's code is generated at its first call (forward or reverse)\n"
         return self._source
 
-    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool]:
+    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool, dict[str, Any]]:
+        """The function flattened for the nesting of ``args``, the ``wrt`` names, whether
+        they form a tuple, and the generated modules by mode (made when first needed)."""
         key = tuple(structure.shape_of(a) for a in args)
         if key not in self._made:
             info, names, as_tuple = _parsed(self.f, self.wrt, "jacobian")
-            self._made[key] = (_shaped(info, args), names, as_tuple)
+            self._made[key] = (_shaped(info, args), names, as_tuple, {})
         return self._made[key]
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        info, names, as_tuple = self._setup(args)
+        info, names, as_tuple, modules = self._setup(args)
+
+        def module(mode: str) -> codegen.Generated:
+            if mode not in modules:
+                modules[mode] = codegen.generate(info, names, as_tuple, mode=mode)
+            return modules[mode]
+
         flat_args, positions, trees = _flattened(info, names, args)
         flat_args = _float_parameters(flat_args, positions)
         flat = "flat_" if info.structure is not None else ""
         several = as_tuple or info.structure is not None  # the flat functions give tuples
-        vjp_module = codegen.generate(info, names, as_tuple, mode="vjp")
+        vjp_module = module("vjp")
         value = vjp_module.function(flat + "forward")(*flat_args)
         xs = [flat_args[p] for p in positions]
         if int(np.size(value)) < sum(int(np.size(x)) for x in xs):
@@ -231,7 +242,7 @@ class Jacobian:
             blocks = _rows(vjp_module.function(flat + "vjp"), flat_args, value, xs, several)
         else:
             self.mode = "forward"
-            jvp_module = codegen.generate(info, names, as_tuple, mode="forward")
+            jvp_module = module("forward")
             self._source = jvp_module.source(flat + "jvp")
             jvp_fn = jvp_module.function(flat + "jvp")
             seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)

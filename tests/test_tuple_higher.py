@@ -100,7 +100,7 @@ def mlp(params, x, y):
 
 
 def nested(p, x, data):
-    (a, b), k = p
+    a, b, k = p[0][0], p[0][1], p[1]
     scale, shift = data
     s = 0.0
     for i in range(x.shape[0]):
@@ -112,7 +112,8 @@ def nested(p, x, data):
 
 
 def affine(p, x):
-    return p[0] * x + p[1][0]
+    w, c = p
+    return w * x + c[0]
 
 
 def field(p, x):
@@ -224,14 +225,14 @@ def test_hvp_takes_and_gives_vectors_nested_as_the_parameter():
     v = like(MLP_ARGS[0])
     got = hv(*MLP_ARGS, v)
     assert same_nesting(got, MLP_ARGS[0])
-    d = adc.grad(mlp)
+    d = adc.grad(mlp, wrt=(0,))  # as hessian_fd's
     for path in paths(MLP_ARGS[0]):  # d/de grad(params + e v)
-        want = directional_fd(lambda *a, path=path: at(d(*a), path), MLP_ARGS, (0,), (v,))
+        want = directional_fd(lambda *a, path=path: at(d(*a)[0], path), MLP_ARGS, (0,), (v,))
         close(at(got, path), want, rtol=1e-5, atol=1e-6)
     assert "def grad_jvp_mlp_tangent(params, x, y, dt_params):" in hv.source
     vp, vx = like(NESTED_ARGS[0]), like(NESTED_ARGS[1])
     hp, hx = adc.hvp(nested, wrt=("p", "x"))(*NESTED_ARGS, vp, vx)
-    dn = adc.grad(nested, wrt=("p", "x"))
+    dn = adc.grad(nested, wrt=(0, 1))
     for k, part in enumerate((hp, hx)):
         for path in paths(part):
             want = directional_fd(lambda *a, k=k, path=path: at(dn(*a)[k], path),
@@ -256,6 +257,22 @@ def test_callable_from_numba_code():
     assert slope == pytest.approx(adc.jvp(mlp, wrt="params")(*MLP_ARGS, v)[1], rel=1e-12)
     hW, hb = adc.hvp(mlp, wrt="params")(*MLP_ARGS, v)
     assert curvature == pytest.approx(np.sum(hW * v[0]) + np.sum(hb * v[1]), rel=1e-12)
+
+
+def indexed(p, x):
+    return p[0] * np.sum(p[1] * x)
+
+
+def test_a_gradient_of_a_gradient_with_tuples_is_refused_with_what_to_use():
+    with pytest.raises(adc.AdcompileError, match="adcompile.hessian") as info:
+        adc.grad(adc.grad(mlp))
+    assert info.value.lineno == mlp.__code__.co_firstlineno
+    with pytest.raises(adc.AdcompileError, match="takes tuple parameters"):
+        adc.jvp(adc.grad(mlp, wrt=(0,)))
+    dd = adc.grad(adc.grad(indexed))  # the nesting is known only at the call
+    with pytest.raises(adc.AdcompileError, match="adcompile.hvp") as info:
+        dd((1.5, np.ones(2)), np.ones(2))
+    assert info.value.lineno == indexed.__code__.co_firstlineno
 
 
 def test_a_tangent_of_another_structure_is_refused():
