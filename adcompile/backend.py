@@ -66,6 +66,9 @@ class CompiledFunction(CPUDispatcher):
     specializer: Any = None
     #: a wrapper generated for tuple parameters (``structure``)
     takes_tuples: bool = False
+    #: what a wrapper that is not a gradient returns, as ``role`` says it (``vjp``'s pair is
+    #: a ``value_and_grad``'s): its gradients of list arguments are given back as lists
+    gives_back: str = ""
 
     @api_boundary
     def specialize(self, *args: Any) -> Any:
@@ -96,8 +99,8 @@ class CompiledFunction(CPUDispatcher):
                     "as a tuple of values)", filename=exc.filename, lineno=exc.lineno,
                     construct=exc.construct, hint=f"pass a NumPy array (np.asarray(...)) for "
                     f"{name} if the function uses it as an array") from None
-            return structure.give_back(result, self.role, self.wrt_positions, self.as_tuple,
-                                       args)
+            return structure.give_back(result, self.role or self.gives_back,
+                                       self.wrt_positions, self.as_tuple, args)
         return self.run(*args, **kws)
 
     def _parameter(self, position: int) -> str:

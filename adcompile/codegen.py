@@ -183,6 +183,10 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
             fn = gen.function(role)
             fn.source = gen.source(role)
             fn.takes_tuples = info.structure is not None and not role.startswith("flat_")
+            if role == "vjp" and fn.takes_tuples:  # lists given back as lists
+                fn.gives_back = "value_and_grad"
+                fn.wrt_positions = tuple(info.structure.params.index(p) for p in wrt)
+                fn.as_tuple = as_tuple
         _LOADED[key] = gen
         return gen
     counting = gen.function("tape_bytes")

@@ -167,6 +167,8 @@ def test_vjp_gives_the_gradient_nested_as_the_parameter():
     for path in paths(FIELD_ARGS[0]):
         close(at(dp, path), c @ jacobian_fd(field, FIELD_ARGS, 0, path))
     close(dx, c @ jacobian_fd(field, FIELD_ARGS, 1))
+    _, (dl, _) = adc.vjp(field, wrt=("p", "x"))(list(FIELD_ARGS[0]), FIELD_ARGS[1], c)
+    assert isinstance(dl, list) and dl[0] == pytest.approx(dp[0], rel=1e-12)  # as given
 
 
 def test_jacobian_of_a_tuple_parameter_is_nested_as_it():
@@ -177,6 +179,8 @@ def test_jacobian_of_a_tuple_parameter_is_nested_as_it():
     for path in paths(FIELD_ARGS[0]):
         close(at(Jp, path), jacobian_fd(field, FIELD_ARGS, 0, path))
     close(Jx, jacobian_fd(field, FIELD_ARGS, 1))
+    Jl, _ = wide(list(FIELD_ARGS[0]), FIELD_ARGS[1])
+    assert isinstance(Jl, list) and np.array_equal(Jl[1], Jp[1])
     tall = adc.jacobian(field, wrt="p")  # 4 results, 3 entries: columns
     J = tall(*FIELD_ARGS)
     assert tall.mode == "forward" and "jvp_field" in tall.source
