@@ -14,6 +14,7 @@ import math
 import numpy as np
 import scipy.special as sp
 
+import adcompile.kernels_fastmath as kfm
 import adcompile.kernels_special as ks
 import adcompile.rules.special  # noqa: F401  (registers SciPy's rules now)
 
@@ -39,6 +40,7 @@ def _steps(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 def cases(audit) -> list:
     audit.bind("sp", sp)
     audit.bind("ksp", ks)
+    audit.bind("kfm", kfm)
     Case, s, v, const = audit.Case, audit.s, audit.v, audit.const
     REAL, POSITIVE, NONZERO = audit.REAL, audit.POSITIVE, audit.NONZERO
     WIDE, UNIT = audit.WIDE, audit.uniform(-0.8, 0.8)
@@ -52,6 +54,9 @@ def cases(audit) -> list:
         (sp.erfc, REAL), (ks.erfc, REAL), (sp.gamma, POSITIVE), (ks.gamma, POSITIVE),
         (sp.gammaln, POSITIVE), (ks.gammaln, POSITIVE),
         (sp.digamma, POSITIVE),
+        # the vector kernels generated code calls for np.tanh, np.exp, ... of arrays
+        (kfm.tanh, WIDE), (kfm.exp, REAL), (kfm.expm1, REAL), (kfm.log, POSITIVE),
+        (kfm.log1p, POSITIVE),
     ]
     binary = [
         (np.float_power, POSITIVE, REAL, None), (np.fmod, WIDE, NONZERO,
@@ -60,7 +65,7 @@ def cases(audit) -> list:
         (np.heaviside, NONZERO, REAL, None), (ks.heaviside, NONZERO, REAL, None),
         (sp.xlogy, REAL, POSITIVE, None), (ks.xlogy, REAL, POSITIVE, None),
         (sp.xlog1py, REAL, POSITIVE, None), (ks.xlog1py, REAL, POSITIVE, None),
-        (ks.xdivy, REAL, NONZERO, None),
+        (ks.xdivy, REAL, NONZERO, None), (kfm.logaddexp, WIDE, WIDE, None),
     ]
     out = []
     for primal, dom in unary:
