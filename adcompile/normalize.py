@@ -35,6 +35,7 @@ from .fold import fold_constant_branches
 from .frontend import FunctionInfo, is_local_function, parse_function
 from .names import NameGen
 from .render import function_def
+from .reuse import share_loads
 
 
 @dataclass
@@ -108,8 +109,9 @@ class _Normalizer:
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        norm = Normalized(self.info, fold_constant_branches(self.out), result, self.names,
-                          self.variables)
+        stmts = share_loads(fold_constant_branches(self.out), self.info.resolve,
+                            set(self.info.names))
+        norm = Normalized(self.info, stmts, result, self.names, self.variables)
         self.vector_math(norm)
         return norm
 

@@ -91,6 +91,8 @@ class _Reverser(Recorder):
     unwritten: set[str] | None = None
     #: ranks of arrays made with a literal shape (see is_element)
     ranks: dict[str, int] | None = None
+    #: name -> times it occurs, '=name' -> times it is assigned (see read_once)
+    reads: dict[str, int] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -195,8 +197,13 @@ class _Reverser(Recorder):
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
+        stores, skipped = self.accumulations(stmts)
         for stmt in reversed(stmts):
-            if isinstance(stmt, ast.Assign):
+            if id(stmt) in skipped:
+                continue
+            if id(stmt) in stores:
+                out.extend(self.accumulating_store(stmt, stores[id(stmt)]))
+            elif isinstance(stmt, ast.Assign):
                 out.extend(self.assignment(stmt))
             elif isinstance(stmt, ast.If):
                 out.extend(self.if_statement(stmt))
@@ -233,6 +240,114 @@ class _Reverser(Recorder):
                            _const(0.0)))
         return out
 
+    def accumulations(self, stmts: list[ast.stmt]
+                      ) -> tuple[dict[int, tuple[ast.expr, bool]], set[int]]:
+        """The in-place sums ``A[idx] += e`` (or ``-= e``) of ``stmts`` (normalized to
+        ``t1 = A[idx]``, ``t2 = t1 + e``, ``A[idx] = t2``; ``t1`` and ``t2`` read nowhere
+        else, neither ``A`` nor the index touched in between) into an element of a float
+        array made here: store -> (``e``, whether subtracted), and the load and the sum,
+        whose reversal the store's reversal does.  The
+        element's adjoint passes through such a sum unchanged: the reversal reads it into
+        ``d_e`` and neither clears nor adds to it (no chain of stores and loads through one
+        element, as ``acc[i] += ...`` in an inner loop would otherwise make)."""
+        stores: dict[int, tuple[ast.expr, bool]] = {}
+        skipped: set[int] = set()
+        if not any(is_store(s) for s in stmts):
+            return stores, skipped
+        where = {s.targets[0].id: k for k, s in enumerate(stmts)
+                 if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+        for k, store in enumerate(stmts):
+            if not (is_store(store) and isinstance(store.value, ast.Name)
+                    and isinstance(store.targets[0].value, ast.Name)):
+                continue
+            array, index = store.targets[0].value.id, store.targets[0].slice
+            total = store.value.id
+            j = where.get(total, k)
+            add = stmts[j]
+            if j >= k or not (isinstance(add.value, ast.BinOp)
+                              and isinstance(add.value.op, (ast.Add, ast.Sub))):
+                continue
+            orders = [(add.value.left, add.value.right)]
+            if isinstance(add.value.op, ast.Add):
+                orders.append((add.value.right, add.value.left))
+            for loaded, addend in orders:
+                i = where.get(loaded.id, k) if isinstance(loaded, ast.Name) else k
+                load = stmts[i]
+                if (i < j and isinstance(load.value, ast.Subscript)
+                        and isinstance(load.value.value, ast.Name)
+                        and load.value.value.id == array
+                        and ast.dump(load.value.slice) == ast.dump(index)
+                        and isinstance(addend, (ast.Name, ast.Constant))
+                        and getattr(addend, "id", None) != array
+                        and self.is_element(array, index) and self.float_made(array)
+                        and self.read_once(loaded.id) and self.read_once(total)
+                        and self.untouched(array, index, [s for n, s in enumerate(stmts)
+                                                          if i < n < k and n != j])):
+                    stores[id(store)] = (addend, isinstance(add.value.op, ast.Sub))
+                    skipped.update((id(load), id(add)))
+                    break
+        return stores, skipped
+
+    def accumulating_store(self, stmt: ast.Assign, sum_: tuple[ast.expr, bool]
+                           ) -> list[ast.stmt]:
+        """The reversal of ``A[idx] += e`` or ``-= e`` (see ``accumulations``): ``d_e``
+        takes the element's adjoint (negated), which stays as it is."""
+        addend, subtracted = sum_
+        array = target_name(stmt)
+        if not self.act.is_active(stmt.targets[0].value) or array not in self.live:
+            return []
+        index = stmt.targets[0].slice
+        element = ast.Subscript(value=_name(array), slice=index, ctx=ast.Load())
+        op = "-=" if subtracted else "+="
+        out: list[ast.stmt] = [comment(f"{ast.unparse(element)} {op} {ast.unparse(addend)}")]
+        if isinstance(addend, ast.Name) and self.act.is_active(addend):
+            part: ast.expr = ast.Subscript(value=_name(self.adjoint(array)),
+                                           slice=copy.deepcopy(index), ctx=ast.Load())
+            if subtracted:
+                part = ast.UnaryOp(op=ast.USub(), operand=part)
+            self.accumulate(addend.id, part, out)
+        return out if len(out) > 1 else []
+
+    def float_made(self, array: str) -> bool:
+        """Whether every value of ``array`` is made here by ``np.zeros``, ``np.ones``,
+        ``np.empty`` (float64: ``dtype=`` is refused) or ``np.full`` with a float."""
+        if array in self.norm.info.params:
+            return False
+        values = [s.value for s in assignments(self.norm.stmts)
+                  if not is_store(s) and s.targets[0].id == array]
+        resolve = self.norm.info.resolve
+        return bool(values) and all(
+            isinstance(v, ast.Call) and (
+                resolve(v.func) in (numpy.zeros, numpy.ones, numpy.empty)
+                or (resolve(v.func) is numpy.full and len(v.args) == 2
+                    and isinstance(v.args[1], ast.Constant)
+                    and type(v.args[1].value) is float))
+            for v in values)
+
+    def read_once(self, name: str) -> bool:
+        """Whether ``name`` is assigned once and read once in the whole function."""
+        if self.reads is None:
+            self.reads = {}
+            for stmt in self.norm.stmts:
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Name):
+                        self.reads[node.id] = self.reads.get(node.id, 0) + 1
+                    elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                        key = f"={node.targets[0].id}"
+                        self.reads[key] = self.reads.get(key, 0) + 1
+        assigned = self.reads.get(f"={name}", 0)
+        return assigned == 1 and self.reads.get(name, 0) - assigned == 1
+
+    def untouched(self, array: str, index: ast.expr, stmts: list[ast.stmt]) -> bool:
+        """Whether ``stmts`` neither read nor write ``array`` nor assign a name of
+        ``index``."""
+        index_names = {n.id for n in ast.walk(index) if isinstance(n, ast.Name)}
+        for stmt in stmts:
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Name) and n.id == array:
+                    return False
+        return not (defined(stmts) & index_names)
+
     def assignment(self, stmt: ast.Assign) -> list[ast.stmt]:
         if is_store(stmt):
             return self.store(stmt)
@@ -248,10 +363,15 @@ class _Reverser(Recorder):
         g = _name(self.adjoint(target))
         value = stmt.value
         self.live.discard(target)  # the value before this assignment is another value
+        owned = target in self.owned
         self.owned.discard(target)
         if isinstance(value, ast.Name):  # a copy
             if self.act.is_active(value):
+                fresh = value.id not in self.live
                 self.accumulate(value.id, g, out)
+                if owned and fresh and value.id in self.act.arrays:
+                    # d_u = d_v where d_v owned its array and is dead from here: d_u owns it
+                    self.owned.add(value.id)
         elif isinstance(value, ast.Subscript):
             if self.act.is_active(value.value):
                 self.accumulate(value.value.id, g, out, index=copy.deepcopy(value.slice))
@@ -270,14 +390,24 @@ class _Reverser(Recorder):
                 # operands that are names may have other shapes than the result (literals
                 # cannot): their contributions are summed over broadcast axes
                 broadcast = (target in self.act.arrays and _elementwise(self.norm.info, value)
-                             and sum(isinstance(a, ast.Name) for a in args) > 1)
-                for i, expr in self.contributions(stmt, g, args, active).items():
+                             and len({a.id for a in args if isinstance(a, ast.Name)}) > 1)
+                # a contribution assigned to a fresh adjoint names its value for the later
+                # ones: x / y gives d_x = g / y, then d_y = -d_x * ans (one division)
+                named: list[tuple[ast.expr, str]] = []
+                for i, expr in _merge_twins(self.contributions(stmt, g, args, active),
+                                            args).items():
                     expr = simplify(expr)
                     if isinstance(args[i], ast.Tuple):
                         self.unpack(stmt, args[i], expr, out)
                         continue
+                    for shared, adjoint in named:
+                        expr = _reuse(expr, shared, adjoint)
                     if broadcast:
                         expr = _call(self.kernel("unbroadcast"), expr, _name(args[i].id))
+                    elif (args[i].id not in self.live and not isinstance(expr, ast.Name)
+                          and sum(isinstance(a, ast.Name) and a.id == args[i].id
+                                  for a in args) == 1):
+                        named.append((copy_tree(expr), self.adjoint(args[i].id)))
                     self.accumulate(args[i].id, expr, out)
         return out if len(out) > 1 else []
 
@@ -414,6 +544,8 @@ class _Reverser(Recorder):
         pre = self.ensure_live((self.contributed(loop.body) - body_names) | set(carried))
         for name in sorted(self.written_in_place(loop.body) - body_names):
             self.own(name, pre)  # once here, not once per iteration inside
+        for name in sorted(self.handed_to_writes(loop.body, carried) - self.owned):
+            self.own(name, pre)  # u = v, v[i] = ...: d_v is d_u, owned from the start
         outer, outer_owned = set(self.live), set(self.owned)
         self.live = outer - (body_names - persistent)
         # arrays are written: the array state of an iteration cannot be recomputed, so every
@@ -623,6 +755,26 @@ class _Reverser(Recorder):
 
         return keep(stmts)
 
+    def handed_to_writes(self, body: list[ast.stmt], carried: list[str]) -> set[str]:
+        """Carried arrays whose adjoints the reversal of ``body`` hands, through copies
+        (``u_1 = u_2``, ``u_2 = v``), to an array the body writes into (``v[i] = ...``),
+        whose adjoint it then updates in place: made owned before the loop, they need no
+        copy in each reversed iteration."""
+        copies = {s.targets[0].id: s.value.id for s in body
+                  if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                  and isinstance(s.value, ast.Name)}
+        written = {target_name(s) for s in assignments(body) if is_store(s)}
+        out = set()
+        for name in carried:
+            seen, current = {name}, name
+            while current in copies and copies[current] not in seen:
+                current = copies[current]
+                seen.add(current)
+            if current != name and current in written and name in self.act.arrays \
+                    and name in self.live:
+                out.add(name)
+        return out
+
     def written_in_place(self, stmts: list[ast.stmt]) -> set[str]:
         """Arrays whose adjoints the reversal of ``stmts`` updates element by element: those
         written into, and those read by index."""
@@ -772,6 +924,39 @@ def _merge_branches(recompute: list[ast.stmt], reverse_body: list[ast.stmt]) -> 
 
 _FRESH = {"fresh_copy", "unbroadcast", "where", "outer", "dot", "matmul_left", "matmul_right",
           "reduce_adjoint", "zeros_like", "full", "sum"}
+
+
+def _merge_twins(exprs: dict[int, ast.expr], args: list[ast.expr]) -> dict[int, ast.expr]:
+    """One contribution ``2.0 * c`` where the same name gets the same contribution ``c``
+    twice (``x * x``: ``d_x += 2.0 * (g * x)``, one statement, not two)."""
+    out = dict(exprs)
+    for i in exprs:
+        for j in exprs:
+            if (i < j and i in out and j in out and isinstance(args[i], ast.Name)
+                    and isinstance(args[j], ast.Name) and args[i].id == args[j].id
+                    and ast.dump(out[i]) == ast.dump(out[j])):
+                twin = out[i]
+                out[i] = (ast.BinOp(left=ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(),
+                                                   right=twin.left),
+                                    op=ast.Mult(), right=twin.right)
+                          if isinstance(twin, ast.BinOp) and isinstance(twin.op, ast.Mult)
+                          else ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=twin))
+                del out[j]
+    return out
+
+
+def _reuse(expr: ast.expr, shared: ast.expr, adjoint: str) -> ast.expr:
+    """``expr`` with each subexpression equal to ``shared`` replaced by the name
+    ``adjoint`` (which holds its value)."""
+    key = ast.dump(shared)
+
+    class Replace(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.expr) and ast.dump(node) == key:
+                return _name(adjoint)
+            return super().visit(node)
+
+    return Replace().visit(expr)
 
 
 def _fresh(value: ast.expr) -> bool:

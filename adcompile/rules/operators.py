@@ -29,7 +29,7 @@ def mul(g, ans, x, y):
 
 @derivative(operator.truediv)
 def truediv(g, ans, x, y):
-    return g / y, -g * ans / y
+    return g / y, -(g / y) * ans
 
 
 @derivative(operator.pow, power)
