@@ -738,15 +738,33 @@ class Writer:
             self.emit(indent, f"{name} = np.sum({y} * {y}) / 9.0")
             return self.finish(indent, name, 1.0)
         if form == "pairwise":
+            # y[i] += / -= a term in a double loop (the element's adjoint passes through),
+            # into a vector or one column of a matrix, with the term reading v[i] once or
+            # twice (one load shared), or with the old element read again (no pass-through)
             s, _ = self.scalar(1)
             v = self.param(self.choice(VECTORS))
-            self.emit(indent, f"{y} = np.zeros(3)")
+            two_d = self.flip()
+            element = f"{y}[{i}, 1]" if two_d else f"{y}[{i}]"
+            z = self.name("z")
+            self.emit(indent, f"{y} = np.zeros((3, 2))" if two_d else f"{y} = np.zeros(3)")
+            self.emit(indent, f"{z} = 0.0")
             self.emit(indent, f"for {i} in range(3):")
             self.emit(indent + 1, f"for {j} in range(3):")
             self.emit(indent + 2, f"if {i} != {j}:")
-            self.emit(indent + 3, f"{y}[{i}] += math.tanh(({v}[{j}] - {v}[{i}]) * {s})")
-            self.emit(indent, f"{name} = np.sum({y} * {v})")
-            return self.finish(indent, name, 3 * 2 * 1.5)
+            term = self.choice([f"math.tanh(({v}[{j}] - {v}[{i}]) * {s})",
+                                f"{v}[{i}] * math.tanh({v}[{j}] * {s}) - "
+                                f"math.tanh({v}[{i}] * {s})"])
+            op = self.choice(["+", "-"])
+            if self.flip():
+                self.emit(indent + 3, f"{element} {op}= {term}")
+            else:
+                old = self.name("o")
+                self.emit(indent + 3, f"{old} = {element}")
+                self.emit(indent + 3, f"{element} = {old} {op} {term}")
+                self.emit(indent + 3, f"{z} = {z} + math.tanh({old})")
+            column = f"{y}[:, 1]" if two_d else y
+            self.emit(indent, f"{name} = np.sum({column} * {v}) + {z}")
+            return self.finish(indent, name, 3 * 2 * 2.5 * 1.5 + 6)
         if form == "stencil":
             s, _ = self.scalar(1)
             v, _ = self.vector(1)
