@@ -109,8 +109,8 @@ class _Normalizer:
             result_name = self.names.fresh(result_name)
             self.emit(result_name, self.operation(value))
             result = ast.Name(id=result_name, ctx=ast.Load())
-        stmts = share_loads(fold_constant_branches(self.out), self.info.resolve,
-                            set(self.info.names))
+        kept = set(self.info.names) | ({result.id} if isinstance(result, ast.Name) else set())
+        stmts = share_loads(fold_constant_branches(self.out), self.info.resolve, kept)
         norm = Normalized(self.info, stmts, result, self.names, self.variables)
         self.vector_math(norm)
         return norm

@@ -27,7 +27,8 @@ import numpy as np
 def share_loads(stmts: list[ast.stmt], resolve: Callable[[ast.expr], Any],
                 user_names: set[str]) -> list[ast.stmt]:
     """``stmts`` with repeated element loads read once (see the module docstring); a load
-    into one of ``user_names`` stays (the generated code keeps the user's names)."""
+    into one of ``user_names`` stays (the generated code keeps the user's names; the
+    returned name is one of them)."""
     assigned: dict[str, int] = {n: 2 for n in user_names}
     for stmt in stmts:
         for node in ast.walk(stmt):

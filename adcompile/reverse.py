@@ -325,10 +325,11 @@ class _Reverser(Recorder):
             for v in values)
 
     def read_once(self, name: str) -> bool:
-        """Whether ``name`` is assigned once and read once in the whole function."""
+        """Whether ``name`` is assigned once and read once in the whole function (the
+        returned value counts as a read)."""
         if self.reads is None:
             self.reads = {}
-            for stmt in self.norm.stmts:
+            for stmt in [*self.norm.stmts, ast.Expr(value=self.norm.result)]:
                 for node in ast.walk(stmt):
                     if isinstance(node, ast.Name):
                         self.reads[node.id] = self.reads.get(node.id, 0) + 1

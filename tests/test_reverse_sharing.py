@@ -137,6 +137,20 @@ def index_moves_between_reads(w, x):
     return s
 
 
+def returns_the_sum(x, w):
+    acc = np.zeros(3)
+    for i in range(3):
+        acc[i] = acc[i] + w * x[i]
+    t = acc[1] + w
+    acc[1] = t  # the sum stored is also the result: no pass-through
+    return t
+
+
+def returns_the_second_load(u, w):
+    a = u[1] * w  # noqa: F841 (read first, unused)
+    return u[1]  # the second read of u[1] is the result
+
+
 RNG = np.random.default_rng(7)
 CASES = [
     (forces, ("G", "x"), (1.3, RNG.normal(size=(4, 3)), RNG.uniform(0.5, 1.5, 4))),
@@ -151,6 +165,8 @@ CASES = [
     (stencil_reads_twice, ("k", "u0"), (0.2, RNG.normal(size=6))),
     (store_between_reads, ("w", "x"), (0.8, RNG.normal(size=4))),
     (index_moves_between_reads, ("w", "x"), (0.8, RNG.normal(size=4))),
+    (returns_the_sum, ("x", "w"), (RNG.normal(size=3), 0.7)),
+    (returns_the_second_load, ("u", "w"), (RNG.normal(size=3), 0.7)),
 ]
 
 
