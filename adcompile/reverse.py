@@ -282,7 +282,9 @@ class _Reverser(Recorder):
                         and self.is_element(array, index) and self.float_made(array)
                         and self.read_once(loaded.id) and self.read_once(total)
                         and self.untouched(array, index, [s for n, s in enumerate(stmts)
-                                                          if i < n < k and n != j])):
+                                                          if i < n < k and n != j])
+                        and not (isinstance(addend, ast.Name)
+                                 and addend.id in defined(stmts[j + 1:k]))):
                     stores[id(store)] = (addend, isinstance(add.value.op, ast.Sub))
                     skipped.update((id(load), id(add)))
                     break
