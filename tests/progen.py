@@ -115,6 +115,9 @@ class Writer:
         self.features: set[str] = set()
         self.fresh = itertools.count(1)
         self.pair_helper = False  # the body calls pair_helper (see pair)
+        #: expressions the function may return on their own (a stored sum, a repeated load):
+        #: the returned value is then also a value the reversal's shortcuts consume
+        self.bare_results: list[str] = []
 
     # -- drawing helpers --------------------------------------------------------------------
 
@@ -763,6 +766,15 @@ class Writer:
                 self.emit(indent + 3, f"{element} = {old} {op} {term}")
                 self.emit(indent + 3, f"{z} = {z} + math.tanh({old})")
             column = f"{y}[:, 1]" if two_d else y
+            if indent == 1 and self.flip():
+                # a sum stored into the table that is also returned on its own, and a load
+                # repeated by the return (programs() may return either)
+                total = self.name("tot")
+                first = f"{y}[0, 1]" if two_d else f"{y}[0]"
+                self.emit(indent, f"{total} = {first} + {s} * {v}[0]")
+                self.emit(indent, f"{first} = {total}")
+                self.emit(indent, f"{z} = {z} + {v}[1] * {s}")
+                self.bare_results += [total, f"{v}[1]"]
             self.emit(indent, f"{name} = np.sum({column} * {v}) + {z}")
             return self.finish(indent, name, 3 * 2 * 2.5 * 1.5 + 6)
         if form == "stencil":
@@ -924,6 +936,8 @@ def programs(draw, statements=3, kinds=BODY_KINDS):
     terms += [f"np.mean({a})" for a in sorted(writer.matrices)]
     if not writer.used & set(DIFFERENTIABLE):
         terms.append(writer.param("x"))
+    if writer.bare_results and draw(st.booleans()):
+        terms = [draw(st.sampled_from(writer.bare_results))]
     params = [p for p in KINDS if p in writer.used]
     body = "\n".join(writer.lines)
     if writer.pair_helper:
