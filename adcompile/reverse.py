@@ -93,6 +93,9 @@ class _Reverser(Recorder):
     ranks: dict[str, int] | None = None
     #: name -> times it occurs, '=name' -> times it is assigned (see read_once)
     reads: dict[str, int] | None = None
+    #: ids of the stores whose element's adjoint nothing reads after their reversal
+    #: (see first_writes)
+    first: set[int] | None = None
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -234,11 +237,61 @@ class _Reverser(Recorder):
                 # a scalar (or a smaller array) stored into a slice or a row is broadcast
                 part = _call(self.kernel("unbroadcast"), part, _name(value.id))
             self.accumulate(value.id, part, out)
+        if self.first is None:
+            self.first = set()
+            self.first_writes(self.norm.stmts)
+        if id(stmt) in self.first:  # nothing reads the element's adjoint from here on
+            return out
         self.own(array, out)
         out.append(_assign(ast.Subscript(value=_name(self.adjoint(array)),
                                          slice=copy.deepcopy(index), ctx=ast.Store()),
                            _const(0.0)))
         return out
+
+    def first_writes(self, block: list[ast.stmt]) -> None:
+        """Collect in ``self.first`` the stores of ``block`` (and of the blocks inside)
+        that are the first write of their element into an array made just before: ``v =
+        np.zeros(n)``, then, with no other mention of ``v`` in between, either ``v[k] = e``
+        or a statement whose only mention of ``v`` is one store ``v[i, j] = e`` under ``for``
+        loops (and branches) whose indices are all parts of the index, so that no two
+        iterations write one element.  The element then held a constant before the store
+        and nothing read it: its adjoint needs no clearing after the store's reversal, as
+        nothing reads it again (the reversal of ``v = np.zeros(n)`` ends ``d_v``)."""
+        for p, stmt in enumerate(block):
+            for inner in _blocks(stmt):
+                self.first_writes(inner)
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                    and self.float_allocation(stmt.value)):
+                continue
+            array = stmt.targets[0].id
+            for later in block[p + 1:]:
+                mentions = [n for n in ast.walk(later)
+                            if isinstance(n, ast.Name) and n.id == array]
+                if not mentions:
+                    continue
+                if len(mentions) == 1:
+                    store = _only_store(later, array, [])
+                    if store is not None:
+                        target, loops = store
+                        parts = (target.targets[0].slice.elts
+                                 if isinstance(target.targets[0].slice, ast.Tuple)
+                                 else [target.targets[0].slice])
+                        names = {x.id for x in parts if isinstance(x, ast.Name)}
+                        if self.plain_index(target.targets[0].slice) and all(
+                                lp.target.id in names
+                                and lp.target.id not in defined(lp.body) for lp in loops):
+                            self.first.add(id(target))
+                break
+
+    def float_allocation(self, value: ast.expr) -> bool:
+        """Whether ``value`` is ``np.zeros/ones/empty(...)`` (float64) or ``np.full(shape,
+        <float>)``: a new float array."""
+        if not isinstance(value, ast.Call) or value.keywords:
+            return False
+        func = self.norm.info.resolve(value.func)
+        return func in (numpy.zeros, numpy.ones, numpy.empty) and len(value.args) == 1 or (
+            func is numpy.full and len(value.args) == 2
+            and isinstance(value.args[1], ast.Constant) and type(value.args[1].value) is float)
 
     def accumulations(self, stmts: list[ast.stmt]
                       ) -> tuple[dict[int, tuple[ast.expr, bool]], set[int]]:
@@ -630,7 +683,13 @@ class _Reverser(Recorder):
                                             right=_const(1))), _const(-1), _const(-1)),
                 body=[], orelse=[])
         popped: list[ast.stmt] = []
-        if tape.stack:  # the last position pushed is the first popped
+        if tape.stack and isinstance(loop, ast.For):
+            tape.bulk = self.bulk_trips(loop, tape)
+        if tape.stack and tape.bulk is not None:  # this execution's entries, from the top
+            pre.append(ast.AugAssign(target=_name(tape.stack, True), op=ast.Sub(),
+                                     value=copy.deepcopy(tape.bulk)))
+            index = simplify(ast.BinOp(left=_name(tape.stack), op=ast.Add(), right=index))
+        elif tape.stack:  # the last position pushed is the first popped
             index = _name(tape.stack)
             popped.append(ast.AugAssign(target=_name(tape.stack, True), op=ast.Sub(),
                                         value=_const(1)))
@@ -646,6 +705,19 @@ class _Reverser(Recorder):
         recompute = _merge_branches(recompute, reverse_body)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]
+
+    def bulk_trips(self, loop: ast.For, tape: Tape) -> ast.expr | None:
+        """The trip count of a stacked ``for`` loop as an expression both sweeps can
+        evaluate, before it (forward) and before its reversal: its taped trip count, or a
+        ``range`` stop the body does not assign (``max(n, 0)``); ``None`` otherwise."""
+        if tape.trips:
+            return _name(tape.trips)
+        stop = loop.iter.args[0] if len(loop.iter.args) == 1 else loop.iter.args[1]
+        if isinstance(stop, ast.Constant):
+            return _const(max(stop.value, 0))
+        if {n.id for n in ast.walk(stop) if isinstance(n, ast.Name)} & defined(loop.body):
+            return None
+        return _call("max", copy.deepcopy(stop), _const(0))
 
     def next_values(self, loop: ast.For | ast.While, body: list[ast.stmt]
                     ) -> dict[str, tuple[ast.Assign, str, str]]:
@@ -886,6 +958,37 @@ class _Reverser(Recorder):
                                                for e in (last, end, back))),
                          body=[], orelse=[])
         return header, self.tape_index(loop)
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists directly inside ``stmt``."""
+    if isinstance(stmt, (ast.For, ast.While)):
+        return [stmt.body]
+    if isinstance(stmt, ast.If):
+        return [stmt.body, stmt.orelse]
+    return []
+
+
+def _only_store(stmt: ast.stmt, array: str, loops: list[ast.For]
+                ) -> tuple[ast.Assign, list[ast.For]] | None:
+    """The store ``array[...] = e`` that ``stmt`` (which mentions ``array`` once) is or
+    holds, with the ``for`` loops around it inside ``stmt``; ``None`` when the mention is
+    something else or lies in a ``while`` loop."""
+    if is_store(stmt) and isinstance(stmt.targets[0].value, ast.Name) \
+            and stmt.targets[0].value.id == array:
+        return stmt, loops
+    if isinstance(stmt, ast.While):
+        return None
+    if isinstance(stmt, (ast.For, ast.If)):
+        if isinstance(stmt, ast.If) and any(isinstance(n, ast.Name) and n.id == array
+                                            for n in ast.walk(stmt.test)):
+            return None
+        inner = [*loops, stmt] if isinstance(stmt, ast.For) else loops
+        for block in _blocks(stmt):
+            for s in block:
+                if any(isinstance(n, ast.Name) and n.id == array for n in ast.walk(s)):
+                    return _only_store(s, array, inner)
+    return None
+
 
 def _returns_float(func: object) -> bool:
     """Whether ``func`` (``math.exp``, ``np.tanh``, ...) returns a float for numbers."""

@@ -42,12 +42,16 @@ def element_tape(array: np.ndarray, n: int) -> np.ndarray:
     return np.empty(max(n, 0), np.asarray(array).dtype)
 
 
-def reserve(tape: np.ndarray, n: int) -> np.ndarray:
+#: the most entries ``reserve`` makes room for on a hint alone (past it, the tape doubles)
+HINT_CAP = 1 << 26
+
+
+def reserve(tape: np.ndarray, n: int, hint: int = 0) -> np.ndarray:
     """``tape``, or a copy of it with room for at least ``n`` entries (twice its length, at
-    least), its contents kept."""
+    least, and ``hint`` when that is more, up to ``HINT_CAP``), its contents kept."""
     if n <= len(tape):
         return tape
-    bigger = np.empty(max(n, 2 * len(tape)), tape.dtype)
+    bigger = np.empty(max(n, 2 * len(tape), min(hint, HINT_CAP)), tape.dtype)
     bigger[: len(tape)] = tape
     return bigger
 
@@ -126,11 +130,12 @@ def _element_tape(array, n):
 
 
 @overload(reserve)
-def _reserve(tape, n):
-    def impl(tape, n):
+def _reserve(tape, n, hint=0):
+    def impl(tape, n, hint=0):
         if n <= len(tape):
             return tape
-        bigger = np.empty(max(n, 2 * len(tape)), tape.dtype)
-        bigger[: len(tape)] = tape
+        bigger = np.empty(max(n, 2 * len(tape), min(hint, HINT_CAP)), tape.dtype)
+        for k in range(len(tape)):
+            bigger[k] = tape[k]
         return bigger
     return impl

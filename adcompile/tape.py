@@ -39,6 +39,10 @@ class Tape:
     #: the reversal runs each iteration again (recording the loops inside) before reversing
     #: it: the forward sweep need not record the loops inside
     replays: bool = False
+    #: a stacked ``for`` loop's trip count, known before it runs: iteration ``k`` pushes at
+    #: ``stack + k`` and the loop moves ``stack`` by it once, after (a running position
+    #: incremented in every iteration keeps an inner loop of a few flops from vectorising)
+    bulk: ast.expr | None = None
 
 
 class Recorder:
@@ -50,6 +54,9 @@ class Recorder:
     kernel: Callable[[str], str]
     #: whether a value may be an array (the reverse pass knows)
     may_be_array: Callable[[str], bool]
+    #: the ``for`` loops being recorded around the current one: (trip count, tape index),
+    #: for a hint of how much a stack tape will hold
+    around: list[tuple[ast.expr, ast.expr]]
 
     def tape_index(self, loop: ast.For) -> ast.expr:
         args = loop.iter.args
@@ -83,6 +90,14 @@ class Recorder:
         pre: list[ast.stmt] = []
         post: list[ast.stmt] = []
         peak = None
+        if not hasattr(self, "around"):
+            self.around = []
+        trips: ast.expr
+        if isinstance(loop, ast.For):
+            args = loop.iter.args
+            trips = name(tape.trips) if tape.trips else copy.deepcopy(
+                args[0] if len(args) == 1 else args[1])
+            self.around.append((trips, self.tape_index(loop)))
         if not tape.replays:
             body = self.record(loop.body)
         elif not self.count_tape or not _has_loop(loop.body):
@@ -95,9 +110,7 @@ class Recorder:
             self.count_tape = outer_count
             pre.append(assign(peak, const(0)))
         if isinstance(loop, ast.For):
-            args = loop.iter.args
-            trips: ast.expr = name(tape.trips) if tape.trips else copy.deepcopy(
-                args[0] if len(args) == 1 else args[1])
+            self.around.pop()
             if tape.trips:
                 pre.append(assign(tape.trips, call("len", copy.deepcopy(loop.iter))))
             index = self.tape_index(loop)
@@ -114,13 +127,17 @@ class Recorder:
             tape.at_start + tape.at_end)
         if tape.stack:  # one running position over every execution of the loop
             index, growing = name(tape.stack), not static
+            if tape.bulk is not None:
+                index = simplify(ast.BinOp(left=name(tape.stack), op=ast.Add(),
+                                           right=self.tape_index(loop)))
         if static:  # typed tapes made (or grown) before the loop: none is made inside
             for n in tape.at_start + tape.at_end:
                 if tape.stack:
                     room: ast.expr = call(self.kernel("reserve"), name(tape.names[n]),
                                           simplify(ast.BinOp(left=name(tape.stack),
                                                              op=ast.Add(),
-                                                             right=copy.deepcopy(capacity))))
+                                                             right=copy.deepcopy(capacity))),
+                                          self.hint(tape, capacity))
                 else:
                     room = self.typed_tape(tape.kinds[n], copy.deepcopy(capacity))
                 pre.append(assign(tape.names[n], room))
@@ -143,9 +160,12 @@ class Recorder:
             if growing:
                 end.extend(self.grow(tape.at_end, tape, index))
         end.extend(self.push(tape.names[n], index, n, n in tape.shapes) for n in tape.at_end)
-        if tape.stack:
+        if tape.stack and tape.bulk is None:
             end.append(ast.AugAssign(target=name(tape.stack, True), op=ast.Add(),
                                      value=const(1)))
+        elif tape.stack:
+            post.append(ast.AugAssign(target=name(tape.stack, True), op=ast.Add(),
+                                      value=copy.deepcopy(tape.bulk)))
         if isinstance(loop, ast.While) and tape.trips:
             end.append(ast.AugAssign(target=name(tape.trips, True), op=ast.Add(),
                                      value=const(1)))
@@ -169,6 +189,17 @@ class Recorder:
         else:
             new = ast.While(test=loop.test, body=loop_body, orelse=[])
         return [*pre, new, *post]
+
+    def hint(self, tape: Tape, capacity: ast.expr) -> ast.expr:
+        """What a stack tape will hold when the loops around it run all their remaining
+        iterations as this one (``stack + n_i * (steps - _)``): ``reserve`` makes that much
+        room at once when it must grow, not one execution's worth at a time."""
+        out: ast.expr = copy.deepcopy(capacity)
+        for trips, index in reversed(self.around):
+            remaining = simplify(ast.BinOp(left=copy.deepcopy(trips), op=ast.Sub(),
+                                           right=copy.deepcopy(index)))
+            out = ast.BinOp(left=out, op=ast.Mult(), right=remaining)
+        return simplify(ast.BinOp(left=name(tape.stack), op=ast.Add(), right=out))
 
     def stacks(self) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """What the forward sweep does for the stack tapes before it starts (positions at 0)
