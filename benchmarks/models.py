@@ -34,15 +34,17 @@ NumPy, Numba and adcompile not counted; the loss lives in a module in a temporar
 
 - adcompile ``value_and_grad`` + first call, with an empty ``ADCOMPILE_CACHE_DIR`` ("cold"),
   then again in a second process with the same directory ("warm");
+- ``adc.optim.minibatch_sgd`` on the same loss for one step (the gradient and the training
+  loop, built and compiled, or read from the caches), cold and warm the same way;
 - Numba's ``njit(cache=True)`` of the forward + first call, in a fresh module directory
   ("cold": compiles and writes the cache), then again in a second process ("warm": loads it);
 - each once more in a third process ("3rd", for information: what a cache left by an earlier
   warm process saves).
 
-Bars: adcompile cold <= 2.0 x Numba cold, warm <= 1.3 x Numba warm.  adcompile's kernels keep
-their own Numba cache next to the installed package, warm after their first use on a machine;
-``--first-use`` adds one adcompile run with an empty ``NUMBA_CACHE_DIR`` as well (its kernels
-compiled too, as right after installing; about 30 s more).
+Bars: adcompile cold <= 2.0 x Numba cold, warm <= 1.3 x Numba warm, for both.  adcompile's
+kernels keep their own Numba cache next to the installed package, warm after their first use
+on a machine; ``--first-use`` adds one adcompile run with an empty ``NUMBA_CACHE_DIR`` as
+well (its kernels compiled too, as right after installing; about 30 s more).
 
 BLAS runs with its default threads (NumPy's OpenBLAS, and SciPy's, which Numba calls); set
 ``OPENBLAS_NUM_THREADS=1`` to pin both to one thread.  On a machine whose cores are busy with other
@@ -393,6 +395,9 @@ t3 = time.perf_counter()
 if sys.argv[2] == "adcompile":
     f = adc.value_and_grad(m.mlp, wrt=("W1", "b1", "W2", "b2"))
     f(*args)
+elif sys.argv[2] == "sgd":  # one epoch of one minibatch: the gradient and the loop
+    adc.optim.minibatch_sgd(m.mlp, args[:4], data=(X, T), batch_size=128, epochs=1,
+                            progress=False)
 else:
     m.mlp_njit(*args)
 t4 = time.perf_counter()
@@ -418,7 +423,7 @@ def compile_latency(count: int, kernels_cold: bool) -> list:
     with tempfile.TemporaryDirectory(prefix="adc-models-") as tmp:
         for r in range(count):
             row = {}
-            order = ["adcompile", "numba"]
+            order = ["adcompile", "sgd", "numba"]
             rng.shuffle(order)
             for tool in order:
                 # a fresh module (hence a fresh Numba cache index) and adcompile cache per run
@@ -426,7 +431,8 @@ def compile_latency(count: int, kernels_cold: bool) -> list:
                 os.makedirs(mdir)
                 with open(os.path.join(mdir, f"loss_{tool}_{r}.py"), "w") as fh:
                     fh.write(textwrap.dedent(LOSS_MODULE))
-                env = dict(os.environ, ADCOMPILE_CACHE_DIR=os.path.join(tmp, f"cache_{r}"))
+                env = dict(os.environ,
+                           ADCOMPILE_CACHE_DIR=os.path.join(tmp, f"cache_{tool}_{r}"))
                 cold = fresh_process(tool, mdir, env)
                 warm = fresh_process(tool, mdir, env)
                 again = fresh_process(tool, mdir, env)
@@ -464,6 +470,13 @@ def print_compile(rows: list) -> list:
     print(f"{'Numba njit(cache=True) of the forward':<38}{np.median(nb_cold):8.2f}"
           f"{np.median(nb_warm):8.2f}{np.median(nb_again):8.2f}")
     print(f"{'adcompile / Numba':<38}{cold:8.2f}{warm:8.2f}{again:8.2f}")
+    sgd_cold, sgd_warm, sgd_again = np.array([r["sgd"] for r in pairs]).T
+    print(f"{'minibatch_sgd, one step':<38}{np.median(sgd_cold):8.2f}"
+          f"{np.median(sgd_warm):8.2f}{np.median(sgd_again):8.2f}")
+    s_cold = float(np.median(sgd_cold / nb_cold))
+    s_warm = float(np.median(sgd_warm / nb_warm))
+    print(f"{'minibatch_sgd / Numba':<38}{s_cold:8.2f}{s_warm:8.2f}"
+          f"{float(np.median(sgd_again / nb_again)):8.2f}")
     extra = [r["kernels cold"] for r in rows if "kernels cold" in r]
     if extra:
         print(f"(adcompile cold with an empty NUMBA_CACHE_DIR too, its kernels compiled as on "
@@ -472,7 +485,11 @@ def print_compile(rows: list) -> list:
     return [f"{'compile, cold':<27} adcompile / Numba {cold:.2f} <= {BAR_COLD}: "
             f"{'PASS' if cold <= BAR_COLD else 'MISS'}",
             f"{'compile, warm':<27} adcompile / Numba {warm:.2f} <= {BAR_WARM}: "
-            f"{'PASS' if warm <= BAR_WARM else 'MISS'}"]
+            f"{'PASS' if warm <= BAR_WARM else 'MISS'}",
+            f"{'compile, minibatch_sgd cold':<27} adcompile / Numba {s_cold:.2f} <= {BAR_COLD}: "
+            f"{'PASS' if s_cold <= BAR_COLD else 'MISS'}",
+            f"{'compile, minibatch_sgd warm':<27} adcompile / Numba {s_warm:.2f} <= {BAR_WARM}: "
+            f"{'PASS' if s_warm <= BAR_WARM else 'MISS'}"]
 
 
 def main() -> None:

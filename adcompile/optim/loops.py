@@ -1,5 +1,6 @@
-"""The compiled side of the optimizers: the update rules, the step and gather functions
-written out per layout, and the ``@numba.njit`` loops that :mod:`adcompile.optim` calls.
+"""The compiled side of the optimizers: the update rules, the loops written out per loss and
+layout (their step and gather), and the ``@numba.njit`` loops that :mod:`adcompile.optim`
+calls.
 
 Everything here runs inside Numba; nothing checks the user's input (that is done before, in
 :mod:`adcompile.optim` and :mod:`adcompile.optim.checks`).  A shape of the gradient that changes
@@ -92,8 +93,9 @@ def _update_impl(p, g, state, method, hyper, t):
 # ``("array", k)``, ``("float", k)`` (the ``k``-th optimized parameter) or ``("data", k)``
 # (the ``k``-th other argument).  For each loss (its generated value-and-gradient ``vg``), each
 # layout and each kind of loop, a module is written to the cache directory beside the loss's
-# generated module: ``step`` (the call of ``vg`` with parameters and data in signature order,
-# and the update of each parameter), ``gather`` (a minibatch's rows) and the loop.  ``vg`` is
+# generated module: ``gather`` (a minibatch's rows) and the loop, whose step (the call of
+# ``vg`` with parameters and data in signature order, and the update of each parameter) is
+# written out in it (``_with_step``).  ``vg`` is
 # bound in the module when it is loaded, so Numba caches the loop on disk like the gradient
 # itself, and a new process finds it compiled.  (A ``vg`` without a file of its own, the
 # sharded one of ``parallel=True``, gets the same module in memory, compiled per process.)
@@ -112,7 +114,7 @@ def gd_loop(params, states, args, method, hyper, start, count, record_every, his
     n, countdown = _first_record(start, record_every)
     value = np.nan
     for t in range(start + 1, start + count + 1):
-        value = step(params, states, args, method, hyper, t)
+        # STEP args t
         if countdown == 0:
             history[n] = value
             n += 1
@@ -134,7 +136,7 @@ def minibatch_loop(params, states, rows, flat, batch, rng, order, method, hyper,
             _shuffle(rng, order)
         first = k * batch_size
         examples = gather(rows, flat, batch, order, first, min(first + batch_size, n))
-        value = step(params, states, examples, method, hyper, t + 1)
+        # STEP examples t + 1
         history[t] = value
     return value
 '''
@@ -142,14 +144,25 @@ def minibatch_loop(params, states, rows, flat, batch, rng, order, method, hyper,
 _LOADED: dict[str, Any] = {}
 
 
-def _step_source(layout: tuple[tuple[str, int], ...]) -> str:
-    """``step(params, states, batch, method, hyper, t) -> loss``: one update."""
-    reads = {"array": "params[{}]", "float": "params[{}][0]", "data": "batch[{}]"}
-    call = ", ".join(reads[kind].format(k) for kind, k in layout)
-    updates = [f"    _update(params[{k}], grads[{k}], states[{k}], method, hyper, t)"
-               for kind, k in layout if kind != "data"]
-    return "\n".join(["def step(params, states, batch, method, hyper, t):",
-                      f"    value, grads = vg({call})", *updates, "    return value", ""])
+def _with_step(loop: str, layout: tuple[tuple[str, int], ...]) -> str:
+    """``loop`` with its step written out where it says ``# STEP <batch> <t>``: the call of
+    ``vg`` with parameters and data in signature order, then the update of each parameter.
+    Written into the loop rather than called: Numba optimizes a function again with every
+    function it calls linked in, so a ``step`` function between the loop and ``vg`` would
+    optimize the whole gradient once more (seconds for an MLP)."""
+    out = []
+    for line in loop.splitlines(keepends=True):
+        if not line.lstrip().startswith("# STEP "):
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        batch, t = line.strip()[len("# STEP "):].split(" ", 1)
+        reads = {"array": "params[{}]", "float": "params[{}][0]", "data": batch + "[{}]"}
+        call = ", ".join(reads[kind].format(k) for kind, k in layout)
+        out.append(f"{indent}value, grads = vg({call})\n")
+        out.extend(f"{indent}_update(params[{k}], grads[{k}], states[{k}], method, hyper, {t})\n"
+                   for kind, k in layout if kind != "data")
+    return "".join(out)
 
 
 def _gather_source(n_data: int) -> str:
@@ -176,10 +189,10 @@ def loop_function(kind: str, vg: Any, layout: tuple[tuple[str, int], ...],
 
     parts = ['"""Optimizer loop of adcompile.optim, written for one loss; do not edit."""',
              "import numpy as np", "from adcompile.optim.loops import _first_record, "
-             "_shuffle, _update", "# Bound when loaded: vg", "", "", _step_source(layout)]
+             "_shuffle, _update", "# Bound when loaded: vg", ""]
     if kind == "minibatch":
         parts += ["", _gather_source(n_data)]
-    parts.append(_GD_LOOP if kind == "gd" else _MINIBATCH_LOOP)
+    parts.append(_with_step(_GD_LOOP if kind == "gd" else _MINIBATCH_LOOP, layout))
     text = "\n".join(parts)
     module_path = getattr(vg, "module_path", "") if isinstance(vg, CompiledFunction) else ""
     on_disk = bool(module_path) and getattr(vg, "_cache", None) is not None and \
