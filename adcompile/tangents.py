@@ -32,10 +32,12 @@ from .alias import roots
 from .analyze import (
     Activity,
     activity,
+    assignments,
     flat,
     is_store,
     operands,
     passes_derivative,
+    target_name,
 )
 from .build import assign as _assign
 from .build import call as _call
@@ -63,6 +65,19 @@ class _Tangents:
     names: NameGen
     callees: Callees | None = None
     tangents: dict[str, str] = field(default_factory=dict)
+    #: the names owning memory each name may share (``alias.roots``)
+    owners: dict[str, set[str]] = field(default_factory=dict)
+    #: memory whose tangent must stay apart from any other: the parameters' (a result
+    #: tangent never shares the caller's arrays) and every array a store writes into
+    kept_apart: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.owners = roots(self.norm)
+        self.kept_apart = set(self.norm.info.params)
+        for stmt in assignments(self.norm.stmts):
+            if is_store(stmt):
+                name = target_name(stmt)
+                self.kept_apart |= self.owners.get(name, {name})
 
     def tangent(self, name: str) -> str:
         if name not in self.tangents:
@@ -257,11 +272,25 @@ class _Tangents:
             terms.append(simplify(expr))
         expr = _sum(terms)
         if target in self.act.arrays:  # an elementwise result: the shape of the result
-            if isinstance(expr, ast.Name):  # the tangent of an operand: a new array here
+            constant_broadcast = any(isinstance(a, ast.Name) and not self.active(a)
+                                     for a in args)
+            if isinstance(expr, ast.Name):  # the tangent of an operand
+                operand = next((p for p, t in self.tangents.items() if t == expr.id), None)
+                if operand is not None and self.shares_safely(target, operand):
+                    return _call(self.kernel("broadcast_tangent"), expr, copy_tree(ans)) \
+                        if constant_broadcast else expr
                 return _call(self.kernel("fresh_tangent"), expr, copy_tree(ans))
-            if any(isinstance(a, ast.Name) and not self.active(a) for a in args):
+            if constant_broadcast:
                 return _call(self.kernel("broadcast_tangent"), expr, copy_tree(ans))
         return expr
+
+    def shares_safely(self, target: str, operand: str) -> bool:
+        """Whether ``target`` (a new array) may take the tangent of ``operand`` itself, not a
+        copy: no store ever writes into the memory of either (so the shared tangent is never
+        changed through one of them) and neither views a parameter's memory (a tangent the
+        caller passed in is never handed back)."""
+        mine = self.owners.get(target, {target}) | self.owners.get(operand, {operand})
+        return not mine & self.kept_apart
 
     def differentiable(self, rule: rules.Rule | None, args: list[ast.expr], kind: str
                        ) -> list[bool]:
@@ -284,6 +313,104 @@ def _sum(terms: list[ast.expr]) -> ast.expr:
     return out
 
 
+def _elementwise(node: ast.expr) -> bool:
+    """Whether ``node`` is arithmetic on names and numbers, without ``@``: an expression that
+    Numba evaluates on arrays in one loop, however many operations it holds."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _elementwise(node.operand)
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult):
+        return _elementwise(node.left) and _elementwise(node.right)
+    return False
+
+
+def _in_place_of(expr: ast.expr, name: str, value: ast.expr) -> ast.expr | None:
+    """``expr`` with its one read of ``name`` replaced by ``value``, or None when that read
+    is not reached through arithmetic alone (a call or ``@`` would take it as an operand of
+    its own)."""
+    if isinstance(expr, ast.Name):
+        return copy_tree(value) if expr.id == name else None
+    if isinstance(expr, ast.UnaryOp):
+        operand = _in_place_of(expr.operand, name, value)
+        return None if operand is None else ast.UnaryOp(op=expr.op, operand=operand)
+    if isinstance(expr, ast.BinOp) and not isinstance(expr.op, ast.MatMult):
+        for side, other in (("left", "right"), ("right", "left")):
+            new = _in_place_of(getattr(expr, side), name, value)
+            if new is not None:
+                return ast.BinOp(**{side: new, other: getattr(expr, other)}, op=expr.op)
+    return None
+
+
+def _loads(stmts: list[ast.stmt]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _blocks(stmts: list[ast.stmt]) -> list[list[ast.stmt]]:
+    out = [stmts]
+    for stmt in stmts:
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            out.extend(_blocks(stmt.body))
+            out.extend(_blocks(stmt.orelse))
+    return out
+
+
+def _writes(stmt: ast.stmt, names: set[str]) -> bool:
+    """Whether ``stmt`` may change one of ``names``, or any array in place."""
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.AugAssign) or (isinstance(node, ast.Subscript)
+                                               and isinstance(node.ctx, ast.Store)):
+            return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+            return True
+    return False
+
+
+def fuse_tangents(body: list[ast.stmt], arrays: set[str]) -> None:
+    """Array tangents that are arithmetic read once, by the arithmetic of the next tangent
+    that needs them, are written into it: ``dt_t2 = dt_t1 + dt_b1`` then ``dt_H = dt_t2 *
+    (1.0 - H * H)`` become ``dt_H = (dt_t1 + dt_b1) * (1.0 - H * H)``, one loop over the
+    array and no temporary (Numba evaluates a whole arithmetic expression on arrays in one
+    loop).  Only within one block, and only when nothing between the two statements assigns
+    what the first reads or writes into an array."""
+    changed = True
+    while changed:
+        changed = False
+        loads = _loads(body)
+        for block in _blocks(body):
+            for i, stmt in enumerate(block):
+                if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                        and stmt.targets[0].id in arrays and loads.get(stmt.targets[0].id) == 1
+                        and _elementwise(stmt.value)):
+                    continue
+                name = stmt.targets[0].id
+                read = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+                use = None
+                for later in block[i + 1:]:
+                    if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(later)):
+                        use = later
+                        break
+                    if _writes(later, read | {name}):
+                        break
+                if not (isinstance(use, ast.Assign) and isinstance(use.targets[0], ast.Name)
+                        and use.targets[0].id in arrays):
+                    continue
+                new = _in_place_of(use.value, name, stmt.value)
+                if new is None:
+                    continue
+                use.value = new
+                del block[i]
+                changed = True
+                break
+            if changed:
+                break
+
+
 def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace, name: str,
                  callees: Callees | None = None, tangent_only: bool = False
                  ) -> ast.FunctionDef:
@@ -298,6 +425,7 @@ def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
         args.args.append(ast.arg(arg=tan.tangent(p)))
     body = tan.block(copy.deepcopy(norm.stmts))
     result = norm.result
+    fuse_tangents(body, {t for p, t in tan.tangents.items() if p in act.arrays})
     if isinstance(result, ast.Name) and act.is_active(result):
         dresult: ast.expr = _name(tan.tangent(result.id))
     else:

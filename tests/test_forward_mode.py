@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 
 import numba
 import numpy as np
@@ -171,6 +172,46 @@ def test_jvp_source_reads_like_the_function_with_its_tangents():
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
     assert [a.arg for a in fn.args.args] == ["w", "b", "x", "y", "dt_w", "dt_b"]
     assert "dt_yhat = " in jf.source and "forward mode" in jf.source
+
+
+# -- what the tangent sweep leaves out: copies, temporaries ---------------------------------
+
+def layer(W, b, X):
+    H = np.tanh(X @ W + b)
+    r = H @ W[0] - X[:, 0]
+    return np.mean(r ** 2)
+
+
+def store_between(x):
+    a = x * 1.0
+    b = a * 3.0       # its tangent reads dt_a: it must not move past the store into a
+    a[0] = 5.0
+    c = b * x
+    return np.sum(c * a)
+
+
+def store_into_a_sum(x):
+    y = x * 2.0
+    z = y + 1.0       # dt_z is dt_y itself only if nothing writes into z
+    z[0] = 0.0
+    return np.sum(z * y) + np.sum(y * y)  # y * y reads dt_y[0] after the store
+
+
+def test_tangent_arithmetic_read_once_is_written_into_its_reader():
+    rng = np.random.default_rng(5)
+    W, b, X = rng.standard_normal((2, 3)), rng.standard_normal(3), rng.standard_normal((6, 2))
+    check_jvp(layer, (W, b, X), (0, 1))
+    source = adc.jvp(layer, wrt=(0, 1)).source
+    # dt_t2 = dt_t1 + dt_b then dt_H = dt_t2 * (1.0 - H * H): one statement, no temporary
+    assert re.search(r"dt_H = \(dt_\w+ \+ dt_b\) \* \(1\.0 - H \* H\)", source), source
+    assert "fresh_tangent" not in source  # r = t - X[:, 0] shares the tangent of t
+    check_jvp(store_between, (np.array([0.4, -1.2, 0.9]),), 0)
+
+
+def test_a_tangent_is_shared_only_where_no_store_can_change_it():
+    x = np.array([0.4, -1.2, 0.9])
+    check_jvp(store_into_a_sum, (x,), 0)
+    assert "fresh_tangent" in adc.jvp(store_into_a_sum).source
 
 
 # -- functions returning arrays; the Jacobian -----------------------------------------------
