@@ -1210,10 +1210,10 @@ def _push(tape, i, value):
                 data = bigger
             if contiguous:  # one block copy
                 data[start:end] = value.reshape(value.size)
-            else:
-                k = start
-                for element in np.nditer(value):
-                    data[k] = element.item()
+            else:  # C order whatever the layout (Numba's nditer walks an F array in
+                k = start  # memory order: a transposed view would be taped transposed)
+                for element in value.flat:
+                    data[k] = element
                     k += 1
             bounds[i + 1] = end
             for a in range(ndim):
