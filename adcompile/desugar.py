@@ -258,6 +258,21 @@ class _Loops:
         if isinstance(it, ast.Name) and it.id in self.tuples:
             return [ast.Subscript(value=_name(it.id), slice=ast.Constant(value=k),
                                   ctx=ast.Load()) for k in range(self.tuples[it.id])]
+        if (isinstance(it, ast.Subscript) and isinstance(it.value, ast.Name)
+                and it.value.id in self.tuples):  # params[:-1]: a slice of a tuple
+            picked = _sliced(self.tuples[it.value.id], it.slice)
+            if picked is not None:
+                return [ast.Subscript(value=_name(it.value.id), slice=ast.Constant(value=k),
+                                      ctx=ast.Load()) for k in picked]
+        if _kind(it) == "reversed" and len(it.args) == 1:
+            inner = self.unrolled(it.args[0])
+            return None if inner is None else inner[::-1]
+        if _kind(it) == "zip" and it.args and not it.keywords:
+            parts = [self.unrolled(a) for a in it.args]
+            if all(p is not None for p in parts):
+                return [ast.Tuple(elts=list(e), ctx=ast.Load())  # the shortest wins
+                        for e in zip(*parts, strict=False)]
+            return None
         if _kind(it) == "enumerate":
             inner = self.unrolled(it.args[0])
             if inner is None:
@@ -323,6 +338,18 @@ def _literal(node: ast.expr | None) -> int | None:
             and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int):
         return -node.operand.value
     return None
+
+
+def _sliced(length: int, part: ast.expr) -> list[int] | None:
+    """The positions ``part`` (a slice with literal bounds) picks from a tuple of ``length``
+    elements, or ``None`` when it is not such a slice."""
+    if not isinstance(part, ast.Slice):
+        return None
+    bounds = [None if b is None else _literal(b) for b in (part.lower, part.upper, part.step)]
+    if any(b is None and given is not None for b, given in zip(
+            bounds, (part.lower, part.upper, part.step), strict=True)) or bounds[2] == 0:
+        return None
+    return list(range(length))[slice(*bounds)]
 
 
 def _start(call: ast.Call) -> ast.expr | None:
@@ -397,13 +424,20 @@ def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
             stores[node.id] = stores.get(node.id, 0) + 1
     for a in tree.args.posonlyargs + tree.args.args:
         stores[a.arg] = stores.get(a.arg, 0) + 1
-    out = {}
+    out: dict[str, int] = {}
     for stmt in tree.body:
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)
-                and isinstance(stmt.value, (ast.Tuple, ast.List))
                 and stores.get(stmt.targets[0].id) == 1):
-            out[stmt.targets[0].id] = len(stmt.value.elts)
+            continue
+        value = stmt.value
+        if isinstance(value, (ast.Tuple, ast.List)):
+            out[stmt.targets[0].id] = len(value.elts)
+        elif (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+              and value.value.id in out and stores.get(value.value.id) == 1):
+            picked = _sliced(out[value.value.id], value.slice)  # hidden = params[:-1]
+            if picked is not None:
+                out[stmt.targets[0].id] = len(picked)
     return out
 
 

@@ -495,6 +495,15 @@ class _Normalizer:
                                else self.load(leaf, node) for leaf in leaves], ctx=ast.Load())
 
     def tuple_element(self, node: ast.Subscript, whole: ast.Tuple) -> ast.expr:
+        if isinstance(node.slice, ast.Slice):  # params[:-1]: the tuple of those elements
+            given = (node.slice.lower, node.slice.upper, node.slice.step)
+            bounds = [None if b is None else self.static_int(b) for b in given]
+            if any(b is None for b, g in zip(bounds, given, strict=True) if g is not None) \
+                    or bounds[2] == 0:
+                raise self.info.error(node, "a tuple can only be sliced with integer "
+                                      "literals", construct="a tuple slice",
+                                      hint="slice with literals: params[1:], params[:-1]")
+            return ast.Tuple(elts=copy.deepcopy(whole.elts[slice(*bounds)]), ctx=ast.Load())
         k = self.static_int(node.slice)
         if type(k) is not int or not -len(whole.elts) <= k < len(whole.elts):
             raise self.info.error(node, "a tuple can only be indexed with an integer literal "

@@ -53,3 +53,36 @@ def test_a_transposed_view_taped_in_a_loop_keeps_its_order(f, shape):
     # a tape took the elements of an F-ordered view in memory order and gave them back in
     # C order: the transpose of the value the forward sweep used (a wrong gradient)
     agrees(f, (rng.normal(size=shape),), 0)
+
+
+def layers_but_last(params, X, y):
+    # a slice of a tuple parameter, looped over (unrolled), named, enumerated and reversed
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    hidden = params[1:-1]
+    for k, (W, b) in enumerate(hidden):
+        h = h + 0.1 * k * np.sin(h @ W + b)
+    for W, b in reversed(params[:1]):
+        h = h + 0.05 * np.tanh(X @ W + b)
+    w_out, b_out = params[-1]
+    return np.mean((h @ w_out + b_out - y) ** 2)
+
+
+def test_slices_of_a_tuple_parameter_are_tuples():
+    # for W, b in params[:-1] was refused as "unpacks each element of an array"
+    params = ((rng.normal(size=(3, 3)), rng.normal(size=3)),
+              (rng.normal(size=(3, 3)), rng.normal(size=3)),
+              (rng.normal(size=3), 0.1))
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+    got = adc.grad(layers_but_last)(params, X, y)
+    flat = [leaf for layer in params for leaf in layer]
+    got_flat = [leaf for layer in got for leaf in layer]
+
+    def of_leaves(*leaves):
+        return layers_but_last(((leaves[0], leaves[1]), (leaves[2], leaves[3]),
+                                (leaves[4], leaves[5])), X, y)
+
+    for k, g in enumerate(got_flat):
+        np.testing.assert_allclose(g, numeric_gradient(of_leaves, flat, k), rtol=1e-6,
+                                   atol=1e-8)
