@@ -1206,10 +1206,13 @@ def _push(tape, i, value):
             end = start + value.size
             if end > len(data):
                 bigger = np.empty(max(end, 2 * len(data)), data.dtype)
-                bigger[:start] = data[:start]
+                for k in range(start):  # (element by element: a slice assignment compiles
+                    bigger[k] = data[k]  # Numba's shape-error formatting, seconds per rank)
                 data = bigger
-            if contiguous:  # one block copy
-                data[start:end] = value.reshape(value.size)
+            if contiguous:
+                flat = value.reshape(value.size)
+                for k in range(value.size):
+                    data[start + k] = flat[k]
             else:  # C order whatever the layout (Numba's nditer walks an F array in
                 k = start  # memory order: a transposed view would be taped transposed)
                 for element in value.flat:
@@ -1262,14 +1265,17 @@ def _tape_nbytes(tape):
     return lambda tape: tape.nbytes
 
 
-@njit
+@njit(cache=True)
 def _grow_ragged(data, bounds, shapes, witness):
     """A ragged tape with room for twice as many entries (its data grows as entries come)."""
     n = max(2 * len(shapes), 16)
     more_bounds = np.zeros(n + 1, np.int64)
-    more_bounds[: len(bounds)] = bounds
+    for k in range(len(bounds)):
+        more_bounds[k] = bounds[k]
     more_shapes = np.zeros((n, shapes.shape[1]), np.int64)
-    more_shapes[: len(shapes)] = shapes
+    for k in range(shapes.shape[0]):
+        for a in range(shapes.shape[1]):
+            more_shapes[k, a] = shapes[k, a]
     return data, more_bounds, more_shapes, witness
 
 
@@ -1280,7 +1286,10 @@ def _grow_tape(tape):
 
     def grow(tape):
         bigger = np.empty((max(2 * len(tape), 16),) + tape.shape[1:], tape.dtype)
-        bigger[: len(tape)] = tape
+        source = np.ascontiguousarray(tape).reshape(tape.size)
+        target = bigger.reshape(bigger.size)
+        for k in range(tape.size):
+            target[k] = source[k]
         return bigger
     return grow
 
