@@ -31,7 +31,7 @@ import numba
 import numpy as np
 from numba.core.caching import NullCache
 
-from . import constants, kernels, rules, stack
+from . import constants, hoist, kernels, rules, stack
 from .alias import check_writes, snapshot
 from .analyze import activity, promote
 from .backend import CompiledFunction, jitted, load_module
@@ -70,12 +70,13 @@ class Generated:
         """The compiled function for ``role`` ('forward', 'grad' or 'value_and_grad')."""
         return getattr(self.module, self.names[role])
 
-    def source(self, role: str) -> str:
-        """The module header, the generated function for ``role`` and the helpers it calls."""
+    def source(self, role: str, *more: str) -> str:
+        """The module header, the generated function for ``role`` (then those of ``more``)
+        and the helpers they call."""
         header, functions = _split(self.text)
         main = {n for r, n in self.names.items() if not r.startswith("flat_")}
         helpers = [n for n in functions if n not in main]
-        order = [self.names[role]]
+        order = [self.names[r] for r in (role, *more)]
         for name in order:  # helpers called, transitively, in module order
             for helper in helpers:
                 if helper not in order and re.search(rf"\b{helper}\(", functions[name]):
@@ -142,16 +143,18 @@ def _fallback_dir() -> Path:
 
 
 def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
-             mode: str = "reverse") -> Generated:
+             mode: str = "reverse", columns: int = 0) -> Generated:
     """The compiled module for ``info`` differentiated with respect to ``wrt``.  For a
     function whose tuple parameters were flattened (``info.structure``), ``wrt`` names the
     user's parameters, and the roles are the wrappers that take the tuples.  ``mode``
     ``"forward"`` makes the forward-mode module (roles ``forward`` and ``jvp``) instead of
-    the reverse-mode one."""
-    key = _cache_key(info, wrt, as_tuple, mode)
+    the reverse-mode one.  With ``columns``, the module also holds the main function
+    (``grad``, ``jvp`` or ``vjp``) split for a loop over its last ``columns`` parameters
+    (roles ``setup`` and ``columns``, see :mod:`adcompile.hoist`)."""
+    key = _cache_key(info, wrt, as_tuple, mode, columns)
     if key in _LOADED:
         return _LOADED[key]
-    names = _role_names(info, mode)
+    names = _role_names(info, mode, columns)
     if len(wrt) != 1:  # f' along its one number: only for one wrt
         names.pop("derivative", None)
     path = cache_dir() / f"{info.name}_{key[:20]}.py"
@@ -162,7 +165,7 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     if text is None or not set(injected_names) <= set(bindings):
         build = {"reverse": _module_text, "forward": _forward_module_text,
                  "vjp": _vjp_module_text}[mode]
-        text, ns = build(info, wrt, as_tuple, names)
+        text, ns = build(info, wrt, as_tuple, names, columns)
         bindings = ns.bindings
         injected_names = _injected(text)
         stored = _store(path, text, replace=damaged)
@@ -209,7 +212,7 @@ def generate(info: FunctionInfo, wrt: list[str], as_tuple: bool,
 
 
 def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
-                 names: dict[str, str]) -> tuple[str, Namespace]:
+                 names: dict[str, str], columns: int = 0) -> tuple[str, Namespace]:
     structure = info.structure
     user_wrt, user_as_tuple, user_names = wrt, as_tuple, names
     if structure is not None:  # the flat functions, and the wrappers that take the tuples
@@ -226,7 +229,9 @@ def _module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     packed, sample = _packed_functions(info.params, wrt, as_tuple, names, ns)
     text = _text(info, ns, f"differentiated with respect to {', '.join(wrt)}",
                  [function_def(names["forward"], forward.args, forward.body), grad, vg,
-                  packed, sample, counting, *helpers], roles=set(names.values()))
+                  packed, sample, counting, *_split_for_columns(grad, columns, ns, names),
+                  *helpers],
+                 roles=set(names.values()))
     if structure is not None:
         text += "\n\n\n" + wrappers(structure, user_wrt, user_as_tuple, user_names)
     return text + "\n", ns
@@ -239,7 +244,7 @@ def _flat_names(names: dict[str, str]) -> dict[str, str]:
 
 
 def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
-                         names: dict[str, str]) -> tuple[str, Namespace]:
+                         names: dict[str, str], columns: int = 0) -> tuple[str, Namespace]:
     """The forward-mode module: the user's function, ``jvp_<name>`` and the tangent alone,
     ``jvp_<name>_tangent`` (see :mod:`adcompile.tangents`)."""
     structure = info.structure
@@ -253,7 +258,8 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
                            tangent_only=True)
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, jvp, tangent, *helpers])
-    functions = [function_def(names["forward"], forward.args, forward.body), jvp, tangent]
+    functions = [function_def(names["forward"], forward.args, forward.body), jvp, tangent,
+                 *_split_for_columns(jvp, columns, ns, names)]
     if "derivative" in names:  # f' for a number: the tangent along 1 (grad of a gradient)
         seed = ast.Call(func=ast.Name(id=ns.bind("unit_seed", kernels.unit_seed),
                                       ctx=ast.Load()),
@@ -273,7 +279,7 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
 
 
 def _vjp_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
-                     names: dict[str, str]) -> tuple[str, Namespace]:
+                     names: dict[str, str], columns: int = 0) -> tuple[str, Namespace]:
     """The module of ``vjp``: the user's function and ``vjp_<name>(*args, cotangent)``
     returning ``(value, gradients of <value . cotangent>)``, reverse mode seeded with the
     caller's cotangent (the result may be an array)."""
@@ -288,12 +294,30 @@ def _vjp_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, vjp, *helpers])
     text = _text(info, ns, f"reverse mode from a cotangent, with respect to {', '.join(wrt)}",
-                 [function_def(names["forward"], forward.args, forward.body), vjp, *helpers],
+                 [function_def(names["forward"], forward.args, forward.body), vjp,
+                  *_split_for_columns(vjp, columns, ns, names), *helpers],
                  roles=set(names.values()))
     if structure is not None:
         text += "\n\n\n" + wrappers(structure, user_wrt, user_as_tuple, user_names,
                                      mode="vjp")
     return text + "\n", ns
+
+
+def _split_for_columns(main: ast.FunctionDef, columns: int, ns: Namespace,
+                       names: dict[str, str]) -> list[ast.FunctionDef]:
+    """``main`` split for a loop over its last ``columns`` parameters (none without)."""
+    if not columns:
+        return []
+
+    def resolve(node: ast.expr) -> Any:
+        if isinstance(node, ast.Name):
+            return ns.bindings.get(node.id, getattr(builtins, node.id, None))
+        if isinstance(node, ast.Attribute):
+            base = resolve(node.value)
+            return None if base is None else getattr(base, node.attr, None)
+        return None
+
+    return list(hoist.split(main, columns, resolve, names["setup"], names["columns"]))
 
 
 def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: str
@@ -355,7 +379,8 @@ def _text(info: FunctionInfo, ns: Namespace, what: str,
     return text
 
 
-def _role_names(info: FunctionInfo, mode: str = "reverse") -> dict[str, str]:
+def _role_names(info: FunctionInfo, mode: str = "reverse", columns: int = 0
+                ) -> dict[str, str]:
     """Module-level names of the generated functions, clear of every name the user's
     function (or anything it calls) already uses at module level."""
     taken = set(info.bindings) | _callee_names(info.func, set())
@@ -371,6 +396,9 @@ def _role_names(info: FunctionInfo, mode: str = "reverse") -> dict[str, str]:
                  ("derivative", f"derivative_{info.name}")]
     elif mode == "vjp":
         roles = [("forward", info.name), ("vjp", f"vjp_{info.name}")]
+    if columns:  # the main function split for a loop over its last parameters
+        main = dict(roles)[{"reverse": "grad", "forward": "jvp", "vjp": "vjp"}[mode]]
+        roles += [("setup", f"{main}_setup"), ("columns", f"{main}_columns")]
     if info.structure is not None:  # the functions of the flattened parameters
         roles = [(role, name) for role, name in roles if role != "derivative"]
         roles += [("flat_" + role, f"{name}_flat") for role, name in roles
@@ -564,7 +592,7 @@ def _importable(obj: Any) -> tuple[str, str] | None:
 
 
 def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool,
-               mode: str = "reverse") -> str:
+               mode: str = "reverse", columns: int = 0) -> str:
     """A hash of everything the generated module (and its machine code) depends on."""
     from . import __version__
 
@@ -572,7 +600,7 @@ def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool,
     for part in (__version__, _self_hash(), rules.fingerprint(), numba.__version__,
                  np.__version__, sys.version, f"boundscheck={numba.config.BOUNDSCHECK}",
                  info.filename, str(info.tree.lineno), info.source, repr(wrt), repr(as_tuple),
-                 mode, info.variant,
+                 mode, info.variant, f"columns={columns}",
                  info.structure.key() if info.structure is not None else ""):
         h.update(part.encode())
         h.update(b"\0")

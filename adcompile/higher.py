@@ -224,12 +224,17 @@ class Jacobian:
     def __call__(self, *args: Any) -> Any:
         info, names, as_tuple, modules = self._setup(args)
 
+        flat_args, positions, trees = _flattened(info, names, args)
+
         def module(mode: str) -> codegen.Generated:
+            """The module of ``mode``, its main function also split for the loop over unit
+            seeds (the last parameters: one cotangent, or one tangent per ``wrt`` leaf)."""
             if mode not in modules:
-                modules[mode] = codegen.generate(info, names, as_tuple, mode=mode)
+                modules[mode] = codegen.generate(
+                    info, names, as_tuple, mode=mode,
+                    columns=1 if mode == "vjp" else len(positions))
             return modules[mode]
 
-        flat_args, positions, trees = _flattened(info, names, args)
         flat_args = _float_parameters(flat_args, positions)
         flat = "flat_" if info.structure is not None else ""
         several = as_tuple or info.structure is not None  # the flat functions give tuples
@@ -238,36 +243,39 @@ class Jacobian:
         xs = [flat_args[p] for p in positions]
         if int(np.size(value)) < sum(int(np.size(x)) for x in xs):
             self.mode = "reverse"
-            self._source = vjp_module.source(flat + "vjp")
-            blocks = _rows(vjp_module.function(flat + "vjp"), flat_args, value, xs, several)
+            self._source = vjp_module.source("setup", "columns")
+            blocks = _rows(vjp_module, flat, flat_args, value, xs, several)
         else:
             self.mode = "forward"
             jvp_module = module("forward")
-            self._source = jvp_module.source(flat + "jvp")
-            jvp_fn = jvp_module.function(flat + "jvp")
+            self._source = jvp_module.source("setup", "columns")
             seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
-            blocks = [_columns(jvp_fn, flat_args, seeds, k, np.ndim(x) > 0)
+            blocks = [_columns(jvp_module, flat, flat_args, seeds, k, np.ndim(x) > 0)
                       for k, x in enumerate(xs)]
         nested = [_build(t, blocks.__getitem__) for t in trees]
         return tuple(nested) if as_tuple else nested[0]
 
 
-def _rows(vjp_fn: Any, args: tuple, value: Any, xs: list[Any], as_tuple: bool) -> list[Any]:
+def _rows(module: codegen.Generated, flat: str, args: tuple, value: Any, xs: list[Any],
+          as_tuple: bool) -> list[Any]:
     """The Jacobian blocks by reverse mode: row ``k`` of every block is the gradient of entry
     ``k`` of the result (the cotangent the ``k``-th unit vector)."""
     if np.ndim(value) == 0:
-        _, grads = vjp_fn(*args, 1.0)
+        _, grads = module.function(flat + "vjp")(*args, 1.0)
         return [float(g) if np.ndim(g) == 0 else g for g in (grads if as_tuple else (grads,))]
     cotangent = np.zeros(np.shape(value))
     outs = tuple(np.empty((cotangent.size, int(np.size(x)))) for x in xs)
     arrays = tuple(np.ndim(x) > 0 for x in xs)
     parts = [f"r[1][{i}]" if as_tuple else "r[1]" for i in range(len(xs))]
-    _unit_loop(None, parts, arrays, rows=True)(vjp_fn, args, cotangent, outs)
+    _unit_loop(None, parts, arrays, rows=True, setup=True)(
+        module.function("columns"), args, cotangent, outs, module.function("setup"))
     return [out.reshape(np.shape(value) + np.shape(x)) for out, x in zip(outs, xs, strict=True)]
 
 
-def _columns(jvp_fn: Any, args: tuple, seeds: tuple, k: int, array: bool) -> Any:
+def _columns(module: codegen.Generated, flat: str, args: tuple, seeds: tuple, k: int,
+             array: bool) -> Any:
     """The Jacobian block of ``wrt`` parameter ``k``: one directional derivative per entry."""
+    jvp_fn = module.function(flat + "jvp")
     if not array:
         _, d = jvp_fn(*args, *(1.0 if i == k else s for i, s in enumerate(seeds)))
         return d
@@ -275,7 +283,8 @@ def _columns(jvp_fn: Any, args: tuple, seeds: tuple, k: int, array: bool) -> Any
     value, _ = jvp_fn(*args, *seeds)
     out_shape = np.shape(value)
     out = np.empty((int(np.prod(out_shape, dtype=np.int64)), int(np.prod(shape))))
-    _unit_loop(k, ["r[1]"], (np.ndim(value) > 0,), rows=False)(jvp_fn, args, seeds, (out,))
+    _unit_loop(k, ["r[1]"], (np.ndim(value) > 0,), rows=False, setup=True)(
+        module.function("columns"), args, seeds, (out,), module.function("setup"))
     return out.reshape(out_shape + shape)
 
 
@@ -318,47 +327,71 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Any:
     For a tuple parameter, as ``jax.hessian``: a block nested as the parameter whose leaves
     are nested as the parameter again, leaf ``[i][j]`` being ``d2 f / d leaf_i d leaf_j``.
     One Hessian-vector product (:func:`hvp`) per entry, in a compiled loop."""
-    info, names, as_tuple = _parsed(f, wrt, "hessian")
+    _parsed(f, wrt, "hessian")
     try:
-        products = _products(f, wrt, None, flat=True)
+        module = _hessian_module(f, wrt, None)
     except AdcompileError as exc:
         from .api import _TUPLE_CONSTRUCTS
 
         if exc.construct not in _TUPLE_CONSTRUCTS:
             raise
-        products = None  # made at the first call, for the nesting of the arguments
-    return Hessian(f, wrt, products)
+        module = None  # made at the first call, for the nesting of the arguments
+    return Hessian(f, wrt, module)
+
+
+def _hessian_module(f: Callable, wrt: Wrt, args: tuple | None) -> codegen.Generated:
+    """The module of the gradient of ``jvp_<f>_tangent`` (for the nesting of ``args``, as
+    :func:`_products`), with that gradient also split for the loop over unit tangents
+    (roles ``setup`` and ``columns``: what does not depend on the tangents is computed once,
+    see :mod:`adcompile.hoist`).  Its ``grad`` (``flat_grad`` for tuple parameters) is the
+    Hessian-vector product of the flat arguments."""
+    info, names, as_tuple = _parsed(f, wrt, "hessian")
+    shaped = _shaped(info, args)
+    gen = codegen.generate(shaped, names, as_tuple, mode="forward")
+    if shaped.structure is None:
+        tangent = parse_function(gen.function("tangent"))
+    else:
+        tangent = parse_function(gen.function("flat_tangent"))
+        nested = structure.tangent_params(shaped.structure, names,
+                                          tangent.params[len(shaped.params):])
+        tangent = replace(tangent, name=gen.names["tangent"], structure=nested)
+    return codegen.generate(tangent, names, as_tuple,
+                            columns=len(tangent.params) - len(shaped.params))
 
 
 class Hessian:
     """The compiled Hessian of a function: call it with the function's arguments."""
 
-    def __init__(self, f: Callable, wrt: Wrt, products: Any) -> None:
+    def __init__(self, f: Callable, wrt: Wrt, module: codegen.Generated | None) -> None:
         self.f, self.wrt = f, wrt
-        self.hvp = products
+        self.module = module
         self._made: dict[Any, Any] = {}
 
     @property
     def source(self) -> str:
-        if self.hvp is None:
+        """The code of the loop's body: ``..._setup``, the work done once, and
+        ``..._columns``, the Hessian-vector product run once per column."""
+        if self.module is None:
             return ("# the Hessian's code is generated at the first call with tuple "
                     "arguments\n")
-        return self.hvp.source
+        return self.module.source("setup", "columns")
 
-    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool, Any]:
+    def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool, codegen.Generated]:
         key = tuple(structure.shape_of(a) for a in args)
         if key not in self._made:
             info, names, as_tuple = _parsed(self.f, self.wrt, "hessian")
             shaped = _shaped(info, args)
-            products = self.hvp if shaped.structure is None and self.hvp is not None else (
-                _products(self.f, self.wrt, args, flat=True))
-            self._made[key] = (shaped, names, as_tuple, products)
+            module = self.module if shaped.structure is None and self.module is not None \
+                else _hessian_module(self.f, self.wrt, args)
+            self._made[key] = (shaped, names, as_tuple, module)
         return self._made[key]
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
-        info, names, as_tuple, products = self._setup(args)
-        self.hvp = products
+        info, names, as_tuple, module = self._setup(args)
+        self.module = module
+        flat = "flat_" if info.structure is not None else ""
+        setup, columns = module.function("setup"), module.function("columns")
         several = as_tuple or info.structure is not None  # the products come as a tuple
         flat_args, positions, trees = _flattened(info, names, args)
         flat_args = _float_parameters(flat_args, positions)
@@ -371,10 +404,11 @@ class Hessian:
             outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
             if arrays[j]:
                 parts = [f"r[{i}]" if several else "r" for i in range(len(xs))]
-                _unit_loop(j, parts, tuple(arrays), rows=False)(products, flat_args, seeds,
-                                                                outs)
+                _unit_loop(j, parts, tuple(arrays), rows=False, setup=True)(
+                    columns, flat_args, seeds, outs, setup)
             else:
-                hv = products(*flat_args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
+                hv = module.function(flat + "grad")(
+                    *flat_args, *(1.0 if i == j else s for i, s in enumerate(seeds)))
                 for i, part in enumerate(hv if several else (hv,)):
                     outs[i][:, 0] = np.ravel(part)
             for i in range(len(xs)):
@@ -390,17 +424,23 @@ class Hessian:
 _LOOPS: dict[tuple, Any] = {}
 
 
-def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: bool) -> Any:
+def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: bool,
+               setup: bool = False) -> Any:
     """The compiled loop over unit seeds: for each entry of the seed (tangent ``k`` of the
     tuple ``seeds``, or with ``k=None`` the cotangent ``seeds`` itself) set to one, the
     function is called (``r``) and each result part (an expression of ``r``) fills row (or
-    column) ``e`` of its block in ``outs``.  Written out for the types at hand: a tuple of
-    tangents of different types can only be indexed by literals in Numba."""
-    key = (k, tuple(parts), arrays, rows)
+    column) ``e`` of its block in ``outs``.  With ``setup``, the function is the ``columns``
+    half of a split function (:mod:`adcompile.hoist`), and the loop, given the ``setup``
+    half too, calls that once first and passes what it returns to every call.  Written out
+    for the types at hand: a tuple of tangents of different types can only be indexed by
+    literals in Numba."""
+    key = (k, tuple(parts), arrays, rows, setup)
     if key not in _LOOPS:
-        seed, call = ("seeds", "fn(*args, seeds)") if k is None else (
-            f"seeds[{k}]", "fn(*args, *seeds)")
-        lines = ["def loop(fn, args, seeds, outs):",
+        given = "*given, " if setup else ""
+        seed, call = ("seeds", f"fn(*args, {given}seeds)") if k is None else (
+            f"seeds[{k}]", f"fn(*args, {given}*seeds)")
+        lines = [f"def loop(fn, args, seeds, outs{', setup' if setup else ''}):",
+                 *(["    given = setup(*args)"] if setup else []),
                  f"    unit = {seed}.reshape(-1)",
                  "    for e in range(unit.size):",
                  "        unit[e] = 1.0",
