@@ -35,6 +35,7 @@ import numpy
 from . import kernels, rules
 from .analyze import (
     Activity,
+    _loads,
     array_like,
     assignments,
     flat,
@@ -149,19 +150,27 @@ def check_writes(norm: Normalized) -> None:
             if old not in arrays:
                 continue
             mine = variable(old, old)
-            others = {variable(n, n) for n in owners.get(old, {old})}
-            others |= {variable(n, n) for n, r in owners.items() if old in r and n in arrays}
-            others.discard(mine)
+            mem = owners.get(old, {old})  # names may share memory when their roots meet
+            sharers = set(mem) | {n for n, r in owners.items() if r & mem and n in arrays}
+            others = {variable(n, n) for n in sharers} - {mine}
             if others & params or old in params:
                 what = sorted(others & params or {old})[0]
                 raise info.error(stmt, f"'{mine} {_op(stmt)}= ...' would change the argument "
                                  f"'{what}' in place, and so the caller's array",
                                  construct="augmented assignment to an argument",
                                  hint=f"write {mine} = {mine} {_op(stmt)} ... (a new array)")
-            if others:
+            # the normalized form makes a new array: it differs from Python's in-place
+            # update only for a name sharing the old memory that is read afterwards (a view
+            # read before the update, pos[i] in a loop above it, sees the same values)
+            live = _live_after(norm, stmt)
+            seen = sorted({variable(n, n) for n in sharers if n in live} - {mine})
+            if seen:
+                user = [n for n in seen if n in info.names]
+                what = (f"'{user[0]}', which shares its memory" if user else
+                        "a view of it that is read afterwards")
                 raise info.error(stmt, f"'{mine} {_op(stmt)}= ...' changes the array in "
-                                 f"place, and with it '{sorted(others)[0]}', which shares its "
-                                 "memory", construct="augmented assignment to a shared array",
+                                 f"place, and with it {what}",
+                                 construct="augmented assignment to a shared array",
                                  hint=f"write {mine} = {mine} {_op(stmt)} ... (a new array), "
                                  "or copy one of them first")
     for stmt in stmts:
@@ -176,6 +185,39 @@ def check_writes(norm: Normalized) -> None:
                              construct="a write into a view of an argument",
                              hint=f"copy it first: {p} = {p}.copy(), or build a new array")
     _check_views(norm, owners, stmts)
+
+
+def _live_after(norm: Normalized, target: ast.stmt) -> set[str]:
+    """The names whose values may be read after ``target`` (a statement somewhere in the
+    normalized body) before they are assigned again: liveness, loops to a fixed point."""
+    found: list[set[str]] = []
+
+    def block(stmts: list[ast.stmt], live: set[str]) -> set[str]:
+        live = set(live)
+        for stmt in reversed(stmts):
+            if stmt is target:
+                found.append(set(live))
+            if isinstance(stmt, ast.Assign):
+                if not is_store(stmt):
+                    live.discard(target_name(stmt))
+                live |= _loads(stmt)
+            elif isinstance(stmt, ast.If):
+                live = block(stmt.body, live) | block(stmt.orelse, live) | _loads(stmt.test)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                head = _loads(stmt.test) if isinstance(stmt, ast.While) else _loads(stmt.iter)
+                out = set(live)
+                while True:  # what one iteration reads of the next ones' values
+                    new = live | block(stmt.body, out) | head
+                    if new == out:
+                        break
+                    out = new
+                live = out - ({stmt.target.id} if isinstance(stmt, ast.For) else set())
+            else:
+                live |= _loads(stmt)
+        return live
+
+    block(norm.stmts, _loads(norm.result))
+    return set().union(*found)
 
 
 def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]) -> None:

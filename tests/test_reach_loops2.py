@@ -86,3 +86,46 @@ def test_slices_of_a_tuple_parameter_are_tuples():
     for k, g in enumerate(got_flat):
         np.testing.assert_allclose(g, numeric_gradient(of_leaves, flat, k), rtol=1e-6,
                                    atol=1e-8)
+
+
+def spring_chain(k, pos0):
+    # rows of pos read (as views) in the force loop, then pos += ... in place: the views are
+    # not read again before the next iteration takes new ones
+    n = pos0.shape[0]
+    pos = pos0.copy()
+    vel = np.zeros_like(pos)
+    for _ in range(3):
+        force = np.zeros((n, 2))
+        for i in range(n - 1):
+            d = pos[i + 1] - pos[i]
+            L = np.sqrt(d[0] ** 2 + d[1] ** 2)
+            force[i] += k * (L - 1.0) * d / L
+            force[i + 1] -= k * (L - 1.0) * d / L
+        vel += 0.05 * force
+        pos += 0.05 * vel
+    return np.sum(pos[:, 0]) + 0.5 * np.sum(vel ** 2)
+
+
+def test_in_place_update_after_views_that_are_not_read_again():
+    # was refused: "'pos += ...' changes the array in place, and with it 't24'" (a name the
+    # user never wrote, for a view read only before the update)
+    agrees(spring_chain, (2.0, rng.normal(size=(4, 2))), (0, 1))
+
+
+def view_read_next_iteration(x):
+    p = x.copy()
+    r = p[1]
+    s = 0.0
+    for _ in range(3):
+        s += np.sum(r * r)
+        p += 0.5 * x  # in Python r sees this on the next iteration
+    return s
+
+
+def test_in_place_update_of_an_array_whose_view_is_read_later_is_refused():
+    # a view made before the loop shares its memory with the loop's carried version of p:
+    # this was a wrong value and gradient (r kept the values of the first iteration)
+    with pytest.raises(adc.AdcompileError, match=r"changes the array in place, and with it "
+                       r"'r', which shares its memory") as info:
+        adc.grad(view_read_next_iteration)(rng.normal(size=(3, 2)))
+    assert "a new array" in str(info.value) and "test_reach_loops2.py" in str(info.value)
