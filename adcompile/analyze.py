@@ -326,7 +326,7 @@ _ARRAY_ARGUMENTS |= _REARRANGING
 
 #: kernels whose result may be an array (a reduction along axes, a reshape)
 _ARRAY_KERNELS = {"reshape", "sum_along", "mean_along", "max_along", "min_along",
-                  "prod_along",
+                  "prod_along", "int_array", "bool_array",
                   # the helpers of generated code, differentiated in their turn (a loss that
                   # calls a gradient): their results may be arrays
                   "reduce_adjoint", "unbroadcast", "matmul_left", "matmul_right",

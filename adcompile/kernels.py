@@ -122,6 +122,17 @@ def stored_adjoint(g: Any, y: np.ndarray) -> Any:
     return np.array(g, dtype=float) if np.ndim(g) else float(g)
 
 
+def int_array(shape: Any, fill: Any) -> np.ndarray:
+    """``np.full(shape, fill, dtype=np.int64)``: what ``np.zeros(n, dtype=int)`` and the like
+    make (a table of back pointers, counts); its elements pass no derivative."""
+    return np.full(shape, int(fill), dtype=np.int64)
+
+
+def bool_array(shape: Any, fill: Any) -> np.ndarray:
+    """``np.full(shape, fill, dtype=bool)``: what ``np.zeros(n, dtype=bool)`` makes."""
+    return np.full(shape, bool(fill), dtype=np.bool_)
+
+
 def ties(x: Any, ans: Any, axis: Any) -> Any:
     """Each element's share of a maximum or minimum ``ans`` of ``x`` (over ``axis``: None for
     all, an int or a tuple; ``ans`` with or without the reduced axes kept): ``1/k`` for each of
@@ -918,6 +929,16 @@ def _prod_others(x, axis):
         where, kept = _reduction_map(x, mask_of(axis, x.ndim))
         return _others_in_groups(_as_float64(_flat(x)), where, _size(kept)).reshape(x.shape)
     return grouped
+
+
+@overload(int_array)
+def _int_array(shape, fill):
+    return lambda shape, fill: np.full(shape, np.int64(fill), np.int64)
+
+
+@overload(bool_array)
+def _bool_array(shape, fill):
+    return lambda shape, fill: np.full(shape, fill != 0, np.bool_)
 
 
 @overload(stored_adjoint)

@@ -702,6 +702,8 @@ NONDIFF: dict[Any, list[Flat]] = {
     np.size: [Flat("{f}({0})", (m(REAL),))],
     np.ndim: [Flat("{f}({0})", (m(REAL),))],
     kernels.zeros_like: [Flat("{f}({0})", (v(REAL),)), Flat("{f}({0})", (s(REAL),))],
+    kernels.int_array: [Flat("{f}((2, 3), {0})", (s(WIDE),))],
+    kernels.bool_array: [Flat("{f}(3, {0})", (s(WIDE),))],
     kernels.reduced_size: [Flat("{f}({0}, None)", (m(REAL),)), Flat("{f}({0}, 1)", (m(REAL),)),
                            Flat("{f}({0}, (0, 1))", (m(REAL),))],
     kernels.unit_seed: [Flat("{f}({0})", (s(REAL),))],

@@ -129,3 +129,62 @@ def test_in_place_update_of_an_array_whose_view_is_read_later_is_refused():
                        r"'r', which shares its memory") as info:
         adc.grad(view_read_next_iteration)(rng.normal(size=(3, 2)))
     assert "a new array" in str(info.value) and "test_reach_loops2.py" in str(info.value)
+
+
+def viterbi_path_score(logA, em):
+    # back pointers in an int table: the decoded path's score, summed along them
+    T, S = em.shape
+    V = np.zeros((T, S))
+    back = np.zeros((T, S), dtype=np.int64)
+    V[0, :] = em[0, :]
+    for t in range(1, T):
+        for s in range(S):
+            best, arg = -np.inf, 0
+            for r in range(S):
+                cand = V[t - 1, r] + logA[r, s]
+                if cand > best:
+                    best, arg = cand, r
+            V[t, s] = best + em[t, s]
+            back[t, s] = arg
+    s = int(np.argmax(V[T - 1]))
+    total = em[T - 1, s]
+    for t in range(T - 1, 0, -1):
+        p = back[t, s]
+        total += logA[p, s] + em[t - 1, p]
+        s = p
+    return total
+
+
+def counted(x):
+    # an int array of counts, a bool array of flags, a float one asked for by name, and a
+    # float stored into an int array (truncated: no derivative through it)
+    counts = np.zeros(3, dtype=int)
+    seen = np.zeros(3, dtype=bool)
+    out = np.zeros_like(x, dtype=float)
+    trunc = np.full(len(x), 0, dtype=np.int64)
+    for i in range(len(x)):
+        b = 0 if x[i] < -0.5 else (1 if x[i] < 0.5 else 2)
+        counts[b] += 1
+        out[i] = x[i] * (counts[b] + 1) * (2.0 if seen[b] else 1.0)
+        seen[b] = True
+        trunc[i] = 10.0 * x[i]
+    return np.sum(out ** 2) + np.sum(trunc * x)
+
+
+def test_integer_and_bool_arrays_made_with_dtype():
+    # dtype=np.int64 was refused as "cannot use 'np.int64' as a value"
+    agrees(viterbi_path_score, (rng.normal(size=(3, 3)), rng.normal(size=(4, 3))), (0, 1))
+    agrees(counted, (np.array([-0.93, 0.12, 0.71, -0.24, 0.88, -0.61]),), 0)
+
+
+def single_precision_table(x):
+    y = np.zeros(4, dtype=np.float32)
+    y[:] = x
+    return np.sum(y)
+
+
+def test_another_dtype_is_refused_naming_it():
+    with pytest.raises(adc.AdcompileError, match=r"dtype=np.float32 is not supported") as info:
+        adc.grad(single_precision_table)(np.ones(4))
+    assert "leave out dtype=" in str(info.value)
+    assert "test_reach_loops2.py" in str(info.value)

@@ -12,6 +12,7 @@ factor (``linear(..., jointly=False)``); the others have a forward rule ``(t, an
 beside their reverse rule (``tangent``).
 """
 
+import ast
 import operator
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..kernels import (
     ties,
     untranspose,
 )
-from . import derivative, linear, nondifferentiable, shape_only, tangent
+from . import derivative, linear, nondifferentiable, rewrite, shape_only, tangent
 
 
 @derivative(np.sum, elementwise=False)
@@ -325,8 +326,63 @@ linear(np.full)
 
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.argmax,
-    np.argmin, np.shape, np.size, np.ndim,
+    np.argmin, np.shape, np.size, np.ndim, kernels.int_array, kernels.bool_array,
 )
+
+# -- dtype= of the functions that make arrays -------------------------------------------------
+
+#: where each function takes ``dtype`` positionally, and the value it fills with
+_ALLOCATIONS = {np.zeros: (1, 0), np.ones: (1, 1), np.empty: (1, 0), np.full: (2, None),
+                np.zeros_like: (1, 0), np.ones_like: (1, 1), np.empty_like: (1, 0),
+                np.full_like: (2, None)}
+_KINDS = {"f": "float", "i": "int", "b": "bool"}
+
+
+@rewrite(*_ALLOCATIONS)
+def typed_allocation(call, normalizer):
+    """``np.zeros(n, dtype=int)`` and the like: float64 (the default) is the call without
+    ``dtype``; int64 and bool arrays are ``kernels.int_array``/``bool_array`` (their
+    elements pass no derivative); other dtypes are refused, naming the dtype."""
+    func = normalizer.info.resolve(call.func)
+    position, fill = _ALLOCATIONS[func]
+    dtype = next((k.value for k in call.keywords if k.arg == "dtype"),
+                 call.args[position] if len(call.args) > position else None)
+    if dtype is None:
+        return None
+    if isinstance(dtype, ast.Constant) and dtype.value is None:
+        dtype = ast.Constant(value="float64")  # dtype=None: NumPy's default
+    value = (dtype.value if isinstance(dtype, ast.Constant)
+             else normalizer.info.resolve(dtype) if isinstance(dtype, (ast.Name, ast.Attribute))
+             else None)
+    try:
+        kind = _KINDS.get(np.dtype(value).kind) if value is not None else None
+        wide = value is not None and np.dtype(value).itemsize == 8 or kind == "bool"
+    except TypeError:
+        kind, wide = None, False
+    if kind is None or not wide or any(k.arg not in ("dtype", "fill_value")
+                                       for k in call.keywords):
+        raise normalizer.info.error(
+            call, f"the array type dtype={ast.unparse(dtype)} is not supported here",
+            construct="a dtype", hint="make a float64 array (leave out dtype=) or an integer "
+            "or bool one (dtype=int, np.int64, bool); an int array becomes float64 when "
+            "multiplied by 1.0")
+    args = list(call.args[:position])
+    if fill is None:  # np.full(shape, value): the value given
+        args = args[:1] + [args[1] if len(args) > 1 else next(
+            k.value for k in call.keywords if k.arg == "fill_value")]
+    shape = args[0]
+    if func in (np.zeros_like, np.ones_like, np.empty_like, np.full_like):
+        shape = ast.Call(func=normalizer.numpy_function("shape"), args=[shape], keywords=[])
+    value = args[1] if fill is None else ast.Constant(value=fill)
+    if kind == "float":
+        if fill is None:  # a float array whatever the type of the value
+            value = ast.BinOp(left=value, op=ast.Mult(), right=ast.Constant(value=1.0))
+            return ast.Call(func=normalizer.numpy_function("full"), args=[shape, value],
+                            keywords=[])
+        name = func.__name__.removesuffix("_like")
+        return ast.Call(func=normalizer.numpy_function(name), args=[shape], keywords=[])
+    made = kernels.int_array if kind == "int" else kernels.bool_array
+    return ast.Call(func=normalizer.reference(made), args=[shape, value], keywords=[])
 
 
 # The helpers that forward-mode code calls (second derivatives: its reverse mode).
