@@ -321,7 +321,8 @@ _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_
 _REARRANGING = {"cumsum", "cumprod", "diff", "diag", "diagonal", "tril", "triu", "flip",
                 "fliplr", "flipud", "roll", "rot90", "repeat", "tile", "sort", "take"}
 _ARRAY_FUNCTIONS |= _REARRANGING | {"atleast_1d", "atleast_2d", "atleast_3d", "append",
-                                    "expand_dims", "sort_tangent", "cumprod_tangent"}
+                                    "expand_dims", "sort_tangent", "cumprod_tangent",
+                                    "masked", "mask_put"}
 _ARRAY_ARGUMENTS |= _REARRANGING
 
 #: kernels whose result may be an array (a reduction along axes, a reshape)
@@ -408,9 +409,13 @@ def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[st
                 or (base in arrays and base not in depth))
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
         return True
+    if isinstance(value, ast.Compare):  # u < 0 of an array: a mask
+        return any(n in arrays for n in names_read(value))
     if isinstance(value, ast.Call):
         target = info.resolve(value.func)
         name = getattr(target, "__name__", "")
+        if type(target).__name__ == "ufunc" and any(n in arrays for n in names_read(value)):
+            return True  # np.logical_and(m, k), np.isnan(x), ... of arrays
         if _is_numpy(target) or type(target).__name__ == "ufunc":
             if name in _ARRAY_FUNCTIONS or name == "dot":
                 return True

@@ -148,9 +148,52 @@ class CompiledFunction(CPUDispatcher):
             entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
             raise self._type_error(exc, args) from exc  # (the API boundary drops the cause)
+        except (AdcompileError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - Numba failed after typing: never its traceback
+            raise self._lowering_error(exc, args) from exc
         if self.role:
             self._check_result(args)
         return entry
+
+    def _lowering_error(self, exc: Exception, args: tuple) -> AdcompileError:
+        """Numba's failure to make machine code for a generated line it had typed (a
+        boolean mask of several axes inside a tuple index, ...), as an error that names the
+        line and what to write instead."""
+        types_ = ", ".join(_describe(a) for a in args)
+        where, line = "", ""
+        frames = []
+        tb = exc.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+        locs = [loc for frame in frames
+                if getattr(loc := getattr(frame.f_locals.get("inst"), "loc", None), "line",
+                           None)]
+        ours = [loc for loc in locs if loc.filename == self.module_path]
+        if ours or locs:  # the generated line (not one inside a kernel it calls)
+            loc = (ours or locs)[0]
+            where = f" at line {loc.line} of {Path(loc.filename).name}"
+            line = linecache.getline(loc.filename, loc.line).strip()
+        masks = any(frame.f_code.co_name == "__init__" and "BooleanArrayIndexer" in str(
+            frame.f_locals.get("self", "")) for frame in frames)
+        detail = _ANSI.sub("", str(exc)).strip().splitlines()
+        what = (f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__)
+        if masks:
+            hint = ("Numba indexes with a boolean mask of one axis only: make the mask in the "
+                    "function from a comparison (m = x > 0; x[m], y[m] = v), or index the "
+                    "flat arrays (x.ravel()[mask.ravel()]), or select with np.where(mask, a, "
+                    "b)")
+            construct = "a boolean mask index"
+        else:
+            hint = ("rewrite the operation of that line another way; this is a bug in "
+                    "adcompile: report it with the function and the output of the call under "
+                    "ADCOMPILE_TRACEBACK=full")
+            construct = "machine code generation"
+        return AdcompileError(
+            f"{self.__name__}() (generated from {self.user_function}) cannot be compiled "
+            f"for {types_}: Numba failed to make machine code{where}" + (
+                f" ({line})" if line else "") + f": {what}", construct=construct, hint=hint)
 
     def _type_error(self, exc: Exception, args: tuple) -> AdcompileError:
         """Numba's typing error as what the user can do about it: first an argument of a

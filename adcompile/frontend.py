@@ -669,11 +669,19 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     kind = type(node)
     if isinstance(node, ast.Subscript):  # x[[0, 2]]: an index array written as a list
         _mark_index_lists(node.slice)
-    if kind in _REJECTED and not getattr(node, "index_list", False):
+    if (isinstance(node, ast.BinOp) and type(node.op) in (ast.BitAnd, ast.BitOr, ast.BitXor)
+            or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert)) \
+            and is_mask(node, mask_names(info.tree, lambda n: _early_resolve(info, n)),
+                        lambda n: _early_resolve(info, n)):
+        node.op = type(node.op)()  # (operators may be shared: this one alone is marked)
+        node.op.mask = True  # masks combined: np.logical_and, ... (see normalize.combine)
+    if kind in _REJECTED and not getattr(node, "index_list", False) \
+            and not getattr(node, "mask", False):
         construct, hint = _REJECTED[kind]
         raise info.error(located, f"{construct} is not supported in differentiated code",
                          construct=construct, hint=hint)
-    if kind not in _ALLOWED and not getattr(node, "index_list", False):
+    if kind not in _ALLOWED and not getattr(node, "index_list", False) \
+            and not getattr(node, "mask", False):
         construct = f"'{kind.__name__}'"
         raise info.error(located, f"the construct {construct} is not supported",
                          construct=construct,
@@ -701,6 +709,61 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
                          hint=f"{base}.sort() sorts in place, which differentiated code does not "
                          f"do: write {base} = np.sort({base})" if in_place else
                          "assign the value to a name or remove the statement")
+
+
+#: functions whose result is a boolean array (or truth value)
+_MASK_FUNCTIONS = (numpy.logical_and, numpy.logical_or, numpy.logical_xor, numpy.logical_not,
+                   numpy.isnan, numpy.isinf, numpy.isfinite, numpy.isclose, numpy.greater,
+                   numpy.greater_equal, numpy.less, numpy.less_equal, numpy.equal,
+                   numpy.not_equal, numpy.signbit)
+
+
+def is_mask(node: ast.expr, masks: set[str], resolve: Callable[[ast.expr], Any]) -> bool:
+    """Whether ``node`` is a boolean mask by its form: a comparison, ``~``, ``&``, ``|``,
+    ``^`` of masks, a NumPy function that tests, or a name that only ever holds masks."""
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Invert, ast.Not)):
+        return is_mask(node.operand, masks, resolve)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr, ast.BitXor)):
+        return is_mask(node.left, masks, resolve) and is_mask(node.right, masks, resolve)
+    if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+        func = resolve(node.func)
+        return any(func is f for f in _MASK_FUNCTIONS)
+    return isinstance(node, ast.Name) and node.id in masks
+
+
+def mask_names(tree: ast.FunctionDef, resolve: Callable[[ast.expr], Any]) -> set[str]:
+    """The names of ``tree`` every assignment of which is a boolean mask (``m = x > 0``,
+    ``m = m & (x < 1)``); parameters, loop targets and unpacked names are not."""
+    values: dict[str, list[ast.expr | None]] = {}
+    for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs:
+        values.setdefault(a.arg, []).append(None)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(node.value)
+                elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
+                    for name in ast.walk(target):  # unpacked: of unknown kind
+                        if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                            values.setdefault(name.id, []).append(None)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            bitwise = isinstance(node.op, (ast.BitAnd, ast.BitOr, ast.BitXor))
+            values.setdefault(node.target.id, []).append(node.value if bitwise else None)
+        elif isinstance(node, (ast.For, ast.comprehension, ast.NamedExpr, ast.With)):
+            for name in ast.walk(getattr(node, "target", node)):
+                if isinstance(name, ast.Name) and isinstance(name.ctx, ast.Store):
+                    values.setdefault(name.id, []).append(None)
+    masks = {n for n, vs in values.items() if None not in vs}
+    changed = True
+    while changed:  # a name assigned from a name that is not a mask is not one either
+        changed = False
+        for name in list(masks):
+            if not all(is_mask(v, masks, resolve) for v in values[name]):
+                masks.discard(name)
+                changed = True
+    return masks
 
 
 def _mark_index_lists(index: ast.expr) -> None:

@@ -999,8 +999,22 @@ def _is_index_array(t: Any) -> bool:
     return _is_array(t) and t.ndim == 1 and isinstance(t.dtype, types.Integer)
 
 
+def _is_flag_array(t: Any) -> bool:
+    return _is_array(t) and t.ndim == 1 and isinstance(t.dtype, types.Boolean)
+
+
 @overload(add_at)
 def _add_at(d, index, value):
+    if isinstance(index, types.BaseTuple) and len(index) in (2, 3) and any(
+            _is_flag_array(t) for t in index):
+        # d[m, j] with a mask m of one axis: the positions where it holds, as indices
+        if _is_flag_array(index[0]):
+            return lambda d, index, value: add_at(
+                d, (np.nonzero(index[0])[0], *index[1:]), value)
+        if len(index) == 2:
+            return lambda d, index, value: add_at(
+                d, (index[0], np.nonzero(index[1])[0]), value)
+        return None
     if _is_array(index) and isinstance(index.dtype, types.Integer) and index.ndim == 1:
         if _is_array(value) and value.ndim == d.ndim:  # one row (or element) per index
             def rows(d, index, value):

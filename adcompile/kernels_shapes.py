@@ -29,7 +29,7 @@ __all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent", "cum
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
            "diff_adjoint", "expand_dims", "flip", "item", "last_written", "repeat",
            "repeat_adjoint", "reshape_like", "roll", "sort", "sort_adjoint", "sort_tangent",
-           "take", "take_adjoint", "tile", "tile_adjoint", "tri_mask"]
+           "take", "take_adjoint", "tile", "tile_adjoint", "tri_mask", "masked", "mask_put"]
 
 
 # -- the functions, as NumPy ------------------------------------------------------------------
@@ -116,6 +116,22 @@ def repeat_adjoint(g: Any, x: Any, repeats: int, axis: Any) -> np.ndarray:
 def take(x: Any, indices: Any, axis: Any = None) -> Any:
     """``np.take(x, indices, axis)`` for integer indices (negative ones count from the end)."""
     return np.take(x, indices, axis)
+
+
+def masked(x: Any, mask: Any) -> Any:
+    """``x[mask]`` for a boolean ``mask`` of any rank: the elements (or the sub-arrays, for a
+    mask of fewer axes than ``x``) where it is true, in C order.  (Numba takes masks of one
+    axis only; a mask of more is read as ``x[np.nonzero(mask)]``.)"""
+    return x[mask]
+
+
+def mask_put(y: Any, mask: Any, v: Any) -> np.ndarray:
+    """A copy of ``y`` with ``v`` stored where the boolean ``mask`` is true: ``y[mask] = v``
+    as a value (its adjoint is ``mask_put(g, mask, 0.0)`` for ``y``, ``masked(g, mask)``
+    for ``v``)."""
+    out = np.array(y, copy=True)
+    out[mask] = v
+    return out
 
 
 def take_adjoint(g: Any, x: Any, indices: Any, axis: Any) -> np.ndarray:
@@ -959,6 +975,33 @@ def _index_one(indices):
 @njit(cache=True)
 def _index_flat(indices):
     return np.ascontiguousarray(indices).reshape(indices.size)
+
+
+def _many_axes(mask: Any) -> bool:
+    return _is_array(mask) and isinstance(mask.dtype, types.Boolean) and mask.ndim > 1
+
+
+@overload(masked)
+def _masked(x, mask):
+    if _many_axes(mask):
+        return lambda x, mask: x[np.nonzero(mask)]
+    return lambda x, mask: x[mask]
+
+
+@overload(mask_put)
+def _mask_put(y, mask, v):
+    if _many_axes(mask):
+        def many(y, mask, v):
+            out = y.copy()
+            out[np.nonzero(mask)] = v
+            return out
+        return many
+
+    def one(y, mask, v):
+        out = y.copy()
+        out[mask] = v
+        return out
+    return one
 
 
 @overload(take_adjoint)

@@ -32,7 +32,7 @@ from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .errors import AdcompileError
 from .fold import fold_constant_branches
-from .frontend import FunctionInfo, is_local_function, parse_function
+from .frontend import FunctionInfo, is_local_function, is_mask, mask_names, parse_function
 from .names import NameGen
 from .render import function_def
 from .reuse import share_loads
@@ -91,9 +91,12 @@ class _Normalizer:
         self.tuple_vars: dict[str, object] = {}
         self.depth = 0  # blocks (branches, loop bodies) entered
         self.inlining: list[object] = []  # user functions being inlined (see inline)
+        #: user names that only ever hold boolean masks (``m = x > 0``): x[m] is a mask read
+        self.masks: set[str] = set()
 
     def run(self) -> Normalized:
         tree = desugar(self.info.tree, self.names)
+        self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
             body = body[1:]
@@ -432,6 +435,7 @@ class _Normalizer:
         tree = desugar(tree, self.names, tuples={  # loops over them are unrolled
             renames[p]: len(v.elts) for p, v in zip(inner.params, values, strict=True)
             if isinstance(v, ast.Tuple)})
+        self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
             body = body[1:]
@@ -731,10 +735,16 @@ class _Normalizer:
                 # Numba's integer power differs from Python's (2 ** -1 is 0, 0.0 ** -1
                 # raises): the kernel gives Python's value
                 return ast.Call(func=self.kernel("power"), args=[left, right], keywords=[])
+            if type(node.op) in _LOGICAL:  # (m > 0) & ~k: masks, as the front end checked
+                return ast.Call(func=self.numpy_function(_LOGICAL[type(node.op)]),
+                                args=[left, right], keywords=[])
             return ast.BinOp(left=left, op=node.op, right=right)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.UAdd):
                 return atoms[0]
+            if isinstance(node.op, ast.Invert):
+                return ast.Call(func=self.numpy_function("logical_not"), args=atoms,
+                                keywords=[])
             return ast.UnaryOp(op=node.op, operand=atoms[0])
         assert isinstance(node, ast.Compare)
         return ast.Compare(left=atoms[0], ops=node.ops, comparators=[atoms[1]])
@@ -1050,6 +1060,9 @@ class _Normalizer:
                                       "np.array((a, b))[i]")
             return self.operation(node.value.elts[k])
         index = node.slice
+        if is_mask(index, self.masks, self.info.resolve):  # x[x > 0], x[m]: any rank
+            return ast.Call(func=self.reference(kernels_shapes.masked),
+                            args=[self.atom(node.value), self.atom(index)], keywords=[])
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
         atoms = [self.slice_part(p) for p in parts]
         slice_ = ast.Tuple(elts=atoms, ctx=ast.Load()) if len(atoms) > 1 else atoms[0]
@@ -1080,8 +1093,18 @@ class _Normalizer:
             raise self.info.error(target, f"writing into the argument '{base.id}' would change "
                                   "the caller's array", construct="an indexed assignment",
                                   hint=f"write into a copy: {base.id} = {base.id}.copy()")
-        index = self.subscript(target).slice
-        atom = self.atom(value)
+        if is_mask(target.slice, self.masks, self.info.resolve):
+            # y[m] = v: the array with v put where m holds, stored whole (any rank of m)
+            mask = self.atom(target.slice)
+            atom = self.atom(value)
+            whole = self.names.temp()
+            self.emit(whole, ast.Call(func=self.reference(kernels_shapes.mask_put), args=[
+                ast.Name(id=self.current[base.id], ctx=ast.Load()), mask, atom], keywords=[]))
+            index: ast.expr = ast.Slice()
+            atom = ast.Name(id=whole, ctx=ast.Load())
+        else:
+            index = self.subscript(target).slice
+            atom = self.atom(value)
         self.out.append(ast.Assign(targets=[ast.Subscript(
             value=ast.Name(id=self.current[base.id], ctx=ast.Load()), slice=index,
             ctx=ast.Store())], value=atom, lineno=self.lineno))
@@ -1186,6 +1209,10 @@ _STATIC_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
 def _targets(stmts: list[ast.stmt]) -> set[str]:
     return {n.id for s in stmts for n in ast.walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+#: bitwise operators of masks, as the NumPy functions they are on truth values
+_LOGICAL = {ast.BitAnd: "logical_and", ast.BitOr: "logical_or", ast.BitXor: "logical_xor"}
 
 
 def _plain_exponent(node: ast.expr) -> bool:

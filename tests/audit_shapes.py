@@ -15,7 +15,7 @@ import adcompile.kernels_shapes as ks
 
 def cases(audit) -> list:
     audit.bind("ks", ks)
-    Arg, Case, m, v = audit.Arg, audit.Case, audit.m, audit.v
+    Arg, Case, m, s, v = audit.Arg, audit.Case, audit.m, audit.s, audit.v
     REAL, FACTOR = audit.REAL, audit.FACTOR
     cube = Arg(REAL, (2, 3, 4))
     out = []
@@ -63,6 +63,14 @@ def cases(audit) -> list:
         Case(ks.astype_float, 1, "{f}({0})", (m(REAL),), "array"),
         Case(ks.item, 1, "{f}({0})", (m(REAL, (1, 1)),), "array"),
     ]
+    mask = "np.array([[True, False, True], [False, True, True]])"
+    out += [Case(ks.masked, 2, "{f}({0}, " + mask + ")", (m(REAL),), "array"),
+            Case(ks.masked, 2, "{f}({0}, np.array([False, True]))", (m(REAL),), "array"),
+            Case(ks.mask_put, 3, "{f}({0}, " + mask + ", {1})", (m(REAL), s(REAL)), "array"),
+            Case(ks.mask_put, 3, "{f}({0}, " + mask + ", {1})", (m(REAL), v(REAL, 4)),
+                 "array"),
+            Case(ks.mask_put, 3, "{f}({0}, np.array([True, False]), {1})",
+                 (m(REAL), v(REAL, 3)), "array")]
     return out
 
 

@@ -397,11 +397,16 @@ def masks_with_logical_and(x):
     return np.sum(np.where(np.logical_and(x > 0.0, x < 2.0), x * x, 0.0))
 
 
-def test_a_bitwise_and_points_to_logical_and_which_works():
-    err = error_of(lambda: adc.grad(masks_with_ampersand))
-    assert "np.logical_and" in err.hint and "arithmetic operators" not in err.hint
+def bits_of_integers(x, k):
+    return x * (k & 3)
+
+
+def test_a_bitwise_and_of_masks_is_logical_and_and_of_numbers_points_to_it():
     x = np.array([-1.0, 1.0, 3.0])
     np.testing.assert_allclose(adc.grad(masks_with_logical_and)(x), [0.0, 2.0, 0.0])
+    np.testing.assert_allclose(adc.grad(masks_with_ampersand)(x), [0.0, 2.0, 0.0])
+    err = error_of(lambda: adc.grad(bits_of_integers))
+    assert "np.logical_and" in err.hint and "arithmetic operators" not in err.hint
 
 
 def scaled(x):

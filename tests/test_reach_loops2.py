@@ -188,3 +188,50 @@ def test_another_dtype_is_refused_naming_it():
         adc.grad(single_precision_table)(np.ones(4))
     assert "leave out dtype=" in str(info.value)
     assert "test_reach_loops2.py" in str(info.value)
+
+
+def masks_of_any_rank(x, z):
+    # read and written through boolean masks of 2 and 3 axes (Numba indexes with masks of
+    # one axis only: this leaked an AssertionError from its lowering), combined with & and ~
+    y = x.copy()
+    m = z > x
+    y[m] = z[m] * 2.0
+    y[x < -0.5] *= 0.1
+    inner = (x > -0.5) & ~(x > 0.8)
+    keep = x[:, 0, 0] > 0
+    return (np.sum(y ** 2) + np.sum(np.sin(x[inner])) + np.sum(x[keep] ** 2)
+            + np.sum(x[~keep, 1]))
+
+
+def clamped_diffusion(u0):
+    # a mask made and used in every step of a loop (its tape holds arrays, not truth values)
+    u = u0.copy()
+    for _ in range(3):
+        lap = np.zeros_like(u)
+        lap[1:-1, 1:-1] = (u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] + u[1:-1, 2:]
+                           - 4 * u[1:-1, 1:-1])
+        u = u + 0.1 * lap
+        u[u < 0] = 0.0
+        over = u > 1.0
+        u[over] = 1.0 - 0.5 * (u[over] - 1.0)
+    return np.sum(u ** 2)
+
+
+def test_boolean_masks_of_any_rank():
+    x = rng.normal(size=(3, 2, 2))
+    agrees(masks_of_any_rank, (x, rng.normal(size=(3, 2, 2))), (0, 1))
+
+
+def test_masks_made_in_a_loop():
+    agrees(clamped_diffusion, (rng.normal(size=(4, 5)) * 0.8,), 0)
+
+
+def masked_by_argument(x, mask):
+    return np.sum(x[mask] ** 2)
+
+
+def test_a_mask_argument_of_two_axes_is_an_error_not_a_numba_traceback():
+    with pytest.raises(adc.AdcompileError, match="Numba failed to make machine code") as info:
+        adc.grad(masked_by_argument)(np.ones((2, 3)), np.ones((2, 3)) > 0)
+    assert "boolean mask of one axis" in str(info.value)
+    assert "masked_by_argument() at" in str(info.value)

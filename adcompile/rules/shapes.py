@@ -12,7 +12,7 @@ differentiated like user code.  Each rule: ``(g, ans, *args)``.
 import numpy as np
 
 from .. import kernels_shapes as ks
-from ..kernels import reshape, sum_along
+from ..kernels import reshape, sum_along, unbroadcast, zeros_like
 from . import composite, derivative, implemented_by, linear, nondifferentiable, shape_only
 
 # -- scans ------------------------------------------------------------------------------------
@@ -235,6 +235,21 @@ def take_axis(g, ans, x, indices, axis):
 
 
 linear(np.take, ks.take)
+
+# -- boolean masks (the normalizer writes x[mask] and y[mask] = v with these) -----------------
+
+
+@derivative(ks.masked, elementwise=False)
+def masked(g, ans, x, mask):
+    return ks.mask_put(zeros_like(x), mask, g), None
+
+
+@derivative(ks.mask_put, elementwise=False)
+def mask_put(g, ans, y, mask, v):
+    return ks.mask_put(g, mask, 0.0), None, unbroadcast(ks.masked(g, mask), v)
+
+
+linear(ks.masked, ks.mask_put)
 
 
 @composite(np.append)
