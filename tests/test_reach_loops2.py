@@ -31,10 +31,8 @@ def gram_per_slice(T):
     # T[a].T is a Fortran-ordered view; the loop writes into out, so it tapes the view
     out = np.zeros_like(T)
     for a in range(T.shape[0]):
-        for b in range(T.shape[1]):
-            out[a, b] = T[a, b] @ T[a, b].T
-            out[a, b, 0, 0] += np.trace(T[a, b])
-    return np.sum(out.sum(axis=(2, 3)) ** 2)
+        out[a] = T[a] @ T[a].T
+    return np.sum(out ** 2)
 
 
 def transposed_carry(X):
@@ -47,7 +45,7 @@ def transposed_carry(X):
     return np.sum(out ** 2)
 
 
-@pytest.mark.parametrize("f, shape", [(gram_per_slice, (2, 2, 3, 3)),
+@pytest.mark.parametrize("f, shape", [(gram_per_slice, (2, 3, 3)),
                                       (transposed_carry, (2, 3))])
 def test_a_transposed_view_taped_in_a_loop_keeps_its_order(f, shape):
     # a tape took the elements of an F-ordered view in memory order and gave them back in
