@@ -232,7 +232,10 @@ class _Normalizer:
                     hint = (f"if '{value.id}' is an array, index it: {', '.join(names)} = "
                             f"{parts} (a tuple passed for a parameter unpacks as written)")
                 else:
-                    hint = "write a, b = x, y, or assign each name separately"
+                    row = ast.unparse(value)
+                    parts = ", ".join(f"row[{k}]" for k in range(len(names)))
+                    hint = (f"if {row} is an array, bind it and index it: row = {row}; "
+                            f"{', '.join(names)} = {parts} (or write a, b = x, y)")
                 raise self.info.error(target, "tuple unpacking takes a tuple display, a tuple "
                                       "parameter or an array's .shape",
                                       construct="tuple unpacking", hint=hint)

@@ -233,3 +233,18 @@ def test_a_mask_argument_of_two_axes_is_an_error_not_a_numba_traceback():
         adc.grad(masked_by_argument)(np.ones((2, 3)), np.ones((2, 3)) > 0)
     assert "boolean mask of one axis" in str(info.value)
     assert "masked_by_argument() at" in str(info.value)
+
+
+def edge_energy(pos):
+    edges = np.array([[0, 1], [1, 2], [2, 0]])
+    E = 0.0
+    for e in range(edges.shape[0]):
+        i, j = edges[e]
+        E += np.sum((pos[i] - pos[j]) ** 2)
+    return E
+
+
+def test_unpacking_an_array_row_is_refused_with_the_rewrite():
+    with pytest.raises(adc.AdcompileError, match="tuple unpacking") as info:
+        adc.grad(edge_energy)(rng.normal(size=(3, 2)))
+    assert "row = edges[e]; i, j = row[0], row[1]" in str(info.value)
