@@ -248,3 +248,26 @@ def test_unpacking_an_array_row_is_refused_with_the_rewrite():
     with pytest.raises(adc.AdcompileError, match="tuple unpacking") as info:
         adc.grad(edge_energy)(rng.normal(size=(3, 2)))
     assert "row = edges[e]; i, j = row[0], row[1]" in str(info.value)
+
+
+def stacked_layers(params, X, y):
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    w, b = params[-1]
+    return np.mean((h @ w + b - y) ** 2)
+
+
+def test_optimizers_take_a_tuple_parameter_the_source_does_not_unpack():
+    X = rng.normal(size=(20, 2))
+    y = np.tanh(X @ np.array([1.0, -1.0]))
+    p0 = ((rng.normal(size=(2, 3)) * 0.5, np.zeros(3)), (rng.normal(size=3) * 0.5, 0.0))
+    with pytest.raises(adc.AdcompileError, match="x0 holds tuples") as info:
+        adc.optim.gd(stacked_layers, p0, lr=0.1, steps=5, args=(X, y))
+    assert "wrt='params'" in str(info.value)  # was: "x0 holds (array(...)...) ... not a number"
+    params, history = adc.optim.gd(stacked_layers, p0, wrt="params", lr=0.2, steps=60,
+                                   args=(X, y))
+    assert history[-1] < 0.5 * history[0]
+    (W, b), (w, c) = params
+    assert W.shape == (2, 3) and b.shape == (3,) and w.shape == (3,) and isinstance(c, float)
+    assert np.isclose(history[-1], stacked_layers(params, X, y), rtol=0.1)

@@ -442,6 +442,16 @@ class _Problem(NamedTuple):
             return cls.build_structured(info, list(x0), wrt, True, what)
         if wrt is None and isinstance(x0, list) and x0 and all(map(_is_number, x0)):
             x0 = _number_list(x0, info, what)
+        if wrt is None and isinstance(x0, (tuple, list)) and any(
+                isinstance(v, (tuple, list)) for v in x0):
+            first = info.params[0] if info.params else "params"
+            raise AdcompileError(
+                f"{what} holds tuples, and {info.name}() does not unpack a parameter with "
+                f"'{', '.join('...' for _ in range(2))} = {first}', so it is not known whether "
+                f"{what} is the start of one tuple parameter or one start value per parameter",
+                construct=what, hint=f"name the parameters: wrt='{first}' when {what} is the "
+                f"start value of the tuple parameter '{first}', or wrt=(...) with one start "
+                f"value per name")
         values, x0_is_tuple = _start_point(x0, what)
         if wrt is None:
             if len(values) > len(info.params):
