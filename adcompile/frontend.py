@@ -701,6 +701,22 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
     _check_structure(info, node)
     if (isinstance(node, ast.Expr) and not _is_docstring(node.value, body)
             and type(node.value) not in _REJECTED):
+        call = node.value
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "at" and call.args
+                and type(_early_resolve(info, call.func.value)).__name__ == "ufunc"):
+            name = ast.unparse(call.func)  # np.add.at(out, idx, v)
+            target, rest = ast.unparse(call.args[0]), [ast.unparse(a) for a in call.args[1:]]
+            index = rest[0] if rest and rest[0].isidentifier() else "idx"
+            first = f"{index} = {rest[0]}; " if rest and index != rest[0] else ""
+            value = f"{rest[1]}[k]" if len(rest) > 1 and rest[1].isidentifier() else "v[k]"
+            raise info.error(node, f"{name}() changes '{target}' in place, which "
+                             "differentiated code does not do through a ufunc method",
+                             construct=f"{name}()", hint=f"write the loop it stands for: "
+                             f"{first}for k in range(len({index})): {target}[{index}[k]] "
+                             f"{_AT_OPERATORS.get(call.func.value.attr, '+')}= {value}"
+                             if isinstance(call.func.value, ast.Attribute) else
+                             "write the loop it stands for, one element at a time")
         in_place = (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
                     and node.value.func.attr == "sort")
         base = ast.unparse(node.value.func.value) if in_place else ""
@@ -764,6 +780,11 @@ def mask_names(tree: ast.FunctionDef, resolve: Callable[[ast.expr], Any]) -> set
                 masks.discard(name)
                 changed = True
     return masks
+
+
+#: the augmented operator of ``np.<ufunc>.at``, for the loop it stands for
+_AT_OPERATORS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/",
+                 "true_divide": "/"}
 
 
 def _mark_index_lists(index: ast.expr) -> None:

@@ -271,3 +271,26 @@ def test_optimizers_take_a_tuple_parameter_the_source_does_not_unpack():
     (W, b), (w, c) = params
     assert W.shape == (2, 3) and b.shape == (3,) and w.shape == (3,) and isinstance(c, float)
     assert np.isclose(history[-1], stacked_layers(params, X, y), rtol=0.1)
+
+
+def scatter_by_ufunc(x):
+    out = np.zeros(3)
+    np.add.at(out, np.array([0, 1, 1, 2, 2, 2]), x)
+    return np.sum(out ** 2)
+
+
+def scatter_by_loop(x):  # the rewrite the refusal gives
+    out = np.zeros(3)
+    idx = np.array([0, 1, 1, 2, 2, 2])
+    for k in range(len(idx)):
+        out[idx[k]] += x[k]
+    return np.sum(out ** 2)
+
+
+def test_ufunc_at_is_refused_with_the_loop_it_stands_for():
+    # was: "an expression statement has no effect on the result" (it has one: in place)
+    with pytest.raises(adc.AdcompileError, match=r"np.add.at\(\) changes 'out' in place") as e:
+        adc.grad(scatter_by_ufunc)(np.ones(6))
+    assert ("idx = np.array([0, 1, 1, 2, 2, 2]); for k in range(len(idx)): out[idx[k]] += x[k]"
+            in str(e.value))
+    agrees(scatter_by_loop, (rng.normal(size=6),), 0)
