@@ -13,6 +13,7 @@ import math
 import re
 import sys
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,9 @@ class CompiledFunction(CPUDispatcher):
                     "(or value_and_grad) returns, which takes tuples, or pass the elements as "
                     "parameters of their own")
         try:
-            entry = super()._compile_for_args(*args, **kws)
+            with warnings.catch_warnings():  # about the generated code: not the user's to act on
+                warnings.simplefilter("ignore", numba_errors.NumbaPerformanceWarning)
+                entry = super()._compile_for_args(*args, **kws)
         except numba_errors.TypingError as exc:
             raise self._type_error(exc, args) from exc  # (the API boundary drops the cause)
         except (AdcompileError, MemoryError):
@@ -239,6 +242,10 @@ class CompiledFunction(CPUDispatcher):
             if "array" in unify.group(1) and "array" in unify.group(2):
                 hint = (f"give '{name}' the type it ends with where it starts: multiply "
                         "the starting integer array by 1.0 (or pass a float64 array)")
+            elif "0d" in unify.group(1) or "0d" in unify.group(2):
+                hint = (f"'{name}' starts as a 0-d array (np.array(0.0)), which arithmetic "
+                        "turns into a number: start it as a number (0.0) or as an array of "
+                        "one element (np.zeros(1))")
             else:
                 hint = (f"keep '{name}' a number or an array throughout (Numba gives "
                         "each variable one type): use another name for the other one")

@@ -294,3 +294,16 @@ def test_ufunc_at_is_refused_with_the_loop_it_stands_for():
     assert ("idx = np.array([0, 1, 1, 2, 2, 2]); for k in range(len(idx)): out[idx[k]] += x[k]"
             in str(e.value))
     agrees(scatter_by_loop, (rng.normal(size=6),), 0)
+
+
+def accumulates_into_0d(x):
+    s = np.array(0.0)
+    for xi in x:
+        s = s + xi * xi
+    return float(s)
+
+
+def test_a_0d_array_that_becomes_a_number_names_the_fix():
+    with pytest.raises(adc.AdcompileError, match="'s' holds array") as info:
+        adc.grad(accumulates_into_0d)(np.ones(3))
+    assert "start it as a number (0.0)" in str(info.value)
