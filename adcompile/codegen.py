@@ -842,6 +842,11 @@ def _used_header(header: str, body: str) -> str:
     return "\n".join(lines).rstrip()
 
 
+def function_text(text: str, name: str) -> str:
+    """The text of the function ``name`` in a module's ``text``."""
+    return _split(text)[1][name]
+
+
 def _split(text: str) -> tuple[str, dict[str, str]]:
     chunks = re.split(r"\n+(?=def )", text.strip())
     functions = {}

@@ -22,6 +22,7 @@ nested as it, each leaf nested as it again, as ``jax.hessian`` does).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import codegen, structure
+from . import batch, codegen, structure
 from .api import Wrt, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
 from .errors import AdcompileError, api_boundary
 from .frontend import FunctionInfo, parse_function
@@ -367,14 +368,17 @@ class Hessian:
         self.module = module
         self._made: dict[Any, Any] = {}
 
+    _block_source = ""
+
     @property
     def source(self) -> str:
         """The code of the loop's body: ``..._setup``, the work done once, and
-        ``..._columns``, the Hessian-vector product run once per column."""
+        ``..._columns``, the Hessian-vector product run once per column (after a call that
+        computed blocks of columns at once, ``..._block``, the same for a stack of seeds)."""
         if self.module is None:
             return ("# the Hessian's code is generated at the first call with tuple "
                     "arguments\n")
-        return self.module.source("setup", "columns")
+        return self._block_source or self.module.source("setup", "columns")
 
     def _setup(self, args: tuple) -> tuple[FunctionInfo, list[str], bool, codegen.Generated]:
         key = tuple(structure.shape_of(a) for a in args)
@@ -385,6 +389,23 @@ class Hessian:
                 else _hessian_module(self.f, self.wrt, args)
             self._made[key] = (shaped, names, as_tuple, module)
         return self._made[key]
+
+    def _block(self, module: codegen.Generated, args: tuple, seeds: tuple, j: int) -> Any:
+        """The columns function for stacks of seeds of ``wrt`` leaf ``j`` (see
+        :mod:`adcompile.batch`), made for the shapes of ``args``; None where it cannot be."""
+        key = (module.path, tuple((np.shape(a), np.asarray(a).dtype.str) for a in args), j)
+        if key not in _BLOCKS:
+            given = module.function("setup")(*args)
+            first = tuple(s.copy() if i == j else s for i, s in enumerate(seeds))
+            first[j].reshape(-1)[0] = 1.0
+            fn = _function_ast(module, "columns")
+            name = f"{fn.name[:-len('_columns')]}_block"
+            _BLOCKS[key] = batch.batched(fn, vars(module.module), (*args, *given, *first),
+                                         len(args) + len(given) + j, name)
+        block = _BLOCKS[key]
+        if block is not None and not self._block_source:
+            self._block_source = module.source("setup").rstrip() + "\n\n\n" + block[1]
+        return block
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
@@ -402,7 +423,10 @@ class Hessian:
         rows: list[list[Any]] = [[None] * len(xs) for _ in xs]
         for j, x in enumerate(xs):
             outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
-            if arrays[j]:
+            block = self._block(module, flat_args, seeds, j) if arrays[j] else None
+            if block is not None:
+                _blocks(block, flat_args, setup, seeds, j, outs, several)
+            elif arrays[j]:
                 parts = [f"r[{i}]" if several else "r" for i in range(len(xs))]
                 _unit_loop(j, parts, tuple(arrays), rows=False, setup=True)(
                     columns, flat_args, seeds, outs, setup)
@@ -422,6 +446,37 @@ class Hessian:
 
 
 _LOOPS: dict[tuple, Any] = {}
+#: block functions (``batch.batched``) by module, shapes of the arguments and seed
+_BLOCKS: dict[tuple, Any] = {}
+#: the most numbers one value of a block function may hold (blocks are cut to fit)
+BLOCK_ELEMENTS = 1 << 20
+
+
+def _function_ast(module: codegen.Generated, role: str) -> ast.FunctionDef:
+    """The generated function of ``role``, as a tree."""
+    text = codegen.function_text(module.text, module.names[role])
+    return ast.parse(text).body[0]
+
+
+def _blocks(block: Any, args: tuple, setup: Any, seeds: tuple, j: int, outs: tuple,
+            several: bool) -> None:
+    """Fill column after column of each block in ``outs`` with the block function, for
+    stacks of ``k`` unit seeds of ``wrt`` leaf ``j`` at a time."""
+    function, _, stacked, largest = block
+    given = setup(*args)
+    n = int(np.size(seeds[j]))
+    shape = np.shape(seeds[j])
+    k = max(1, min(n, BLOCK_ELEMENTS // max(largest, 1)))
+    for start in range(0, n, k):
+        count = min(k, n - start)
+        stack = np.zeros((count, n))
+        stack[np.arange(count), start + np.arange(count)] = 1.0
+        r = function(*args, *given, *seeds[:j], stack.reshape((count, *shape)), *seeds[j + 1:])
+        for i, part in enumerate(r if several else (r,)):
+            if stacked[i]:
+                outs[i][:, start:start + count] = np.reshape(part, (count, -1)).T
+            else:  # the same for every seed
+                outs[i][:, start:start + count] = np.ravel(part)[:, None]
 
 
 def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: bool,

@@ -16,7 +16,9 @@ What it measures, every figure a ratio taken in this one run (performance.md):
    Rosenbrock loop, also a directional derivative written by hand and compiled by Numba: the
    limit of forward mode on that loop.
 2. The full Hessian of a loss of 100 parameters (logistic regression on 400 rows):
-   ``adc.hessian`` (100 Hessian-vector products in one compiled loop) against
+   ``adc.hessian`` (the Hessian-vector products of all 100 columns at once, the work that
+   does not depend on the column done once: ``adcompile/hoist.py``, ``adcompile/batch.py``)
+   against
    ``jax.jit(jax.hessian(...))`` when JAX is installed (``pip install -e ".[bench-jax]"``),
    skipped with a note otherwise; wall-clock time here, since JAX computes in threads of its
    own.

@@ -1,0 +1,557 @@
+"""Many columns in one call: a ``columns`` function (:mod:`adcompile.hoist`) rewritten for a
+block of seeds with a leading batch axis.
+
+``hessian`` calls ``<name>_columns(*args, *given, dt_x)`` once per entry of ``x``.  For a
+straight-line body, :func:`batched` writes ``<name>_block``, which takes ``dt_x`` as a stack
+of ``k`` seeds, shape ``(k,) + x.shape``, and returns the ``k`` results stacked the same way:
+a matrix-vector product ``X @ dt_x`` becomes one matrix-matrix product ``dt_x @ X.T``,
+arithmetic works on the stack as it is (an axis inserted where a value of lower rank meets
+one of higher rank: ``d[:, None]``), a sum per column is ``column_sums(d)``.  Each value
+either depends on the seed (it is *batched*: one per column) or does not (it is computed
+once, as before); a statement that reads only unbatched values is kept as it is.
+
+The ranks and shapes of the values come from one run of ``<name>_columns`` as Python, on
+the first seed, at the arguments' shapes: the block function is made for those shapes (the
+Hessian keeps one per shape of its arguments).  That run's result is also checked against
+the block function's first column; a body the rules below do not cover, or a mismatch, gives
+``None``, and the caller keeps its loop over columns.
+
+Rules, for a statement that reads a batched value: arithmetic and elementwise functions
+(ufuncs, the vector kernels; ``math.f`` becomes ``np.f``) as they are; ``@`` with a seed on
+the right of a matrix as ``b @ a.T``, on the left as it is; ``np.sum``/``np.mean`` of a whole
+array per column; indexing with numbers and slices after a leading ``:``; ``x.T`` and
+``x.shape`` of the column; the kernels of the backward sweep where the shapes make them the
+identity or a product (``unbroadcast``, ``broadcast_tangent``, ``fresh_tangent``,
+``reduce_adjoint``, ``reduced_size``, ``matmul_right``, ``matmul_left``, ``zeros_like``,
+``as_float``).  Anything else is computed column by column in a helper loop of its own
+(``<target>_per_column``), which is always right, only slower.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+from . import hoist, kernels, kernels_fastmath
+from .render import function_def
+
+#: the kernels of :mod:`adcompile.kernels` these rules know
+_K = kernels
+_ELEMENTWISE_KERNELS = {getattr(kernels_fastmath, n) for n in kernels_fastmath.__all__}
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def column_sums(x: np.ndarray) -> np.ndarray:
+    """The sum of each column's value: ``x`` of shape ``(k, ...)`` gives ``(k,)``."""
+    k = x.shape[0]
+    flat = np.ascontiguousarray(x).reshape(k, x.size // k if k else 0)
+    out = np.zeros(k)
+    for j in range(k):
+        out[j] = flat[j].sum()
+    return out
+
+
+def column_means(x: np.ndarray) -> np.ndarray:
+    """The mean of each column's value."""
+    k = x.shape[0]
+    return column_sums(x) / (x.size // k)
+
+
+column_sums_jit = numba.njit(column_sums, error_model="numpy")
+column_means_jit = numba.njit(
+    lambda x: column_sums_jit(x) / (x.size // x.shape[0]), error_model="numpy")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Batcher:
+    def __init__(self, namespace: dict[str, Any], shapes: dict[str, tuple],
+                 batched: set[str]) -> None:
+        self.namespace = namespace
+        self.shapes = shapes      # per-column shape of every name (from the Python run)
+        self.batched = set(batched)
+        self.renamed: dict[str, str] = {}
+        self.taken: set[str] = set(shapes) | set(namespace)
+        self.helpers: list[ast.FunctionDef] = []
+
+    # -- names ----------------------------------------------------------------------------
+
+    def fresh(self, base: str) -> str:
+        k = 1
+        while f"{base}_{k}" in self.taken:
+            k += 1
+        self.taken.add(f"{base}_{k}")
+        return f"{base}_{k}"
+
+    def name(self, node: ast.Name) -> ast.Name:
+        return ast.Name(id=self.renamed.get(node.id, node.id), ctx=ast.Load())
+
+    def is_batched(self, node: ast.expr) -> bool:
+        return any(isinstance(n, ast.Name) and self.renamed.get(n.id, n.id) in self.batched
+                   for n in ast.walk(node))
+
+    def rank(self, node: ast.expr) -> int:
+        """The rank of one column's value of ``node`` (a name, a number, or arithmetic)."""
+        if isinstance(node, ast.Name):
+            shape = self.shapes.get(node.id)
+            if shape is None:
+                raise _Unsupported(node.id)
+            return len(shape)
+        if isinstance(node, ast.Constant):
+            return 0
+        if isinstance(node, ast.BinOp) and _is_arithmetic(node):
+            return max(self.rank(node.left), self.rank(node.right))
+        if isinstance(node, ast.UnaryOp) and _is_arithmetic(node):
+            return self.rank(node.operand)
+        raise _Unsupported(ast.unparse(node))
+
+    def resolve(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Name):
+            return self.namespace.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return None if base is None else getattr(base, node.attr, None)
+        return None
+
+    def renamed_expr(self, node: ast.expr) -> ast.expr:
+        new = copy.deepcopy(node)
+        for n in ast.walk(new):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                n.id = self.renamed.get(n.id, n.id)
+        return new
+
+    # -- statements -------------------------------------------------------------------------
+
+    def statement(self, stmt: ast.stmt) -> ast.stmt:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            return stmt
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            value = ast.BinOp(left=ast.Name(id=stmt.target.id, ctx=ast.Load()), op=stmt.op,
+                              right=stmt.value)
+            return self.assign(stmt.target.id, value)
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            return self.assign(stmt.targets[0].id, stmt.value)
+        if isinstance(stmt, ast.Return):
+            return ast.Return(value=self.renamed_expr(stmt.value))
+        raise _Unsupported(type(stmt).__name__)
+
+    def assign(self, target: str, value: ast.expr) -> ast.stmt:
+        batched = self.is_batched(value)
+        new_value = self.expression(target, value) if batched else self.renamed_expr(value)
+        name = target
+        if target in self.renamed or target in self.assigned:
+            name = self.fresh(target)  # a value of another type: a name of its own
+        self.assigned.add(name)
+        self.renamed[target] = name
+        self.shapes[name] = self.shapes[target]
+        if batched and not self.shape_only:
+            self.batched.add(name)
+        else:
+            self.batched.discard(name)
+        self.shape_only = False
+        return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=new_value,
+                          lineno=1)
+
+    assigned: set[str]
+    shape_only = False
+
+    # -- expressions ------------------------------------------------------------------------
+
+    def lifted(self, node: ast.expr, rank: int) -> ast.expr:
+        """A batched operand of lower rank than the result, given the axes it lacks after
+        the batch axis (``d[:, None]``), so that it broadcasts as each column would."""
+        if isinstance(node, ast.BinOp) and _is_arithmetic(node):
+            return ast.BinOp(left=self.lifted(node.left, rank), op=node.op,
+                             right=self.lifted(node.right, rank))
+        if isinstance(node, ast.UnaryOp) and _is_arithmetic(node):
+            return ast.UnaryOp(op=node.op, operand=self.lifted(node.operand, rank))
+        new = self.renamed_expr(node)
+        if not self.is_batched(node):
+            return new
+        missing = rank - self.rank(node)
+        if missing <= 0:
+            return new
+        index = ast.Tuple(elts=[ast.Slice(), *([ast.Constant(value=None)] * missing)],
+                          ctx=ast.Load())
+        return ast.Subscript(value=new, slice=index, ctx=ast.Load())
+
+    def expression(self, target: str, value: ast.expr) -> ast.expr:
+        shape = self.shapes[target]
+        rank = len(shape) if shape is not None else -1  # -1: not a number or an array
+        try:
+            return self.rule(target, value, rank)
+        except _Unsupported:
+            return self.per_column(target, value)
+
+    def rule(self, target: str, value: ast.expr, rank: int) -> ast.expr:
+        if isinstance(value, ast.Name):
+            return self.name(value)
+        if isinstance(value, ast.Attribute):
+            return self.attribute(value)
+        if rank < 0:
+            raise _Unsupported(ast.unparse(value))
+        if isinstance(value, ast.BinOp) and isinstance(value.op, _ARITHMETIC):
+            return ast.BinOp(left=self.lifted(value.left, rank), op=value.op,
+                             right=self.lifted(value.right, rank))
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+            return ast.UnaryOp(op=value.op, operand=self.lifted(value.operand, rank))
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+            return self.matmul(value.left, value.right)
+        if isinstance(value, ast.Subscript):
+            return self.subscript(value)
+        if isinstance(value, ast.Attribute):
+            return self.attribute(value)
+        if isinstance(value, ast.Call) and not value.keywords:
+            return self.call(target, value, rank)
+        raise _Unsupported(ast.unparse(value))
+
+    def matmul(self, a: ast.expr, b: ast.expr) -> ast.expr:
+        if not (isinstance(a, ast.Name) and isinstance(b, ast.Name)):
+            raise _Unsupported("@")
+        ra, rb = self.rank(a), self.rank(b)
+        na, nb = self.name(a), self.name(b)
+        if self.is_batched(a) and not self.is_batched(b) and ra == 1 and rb in (1, 2):
+            return ast.BinOp(left=na, op=ast.MatMult(), right=nb)  # (k, n) @ (n, m)
+        if self.is_batched(b) and not self.is_batched(a) and rb == 1 and ra in (1, 2):
+            right = ast.Attribute(value=na, attr="T", ctx=ast.Load()) if ra == 2 else na
+            return ast.BinOp(left=nb, op=ast.MatMult(), right=right)  # (k, n) @ a.T
+        raise _Unsupported("@")
+
+    def subscript(self, value: ast.Subscript) -> ast.expr:
+        if not isinstance(value.value, ast.Name) or self.is_batched(value.slice):
+            raise _Unsupported("index")
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        for part in parts:
+            if isinstance(part, ast.Name) and self.shapes.get(part.id, ()) != ():
+                raise _Unsupported("an array index")
+            if not isinstance(part, (ast.Name, ast.Constant, ast.Slice)):
+                raise _Unsupported("index")
+        index = ast.Tuple(elts=[ast.Slice(), *(self.renamed_expr(p) for p in parts)],
+                          ctx=ast.Load())
+        return ast.Subscript(value=self.name(value.value), slice=index, ctx=ast.Load())
+
+    def attribute(self, value: ast.Attribute) -> ast.expr:
+        if not isinstance(value.value, ast.Name):
+            raise _Unsupported("attribute")
+        base, rank = self.name(value.value), self.rank(value.value)
+        if value.attr == "T" and rank <= 1:
+            return base
+        if value.attr == "T" and rank == 2:
+            axes = ast.Tuple(elts=[ast.Constant(value=a) for a in (0, 2, 1)], ctx=ast.Load())
+            return ast.Call(func=ast.Attribute(value=base, attr="transpose", ctx=ast.Load()),
+                            args=[axes], keywords=[])
+        if value.attr in ("shape", "size", "ndim"):
+            self.shape_only = True
+            column = ast.Subscript(value=base, slice=ast.Constant(value=0), ctx=ast.Load())
+            return ast.Attribute(value=column, attr=value.attr, ctx=ast.Load())
+        raise _Unsupported("attribute")
+
+    def call(self, target: str, value: ast.Call, rank: int) -> ast.expr:
+        func = self.resolve(value.func)
+        args = value.args
+        if not all(isinstance(a, (ast.Name, ast.Constant)) for a in args):
+            raise _Unsupported("call")
+        batched = [self.is_batched(a) for a in args]
+        shapes = [self.shapes[a.id] if isinstance(a, ast.Name) else () for a in args]
+        same = lambda i, j: shapes[i] == shapes[j]  # noqa: E731
+        names = [self.renamed_expr(a) for a in args]
+
+        def call(f: ast.expr, *parts: ast.expr) -> ast.Call:
+            return ast.Call(func=f, args=list(parts), keywords=[])
+
+        if isinstance(func, np.ufunc) or func in _ELEMENTWISE_KERNELS:
+            return call(self.renamed_expr(value.func), *(self.lifted(a, rank) for a in args))
+        if getattr(math, getattr(func, "__name__", ""), None) is func and isinstance(
+                getattr(np, func.__name__, None), np.ufunc):
+            return call(ast.Attribute(value=ast.Name(id=self.np_name(), ctx=ast.Load()),
+                                      attr=func.__name__, ctx=ast.Load()),
+                        *(self.lifted(a, rank) for a in args))
+        if func in (np.sum, np.mean) and len(args) == 1 and batched[0]:
+            helper = "column_sums" if func is np.sum else "column_means"
+            self.namespace[helper] = column_sums_jit if func is np.sum else column_means_jit
+            return call(ast.Name(id=helper, ctx=ast.Load()), names[0])
+        if func in (_K.as_float, _K.zeros_like) and len(args) == 1:
+            return call(self.renamed_expr(value.func), names[0])
+        if func in (_K.broadcast_tangent, _K.fresh_tangent) and same(0, 1) and batched[0]:
+            return names[0]
+        if func is _K.unbroadcast and batched[0]:
+            if same(0, 1):
+                return names[0]
+            if shapes[1] == ():
+                self.namespace["column_sums"] = column_sums_jit
+                return call(ast.Name(id="column_sums", ctx=ast.Load()), names[0])
+        if func is _K.reduced_size and len(args) == 2 and batched == [True, False]:
+            self.shape_only = True
+            column = ast.Subscript(value=names[0], slice=ast.Constant(value=0), ctx=ast.Load())
+            return call(self.renamed_expr(value.func), column, names[1])
+        if func is _K.reduce_adjoint and len(args) == 3 and batched == [False, True, False] \
+                and shapes[0] == () and isinstance(args[2], ast.Constant) \
+                and args[2].value is None:
+            return call(self.renamed_expr(value.func), *names)  # g spread over each column
+        if func is _K.matmul_right and len(args) == 3 and batched == [True, False, False] \
+                and len(shapes[1]) == 2 and len(shapes[0]) == 1:
+            return ast.BinOp(left=names[0], op=ast.MatMult(), right=names[1])  # a.T @ g
+        if func is _K.matmul_left and len(args) == 3 and batched == [True, False, False] \
+                and len(shapes[2]) == 1 and len(shapes[0]) == 1 and len(shapes[1]) == 2:
+            return ast.BinOp(left=self.lifted_right(names[0]), op=ast.Mult(),
+                             right=names[2])  # outer(g, b) per column
+        raise _Unsupported(ast.unparse(value))
+
+    def lifted_right(self, node: ast.expr) -> ast.expr:
+        index = ast.Tuple(elts=[ast.Slice(), ast.Slice(), ast.Constant(value=None)],
+                          ctx=ast.Load())
+        return ast.Subscript(value=node, slice=index, ctx=ast.Load())
+
+    def np_name(self) -> str:
+        for name, obj in self.namespace.items():
+            if obj is np:
+                return name
+        self.namespace["np"] = np
+        return "np"
+
+    def per_column(self, target: str, value: ast.expr) -> ast.expr:
+        """``value`` computed column by column, in a helper loop of its own."""
+        if self.shapes[target] is None:
+            raise _Unsupported("a value that is not a number or an array")
+        if not all(hoist.pure(self.resolve(n.func)) for n in ast.walk(value)
+                   if isinstance(n, ast.Call)):
+            raise _Unsupported("a call that may write into its arguments")  # add_at(d, ...)
+        reads = sorted({self.renamed.get(n.id, n.id) for n in ast.walk(value)
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                        and self.renamed.get(n.id, n.id) in self.shapes})
+        stacked = [n for n in reads if n in self.batched]
+
+        def column(j: ast.expr) -> ast.expr:
+            new = self.renamed_expr(value)
+            for n in ast.walk(new):
+                for field, child in ast.iter_fields(n):
+                    if isinstance(child, ast.Name) and child.id in stacked:
+                        setattr(n, field, ast.Subscript(value=ast.Name(id=child.id,
+                                                                       ctx=ast.Load()),
+                                                        slice=j, ctx=ast.Load()))
+                    elif isinstance(child, list):
+                        for i, c in enumerate(child):
+                            if isinstance(c, ast.Name) and c.id in stacked:
+                                child[i] = ast.Subscript(value=ast.Name(id=c.id,
+                                                                        ctx=ast.Load()),
+                                                         slice=j, ctx=ast.Load())
+            return new
+
+        np_name = self.np_name()
+        helper = self.fresh(f"{target}_per_column")
+        first = stacked[0]
+        source = (f"def {helper}({', '.join(reads)}):\n"
+                  f"    first = {ast.unparse(column(ast.Constant(value=0)))}\n"
+                  f"    out = {np_name}.empty(({first}.shape[0],) + {np_name}.shape(first))\n"
+                  f"    out[0] = first\n"
+                  f"    for j in range(1, {first}.shape[0]):\n"
+                  f"        out[j] = {ast.unparse(column(ast.Name(id='j', ctx=ast.Load())))}\n"
+                  f"    return out\n")
+        self.helpers.append(ast.parse(source).body[0])
+        return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()),
+                        args=[ast.Name(id=n, ctx=ast.Load()) for n in reads], keywords=[])
+
+
+def _is_arithmetic(node: ast.expr) -> bool:
+    return (isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC)) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)))
+
+
+def _one_operation_each(fn: ast.FunctionDef) -> ast.FunctionDef:
+    """``fn`` with every operation that is the operand of another given a name of its own
+    (``d_t10 = unbroadcast(d_t11 * t3, t10)`` becomes ``u1 = d_t11 * t3`` then ``d_t10 =
+    unbroadcast(u1, t10)``), but arithmetic within arithmetic, so that the rules see one
+    operation at a time (or one arithmetic expression) and the run records the shape of
+    every operand."""
+    taken = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
+        a.arg for a in fn.args.args}
+    body: list[ast.stmt] = []
+    count = [0]
+
+    def atom(node: ast.expr) -> ast.expr:
+        if isinstance(node, (ast.Name, ast.Constant)):
+            return node
+        new = operation(node)
+        count[0] += 1
+        while f"u{count[0]}" in taken:
+            count[0] += 1
+        name = f"u{count[0]}"
+        body.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=new,
+                               lineno=1))
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def arithmetic(node: ast.expr) -> ast.expr:
+        """Arithmetic stays one expression (one loop over the arrays); what else it
+        reads gets a name."""
+        if _is_arithmetic(node):
+            return operation(node)
+        return node if isinstance(node, (ast.Name, ast.Constant)) else atom(node)
+
+    def operation(node: ast.expr) -> ast.expr:
+        node = copy.copy(node)
+        if _is_arithmetic(node) and isinstance(node, ast.BinOp):
+            node.left, node.right = arithmetic(node.left), arithmetic(node.right)
+        elif _is_arithmetic(node):
+            node.operand = arithmetic(node.operand)
+        elif isinstance(node, ast.BinOp):
+            node.left, node.right = atom(node.left), atom(node.right)
+        elif isinstance(node, ast.UnaryOp):
+            node.operand = atom(node.operand)
+        elif isinstance(node, ast.Call):
+            node.args = [atom(a) for a in node.args]
+        elif isinstance(node, (ast.Subscript, ast.Attribute)):
+            node.value = atom(node.value)
+        elif isinstance(node, ast.Tuple):
+            node.elts = [atom(e) for e in node.elts]
+        return node
+
+    for stmt in fn.body:
+        stmt = copy.copy(stmt)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+            stmt.value = operation(stmt.value) if not isinstance(stmt, ast.AugAssign) \
+                else atom(stmt.value)
+        elif isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Tuple):
+            stmt.value = ast.Tuple(elts=[atom(e) for e in stmt.value.elts], ctx=ast.Load())
+        elif isinstance(stmt, ast.Return) and stmt.value is not None:
+            stmt.value = atom(stmt.value)
+        body.append(stmt)
+    return function_def(fn.name, copy.deepcopy(fn.args), body)
+
+
+def _merged(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``u1 = e`` then ``a = u1`` (``u1`` read nowhere else) written ``a = e``."""
+    loads: dict[str, int] = {}
+    for stmt in body:
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                loads[n.id] = loads.get(n.id, 0) + 1
+    out: list[ast.stmt] = []
+    for stmt in body:
+        before = out[-1] if out else None
+        if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name)
+                and isinstance(before, ast.Assign) and isinstance(before.targets[0], ast.Name)
+                and before.targets[0].id == stmt.value.id and loads[stmt.value.id] == 1):
+            out[-1] = ast.Assign(targets=stmt.targets, value=before.value, lineno=1)
+            continue
+        out.append(stmt)
+    return out
+
+
+def _shapes_of_run(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple
+                   ) -> tuple[dict[str, tuple | None], Any]:
+    """The shape of every value ``fn`` assigns (``None`` for what is not a float number or
+    a float array), from one run as Python at ``args``, and its result."""
+    shapes: dict[str, tuple | None] = {}
+
+    def record(name: str, value: Any) -> None:
+        ok = isinstance(value, float) or (isinstance(value, np.ndarray)
+                                          and value.dtype == np.float64)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            ok = True  # sizes and indices: unbatched numbers
+        shapes[name] = tuple(np.shape(value)) if ok else None
+
+    body: list[ast.stmt] = []
+    for stmt in fn.body:
+        body.append(stmt)
+        targets = [stmt.targets[0]] if isinstance(stmt, ast.Assign) else (
+            [stmt.target] if isinstance(stmt, ast.AugAssign) else [])
+        for t in targets:
+            if isinstance(t, ast.Name):
+                body.append(ast.Expr(value=ast.Call(
+                    func=ast.Name(id="__record", ctx=ast.Load()),
+                    args=[ast.Constant(value=t.id), ast.Name(id=t.id, ctx=ast.Load())],
+                    keywords=[])))
+    traced = function_def("__traced", copy.deepcopy(fn.args), body)
+    scope = dict(namespace)
+    scope["__record"] = record
+    exec(compile(ast.Module(body=[traced], type_ignores=[]), "<adcompile trace>",  # noqa: S102
+                 "exec"), scope)
+    for a, value in zip(fn.args.args, args, strict=True):
+        record(a.arg, value)
+    result = _python(scope["__traced"])(*args)
+    return shapes, result
+
+
+def _python(f: Callable) -> Callable:
+    return getattr(f, "py_func", f)
+
+
+def _compiled(source: str, space: dict[str, Any], helpers: list[ast.FunctionDef], name: str,
+              args: tuple, seed: int, last: np.ndarray) -> tuple[Any, Any]:
+    """The block function of ``source``, compiled, and its result for the stack of the
+    first and the last unit seed."""
+    exec(compile(source, f"<adcompile {name}>", "exec"), space)  # noqa: S102
+    space.update({f.name: numba.njit(space[f.name], error_model="numpy") for f in helpers})
+    function = numba.njit(space[name], error_model="numpy")
+    stack = np.stack([np.asarray(args[seed]), last])
+    return function, function(*args[:seed], stack, *args[seed + 1:])
+
+
+def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: int,
+            name: str) -> tuple[Any, str, list[bool], int] | None:
+    """``fn`` (a ``columns`` function) for a stack of seeds in parameter ``seed``: the
+    compiled block function, its source, which parts of its result are stacked (the others
+    do not depend on the seed) and the largest number of elements a value of one column has;
+    or ``None`` when the body is not straight-line code, or the block function disagrees
+    with ``fn`` at ``args`` (whose seed is the first unit vector)."""
+    if any(not isinstance(s, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr))
+           for s in fn.body) or not isinstance(fn.body[-1], ast.Return):
+        return None
+    if any(isinstance(t, ast.Subscript) for s in fn.body if isinstance(s, ast.Assign)
+           for t in s.targets):
+        return None
+    fn = _one_operation_each(fn)
+    scope = {k: _python(v) if isinstance(v, numba.core.dispatcher.Dispatcher)
+             and not hasattr(kernels, k) else v for k, v in namespace.items()}
+    last = np.zeros_like(np.asarray(args[seed]))
+    last.reshape(-1)[-1] = 1.0
+    try:
+        shapes, reference = _shapes_of_run(fn, scope, args)
+        _, reference_last = _shapes_of_run(fn, scope, (*args[:seed], last, *args[seed + 1:]))
+    except Exception:  # noqa: BLE001 - what Python cannot run here stays a column loop
+        return None
+    params = [a.arg for a in fn.args.args]
+    stacked_seed = params[seed]
+    if shapes.get(stacked_seed) is None:
+        return None
+    space = dict(namespace)
+    batcher = _Batcher(space, shapes, {stacked_seed})
+    batcher.assigned = set(params)
+    try:
+        body = [batcher.statement(s) for s in fn.body]
+    except _Unsupported:
+        return None
+    block = function_def(name, copy.deepcopy(fn.args), _merged(body))
+    source = "\n\n\n".join(ast.unparse(f) for f in [block, *batcher.helpers])
+    try:
+        with warnings.catch_warnings():  # a view multiplied in a helper loop: slower, right
+            warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
+            function, got = _compiled(source, space, batcher.helpers, name, args, seed, last)
+    except Exception:  # noqa: BLE001 - a rule Numba cannot compile: the column loop
+        return None
+    parts = got if isinstance(got, tuple) else (got,)
+    returned = body[-1].value
+    names = returned.elts if isinstance(returned, ast.Tuple) else [returned]
+    for k, result in enumerate((reference, reference_last)):
+        want = result if isinstance(result, tuple) else (result,)
+        for part, expected, node in zip(parts, want, names, strict=True):
+            column = part[k] if isinstance(node, ast.Name) and node.id in batcher.batched \
+                else part
+            if np.shape(column) != np.shape(expected) or not np.allclose(
+                    column, expected, rtol=1e-10, atol=1e-12 * (
+                    1.0 + float(np.max(np.abs(expected), initial=0.0)))):
+                return None
+    outputs = [isinstance(node, ast.Name) and node.id in batcher.batched for node in names]
+    largest = max((int(np.prod(batcher.shapes[n])) for n in batcher.batched
+                   if batcher.shapes.get(n) is not None), default=1)
+    return function, source, outputs, largest
