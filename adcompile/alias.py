@@ -147,12 +147,20 @@ def check_writes(norm: Normalized) -> None:
         variable = norm.variables.get
         for stmt in augmented:
             old = stmt.augmented
-            if old not in arrays:
-                continue
             mine = variable(old, old)
             mem = owners.get(old, {old})  # names may share memory when their roots meet
             sharers = set(mem) | {n for n, r in owners.items() if r & mem and n in arrays}
             others = {variable(n, n) for n in sharers} - {mine}
+            if getattr(stmt, "guard", None) is not None:
+                # r = A[i] is a number or a view of A, as the types will tell: the guard
+                # refuses a view at the first call where that changes an argument or a
+                # value read afterwards, and is dropped elsewhere
+                if not (others & params or others & {variable(n, n) for n in sharers
+                                                     if n in _live_after(norm, stmt)}):
+                    _drop_guard(norm, stmt)
+                continue
+            if old not in arrays:
+                continue
             if others & params or old in params:
                 what = sorted(others & params or {old})[0]
                 raise info.error(stmt, f"'{mine} {_op(stmt)}= ...' would change the argument "
@@ -185,6 +193,25 @@ def check_writes(norm: Normalized) -> None:
                              construct="a write into a view of an argument",
                              hint=f"copy it first: {p} = {p}.copy(), or build a new array")
     _check_views(norm, owners, stmts)
+
+
+def _drop_guard(norm: Normalized, stmt: ast.Assign) -> None:
+    """Remove the ``number_only`` check the normalizer put before the augmented assignment
+    ``stmt`` (``t = number_only(r); r_1 = t + v`` becomes ``r_1 = r + v``)."""
+    guard = stmt.guard
+    stmt.guard = None
+    stmt.value.left = ast.Name(id=stmt.augmented, ctx=ast.Load())
+
+    def remove(stmts: list[ast.stmt]) -> bool:
+        for k, s in enumerate(stmts):
+            if s is guard:
+                del stmts[k]
+                return True
+            if any(remove(getattr(s, part, [])) for part in ("body", "orelse")):
+                return True
+        return False
+
+    remove(norm.stmts)
 
 
 def _live_after(norm: Normalized, target: ast.stmt) -> set[str]:

@@ -235,6 +235,16 @@ class CompiledFunction(CPUDispatcher):
                 construct="grad of a gradient", hint="use adcompile.hessian(f, wrt=...) for "
                 "the matrix of second derivatives, or adcompile.hvp(f, wrt=...) for its "
                 "products with a vector")
+        if "number_only" in detail:  # r = A[i]; r += v with A[i] a row (normalize, alias)
+            found = re.search(r"number_only\((\w+)\)", _ANSI.sub("", str(exc)))
+            name = re.sub(r"(_\d+)*$", "", found.group(1)) if found else "the name"
+            return AdcompileError(
+                f"{self.user_function}: '{name} += ...' (or another augmented assignment) "
+                f"changes in place the row or slice '{name}' of an array, for {types_}, and "
+                "the array is read afterwards (or is an argument): the gradient cannot follow "
+                "a write through a view", construct="augmented assignment to a view",
+                hint=f"write {name} = {name} + ... (a new array), or write into the array "
+                "itself: A[i] += ...")
         if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
             name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
             detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "

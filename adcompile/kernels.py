@@ -24,7 +24,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed", "reduce_to"]
+           "stored_tangent", "unit_seed", "reduce_to", "number_only"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -120,6 +120,19 @@ def stored_adjoint(g: Any, y: np.ndarray) -> Any:
     if y.dtype.kind not in "fc":
         return np.zeros(np.shape(g)) if np.ndim(g) else 0.0
     return np.array(g, dtype=float) if np.ndim(g) else float(g)
+
+
+def number_only(x: Any) -> Any:
+    """``x``, which must be a number: ``r = A[i]; r += v`` where ``A[i]`` is a row changes ``A``
+    in place, which a gradient that reads ``A`` afterwards cannot follow (refused when Numba
+    types an array here)."""
+    if isinstance(x, np.ndarray):
+        raise TypeError(_NUMBER_ONLY)
+    return x
+
+
+_NUMBER_ONLY = ("number_only: an augmented assignment changes a row or slice of an array in "
+                "place")
 
 
 def int_array(shape: Any, fill: Any) -> np.ndarray:
@@ -929,6 +942,15 @@ def _prod_others(x, axis):
         where, kept = _reduction_map(x, mask_of(axis, x.ndim))
         return _others_in_groups(_as_float64(_flat(x)), where, _size(kept)).reshape(x.shape)
     return grouped
+
+
+@overload(number_only)
+def _number_only(x):
+    if _is_array(x):
+        from numba.core.errors import TypingError
+
+        raise TypingError(_NUMBER_ONLY)
+    return lambda x: x
 
 
 @overload(int_array)

@@ -93,6 +93,8 @@ class _Normalizer:
         self.inlining: list[object] = []  # user functions being inlined (see inline)
         #: user names that only ever hold boolean masks (``m = x > 0``): x[m] is a mask read
         self.masks: set[str] = set()
+        #: versions assigned an element or slice of an array (``r = A[i]``): maybe views
+        self.views: set[str] = set()
 
     def run(self) -> Normalized:
         tree = desugar(self.info.tree, self.names)
@@ -179,9 +181,21 @@ class _Normalizer:
                                       "supported", construct="augmented assignment",
                                       hint="assign to a plain name")
             old = self.load(target.id, target)
-            op = ast.BinOp(left=old, op=stmt.op, right=self.atom(stmt.value))
+            operand = self.atom(stmt.value)
+            guard = None
+            if old.id in self.views:
+                # r = A[i]; r += v: a number or a row of A, which Python changes in place;
+                # alias.check_writes keeps this check (refusing a row at the first call)
+                # only where that matters, and drops it elsewhere
+                checked = self.names.temp()
+                self.emit(checked, ast.Call(func=self.kernel("number_only"), args=[old],
+                                            keywords=[]))
+                guard = self.out[-1]
+                old = ast.Name(id=checked, ctx=ast.Load())
+            op = ast.BinOp(left=old, op=stmt.op, right=operand)
             self.emit(self.define(target.id), op)
-            self.out[-1].augmented = old.id  # in place for an array: see alias.check_writes
+            self.out[-1].augmented = guard.value.args[0].id if guard else old.id
+            self.out[-1].guard = guard  # in place for an array: see alias.check_writes
             return
         if isinstance(stmt, ast.If):
             self.if_statement(stmt)
@@ -1147,6 +1161,9 @@ class _Normalizer:
                                   "(a, b = x, y), or build an array: np.array((x, y))")
         self.out.append(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value,
                                    lineno=self.lineno))
+        if (isinstance(value, ast.Subscript)
+                or isinstance(value, ast.Name) and value.id in self.views):
+            self.views.add(target)  # may be a view: r = A[i] (a row when A has more axes)
 
 
 _METHODS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "prod",

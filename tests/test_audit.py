@@ -301,6 +301,7 @@ def _build_cases() -> list[Case]:
         Case(operator.pow, 2, "{0} ** 0.5", (s(POSITIVE),), "scalar"),
         Case(operator.pow, 2, "2.0 ** {0}", (s(REAL),), "scalar"),
         Case(kernels.power, 2, "{f}({0}, 2)", (s(REAL),), "scalar"),
+        Case(kernels.number_only, 1, "{f}({0})", (s(REAL),), "scalar"),
     ]
     # selection
     cases += [

@@ -307,3 +307,41 @@ def test_a_0d_array_that_becomes_a_number_names_the_fix():
     with pytest.raises(adc.AdcompileError, match="'s' holds array") as info:
         adc.grad(accumulates_into_0d)(np.ones(3))
     assert "start it as a number (0.0)" in str(info.value)
+
+
+def row_updated_in_place(x):
+    A = x.copy()
+    for i in range(A.shape[0]):
+        r = A[i]
+        r *= 0.5 + i  # changes A in Python: A's rank decides whether r is a row
+    return np.sum(A ** 3)
+
+
+def element_accumulated(x):
+    s = x[0]
+    s += x[1]  # a number for a vector x: no write into x
+    for i in range(2, len(x)):
+        t = x[i]
+        t *= 2.0
+        s += t
+    return s * np.sum(x)
+
+
+def test_augmented_assignment_to_a_row_of_an_array_of_unknown_rank():
+    # r = A[i] is a number or a row (A is a copy of an argument); a row was updated as a
+    # new array, silently leaving A as it was (a wrong value and gradient): now refused at
+    # the first call, and a number goes through
+    with pytest.raises(adc.AdcompileError, match=r"'r \+= \.\.\.' \(or another augmented "
+                       "assignment\\) changes in place the row or slice 'r'") as info:
+        adc.grad(row_updated_in_place)(rng.normal(size=(3, 4)))
+    assert "write r = r + ..." in str(info.value)
+    agrees(row_updated_in_place, (rng.normal(size=3),), 0)
+    agrees(element_accumulated, (rng.normal(size=4),), 0)
+    assert "number_only" not in adc.grad(element_of_a_local).source  # no check needed there
+
+
+def element_of_a_local(x):
+    A = x * 2.0
+    s = A[1]
+    s += x[0]  # A is not read again
+    return s * s

@@ -329,6 +329,13 @@ nondifferentiable(
     np.argmin, np.shape, np.size, np.ndim, kernels.int_array, kernels.bool_array,
 )
 
+@derivative(kernels.number_only)
+def number_only(g, ans, x):
+    return g
+
+
+linear(kernels.number_only)
+
 # -- dtype= of the functions that make arrays -------------------------------------------------
 
 #: where each function takes ``dtype`` positionally, and the value it fills with
