@@ -44,7 +44,10 @@ from .analyze import (
     operands,
     target_name,
 )
-from .normalize import Normalized
+from .calls import is_user_function
+from .errors import AdcompileError
+from .frontend import parse_function
+from .normalize import Normalized, normalize
 
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Div: operator.truediv, ast.Pow: operator.pow, ast.Mod: operator.mod,
@@ -70,14 +73,12 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     while changed:
         changed = False
         for stmt in stmts:
-            source = _viewed(info, stmt.value, ranks)
-            if source is None or source not in out:
-                continue
             target = target_name(stmt)
-            new = out[source] - out[target]
-            if new:
-                out[target] |= new
-                changed = True
+            for source in _viewed(info, stmt.value, ranks):
+                new = out.get(source, set()) - out[target]
+                if new:
+                    out[target] |= new
+                    changed = True
     return out
 
 
@@ -117,21 +118,48 @@ def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
     return {n: r for n, r in made.items() if n not in other}
 
 
-def _viewed(info: object, value: ast.expr, ranks: dict[str, int]) -> str | None:
-    """The name ``value`` may be a view of, if any (an element of an array of known rank,
-    every index an integer, is a number, not a view)."""
+def _viewed(info: object, value: ast.expr, ranks: dict[str, int]) -> list[str]:
+    """The names ``value`` may be a view of (an element of an array of known rank, every
+    index an integer, is a number, not a view; a call of a user function may return a view
+    of the arguments it returns views of: ``def row(A): return A[0]``)."""
     if isinstance(value, ast.Name):
-        return value.id
+        return [value.id]
     if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
         parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         if (len(parts) == ranks.get(value.value.id, -1)
                 and not any(isinstance(p, ast.Slice) for p in parts)):
-            return None
-        return value.value.id
+            return []
+        return [value.value.id]
     if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
         if any(info.resolve(value.func) is f for f in _VIEWS):
-            return value.args[0].id
-    return None
+            return [value.args[0].id]
+    if isinstance(value, ast.Call):
+        func = info.resolve(value.func)
+        if is_user_function(func) and not rules.has_rule(func):
+            positions = _callee_views(func)
+            return [a.id for k, a in enumerate(value.args)
+                    if k in positions and isinstance(a, ast.Name)]
+    return []
+
+
+_CALLEE_VIEWS: dict[int, set[int]] = {}
+
+
+def _callee_views(func: object) -> set[int]:
+    """The positions of the parameters whose memory the result of a user function may
+    share (it returns one of them, or a view of one)."""
+    func = getattr(func, "py_func", func)
+    key = id(func)
+    if key not in _CALLEE_VIEWS:
+        _CALLEE_VIEWS[key] = set()  # recursion is rejected elsewhere
+        try:
+            norm = normalize(parse_function(func))
+        except AdcompileError:
+            return set()  # (reported where the callee itself is generated)
+        result = norm.result.id if isinstance(norm.result, ast.Name) else None
+        owners = roots(norm).get(result, set()) if result is not None else set()
+        _CALLEE_VIEWS[key] = {k for k, p in enumerate(norm.info.params) if p in owners}
+    return _CALLEE_VIEWS[key]
 
 
 def check_writes(norm: Normalized) -> None:
@@ -381,10 +409,10 @@ class _Sharing:
             return
         self.read(stmt, [stmt.value], state)
         name = target.id
-        source = _viewed(self.norm.info, stmt.value, self.ranks)
         partners: set[str] = set()
-        if source is not None and name in self.arrays:
-            partners = ({source} | state.shared.get(source, frozenset())) - {name}
+        if name in self.arrays:
+            for source in _viewed(self.norm.info, stmt.value, self.ranks):
+                partners |= ({source} | state.shared.get(source, frozenset())) - {name}
         for old in state.shared.pop(name, frozenset()):
             state.shared[old] = state.shared[old] - {name}
         state.stale.pop(name, None)

@@ -345,3 +345,44 @@ def element_of_a_local(x):
     s = A[1]
     s += x[0]  # A is not read again
     return s * s
+
+
+def first_row(A):
+    return A[0]
+
+
+def doubled(A):
+    return A * 2.0
+
+
+def row_by_helper_read_after_write(x):
+    A = x * 1.0
+    r = first_row(A)  # a view of A, made by a helper
+    A[0, 1] = 5.0 * x[1, 1]
+    return np.sum(r * r)
+
+
+def row_by_helper_written(x):
+    r = first_row(x)
+    r[0] = 5.0
+    return np.sum(x ** 2)
+
+
+def new_array_by_helper(x):
+    A = x * 1.0
+    r = doubled(A)  # a new array: the write into A does not touch it
+    A[0, 1] = 5.0 * x[1, 1]
+    return np.sum(r * r) + np.sum(first_row(A) ** 2)
+
+
+def test_views_returned_by_helpers_are_views():
+    # a helper's result was taken for a new array: a stale view read gave a wrong value and
+    # gradient, and a write through it changed the caller's array
+    x = rng.normal(size=(2, 3))
+    with pytest.raises(adc.AdcompileError, match="'r' is a view of 'A', which was written"):
+        adc.grad(row_by_helper_read_after_write)(x)
+    before = x.copy()
+    with pytest.raises(adc.AdcompileError, match="may change the argument 'x'"):
+        adc.grad(row_by_helper_written)(x)
+    np.testing.assert_array_equal(x, before)
+    agrees(new_array_by_helper, (x,), 0)
