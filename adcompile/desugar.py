@@ -102,6 +102,11 @@ class _Loops:
         it = node.iter
         kind = _kind(it)
         if kind == "range":
+            steps = self.static_range(it) if isinstance(node.target, ast.Name) else None
+            if steps is not None and self.indexes_tuple(node.body, node.target.id):
+                # for i in range(len(params)): W, b = params[i]: unrolled, i a literal
+                return self.unroll(node, [ast.Constant(value=k) for k in steps],
+                                   literal=node.target.id)
             return [node]
         if kind == "reversed" and _kind(it.args[0]) == "range":
             it = _reversed_range(it.args[0])
@@ -287,7 +292,49 @@ class _Loops:
                                                                              strict=True)]
         return None
 
-    def unroll(self, node: ast.For, elements: list[ast.expr]) -> list[ast.stmt]:
+    def static_range(self, it: ast.Call) -> list[int] | None:
+        """The values of ``range(...)`` when its bounds are known here: literals, ``len``
+        of a tuple of known length, and ``+ - *`` of those."""
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            return None
+        bounds = [self.static_int(a) for a in it.args]
+        if None in bounds or (len(bounds) == 3 and bounds[2] == 0):
+            return None
+        return list(range(*bounds))
+
+    def static_int(self, node: ast.expr) -> int | None:
+        if _literal(node) is not None:
+            return _literal(node)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == self.len and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in self.tuples):
+            return self.tuples[node.args[0].id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            a, b = self.static_int(node.left), self.static_int(node.right)
+            if a is None or b is None:
+                return None
+            return a + b if isinstance(node.op, ast.Add) else (
+                a - b if isinstance(node.op, ast.Sub) else a * b)
+        return None
+
+    def indexes_tuple(self, body: list[ast.stmt], name: str) -> bool:
+        """Whether ``body`` indexes a tuple of known length with an expression of ``name``
+        (and does not assign ``name``)."""
+        if name in _stored(body):
+            return False
+        for stmt in body:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Subscript):
+                    base = node.value
+                    while isinstance(base, ast.Subscript):
+                        base = base.value
+                    if (isinstance(base, ast.Name) and base.id in self.tuples
+                            and name in _names(node.slice)):
+                        return True
+        return False
+
+    def unroll(self, node: ast.For, elements: list[ast.expr],
+               literal: str | None = None) -> list[ast.stmt]:
         for stmt in node.body:
             for part in preorder(stmt, lambda n: isinstance(n, (ast.For, ast.While))):
                 if isinstance(part, (ast.Break, ast.Continue)):
@@ -310,7 +357,17 @@ class _Loops:
         for element in elements:  # (the normalizer unpacks a tuple element into the target)
             out.append(ast.copy_location(ast.Assign(targets=[copy_tree(node.target)],
                                                     value=copy_tree(element)), node))
-            out.extend(copy_tree(s) for s in node.body)
+            body = [copy_tree(s) for s in node.body]
+            if literal is not None:  # the counter read as its value: params[i] is params[0]
+                for stmt in body:
+                    for n in ast.walk(stmt):
+                        for field, value in ast.iter_fields(n):
+                            if isinstance(value, ast.Name) and value.id == literal:
+                                setattr(n, field, copy_tree(element))
+                            elif isinstance(value, list):
+                                value[:] = [copy_tree(element) if isinstance(v, ast.Name)
+                                            and v.id == literal else v for v in value]
+            out.extend(body)
         return [fix_locations(s) for s in out] or [ast.copy_location(ast.Pass(), node)]
 
 

@@ -528,10 +528,12 @@ class _Normalizer:
         k = self.static_int(node.slice)
         if type(k) is not int or not -len(whole.elts) <= k < len(whole.elts):
             raise self.info.error(node, "a tuple can only be indexed with an integer literal "
-                                  f"in range (it has {len(whole.elts)} elements)",
+                                  f"in range (it has {len(whole.elts)} elements), or with the "
+                                  "counter of a for loop over a range of known length",
                                   construct="a tuple index",
-                                  hint="index with a literal, or build an array: "
-                                  "np.array((a, b))[i]")
+                                  hint="loop over it (for W, b in params, or for i in "
+                                  "range(len(params)): ... params[i]), index with a literal, "
+                                  "or build an array: np.array((a, b))[i]")
         return copy.deepcopy(whole.elts[k])
 
     # -- control flow -----------------------------------------------------------------------

@@ -386,3 +386,43 @@ def test_views_returned_by_helpers_are_views():
         adc.grad(row_by_helper_written)(x)
     np.testing.assert_array_equal(x, before)
     agrees(new_array_by_helper, (x,), 0)
+
+
+def layers_by_index(params, X, y):
+    h = X
+    for i in range(len(params) - 1):  # unrolled: the counter indexes a tuple
+        W, b = params[i]
+        h = np.tanh(h @ W + b) + 0.1 * i
+    w, c = params[len(params) - 1]
+    return np.mean((h @ w + c - y) ** 2)
+
+
+def layers_by_while(params, X):
+    h = X
+    k = 0
+    while k < 2:
+        W, b = params[k]
+        h = np.tanh(h @ W + b)
+        k += 1
+    return np.sum(h)
+
+
+def test_a_tuple_indexed_by_the_counter_of_a_range_loop():
+    # for i in range(len(params)): W, b = params[i] was refused (a tuple index that is not
+    # a literal); a while loop's counter still is, with the loops that work
+    params = ((rng.normal(size=(2, 3)), rng.normal(size=3)),
+              (rng.normal(size=(3, 3)), rng.normal(size=3)), (rng.normal(size=3), 0.2))
+    X, y = rng.normal(size=(4, 2)), rng.normal(size=4)
+    got = adc.grad(layers_by_index)(params, X, y)
+    flat = [leaf for layer in params for leaf in layer]
+
+    def of_leaves(*leaves):
+        return layers_by_index(((leaves[0], leaves[1]), (leaves[2], leaves[3]),
+                                (leaves[4], leaves[5])), X, y)
+
+    for k, g in enumerate(leaf for layer in got for leaf in layer):
+        np.testing.assert_allclose(g, numeric_gradient(of_leaves, flat, k), rtol=1e-6,
+                                   atol=1e-8)
+    with pytest.raises(adc.AdcompileError, match="a tuple can only be indexed") as info:
+        adc.grad(layers_by_while)(params[:2], X)
+    assert "for i in range(len(params))" in str(info.value)
