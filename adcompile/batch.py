@@ -30,10 +30,13 @@ identity or a product (``unbroadcast``, ``broadcast_tangent``, ``fresh_tangent``
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import ctypes
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -67,6 +70,53 @@ def column_means(x: np.ndarray) -> np.ndarray:
 column_sums_jit = numba.njit(column_sums, error_model="numpy")
 column_means_jit = numba.njit(
     lambda x: column_sums_jit(x) / (x.size // x.shape[0]), error_model="numpy")
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """The BLAS that Numba calls (SciPy's OpenBLAS) on one thread meanwhile.  A block's
+    matrix products are small (a hundred columns): a second thread gains little when the
+    machine is idle, and when another process keeps a core busy, OpenBLAS's threads wait
+    for each other and a product takes ten to a hundred times as long.  Without an OpenBLAS
+    of SciPy's to be found, nothing is changed."""
+    get, put = _openblas_threads()
+    if get is None:
+        yield
+        return
+    before = get()
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+_THREADS: list[tuple[Any, Any]] = []
+
+
+def _openblas_threads() -> tuple[Any, Any]:
+    """OpenBLAS's ``get_num_threads`` and ``set_num_threads`` in SciPy's copy, or Nones."""
+    if not _THREADS:
+        found: tuple[Any, Any] = (None, None)
+        try:
+            import scipy
+
+            root = Path(scipy.__file__).parent
+            for path in [*root.parent.glob("scipy.libs/*openblas*"),
+                         *root.glob(".dylibs/*openblas*")]:
+                lib = ctypes.CDLL(str(path))
+                for prefix in ("scipy_openblas", "openblas"):
+                    for suffix in ("", "64_"):
+                        get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                        put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                        if get is not None and put is not None and found[0] is None:
+                            get.restype = ctypes.c_int
+                            put.argtypes = [ctypes.c_int]
+                            found = (get, put)
+        except (ImportError, OSError):
+            pass
+        _THREADS.append(found)
+    return _THREADS[0]
 
 
 class _Unsupported(Exception):

@@ -467,16 +467,24 @@ def _blocks(block: Any, args: tuple, setup: Any, seeds: tuple, j: int, outs: tup
     n = int(np.size(seeds[j]))
     shape = np.shape(seeds[j])
     k = max(1, min(n, BLOCK_ELEMENTS // max(largest, 1)))
-    for start in range(0, n, k):
-        count = min(k, n - start)
-        stack = np.zeros((count, n))
-        stack[np.arange(count), start + np.arange(count)] = 1.0
-        r = function(*args, *given, *seeds[:j], stack.reshape((count, *shape)), *seeds[j + 1:])
-        for i, part in enumerate(r if several else (r,)):
-            if stacked[i]:
-                outs[i][:, start:start + count] = np.reshape(part, (count, -1)).T
-            else:  # the same for every seed
-                outs[i][:, start:start + count] = np.ravel(part)[:, None]
+    with batch.one_blas_thread():
+        for start in range(0, n, k):
+            _block_of_columns(function, args, given, seeds, j, outs, several, stacked,
+                              start, min(k, n - start), shape)
+
+
+def _block_of_columns(function: Any, args: tuple, given: tuple, seeds: tuple, j: int,
+                      outs: tuple, several: bool, stacked: list[bool], start: int,
+                      count: int, shape: tuple) -> None:
+    """Columns ``start`` to ``start + count`` of each block in ``outs``."""
+    stack = np.zeros((count, int(np.prod(shape))))
+    stack[np.arange(count), start + np.arange(count)] = 1.0
+    r = function(*args, *given, *seeds[:j], stack.reshape((count, *shape)), *seeds[j + 1:])
+    for i, part in enumerate(r if several else (r,)):
+        if stacked[i]:
+            outs[i][:, start:start + count] = np.reshape(part, (count, -1)).T
+        else:  # the same for every seed
+            outs[i][:, start:start + count] = np.ravel(part)[:, None]
 
 
 def _unit_loop(k: int | None, parts: list[str], arrays: tuple[bool, ...], rows: bool,

@@ -183,3 +183,13 @@ def test_hessians_by_blocks_match_second_differences():
         for j in range(2):
             np.testing.assert_allclose(blocks[i][j], second_differences(two_layers, args, i, j),
                                        rtol=1e-4, atol=1e-6)
+
+
+def test_blocks_run_blas_on_one_thread_and_give_it_back():
+    get, _ = batch._openblas_threads()
+    if get is None:
+        pytest.skip("no OpenBLAS of SciPy's to be found here")
+    before = get()
+    with batch.one_blas_thread():
+        assert get() == 1  # a block's products: threads that wait for a busy core cost 40x
+    assert get() == before
