@@ -146,8 +146,10 @@ class Recorder:
         end: list[ast.stmt] = []
         made = [] if static else [
             assign(tape.names[n], self.room(tape, n, capacity)) for n in tape.at_start]
-        # carried values: room made before the loop (by its first execution, for a stack)
-        pre.extend([ast.If(test=copy.deepcopy(first), body=made, orelse=[])]
+        # carried values: room made before the loop (by its first execution, for a stack:
+        # at its position before the loop, as the loop's index is not bound yet)
+        pre.extend([ast.If(test=ast.Compare(left=name(tape.stack), ops=[ast.Eq()],
+                                            comparators=[const(0)]), body=made, orelse=[])]
                    if tape.stack and made else made)
         if growing:  # room doubled when full, before the pushes
             start.extend(self.grow(tape.at_start, tape, index))
