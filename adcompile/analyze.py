@@ -301,7 +301,7 @@ _ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", 
                     "transpose", "reshape", "copy", "ascontiguousarray", "argmax", "argmin",
                     "sum_along", "mean_along", "max_along", "min_along", "prod_along",
                     "zeros_like", "ones_like", "empty_like", "ravel", "squeeze", "expand_dims",
-                    "swapaxes", "moveaxis"}
+                    "swapaxes", "moveaxis", "masked", "mask_put"}
 
 
 def _is_numpy(target: object) -> bool:

@@ -426,3 +426,16 @@ def test_a_tuple_indexed_by_the_counter_of_a_range_loop():
     with pytest.raises(adc.AdcompileError, match="a tuple can only be indexed") as info:
         adc.grad(layers_by_while)(params[:2], X)
     assert "for i in range(len(params))" in str(info.value)
+
+
+def masked_only(x):
+    # x is read only through masks: it must still be known as an array (its adjoint was 0.0)
+    total = 0.0
+    for k in range(3):
+        m = x > 0.1 * k
+        total += np.sum(x[m] * (k + 1))
+    return total
+
+
+def test_an_argument_read_only_through_masks():
+    agrees(masked_only, (np.array([0.35, -0.2, 0.05, 0.9, 0.16, -0.7]),), 0)
