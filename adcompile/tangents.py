@@ -303,7 +303,10 @@ class _Tangents:
 
 
 def _sum(terms: list[ast.expr]) -> ast.expr:
-    """The terms added up, ``a - b`` for ``a + -b``."""
+    """The terms added up, ``a - b`` for ``a + -b``; a term that comes twice (``x * x``
+    gives ``dt_x * x`` for each factor) is written once, times 2."""
+    if len(terms) == 2 and ast.dump(terms[0]) == ast.dump(terms[1]):
+        return ast.BinOp(left=terms[0], op=ast.Mult(), right=ast.Constant(value=2.0))
     out = terms[0]
     for term in terms[1:]:
         if isinstance(term, ast.UnaryOp) and isinstance(term.op, ast.USub):

@@ -208,6 +208,16 @@ def test_tangent_arithmetic_read_once_is_written_into_its_reader():
     check_jvp(store_between, (np.array([0.4, -1.2, 0.9]),), 0)
 
 
+def squares(x, A):
+    return np.sum(x * x) + np.sum((A @ x + x) * (A @ x + x))
+
+
+def test_a_product_of_a_value_with_itself_has_one_tangent_term_twice():
+    x = np.array([0.4, -1.2, 0.9])
+    check_jvp(squares, (x, np.eye(3) * 0.5 + 0.1), 0)
+    assert "dt_x * x * 2.0" in adc.jvp(squares).source
+
+
 def test_a_tangent_is_shared_only_where_no_store_can_change_it():
     x = np.array([0.4, -1.2, 0.9])
     check_jvp(store_into_a_sum, (x,), 0)
