@@ -607,8 +607,8 @@ class Writer:
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
                             "accumulate", "alias", "while_store", "table", "pairwise",
                             "stencil", "inner_while", "read_then_store", "int_store",
-                            "augmented"])
-        if form in ("table", "pairwise", "stencil", "inner_while"):
+                            "augmented", "fresh_fill"])
+        if form in ("table", "pairwise", "stencil", "inner_while", "fresh_fill"):
             self.features.add("nested-store")
             return self.nested_store(indent, form, name, y)
         if form == "read_then_store":
@@ -789,6 +789,8 @@ class Writer:
             self.emit(indent + 1, f"{c} = {y}")
             self.emit(indent, f"{name} = np.sum({c})")
             return self.finish(indent, name, 3.0)
+        if form == "fresh_fill":
+            return self.fresh_fill(indent, name, y, i)
         s, _ = self.scalar(1)
         k = self.name("k")
         self.emit(indent, f"{y} = np.zeros(3)")
@@ -799,6 +801,49 @@ class Writer:
         self.emit(indent + 2, f"{k} += 1")
         self.emit(indent, f"{name} = np.sum({y} * {y})")
         return self.finish(indent, name, 3 * (4 * 0.625) ** 2)
+
+    def fresh_fill(self, indent, name, y, i):
+        """An array made in each step of an outer loop (``np.zeros``, or ``np.empty`` when
+        the fill writes every element before any read), filled by an inner loop at its index
+        (the first write of each element, whose adjoint needs no clearing), or with the
+        element read before the store, or stored again, or at an index that repeats
+        (``i // 2``, ``0``, ``min(i + 1, 2)``), all of which keep the clearing; then rebound
+        as the carried array or summed."""
+        self.features.add("first-write")
+        s, _ = self.scalar(1)
+        v, _ = self.vector(1)
+        c, t, z = self.name("c"), self.name("t"), self.name("z")
+        index = self.choice([i, i, f"2 - {i}", f"{i} // 2", "0", f"min({i} + 1, 2)"])
+        extra = self.choice(["none", "none", "second", "read"])
+        inner = self.choice(["range(3)", "range(3)", "range(2, -1, -1)", f"range({t} % 3 + 1)"])
+        full = index in (i, f"2 - {i}") and not inner.startswith(f"range({t}")
+        if full and extra != "read" and self.flip():
+            alloc = "np.empty(3)"
+            self.features.add("first-write-empty")
+        else:
+            alloc = "np.zeros(3)"
+        if index not in (i, f"2 - {i}"):
+            self.features.add("first-write-repeated-index")
+        self.emit(indent, f"{c} = np.tanh({v})")
+        self.emit(indent, f"{z} = 0.0")
+        self.emit(indent, f"for {t} in {self.loop_range()}:")
+        self.emit(indent + 1, f"{y} = {alloc}")
+        self.emit(indent + 1, f"for {i} in {inner}:")
+        value = f"{c}[{i}] * {s} + {c}[({i} + 1) % 3]"
+        if extra == "read":  # the element read before the store, into the value stored
+            old = self.name("o")
+            self.emit(indent + 2, f"{old} = {y}[{index}]")
+            self.emit(indent + 2, f"{z} = {z} + 0.25 * math.tanh({old})")
+            value = f"{value} + {old}"
+        self.emit(indent + 2, f"{y}[{index}] = math.tanh({value})")
+        if extra == "second":  # the element stored again in the same iteration
+            self.emit(indent + 2, f"{y}[{index}] = math.tanh({y}[{index}] * {s} - {c}[{i}])")
+        if self.flip():
+            self.emit(indent + 1, f"{c} = {y}")
+        else:
+            self.emit(indent + 1, f"{z} = {z} + 0.25 * np.sum({y} * {c})")
+        self.emit(indent, f"{name} = np.sum({c}) + {z}")
+        return self.finish(indent, name, 3.0 + MAX_TRIPS * (0.75 + 0.75))
 
     def pair(self, indent):
         """Reads the tuple parameter ``P = (float, vector)``: unpacked, indexed, or passed to
