@@ -639,6 +639,13 @@ class _Reverser(Recorder):
             # trip counts of the loops inside, which their reversals read
             tape.at_end += [t.trips for t in self.inner_tapes(loop.body)
                             if t.trips and t.trips in reads]
+            # the counter of a loop inside, read after that loop (x[j] after `for j`): its
+            # last value, which the reversal of the loop inside would otherwise overwrite
+            tape.at_end += [t for t in dict.fromkeys(
+                node.target.id for stmt in loop.body for node in ast.walk(stmt)
+                if isinstance(node, ast.For) and isinstance(node.target, ast.Name))
+                if t in reads and t not in tape.at_end and t not in loop.carried
+                and t != index_name]
             if nested and tape.at_start + tape.at_end:
                 tape.stack = self.names.fresh(f"{index_name or 'it'}_pos")
             values = self.values_read(reverse_body)

@@ -393,6 +393,33 @@ def rebound_with_a_second_store(x, a):
     return np.sum(u * x)
 
 
+def counter_read_after(x, a):
+    # j, the counter of the inner loop, is read after it: its last value (0 or 1) is taped
+    # at the end of the outer iteration, as the reversal of the inner loop rebinds j
+    n = x.shape[0]
+    v = np.zeros(n)
+    for i in range(n):
+        s = a
+        for j in range(i % 2 + 1):
+            s = math.sin(s + x[j])
+        v[i] = s * x[j]
+    return np.sum(v * v)
+
+
+def counters_of_two_depths_read_after(x, a):
+    # the counters of a loop two levels in and of one level in, both read after their loops
+    n = x.shape[0]
+    v = np.zeros(n)
+    for i in range(n):
+        s = a
+        for k in range(i % 3 + 1):
+            for j in range(k + 1):
+                s = math.cos(s * x[j])
+            s = s + x[j] * x[k]
+        v[i] = s * x[k] + x[j]
+    return np.sum(v * v)
+
+
 RNG = np.random.default_rng(11)
 X = RNG.uniform(-0.9, 0.9, size=6)
 STACKS = [
@@ -407,6 +434,8 @@ STACKS = [
     (for_in_while_in_for, (X, 0.8), (0, 1)),
     (loops_in_a_helper, (X[:5], 0.8), (0, 1)),
     (nest_run_twice, (X, 0.8), (0, 1)),
+    (counter_read_after, (X[:4], 0.4), (0, 1)),
+    (counters_of_two_depths_read_after, (X[:4], 0.4), (0, 1)),
 ]
 FIRST = [
     (fill_and_rebind, (0.2, X), (0, 1)),
