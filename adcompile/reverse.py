@@ -93,6 +93,8 @@ class _Reverser(Recorder):
     ranks: dict[str, int] | None = None
     #: name -> times it occurs, '=name' -> times it is assigned (see read_once)
     reads: dict[str, int] | None = None
+    #: the ``for`` loops being recorded around the current one (see Recorder.hint)
+    around: list[tuple[ast.expr, ast.expr]] = field(default_factory=list)
     #: ids of the stores whose element's adjoint nothing reads after their reversal
     #: (see first_writes)
     first: set[int] | None = None

@@ -90,8 +90,6 @@ class Recorder:
         pre: list[ast.stmt] = []
         post: list[ast.stmt] = []
         peak = None
-        if not hasattr(self, "around"):
-            self.around = []
         trips: ast.expr
         if isinstance(loop, ast.For):
             args = loop.iter.args
