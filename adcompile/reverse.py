@@ -1167,7 +1167,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
     adjoints of their array arguments to add to); with ``cotangent`` too, but nothing else
     (``vjp``: the result may be an array, its adjoint the caller's cotangent)."""
     seed_param = seed_param or cotangent
-    names = copy.deepcopy(norm.names)
+    names = ns.local_names(norm.names)
     rev = _Reverser(norm, act, ns, names, callees=callees,
                     count_tape=names.fresh("tape_bytes") if count_tape else None)
     result = norm.result

@@ -1,0 +1,54 @@
+"""Loop programs as scientists and JAX users write them, a second sweep (simulations,
+dynamic programming, convolutions written as loops, tuple parameters, arrays of rank 3 and
+4): one test per class of failure found by running such programs, each checked against
+float64 central differences of the plain Python function (``numeric_gradient``), or, for a
+refusal, against the text of the error.
+"""
+
+import numpy as np
+from conftest import numeric_gradient
+
+import adcompile as adc
+
+
+def agrees(f, args, wrt, rtol=1e-6, atol=1e-8):
+    """value_and_grad of ``f`` matches f's value and its central differences, and leaves
+    the caller's arrays as they were."""
+    wrts = wrt if isinstance(wrt, tuple) else (wrt,)
+    before = [np.copy(a) for a in args]
+    value, got = adc.value_and_grad(f, wrt=wrts)(*args)
+    for a, b in zip(args, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    for w, g in zip(wrts, got, strict=True):
+        np.testing.assert_allclose(g, numeric_gradient(f, list(args), w), rtol=rtol,
+                                   atol=atol, err_msg=f"d {f.__name__} / d arg {w}")
+
+
+rng = np.random.default_rng(2025)
+
+
+def gauss_seidel(A, b):
+    # the taped value named 'new' got the tape 'new_tape', the name of the kernel that
+    # makes tapes: the generated function hid the kernel (Numba: NotDefinedError)
+    n = len(b)
+    x = np.zeros(n)
+    for _ in range(30):
+        delta = 0.0
+        for i in range(n):
+            s = 0.0
+            for j in range(n):
+                if j != i:
+                    s = s + A[i, j] * x[j]
+            new = (b[i] - s) / A[i, i]
+            delta = max(delta, abs(new - x[i]))
+            x[i] = new
+        if delta < 1e-11:
+            break
+    return x @ x + x[0]
+
+
+def test_a_variable_named_like_a_kernel_keeps_its_tape_apart():
+    A = rng.normal(size=(3, 3)) * 0.3
+    A = A + A.T + 3.0 * np.eye(3)
+    agrees(gauss_seidel, (A, rng.normal(size=3)), (0, 1), rtol=1e-5)
