@@ -110,18 +110,21 @@ class Callees:
     """The helpers a module needs, generated on request (callees may call callees)."""
 
     def __init__(self, build: Any, prefix: str = "grad") -> None:
-        # build(func, positions, name) -> ast.FunctionDef, supplied by codegen
+        # build(func, positions, name, array_result) -> ast.FunctionDef, supplied by codegen
         self._build = build
         self._prefix = prefix
-        self.names: dict[tuple[int, tuple[int, ...]], str] = {}
+        self.names: dict[tuple[int, tuple[int, ...], bool], str] = {}
         self.functions: list[ast.FunctionDef] = []
-        self._pending: list[tuple[Any, tuple[int, ...], str]] = []
+        self._pending: list[tuple[Any, tuple[int, ...], str, bool]] = []
         self._taken: set[str] = set()
 
-    def request(self, func: Any, positions: list[int], taken: set[str]) -> str:
-        """The name of the helper differentiating ``func`` in ``positions``."""
+    def request(self, func: Any, positions: list[int], taken: set[str],
+                array_result: bool = False) -> str:
+        """The name of the helper differentiating ``func`` in ``positions``; with
+        ``array_result`` the caller's value of the call may be an array (the helper's
+        parameters then take adjoints summed to their shapes)."""
         func = getattr(func, "py_func", func)
-        key = (id(func), tuple(positions))
+        key = (id(func), tuple(positions), array_result)
         if key not in self.names:
             params = func.__code__.co_varnames[: func.__code__.co_argcount]
             base = f"{self._prefix}_{func.__name__}"
@@ -133,11 +136,11 @@ class Callees:
                 name = f"{base}_{k}"
             self._taken.add(name)
             self.names[key] = name
-            self._pending.append((func, tuple(positions), name))
+            self._pending.append((func, tuple(positions), name, array_result))
         return self.names[key]
 
     def generate(self) -> list[ast.FunctionDef]:
         while self._pending:
-            func, positions, name = self._pending.pop(0)
-            self.functions.append(self._build(func, list(positions), name))
+            func, positions, name, array_result = self._pending.pop(0)
+            self.functions.append(self._build(func, list(positions), name, array_result))
         return self.functions

@@ -336,14 +336,15 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
     if not tangents:
         snapshot(norm, act, ns.bind)
 
-    def helper(func: Any, positions: list[int], name: str) -> ast.FunctionDef:
+    def helper(func: Any, positions: list[int], name: str,
+               array_result: bool = False) -> ast.FunctionDef:
         cnorm = _callee(func, ns)
         cwrt = [cnorm.info.params[i] for i in positions]
         if tangents:
             cact = forward_activity(cnorm, cwrt)
             promote(cnorm, cact, ns.bind)
             return jvp_function(cnorm, cact, cwrt, ns, name, callees=callees)
-        cact = activity(cnorm, cwrt)
+        cact = activity(cnorm, cwrt, array_result=array_result)
         promote(cnorm, cact, ns.bind)
         snapshot(cnorm, cact, ns.bind)
         return gradient_function(cnorm, cact, cwrt, ns, name, with_value=False,

@@ -501,7 +501,12 @@ class _Reverser(Recorder):
         """``t = f(a, b)``: the adjoints of the active arguments from ``f``'s helper."""
         value = stmt.value
         callee = self.norm.info.resolve(value.func)
-        helper = self.callees.request(callee, active, self.ns.taken | set(self.ns.bindings))
+        # a result that is an array here though nothing in the callee says so (dV(q, lam)
+        # returning q + lam * q ** 3): the callee's adjoints are summed to its parameters'
+        array_result = (stmt.targets[0].id in self.act.arrays
+                        and not callee_arrays(callee)[1])
+        helper = self.callees.request(callee, active, self.ns.taken | set(self.ns.bindings),
+                                      array_result)
         # adjoints of array arguments are passed in and updated in place by the helper
         in_place = [i for i in active if i in callee_arrays(callee)[0]]
         for i in in_place:

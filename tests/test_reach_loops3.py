@@ -52,3 +52,21 @@ def test_a_variable_named_like_a_kernel_keeps_its_tape_apart():
     A = rng.normal(size=(3, 3)) * 0.3
     A = A + A.T + 3.0 * np.eye(3)
     agrees(gauss_seidel, (A, rng.normal(size=3)), (0, 1), rtol=1e-5)
+
+
+def force(q, lam):
+    return q + lam * q ** 3  # nothing here says q is an array: the caller's q is
+
+
+def leapfrog(q0, p0, lam):
+    q, p = q0, p0
+    for _ in range(4):
+        p = p - 0.1 * force(q, lam)
+        q = q + 0.1 * p
+    return np.sum(q ** 2) + 0.5 * np.sum(p ** 2)
+
+
+def test_a_helper_returning_an_array_sums_its_scalar_parameters_adjoint():
+    # force's gradient returned d_lam as an array (Numba: iadd(float64, array)): the helper
+    # is now made knowing that its result is an array at this call
+    agrees(leapfrog, (rng.normal(size=3), rng.normal(size=3), 0.3), (0, 1, 2))
