@@ -84,8 +84,17 @@ class CompiledFunction(CPUDispatcher):
             cache[key] = self.specializer(args)
         return cache[key]
 
+    #: checks a call from Python, ``guard(call, args, kws)``: the tangents, vectors or
+    #: cotangent after the function's own arguments must have their shapes (``higher.py``)
+    guard: Any = None
+
     @api_boundary
     def __call__(self, *args: Any, **kws: Any) -> Any:
+        if self.guard is not None:
+            return self.guard(self._call, args, kws)
+        return self._call(*args, **kws)
+
+    def _call(self, *args: Any, **kws: Any) -> Any:
         if self.specializer is not None and (self.takes_tuples or structure.is_structured(args)):
             try:
                 target = self.specialize(*args)

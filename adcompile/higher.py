@@ -82,6 +82,85 @@ def _check_tangents(info: FunctionInfo, names: list[str], args: tuple, what: str
                 "the same shape at each leaf")
 
 
+def _shapes(value: Any) -> list[tuple[int, ...]]:
+    """The shapes of the leaves of ``value`` (``()`` for a number)."""
+    if isinstance(value, (tuple, list)):
+        return [s for v in value for s in _shapes(v)]
+    return [np.shape(value)]
+
+
+def _shape_text(shapes: list[tuple[int, ...]]) -> str:
+    if len(shapes) == 1:
+        return "a number" if shapes[0] == () else f"an array of shape {shapes[0]}"
+    return "leaves of shapes " + ", ".join(str(s) for s in shapes)
+
+
+def check_count(info: FunctionInfo, args: tuple, extra: list[str] = (), what: str = ""
+                ) -> None:
+    """``args`` must be ``info``'s arguments followed by one ``what`` per name in
+    ``extra``."""
+    n = len(info.params)
+    if len(args) != n + len(extra):
+        more = f" followed by the {what} of {', '.join(extra)}" if extra else ""
+        raise info.error(
+            None, f"the derivative of {info.name}() takes its {n} argument(s){more}: "
+            f"{n + len(extra)} in all, but was called with {len(args)}",
+            construct=f"a call with {len(args)} arguments",
+            hint=f"call it as ({', '.join(info.params + [f'{what}_{e}' for e in extra])})")
+
+
+def _vectors_guard(info: FunctionInfo, names: list[str], what: str) -> Callable:
+    """The check of a call of a jvp (``what``: tangent) or hvp (vector): the arguments,
+    then one ``what`` per ``wrt`` parameter, each of that parameter's shape."""
+    n = len(info.params)
+    positions = [info.params.index(p) for p in names]
+
+    def guard(call: Callable, args: tuple, kws: dict) -> Any:
+        if not kws:
+            check_count(info, args, names, what)
+            for name, p, given in zip(names, positions, args[n:], strict=True):
+                got, want = _shapes(given), _shapes(args[p])
+                if len(got) == len(want) and got != want:
+                    raise info.error(
+                        None, f"the {what} for '{name}' is {_shape_text(got)}, but '{name}' "
+                        f"is {_shape_text(want)}", construct=f"a {what} of another shape",
+                        hint=f"pass for '{name}' a {what} of its shape (e.g. np.ones_like("
+                        f"{name}), or a float for a float)")
+        return call(*args, **kws)
+    return guard
+
+
+def _cotangent_guard(info: FunctionInfo, forward: Any) -> Callable:
+    """The check of a call of a vjp: the arguments, then a cotangent of the shape of the
+    function's result (read from the result, or on a failure from the function run
+    alone)."""
+    n = len(info.params)
+
+    def guard(call: Callable, args: tuple, kws: dict) -> Any:
+        if kws:
+            return call(*args, **kws)
+        check_count(info, args, ["result"], "cotangent")
+        try:
+            result = call(*args)
+        except ValueError:
+            value = forward(*args[:n])
+            _check_cotangent(info, value, args[n])
+            raise
+        _check_cotangent(info, result[0], args[n])
+        return result
+    return guard
+
+
+def _check_cotangent(info: FunctionInfo, value: Any, cotangent: Any) -> None:
+    got, want = _shapes(cotangent), _shapes(value)
+    if got != want:
+        raise info.error(
+            None, f"the cotangent is {_shape_text(got)}, but {info.name}() returns "
+            f"{_shape_text(want)} here", construct="a cotangent of another shape",
+            hint=f"pass a cotangent of the shape of {info.name}(*args) (a float for a float "
+            "result)")
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return "(" + ", ".join(_describe(v) for v in value) + ("," if len(value) == 1
@@ -110,6 +189,7 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="forward")
         fn = gen.function("jvp")
         fn.pair = "directional derivative"
+        fn.guard = _vectors_guard(info, names, "tangent")
         return fn
 
     return tuple_aware(f, make)
@@ -140,6 +220,7 @@ def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="vjp")
         fn = gen.function("vjp")
         fn.pair = "gradient of the cotangent product"
+        fn.guard = _cotangent_guard(info, gen.function("forward"))
         return fn
 
     return tuple_aware(f, make)
@@ -189,7 +270,6 @@ def jacobian(f: Callable, wrt: Wrt = 0) -> Any:
     row per entry of the result (:func:`vjp` with unit cotangents), else by forward mode, one
     column per entry of the parameters (:func:`jvp`), each in one compiled loop.
     """
-    _parsed(f, wrt, "jacobian")
     return Jacobian(f, wrt)
 
 
@@ -202,6 +282,7 @@ class Jacobian:
     def __init__(self, f: Callable, wrt: Wrt) -> None:
         self.f = f
         self.wrt = wrt
+        self._user = _parsed(f, wrt, "jacobian")[0]
         self.mode: str | None = None
         self._source = ""
         self._made: dict[Any, Any] = {}
@@ -223,6 +304,7 @@ class Jacobian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
+        check_count(self._user, args)
         info, names, as_tuple, modules = self._setup(args)
 
         flat_args, positions, trees = _flattened(info, names, args)
@@ -255,6 +337,7 @@ class Jacobian:
                       for k, x in enumerate(xs)]
         nested = [_build(t, blocks.__getitem__) for t in trees]
         return tuple(nested) if as_tuple else nested[0]
+
 
 
 def _rows(module: codegen.Generated, flat: str, args: tuple, value: Any, xs: list[Any],
@@ -300,14 +383,19 @@ def _products(f: Callable, wrt: Wrt, args: tuple | None, flat: bool = False) -> 
     shaped = _shaped(info, args)
     gen = codegen.generate(shaped, names, as_tuple, mode="forward")
     if shaped.structure is None:
-        return grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+        fn = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+        fn.guard = _vectors_guard(info, names, "vector")
+        return fn
     # the gradient of the flat tangent function, given the structure of the function of
     # the tuples and their tangents: its wrapper takes both as the user passes them
     tangent = parse_function(gen.function("flat_tangent"))
     nested = structure.tangent_params(shaped.structure, names,
                                       tangent.params[len(shaped.params):])
     tangent = replace(tangent, name=gen.names["tangent"], structure=nested)
-    return codegen.generate(tangent, names, as_tuple).function("flat_grad" if flat else "grad")
+    fn = codegen.generate(tangent, names, as_tuple).function("flat_grad" if flat else "grad")
+    if not flat:
+        fn.guard = _vectors_guard(info, names, "vector")
+    return fn
 
 
 @api_boundary
@@ -365,6 +453,7 @@ class Hessian:
 
     def __init__(self, f: Callable, wrt: Wrt, module: codegen.Generated | None) -> None:
         self.f, self.wrt = f, wrt
+        self._user = _parsed(f, wrt, "hessian")[0]
         self.module = module
         self._made: dict[Any, Any] = {}
 
@@ -409,6 +498,7 @@ class Hessian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
+        check_count(self._user, args)
         info, names, as_tuple, module = self._setup(args)
         self.module = module
         flat = "flat_" if info.structure is not None else ""
@@ -418,6 +508,11 @@ class Hessian:
         flat_args = _float_parameters(flat_args, positions)
         xs = [flat_args[p] for p in positions]
         seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
+        if np.ndim(module.function(flat + "forward")(*flat_args, *seeds)):
+            raise info.error(None, f"{info.name}() must return a scalar to have a Hessian, "
+                             "but it returns an array here", construct="an array result",
+                             hint="reduce it to one number (np.sum, np.mean), or use "
+                             "adcompile.jacobian for the derivatives of an array")
         arrays = [np.ndim(x) > 0 for x in xs]
         sizes = [int(np.size(x)) for x in xs]
         rows: list[list[Any]] = [[None] * len(xs) for _ in xs]
@@ -443,6 +538,8 @@ class Hessian:
         if as_tuple:
             return tuple(tuple(row) for row in nested)
         return nested[0][0]
+
+
 
 
 _LOOPS: dict[tuple, Any] = {}
