@@ -29,8 +29,10 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import typeof_impl
 
-from . import batch, codegen, structure
+from . import batch, codegen, structure, whole
 from .api import Wrt, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
 from .errors import AdcompileError, api_boundary
 from .frontend import FunctionInfo, parse_function
@@ -338,6 +340,22 @@ class Jacobian:
         nested = [_build(t, blocks.__getitem__) for t in trees]
         return tuple(nested) if as_tuple else nested[0]
 
+    _whole: Any = None
+
+    def compiled(self) -> Any:
+        """The Jacobian as one compiled function (what ``@numba.njit`` code calls, see
+        :mod:`adcompile.whole`)."""
+        if self._whole is None:
+            info, names, as_tuple = _parsed(self.f, self.wrt, "jacobian")
+            if _shaped(info, None).structure is not None:
+                raise whole.refuse_tuples("jacobian", info.name)
+            rev = codegen.generate(info, names, as_tuple, mode="vjp", columns=1)
+            fwd = codegen.generate(info, names, as_tuple, mode="forward", columns=len(names))
+            self._whole = whole.jacobian_function(
+                rev.function("forward"), (rev.function("setup"), rev.function("columns")),
+                (fwd.function("setup"), fwd.function("columns")), len(info.params),
+                [info.params.index(n) for n in names], as_tuple)
+        return self._whole
 
 
 def _rows(module: codegen.Generated, flat: str, args: tuple, value: Any, xs: list[Any],
@@ -539,7 +557,26 @@ class Hessian:
             return tuple(tuple(row) for row in nested)
         return nested[0][0]
 
+    _whole: Any = None
 
+    def compiled(self) -> Any:
+        """The Hessian as one compiled function (what ``@numba.njit`` code calls, see
+        :mod:`adcompile.whole`)."""
+        if self._whole is None:
+            info, names, as_tuple = _parsed(self.f, self.wrt, "hessian")
+            if self.module is None or _shaped(info, None).structure is not None:
+                raise whole.refuse_tuples("hessian", info.name)
+            self._whole = whole.hessian_function(
+                self.module.function("setup"), self.module.function("columns"),
+                len(info.params), [info.params.index(n) for n in names], as_tuple)
+        return self._whole
+
+
+@typeof_impl.register(Hessian)
+@typeof_impl.register(Jacobian)
+def _typeof_whole(value: Hessian | Jacobian, context: Any) -> types.Dispatcher:
+    """Numba sees a Hessian or a Jacobian as the dispatcher of its compiled function."""
+    return types.Dispatcher(value.compiled())
 
 
 _LOOPS: dict[tuple, Any] = {}

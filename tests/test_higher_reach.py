@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -87,6 +88,65 @@ def tanh_layer(x, W):
 
 def squares(x):
     return x * x
+
+
+# -- hessian and jacobian from compiled code -------------------------------------------------
+
+def test_hessian_and_jacobian_are_callable_from_numba_code():
+    x = np.array([0.3, -0.5, 0.8, 0.1])
+    H = adc.hessian(rosen)
+
+    @numba.njit
+    def newton_step(x):
+        return x - np.linalg.solve(H(x), np.ones(x.size))
+
+    want_H = fd_hessian(rosen, x)
+    np.testing.assert_allclose(newton_step(x), x - np.linalg.solve(want_H, np.ones(4)),
+                               rtol=1e-5, atol=1e-6)
+
+    A, v = RNG.uniform(-1, 1, (2, 3)), RNG.uniform(-1, 1, 3)
+    blocks = adc.hessian(coupled, wrt=("A", "v"))
+
+    @numba.njit
+    def both(A, v):
+        return blocks(A, v)
+
+    (HAA, HAv), (HvA, Hvv) = both(A, v)
+    np.testing.assert_allclose(HAv, fd_jacobian(
+        lambda vv: fd_jacobian(lambda AA: coupled(AA, vv), A, h=1e-4), v, h=1e-4),
+        rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(HvA, np.moveaxis(HAv, -1, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Hvv, fd_hessian(lambda vv: coupled(A, vv), v),
+                               rtol=1e-5, atol=1e-6)
+    assert HAA.shape == (2, 3, 2, 3)
+
+    # forward mode (fewer results than entries: no), reverse mode (a float result), numbers
+    J_ring, J_spread, J_energy = (adc.jacobian(ring), adc.jacobian(spread, wrt=("a", "b")),
+                                  adc.jacobian(energy))
+
+    @numba.njit
+    def jacobians(x, a, b):
+        return J_ring(x), J_spread(a, b), J_energy(x)
+
+    jr, (ja, jb), je = jacobians(x, 0.3, 0.7)
+    np.testing.assert_allclose(jr, fd_jacobian(ring, x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ja, fd_jacobian(lambda a: spread(a, 0.7), 0.3), rtol=1e-6)
+    np.testing.assert_allclose(jb, fd_jacobian(lambda b: spread(0.3, b), 0.7), rtol=1e-6)
+    np.testing.assert_allclose(je, fd_jacobian(energy, x), rtol=1e-6, atol=1e-8)
+
+    curvature = adc.hessian(spread_sum, wrt="a")
+
+    @numba.njit
+    def number(a, b):
+        return curvature(a, b)
+
+    assert isinstance(number(0.3, 0.7), float)
+    assert number(0.3, 0.7) == pytest.approx(-math.sin(0.3) * 0.7 + math.exp(0.3 - 0.7),
+                                             rel=1e-10)
+
+
+def spread_sum(a, b):
+    return np.sum(spread(a, b))
 
 
 # -- tangents, vectors and cotangents of the wrong shape -------------------------------------
