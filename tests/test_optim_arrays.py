@@ -396,3 +396,30 @@ def test_a_gradient_that_changes_shape_in_a_later_step_is_reported(monkeypatch):
     monkeypatch.setattr(optim, "generated", lambda f, wrt: Generated())
     _error(lambda: optim.minibatch_sgd(loss, np.zeros(3), data=(np.ones(7),), batch_size=3),
            "shape differs", "later step", "loss()")
+
+
+# ---------------------------------------------------------------------------------------------
+# Compilation
+
+
+def test_a_cold_loop_compiles_the_gradient_once_inside_the_loop(tmp_path, monkeypatch):
+    # the loop inlines the gradient: compiling it on its own as well (to call it from Python
+    # before the loop, or as a callee linked into the loop) compiled and optimized the
+    # gradient's code twice
+    from numba.core import event
+
+    monkeypatch.setenv("ADCOMPILE_CACHE_DIR", str(tmp_path))
+
+    def hinge(w, b, X, y):
+        return np.mean(np.maximum(0.0, 1.0 - y * (X @ w + b))) + 0.01 * np.sum(w * w)
+
+    X, y = separable_set(40)
+    y = 2.0 * y - 1.0
+    with event.install_recorder("numba:compile") as recorder:
+        res = optim.minibatch_sgd(hinge, (np.zeros(2), 0.0), data=(X, y), lr=0.1,
+                                  batch_size=8, epochs=3)
+    compiled = [e.data["dispatcher"].py_func.__name__ for _, e in recorder.buffer
+                if e.is_start and hasattr(e.data["dispatcher"], "py_func")]
+    assert "minibatch_loop" in compiled
+    assert not [name for name in compiled if "hinge" in name], compiled
+    assert res.history[-1] < res.history[0]

@@ -217,7 +217,6 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
     watch = _watching(progress, callback, callback_every)
     vg = problem.value_and_grad(f, parallel)
     params, states = problem.buffers()
-    problem.check_gradient(vg, params, values, "args")
     history = np.empty(_n_records(steps, record_every))
     loop = loop_function("gd", vg, problem.layout)
 
@@ -225,7 +224,11 @@ def gd(f: Callable, x0: Params, *, wrt: Wrt | None = None, args: Sequence[Any] =
         return loop(params, states, values, method_id, hyper, start, count, record_every,
                     history)
 
-    outcome = problem.run("gd", steps, run, lambda: problem.form(params, copy=True), watch)
+    def check() -> None:
+        problem.check_gradient(vg, params, values, "args")
+
+    outcome = problem.run("gd", steps, run, lambda: problem.form(params, copy=True), watch,
+                          check)
     return problem.result(params, history, _n_records(outcome.steps, record_every), outcome)
 
 
@@ -299,7 +302,6 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
     vg = problem.value_and_grad(f, parallel)
     params, states = problem.buffers()
     buffers = tuple(np.empty((batch_size, *a.shape[1:]), dtype=a.dtype) for a in arrays)
-    problem.check_gradient(vg, params, tuple(a[:batch_size] for a in arrays), "data")
     steps = epochs * (-(-n // batch_size))
     history = np.empty(steps)
     loop = loop_function("minibatch", vg, problem.layout, len(arrays))
@@ -312,8 +314,11 @@ def minibatch_sgd(f: Callable, x0: Params | None = None, *, data: Sequence[Any],
         return loop(params, states, rows, flat, buffers, rng, order, method_id, hyper, n,
                     batch_size, start, count, history)
 
+    def check() -> None:
+        problem.check_gradient(vg, params, tuple(a[:batch_size] for a in arrays), "data")
+
     outcome = problem.run("minibatch_sgd", steps, run,
-                          lambda: problem.form(params, copy=True), watch)
+                          lambda: problem.form(params, copy=True), watch, check)
     return problem.result(params, history, outcome.steps, outcome)
 
 
@@ -556,22 +561,29 @@ class _Problem(NamedTuple):
                            interrupted=outcome.interrupted, stopped=outcome.stopped)
 
     def run(self, name: str, steps: int, loop: Callable[[int, int], float],
-            snapshot: Callable[[], Params], watch: dict[str, Any]) -> Outcome:
+            snapshot: Callable[[], Params], watch: dict[str, Any],
+            check: Callable[[], None] | None = None) -> Outcome:
         """Compile ``loop(start, count)`` (a call for no steps), then :func:`.driver.drive`
         it over ``steps`` steps, turning a Numba typing failure or a gradient whose shape
-        changes into an ``AdcompileError``."""
+        changes into an ``AdcompileError``.
+
+        When the loop fails, ``check`` (:meth:`check_gradient`: the gradient called once from
+        Python on the start values) says whether the loss itself fails on its inputs or
+        does not return a scalar, and raises that instead.  It runs only then: the loop
+        compiles the gradient inlined, and a loop read from the disk cache was compiled for
+        these types before, so a check up front would compile or load the gradient a second
+        time (seconds for an MLP).
+        """
         try:
             loop(0, 0)
             return drive(name, steps, loop, snapshot, **watch)
-        except ValueError as exc:
-            if not str(exc).startswith(_SHAPE_CHANGED):
-                raise
-            raise AdcompileError(
-                f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {self.name}()",
-                construct="gradient shape", hint="the gradient's shape must not depend on "
-                "the batch; if the loss is right, report it: the generated gradient is at "
-                "fault") from None
+        except AdcompileError:
+            if check is not None:
+                check()  # the loss's own failure (not a scalar, say), when that is the cause
+            raise
         except numba_errors.TypingError as exc:
+            if check is not None:
+                check()
             lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
             detail = next((line for line in lines if "No implementation" in line
                            or "Cannot" in line or "Invalid" in line), lines[0] if lines else "")
@@ -580,6 +592,16 @@ class _Problem(NamedTuple):
                 f"{detail}", construct="optimizer inputs",
                 hint=f"pass numbers or arrays for {_listing(self.others)} (args, data or "
                 "sampler values)") from None
+        except Exception as exc:
+            if check is not None:
+                check()  # raises the loss's own failure, when that is the cause
+            if not isinstance(exc, ValueError) or not str(exc).startswith(_SHAPE_CHANGED):
+                raise
+            raise AdcompileError(
+                f"{_SHAPE_CHANGED} in a later step of the optimizer loop for {self.name}()",
+                construct="gradient shape", hint="the gradient's shape must not depend on "
+                "the batch; if the loss is right, report it: the generated gradient is at "
+                "fault") from None
 
 
 def _no_dask_options(where: str, **given: Any) -> None:

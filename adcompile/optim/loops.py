@@ -26,7 +26,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 # first and second moments) of its size.
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _rule(method, w, g, a, s, hyper, c1, c2):
     """One element's update: the new weight and state values; ``c1``, ``c2`` are Adam's bias
     corrections ``1 - b1**t`` and ``1 - b2**t``."""
@@ -41,7 +41,7 @@ def _rule(method, w, g, a, s, hyper, c1, c2):
     return w - lr * (a / c1) / (math.sqrt(s / c2) + eps), a, s
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _corrections(method, hyper, t):
     if method == 2:
         return 1.0 - hyper[1] ** t, 1.0 - hyper[2] ** t
@@ -65,26 +65,37 @@ def _update(p, g, state, method, hyper, t):
                                                   state[1, i], hyper, c1, c2)
 
 
+@numba.njit(cache=True)
+def _update_array(p, g, state, method, hyper, t):
+    """:func:`_update` of an array parameter ``p``, its gradient ``g`` of the same rank.
+    Compiled once per install for each rank and layout (``cache=True``): the loops of every
+    loss call it rather than compiling the update rules again."""
+    if g.shape != p.shape:
+        raise ValueError(_SHAPE_CHANGED)
+    c1, c2 = _corrections(method, hyper, t)
+    flat = p.reshape(p.size)
+    grad = np.ravel(g)
+    for i in range(flat.size):
+        flat[i], state[0, i], state[1, i] = _rule(method, flat[i], grad[i], state[0, i],
+                                                  state[1, i], hyper, c1, c2)
+
+
+@numba.njit(cache=True)
+def _update_float(p, g, state, method, hyper, t):
+    """:func:`_update` of a float parameter, held as the one element of ``p``."""
+    c1, c2 = _corrections(method, hyper, t)
+    p[0], state[0, 0], state[1, 0] = _rule(method, p[0], g, state[0, 0], state[1, 0], hyper,
+                                           c1, c2)
+
+
 @overload(_update)
 def _update_impl(p, g, state, method, hyper, t):
     if isinstance(g, nbtypes.Number):
-        def scalar(p, g, state, method, hyper, t):
-            c1, c2 = _corrections(method, hyper, t)
-            p[0], state[0, 0], state[1, 0] = _rule(method, p[0], g, state[0, 0], state[1, 0],
-                                                   hyper, c1, c2)
-        return scalar
+        return lambda p, g, state, method, hyper, t: _update_float(p, g, state, method,
+                                                                   hyper, t)
     if isinstance(g, nbtypes.Array) and g.ndim == p.ndim:
-        def array(p, g, state, method, hyper, t):
-            if g.shape != p.shape:
-                raise ValueError(_SHAPE_CHANGED)
-            c1, c2 = _corrections(method, hyper, t)
-            flat = p.reshape(p.size)
-            grad = np.ravel(g)
-            for i in range(flat.size):
-                flat[i], state[0, i], state[1, i] = _rule(method, flat[i], grad[i],
-                                                          state[0, i], state[1, i], hyper,
-                                                          c1, c2)
-        return array
+        return lambda p, g, state, method, hyper, t: _update_array(p, g, state, method,
+                                                                   hyper, t)
     return None
 
 
@@ -160,8 +171,8 @@ def _with_step(loop: str, layout: tuple[tuple[str, int], ...]) -> str:
         reads = {"array": "params[{}]", "float": "params[{}][0]", "data": batch + "[{}]"}
         call = ", ".join(reads[kind].format(k) for kind, k in layout)
         out.append(f"{indent}value, grads = vg({call})\n")
-        out.extend(f"{indent}_update(params[{k}], grads[{k}], states[{k}], method, hyper, {t})\n"
-                   for kind, k in layout if kind != "data")
+        out.extend(f"{indent}_update_{kind}(params[{k}], grads[{k}], states[{k}], method, "
+                   f"hyper, {t})\n" for kind, k in layout if kind != "data")
     return "".join(out)
 
 
@@ -189,7 +200,7 @@ def loop_function(kind: str, vg: Any, layout: tuple[tuple[str, int], ...],
 
     parts = ['"""Optimizer loop of adcompile.optim, written for one loss; do not edit."""',
              "import numpy as np", "from adcompile.optim.loops import _first_record, "
-             "_shuffle, _update", "# Bound when loaded: vg", ""]
+             "_shuffle, _update_array, _update_float", "# Bound when loaded: vg", ""]
     if kind == "minibatch":
         parts += ["", _gather_source(n_data)]
     parts.append(_with_step(_GD_LOOP if kind == "gd" else _MINIBATCH_LOOP, layout))
@@ -204,13 +215,26 @@ def loop_function(kind: str, vg: Any, layout: tuple[tuple[str, int], ...],
     stem = Path(module_path).stem if on_disk else "memory"
     path = cache_dir() / f"optim_{kind}_{stem}_{key}.py"
     stored = on_disk and _store(path, text, replace=_damaged(path, text))
-    module = load_module(path, f"_adcompile_{path.stem}", {"vg": vg},
+    module = load_module(path, f"_adcompile_{path.stem}", {"vg": _inlined(vg)},
                          getattr(vg, "user_function", "") or "a loss",
                          text=None if stored else text)
     loop = getattr(module, f"{kind}_loop")
     loop.source = text
     _LOADED[key] = loop
     return loop
+
+
+def _inlined(vg: Any) -> Any:
+    """``vg`` as the loop calls it: a generated gradient is inlined into the loop (Numba's
+    ``inline="always"``, on its Python function), so that compiling the loop compiles the
+    gradient's code once.  Called as a function, it would be compiled on its own and then
+    optimized and translated to machine code again inside the loop, linked in (seconds for
+    an MLP).  Anything else (the sharded gradient of ``parallel=True``) is called."""
+    from ..backend import CompiledFunction
+
+    if not isinstance(vg, CompiledFunction) or not vg.module_path:
+        return vg
+    return numba.njit(vg.py_func, inline="always", error_model="numpy", boundscheck=None)
 
 
 def _damaged(path: Path, text: str) -> bool:
