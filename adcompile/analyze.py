@@ -476,9 +476,14 @@ def _loads(node: ast.AST) -> set[str]:
 
 
 def _is_root(stmt: ast.stmt) -> bool:
-    """Statements kept whatever is live: stores into arrays (tape pushes, adjoint arrays)."""
+    """Statements kept whatever is live: stores into arrays (tape pushes, adjoint arrays),
+    and the ``number_only`` check of ``r = A[i]; r += v`` (normalize), whose result is often
+    dead (``r`` not read again) but which must refuse a row wherever the program runs."""
     target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
-    return isinstance(target, ast.Subscript)
+    value = getattr(stmt, "value", None)
+    return isinstance(target, ast.Subscript) or (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+        and value.func.id.startswith("number_only"))
 
 
 def has_stores(stmts: list[ast.stmt]) -> bool:
