@@ -283,7 +283,9 @@ def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]
     the arrays it reads from outside are copied once before it (``A_seen = snapshot(A)``)
     and the loop reads the copies.  Elsewhere the operation itself reads a copy taken just
     before it, when the reversal reads the operand's value (``np.sum(A * x)`` reads ``A``
-    for ``x``'s adjoint; ``A + x`` reads neither)."""
+    for ``x``'s adjoint; ``A + x`` reads neither).  An operation whose reversal reads its
+    own result (``B = np.tanh(v)``: ``1 - B * B``) before a store into it (``B[0] = B[0] *
+    2``) makes a value of its own, and the name is a copy of it (``B = snapshot(B_seen)``)."""
     changes = sharing(norm)
     names = norm.names
     func: list[str] = []
@@ -304,6 +306,15 @@ def snapshot(norm: Normalized, act: Activity, bind: Callable[[str, object], str]
 
     for stmt, name, where in reversed(_later_writes(norm, act, changes)):
         lineno = getattr(stmt, "lineno", 1)
+        if name is None:  # the reversal reads the result (tanh: 1 - ans²), which a later
+            # store changes: the operation makes a value of its own, the name a copy of it
+            target = target_name(stmt)
+            made, copy = copy_of(target, lineno)
+            stmt.targets[0] = ast.Name(id=made, ctx=ast.Store())
+            copy.targets[0], copy.value.args[0] = (ast.Name(id=target, ctx=ast.Store()),
+                                                   ast.Name(id=made, ctx=ast.Load()))
+            where.insert(next(k for k, s in enumerate(where) if s is stmt) + 1, copy)
+            continue
         new, copy = copy_of(name, lineno)
         where.insert(next(k for k, s in enumerate(where) if s is stmt), copy)
         if isinstance(stmt, ast.Assign):
@@ -443,15 +454,16 @@ def _op(stmt: ast.Assign) -> str:
 
 
 def _later_writes(norm: Normalized, act: Activity, changes: dict[int, set[str]]
-                  ) -> list[tuple[ast.stmt, str, list[ast.stmt]]]:
+                  ) -> list[tuple[ast.stmt, str | None, list[ast.stmt]]]:
     """The reads that must see a copy: ``(statement, name, block holding the statement)``,
-    in program order.  The statement is an operation whose reversal reads the name's value,
-    or a loop without stores reading the name from outside; a store that may change the
-    name's memory (``changes``: for each store, the names it may change) follows it: later
-    in the same block, or in an enclosing block, or anywhere in an enclosing loop (the next
-    iteration).  A value made in a loop that writes arrays is taped at the end of its
-    iteration: stores after that do not matter to it."""
-    out: list[tuple[ast.stmt, str, list[ast.stmt]]] = []
+    in program order.  The statement is an operation whose reversal reads the name's value
+    or its own result (the name is then None: ``B = np.tanh(v)`` reads ``B``), or a loop
+    without stores reading the name from outside; a store that may change the name's memory
+    (``changes``: for each store, the names it may change) follows it: later in the same
+    block, or in an enclosing block, or anywhere in an enclosing loop (the next iteration).
+    A value made in a loop that writes arrays is taped at the end of its iteration: stores
+    after that do not matter to it."""
+    out: list[tuple[ast.stmt, str | None, list[ast.stmt]]] = []
     info = norm.info
 
     def stores_in(block: list[ast.stmt]) -> set[str]:
@@ -500,6 +512,9 @@ def _later_writes(norm: Normalized, act: Activity, changes: dict[int, set[str]]
                     if atom not in seen and changed(atom, later, frames):
                         seen.add(atom)
                         out.append((stmt, atom, block))
+                if _reads_result(info, stmt.value, act) and changed(target_name(stmt), later,
+                                                                    frames):
+                    out.append((stmt, None, block))
 
     visit(norm.stmts, set(), [])
     return out
@@ -514,8 +529,18 @@ def _values_read(info: object, value: ast.expr, act: Activity) -> list[str]:
     """The operands of ``value`` whose values its reversal may read: an operand appears in
     the rule's contribution to an active argument (``a + b`` reads neither, ``a * b`` reads
     ``a`` for ``b``'s adjoint); every operand of a call without a known rule."""
+    return _read_by_rule(info, value, act)[0]
+
+
+def _reads_result(info: object, value: ast.expr, act: Activity) -> bool:
+    """Whether the reversal of ``value`` reads the value it makes (``tanh``, ``exp``)."""
+    return _read_by_rule(info, value, act)[1]
+
+
+def _read_by_rule(info: object, value: ast.expr, act: Activity) -> tuple[list[str], bool]:
+    """``(operands read, whether the result is read)`` by the reversal of ``value``."""
     if isinstance(value, (ast.Name, ast.Subscript, ast.Constant, ast.Attribute)):
-        return []
+        return [], False
     args = operands(value)
     if isinstance(value, ast.BinOp):
         primal = _BINOPS.get(type(value.op))
@@ -528,7 +553,7 @@ def _values_read(info: object, value: ast.expr, act: Activity) -> list[str]:
     rule = rules.lookup(primal, len(args)) if primal is not None else None
     names = [a.id for a in flat(args) if isinstance(a, ast.Name)]
     if rule is None or any(isinstance(a, ast.Tuple) for a in args):
-        return names
+        return names, False
     body = rule.body()
     parts = body.elts if isinstance(body, ast.Tuple) and rule.nargs > 1 else [body]
     used: set[str] = set()
@@ -536,5 +561,5 @@ def _values_read(info: object, value: ast.expr, act: Activity) -> list[str]:
         if j < len(parts) and act.is_active(arg):
             used |= {n.id for n in ast.walk(parts[j]) if isinstance(n, ast.Name)}
     params = rule.params[2:]
-    return [a.id for j, a in enumerate(args) if isinstance(a, ast.Name)
-            and j < len(params) and params[j] in used]
+    return ([a.id for j, a in enumerate(args) if isinstance(a, ast.Name)
+             and j < len(params) and params[j] in used], rule.params[1] in used)

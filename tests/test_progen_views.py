@@ -56,3 +56,53 @@ def test_a_row_updated_through_a_name_is_refused_by_every_derivative():
     assert value == pytest.approx(element_updated(v), rel=1e-12)
     np.testing.assert_allclose(got, numeric_gradient(element_updated, [v], 0), rtol=1e-6,
                                atol=1e-8)
+
+
+def tanh_then_doubled(v):
+    B = np.tanh(v)
+    B[0] = B[0] * 2.0  # tanh's reversal reads its result: the old B[0], not the new
+    return np.sum(B)
+
+
+def exp_scaled_in_a_loop(v):
+    B = np.exp(v)
+    for i in range(3):
+        B[i] *= B[(i + 1) % 3]
+    return np.sum(B)
+
+
+def sqrt_halved_by_a_mask(v):
+    y = np.sqrt(v * v + 1.0)
+    y[y > 1.2] *= 0.5
+    return np.sum(y ** 3)
+
+
+def rows_of_tanh_multiplied(A):
+    M = np.tanh(A)
+    M[0] = M[0] * M[1]
+    return np.sum(M * M)
+
+
+def remade_and_stored_each_step(v):
+    B = np.tanh(v)
+    for t in range(2):
+        B = np.tanh(B * 1.5)
+        B[t] = B[t] * B[t + 1]
+    return np.sum(B)
+
+
+V = np.array([-1.4, 0.5, 0.9])
+
+
+@pytest.mark.parametrize("f, x", [(tanh_then_doubled, V), (exp_scaled_in_a_loop, V),
+                                  (sqrt_halved_by_a_mask, V),
+                                  (rows_of_tanh_multiplied, np.array([V, V[::-1] * 0.7])),
+                                  (remade_and_stored_each_step, V)])
+def test_a_result_read_by_its_reversal_is_not_changed_by_later_stores(f, x):
+    # the reversal of B = np.tanh(v) computes 1 - B * B from B itself, and a later store
+    # that reads the old element (B[0] = B[0] * 2, B[mk] *= c) changed B first: the
+    # derivative of that element came from the new value (found with a mask: B[mk] =
+    # np.tanh(B[mk] * c)); B is now a copy of the value tanh made
+    value, got = adc.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x.copy()), rel=1e-12)
+    np.testing.assert_allclose(got, numeric_gradient(f, [x], 0), rtol=1e-6, atol=1e-8)
