@@ -23,7 +23,16 @@ Parameters of ``f`` and what they are passed as:
 ``m``        an int64 data array of shape ``(3,)``
 ``P``        a tuple ``(float, array of shape (3,))`` (sometimes a list), unpacked or
              indexed, passed whole to a helper that unpacks it
+``T``        a float64 array of shape ``(2, 2, 3)`` (``VIEW_KINDS`` only)
+``L``        layers ``((W0, b0), (W1, b1), (w, c))``: weights ``(3, 3)``, biases and
+             ``w`` of shape ``(3,)``, ``c`` a float; sliced and iterated (``VIEW_KINDS``)
 ===========  ===================================================================
+
+``VIEW_KINDS`` are snippets of the classes of wrong gradient fixed after the first long
+runs: an inner loop's counter read after it in a loop that writes arrays, transposed views
+taped in loops, views returned by helpers, augmented assignment to rows, a view of a loop's
+carried array made before the loop, slices and loops over a tuple of layers, boolean masks
+of one to three axes, and ``dtype=`` int and bool arrays as counters, flags and indices.
 
 Every value stays bounded by construction: each expression carries an upper bound of its
 absolute value, and anything that may exceed ``CAP`` is squashed through ``tanh``.  Bases of
@@ -52,9 +61,9 @@ FLOATS = ("x", "y", "z")
 VECTORS = ("u", "v")
 KINDS = {"x": "float", "y": "float", "z": "float", "u": "vec", "v": "vec", "A": "mat",
          "n": "count", "k": "power", "flag": "bool", "idx": "index", "m": "intvec",
-         "P": "pair"}
+         "P": "pair", "T": "ten", "L": "layers"}
 #: Parameters that may be differentiated with respect to.
-DIFFERENTIABLE = ("x", "y", "z", "u", "v", "A", "P")
+DIFFERENTIABLE = ("x", "y", "z", "u", "v", "A", "P", "T", "L")
 #: Ranges of loops, simplest first; ``n`` is in [-2, 4], so every range has at most 5 trips.
 RANGES = ["range(3)", "range(1, 4)", "range(3, 0, -1)", "range(4, -1, -2)", "range(2, 2)",
           "range(n)", "range(n, 3)", "range(3, n, -1)", "range(-1, n)", "range(0, n, 2)",
@@ -118,6 +127,8 @@ class Writer:
         #: expressions the function may return on their own (a stored sum, a repeated load):
         #: the returned value is then also a value the reversal's shortcuts consume
         self.bare_results: list[str] = []
+        #: module-level helpers the body calls (``VIEW_HELPERS``: helpers returning views)
+        self.module_helpers: set[str] = set()
 
     # -- drawing helpers --------------------------------------------------------------------
 
@@ -133,6 +144,12 @@ class Writer:
 
     def emit(self, indent, text):
         self.lines.append("    " * indent + text)
+
+    def emit_lines(self, indent, text):
+        """``text``, lines indented by multiples of four spaces, at ``indent``."""
+        for line in text.split("\n"):
+            depth = (len(line) - len(line.lstrip(" "))) // 4
+            self.emit(indent + depth, line.strip())
 
     def name(self, prefix):
         return f"{prefix}{next(self.fresh)}"
@@ -497,8 +514,15 @@ class Writer:
             self.carried(indent)
         elif kind == "pair":
             self.pair(indent)
+        elif kind in VIEW_KINDS:
+            getattr(self, kind)(indent)
         else:
             self.statement(indent, "scalar")
+
+    def some_range(self, *fixed):
+        """One of the ranges ``fixed``, or one drawn by :meth:`loop_range`."""
+        rng = self.choice([*fixed, "drawn"])
+        return self.loop_range() if rng == "drawn" else rng
 
     def loop_range(self):
         rng = self.choice(RANGES if self.params else RANGES[:5])
@@ -895,12 +919,486 @@ class Writer:
         self.emit(indent, f"{name} = np.sum({w})")
         self.finish(indent, name, 3 * 3.0)
 
+    # -- views, masks, counters and tuples in loops (VIEW_KINDS) ----------------------------
+
+    def operand_vector(self):
+        """A vector read by the loops below: a parameter, or a local one."""
+        if self.vectors and self.flip():
+            return self.vector(0)
+        return self.param(self.choice(VECTORS)), 1.5
+
+    def counter_after(self, indent):
+        """The counter of an inner loop read after that loop, inside an outer loop that
+        writes an array: ``for i: t = s; for j: t = sin(t + v[j]); Y[i] = t * v[j]``, with
+        a second level (``for k: for j: ...; t = t + v[j] * v[k]``), a ``break``, the counter
+        as a number or as the index stored at (duplicates), ``=`` or ``+=``."""
+        self.features.add("counter-after-loop")
+        self.features.add("nested-store")
+        name, y, t = self.name("r"), self.name("Y"), self.name("t")
+        i, j, k = self.name("i"), self.name("j"), self.name("k")
+        v, _ = self.operand_vector()
+        s, _ = self.scalar(1)
+        outer = self.some_range("range(3)", "range(3)", "range(2, -1, -1)")
+        inner = self.choice(["range(3)", f"range({i} % 3 + 1)", "range(1, 3)",
+                             "range(2, -1, -1)", f"range({i} % 2, 3)"])
+        two_d = self.flip()
+        self.emit(indent, f"{y} = np.zeros((3, 2))" if two_d else f"{y} = np.zeros(3)")
+        self.emit(indent, f"for {i} in {outer}:")
+        self.emit(indent + 1, f"{t} = {s}")
+        deep = self.draw(st.integers(0, 2)) == 0
+        body = indent + 2
+        if deep:  # the counters of two levels, both read after their loops
+            self.features.add("counter-after-two-levels")
+            self.emit(indent + 1, f"for {k} in {inner}:")
+            self.emit(indent + 2, f"for {j} in range({k} + 1):")
+            body = indent + 3
+        else:
+            self.emit(indent + 1, f"for {j} in {inner}:")
+        step = self.choice([f"{t} = math.sin({t} + {v}[{j}])",
+                            f"{t} = math.tanh({t} * {v}[{j}] + 0.5)",
+                            f"{t} = math.cos({t} * {v}[{j}])"])
+        if self.params and not deep and self.flip():
+            a = self.param("A")
+            step = f"{t} = math.sin({t} + {a}[{i} % 2, {j}] * {v}[{j}])"
+        self.emit(body, step)
+        if self.draw(st.integers(0, 3)) == 0:
+            self.features.add("break")
+            self.emit(body, f"if {t} > 0.5:")
+            self.emit(body + 1, "break")
+        value = self.choice([f"{t} * {v}[{j}]", f"{v}[{j}] * {t} + 0.25 * {j}",
+                             f"{t} * ({j} + 1)", f"{t} * {v}[({j} + 1) % 3]"])
+        if deep:
+            self.emit(indent + 2, f"{t} = {t} + {v}[{j}] * {v}[{k}]")
+            value = f"{value} + {v}[{k}] * {j}"
+        row = self.choice([f"{i} % 3", f"{i} % 3", f"{j}"] + ([f"{k}"] if deep else []))
+        if row in (j, k):
+            self.features.add("counter-as-index")
+        target = f"{y}[{row}, {self.choice(['0', '1', ':'])}]" if two_d else f"{y}[{row}]"
+        self.emit(indent + 1, f"{target} {self.choice(['=', '=', '+='])} {value}")
+        self.emit(indent, f"{name} = np.sum(np.sin({y}))")
+        self.finish(indent, name, 6.0)
+
+    def transposed(self, indent):
+        """Transposed (Fortran-ordered) views taped in a loop that writes arrays:
+        ``O[a] = T[a] @ T[a].T``, a transposed carried array (``Bt = B.T``), the transpose
+        of a new array per iteration read row by row, or ``np.transpose``."""
+        self.features.add("transposed-view")
+        self.features.add("store")
+        name, out = self.name("r"), self.name("O")
+        form = self.choice(["gram", "carry", "rows", "gram"] if self.params else ["rows"])
+        s, _ = self.scalar(1)
+        if form == "gram":
+            a = self.name("a")
+            tensor = self.param("T")
+            self.features.add("rank-3")
+            if self.flip():
+                self.emit(indent, f"{out} = np.zeros((2, 2, 2))")
+                self.emit(indent, f"for {a} in range(2):")
+                prod = self.choice([f"{tensor}[{a}] @ {tensor}[{a}].T",
+                                    f"np.sin({tensor}[{a}]) @ {tensor}[{a}].T * {s}"])
+                self.emit(indent + 1, f"{out}[{a}] = {prod}")
+            else:
+                tt = self.name("Tt")
+                self.emit_lines(indent, f"""{out} = np.zeros((2, 3, 3))
+for {a} in range(2):
+    {tt} = {tensor}[{a}].T  # a Fortran-ordered view, taped
+    {out}[{a}] = np.tanh({tt} @ {tensor}[{a}] * {s})""")
+            self.emit(indent, f"{name} = np.sum(np.sin({out}))")
+            return self.finish(indent, name, 18.0)
+        b, bt, q = self.name("B"), self.name("Bt"), self.name("q")
+        if form == "carry":
+            m, _ = self.matrix(1)
+            self.emit(indent, f"{b} = ({m}).copy()" if self.flip() else
+                      f"{b} = np.tanh({m} * {s})")
+            self.emit(indent, f"{out} = np.zeros((3, 3, 2))")
+            self.emit(indent, f"for {q} in range(3):")
+            self.emit(indent + 1, self.choice([f"{bt} = {b}.T", f"{bt} = np.transpose({b})"]))
+            value = self.choice([f"np.sin({bt}) * {bt}", f"{bt} * {bt}[:, ::-1]"])
+            self.emit(indent + 1, f"{out}[{q}] = {value}")
+            self.emit(indent + 1, self.choice([f"{b} = {b} * 0.9 + 0.1 * {q}",
+                                               f"{b} = np.tanh({b} + {bt}.T * {s})"]))
+            self.emit(indent, f"{name} = np.sum(np.sin({out}))")
+            return self.finish(indent, name, 18.0)
+        # the transpose of an array made in each iteration, read by rows
+        m, _ = self.matrix(0)
+        self.emit(indent, f"{out} = np.zeros((3, 2))")
+        self.emit(indent, f"for {q} in {self.loop_range()}:")
+        self.emit(indent + 1, f"{bt} = np.tanh({m} * ({s} + 0.25 * {q})).T")
+        self.emit(indent + 1, f"{out}[{q} % 3] = {bt}[{q} % 3] * {bt}[({q} + 1) % 3]")
+        self.emit(indent, f"{name} = np.sum(np.sin({out}))")
+        self.finish(indent, name, 6.0)
+
+    def view_helper(self, indent):
+        """Views returned by helpers (``tail(w)``: ``w[1:]``, ``row_of(M, i)``: ``M[i]``,
+        ``flipped(M)``: ``M.T``): read in a loop that writes arrays, read after a write into
+        their base (stale), written through (the base changes; for a parameter, the caller's
+        array), as a transposed carried array."""
+        self.features.add("view-helper")
+        name, b, y = self.name("r"), self.name("B"), self.name("Y")
+        r, q = self.name("rv"), self.name("q")
+        s, _ = self.scalar(1)
+        m, _ = self.matrix(0)
+        form = self.choice(["rows", "rows", "tail", "flipped", "stale", "write", "write_loop",
+                            "write_param"])
+        if form == "rows":
+            self.module_helpers.add("row_of")
+            self.emit(indent, f"{b} = " + self.choice([f"{m} * {s}", f"({m}).copy()", m]))
+            self.emit(indent, f"{y} = np.zeros((2, 3))")
+            self.emit(indent, f"for {q} in range(2):")
+            self.emit(indent + 1, f"{r} = row_of({b}, {q})")
+            value = self.choice([f"np.sin({r}) * {r}", f"{r} * {r}[::-1] * {s}"])
+            self.emit(indent + 1, f"{y}[{q}] = {value}")
+            self.emit(indent, f"{name} = np.sum(np.sin({y}))")
+            return self.finish(indent, name, 6.0)
+        if form == "tail":
+            self.module_helpers.add("tail")
+            v, _ = self.operand_vector()
+            c = self.name("c")
+            self.emit_lines(indent, f"""{c} = np.tanh({v} * {s})
+{y} = np.zeros((3, 2))
+for {q} in {self.loop_range()}:
+    {r} = tail({c})
+    {y}[{q} % 3] = np.sin({r}) * {r}[::-1]
+    {c} = {c} * 0.5 + {r}[0]
+{name} = np.sum(np.sin({y})) + np.sum({c})""")
+            return self.finish(indent, name, 6.0 + 3 * 4.0)
+        if form == "flipped":
+            self.module_helpers.add("flipped")
+            self.features.add("transposed-view")
+            self.emit_lines(indent, f"""{b} = np.tanh({m} * {s})
+{y} = np.zeros((3, 3, 2))
+for {q} in range(3):
+    {r} = flipped({b})  # a transpose made by a helper, taped
+    {y}[{q}] = np.sin({r}) * {r}
+    {b} = {b} * 0.9 + 0.1 * {q}
+{name} = np.sum(np.sin({y}))""")
+            return self.finish(indent, name, 18.0)
+        self.features.add("view-helper-write")
+        if form == "stale":  # the view is read after a write into its base
+            self.module_helpers.add("row_of")
+            self.emit(indent, f"{b} = {m} * 1.0")
+            self.emit(indent, f"{r} = row_of({b}, {self.choice(['0', '1'])})")
+            self.emit(indent, f"{b}[{self.choice(['0, 1', '1, 2', '0'])}] = {s}")
+            self.emit(indent, f"{name} = np.sum({r} * {r}) + np.sum(np.sin({b}))")
+            return self.finish(indent, name, 3 * 2.25 + 6)
+        if form == "write":  # a write through the view changes the local base
+            self.module_helpers.add("tail")
+            v, _ = self.operand_vector()
+            c = self.name("c")
+            self.emit(indent, f"{c} = ({v}).copy()")
+            self.emit(indent, f"{r} = tail({c})")
+            self.emit(indent, f"{r}[{self.choice(['0', '1', '-1'])}] = {s}")
+            self.emit(indent, f"{name} = np.sum(np.sin({c}) * {v})")
+            return self.finish(indent, name, 3 * 1.5)
+        if form == "write_loop":
+            self.module_helpers.add("row_of")
+            self.emit_lines(indent, f"""{b} = ({m}).copy()
+for {q} in range(2):
+    {r} = row_of({b}, {q})
+    {r}[1] = {r}[0] * {s}  # changes {b} in Python
+{name} = np.sum(np.sin({b}))""")
+            return self.finish(indent, name, 6.0)
+        # a write through a helper's view of a parameter: the caller's array must not change
+        self.features.add("alias-write")
+        self.module_helpers.add("tail")
+        v = self.param(self.choice(VECTORS))
+        self.emit(indent, f"{r} = tail({v})")
+        self.emit(indent, f"{r}[0] = {s}")
+        self.emit(indent, f"{name} = np.sum(np.sin({v}))")
+        self.finish(indent, name, 3.0)
+
+    def row_augmented(self, indent):
+        """Augmented assignment to a row of an array: ``r = B[i]; r += w``, ``B[i] += w``,
+        ``B[i, :] *= c``, ``B[:, j] -= ...``, of a matrix or a rank-3 array, in a loop; and an
+        element (``e = B[0, 1]; e += s``: a number)."""
+        self.features.add("row-augmented")
+        name, b, r, q = self.name("r"), self.name("B"), self.name("rw"), self.name("q")
+        s, _ = self.scalar(1)
+        s = f"math.tanh({s})"  # repeated *= stays bounded
+        op = self.choice(["+=", "-=", "*="])
+        rank3 = self.params and self.draw(st.integers(0, 3)) == 0
+        if rank3:
+            self.features.add("rank-3")
+            tensor = self.param("T")
+            self.emit(indent, self.choice([f"{b} = {tensor}.copy()", f"{b} = {tensor} * {s}"]))
+            w, _ = self.vector(0)
+            self.emit(indent, f"for {q} in range(2):")
+            form = self.choice(["name", "index", "index2"])
+            if form == "name":
+                self.emit(indent + 1, f"{r} = {b}[{q}]")
+                self.emit(indent + 1, f"{r} {op} np.tanh({w} * {s})")
+            elif form == "index":
+                self.emit(indent + 1, f"{b}[{q}] {op} np.tanh({w} * {s})")
+            else:
+                self.emit(indent + 1, f"{b}[{q}, {self.choice(['1', ':', '-1'])}] {op} "
+                          f"np.tanh({w} * {s})")
+            self.emit(indent, f"{name} = np.sum(np.sin({b}))")
+            return self.finish(indent, name, 12.0)
+        m, _ = self.matrix(0)
+        start = self.choice([f"({m}).copy()", f"{m} * {s}", "np.ones((2, 3))",
+                             f"np.zeros((2, 3)) + {m}"])
+        self.emit(indent, f"{b} = {start}")
+        w, _ = self.vector(1)
+        w = f"np.tanh({w})"
+        form = self.choice(["name", "name", "index", "slice", "column", "other_row", "element"])
+        loop = self.some_range("range(2)", "range(1, -1, -1)")
+        self.emit(indent, f"for {q} in {loop}:")
+        row = f"{q} % 2"
+        read_r = False
+        if form == "name":
+            self.emit(indent + 1, f"{r} = {b}[{row}]")
+            self.emit(indent + 1, f"{r} {op} {w} * {s}")
+            read_r = loop in ("range(2)", "range(1, -1, -1)") and self.flip()
+        elif form == "index":
+            self.emit(indent + 1, f"{b}[{row}] {op} {w} * {s}")
+        elif form == "slice":
+            self.emit(indent + 1, f"{b}[{row}, :] {op} {w} * {s}")
+        elif form == "column":
+            self.emit(indent + 1, f"{b}[:, ({q} + 1) % 3] {op} np.tanh({s} * {q})")
+        elif form == "other_row":
+            self.emit(indent + 1, f"{b}[{row}] {op} {b}[({q} + 1) % 2] * 0.5")
+        else:
+            self.emit(indent + 1, f"{r} = {b}[{row}, 1]")
+            self.emit(indent + 1, f"{r} {op} {s}")
+            self.emit(indent + 1, f"{b}[{row}, 0] = math.tanh({r})")
+        self.emit(indent, f"{name} = np.sum(np.sin({b}))" + (f" + np.sum({r})" if read_r
+                                                           else ""))
+        self.finish(indent, name, 6.0 + 3 * 6.0)
+
+    def view_carried(self, indent):
+        """A view made before a loop of an array the loop updates in place (``r = p[1]``,
+        ``for: s += sum(r * r); p += ...``): Python's view sees each update; adcompile must
+        refuse or agree.  Also the view made in the loop, and the array rebound instead of
+        updated (the view keeps the old values)."""
+        self.features.add("view-carried")
+        name, p, r, q, acc = (self.name("r"), self.name("p"), self.name("rv"), self.name("q"),
+                              self.name("acc"))
+        s, _ = self.scalar(1)
+        if self.flip():
+            m, _ = self.matrix(0)
+            base = m
+            view = self.choice(["1", ":, 0", "0, 1:", "-1", "T"])
+            view = f"{p}.T" if view == "T" else f"{p}[{view}]"
+        else:
+            base, _ = self.operand_vector()
+            view = f"{p}[{self.choice(['1:', ':2', '::2', '1'])}]"
+        self.emit(indent, self.choice([f"{p} = ({base}).copy()", f"{p} = np.tanh({base})"]))
+        inside = self.draw(st.integers(0, 3)) == 0
+        if not inside:
+            self.emit(indent, f"{r} = {view}")
+        self.emit(indent, f"{acc} = 0.0")
+        loop = self.some_range("range(3)", "range(2)")
+        self.emit(indent, f"for {q} in {loop}:")
+        if inside:
+            self.emit(indent + 1, f"{r} = {view}")
+        self.emit(indent + 1, f"{acc} = {acc} + np.sum(np.sin({r}) * {r})")
+        update = self.choice([f"{p} += 0.5 * np.tanh({base} * {s})", f"{p} *= 0.75",
+                              f"{p} -= 0.25 * {p}",
+                              f"{p} = {p} + 0.5 * np.tanh({base} * {s})"])
+        self.emit(indent + 1, update)
+        self.emit(indent, f"{name} = math.tanh({acc}) + np.sum(np.sin({p}))")
+        self.finish(indent, name, 7.0)
+
+    def layers(self, indent):
+        """The tuple parameter ``L = ((W0, b0), (W1, b1), (w, c))`` sliced and iterated:
+        ``for W, b in L[:-1]``, ``for i in range(len(L) - 1): W, b = L[i]``, ``enumerate``,
+        ``reversed``, a named slice, rows of a table filled per layer; then
+        ``w, c = L[-1]``."""
+        self.features.add("tuple-layers")
+        lay = self.param("L")
+        name, h, big_w, small_b = self.name("r"), self.name("h"), self.name("W"), self.name("b")
+        i = self.name("i")
+        first = self.choice(["u", "v", "u", "A"])
+        self.used.add(first)
+        start = self.choice(["{p}", "np.tanh({p} * {s})"] if first != "A" else
+                            ["{p}[0]", "{p}[1] * {s}"])
+        if "{s}" in start:
+            s, _ = self.scalar(1)
+            start = start.format(p=first, s=s)
+        else:
+            start = start.format(p=first)
+        self.emit(indent, f"{h} = {start}")
+        form = self.choice(["slice", "index", "enumerate", "reversed", "named", "table"])
+        if form == "slice":
+            self.emit(indent, f"for {big_w}, {small_b} in {lay}[:-1]:")
+            self.emit(indent + 1, f"{h} = np.tanh({h} @ {big_w} + {small_b})")
+        elif form == "index":
+            self.emit(indent, f"for {i} in range(len({lay}) - 1):")
+            self.emit(indent + 1, f"{big_w}, {small_b} = {lay}[{i}]")
+            self.emit(indent + 1, f"{h} = np.tanh({h} @ {big_w} + {small_b}) + 0.1 * {i}")
+        elif form == "enumerate":
+            self.emit(indent, f"for {i}, ({big_w}, {small_b}) in enumerate({lay}[:2]):")
+            self.emit(indent + 1, f"{h} = np.tanh({h} + 0.5 * {i} * np.sin({h} @ {big_w} + "
+                      f"{small_b}))")
+        elif form == "reversed":
+            self.emit(indent, f"for {big_w}, {small_b} in reversed({lay}[:-1]):")
+            self.emit(indent + 1, f"{h} = np.tanh({h} @ {big_w} + {small_b})")
+        elif form == "named":
+            hidden = self.name("hid")
+            self.emit(indent, f"{hidden} = {lay}[{self.choice(['1:-1', ':2', '0:1'])}]")
+            self.emit(indent, f"for {big_w}, {small_b} in {hidden}:")
+            self.emit(indent + 1, f"{h} = np.tanh({h} @ {big_w} + {small_b})")
+        else:
+            self.features.add("store")
+            table = self.name("H")
+            self.emit_lines(indent, f"""{table} = np.zeros((2, 3))
+for {i} in range(len({lay}) - 1):  # unrolled: the counter indexes a tuple
+    {big_w}, {small_b} = {lay}[{i}]
+    {table}[{i}] = np.tanh({h} @ {big_w} + {small_b})
+    {h} = {table}[{i}] * {table}[{i}]""")
+        w, c = self.name("wo"), self.name("co")
+        self.emit_lines(indent, self.choice([f"{w}, {c} = {lay}[-1]",
+                                             f"{w}, {c} = {lay}[len({lay}) - 1]",
+                                             f"{w} = {lay}[2][0]\n{c} = {lay}[-1][1]"]))
+        self.emit(indent, f"{name} = math.sin({h} @ {w} + {c})")
+        self.finish(indent, name, 1.0)
+
+    def masks(self, indent):
+        """Boolean masks of one to three axes read and written: ``x[x > c]``, ``B[mk] =
+        ...``, ``B[mk] *= c``, ``&``/``~`` of masks, a mask of the first axis of a rank-3
+        array, a mask made in each step of a loop."""
+        self.features.add("mask")
+        name, b, mk = self.name("r"), self.name("B"), self.name("mk")
+        s, _ = self.scalar(1)
+        ranks = ["vec", "mat"] + (["ten"] if self.params else [])
+        rank = self.choice(ranks)
+        if rank == "vec":
+            x, _ = self.operand_vector()
+        elif rank == "mat":
+            x, _ = self.matrix(0)
+        else:
+            self.features.add("rank-3")
+            x = self.param("T")
+        cut = self.choice(["0.1", "-0.2", "0.25", "0"])
+        form = self.choice(["read", "write", "write", "loop"])
+        if form == "read":
+            both = f"({x} > -0.2) & ~({x} > 1.0)"
+            terms = [f"np.sum(np.sin({x}[{x} > {cut}]) * {s})",
+                     f"np.sum({x}[{both}] ** 2)", f"np.sum(np.tanh({x}[{x} < {cut}]))"]
+            if rank == "ten":
+                keep = self.name("keep")
+                self.emit(indent, f"{keep} = {x}[:, 0, 0] > 0")
+                terms += [f"np.sum({x}[{keep}] ** 2)", f"np.sum({x}[~{keep}, 1])"]
+            elif rank == "mat":
+                keep = self.name("keep")
+                self.emit(indent, f"{keep} = {x}[:, 1] > 0")
+                terms += [f"np.sum({x}[{keep}] * {s})"]
+            chosen = self.draw(st.lists(st.sampled_from(terms), min_size=1, max_size=2,
+                                        unique=True))
+            self.emit(indent, f"{name} = {' + '.join(chosen)}")
+            return self.finish(indent, name, 18.0 * 2.25 * 2)
+        if form == "write":
+            self.emit(indent, self.choice([f"{b} = ({x}).copy()", f"{b} = np.tanh({x} * {s})"]))
+            self.emit(indent, self.choice([f"{mk} = {b} > {cut}", f"{mk} = {x} < {cut}"]))
+            self.emit(indent, self.choice([f"{b}[{mk}] = np.tanh({b}[{mk}] * {s})",
+                                           f"{b}[{mk}] = {s}", f"{b}[{mk}] *= {s}",
+                                           f"{b}[{mk}] = 0.0"]))
+            if self.flip():
+                self.emit(indent, f"{b}[{b} < -0.2] {self.choice(['*=', '-='])} 0.5")
+            self.emit(indent, f"{name} = np.sum(np.sin({b}) * {b})")
+            return self.finish(indent, name, 18.0 * 4)
+        # a mask made and used in each step of a loop
+        q, over = self.name("q"), self.name("over")
+        self.emit(indent, f"{b} = np.tanh({x} * {s})")
+        self.emit(indent, f"for {q} in {self.some_range('range(3)')}:")
+        self.emit(indent + 1, f"{b} = {b} * 1.5 + 0.25 * {q}")
+        self.emit(indent + 1, f"{over} = {b} > 0.5")
+        self.emit(indent + 1, self.choice([f"{b}[{over}] = 1.0 - 0.5 * np.tanh({b}[{over}])",
+                                           f"{b}[{over}] *= 0.5",
+                                           f"{b}[{b} < -0.5] = -0.5"]))
+        self.emit(indent, f"{name} = np.sum(np.sin({b}))")
+        self.finish(indent, name, 18.0)
+
+    def dtype_arrays(self, indent):
+        """Arrays allocated with ``dtype=`` int or bool, used as counters, flags and indices:
+        counts by bucket, a position counter, back pointers read as indices (duplicates
+        among them), a bool array as a mask."""
+        self.features.add("dtype-array")
+        name, y, q = self.name("r"), self.name("Y"), self.name("q")
+        v, _ = self.operand_vector()
+        s, _ = self.scalar(1)
+        int_dtype = self.choice(["np.int64", "int"])
+        form = self.choice(["counts", "position", "back", "flags"])
+        loop = self.some_range("range(3)", "range(3)")
+        if form == "counts":
+            cnt, seen, bk = self.name("cnt"), self.name("seen"), self.name("bk")
+            alloc = self.choice([f"np.zeros(3, dtype={int_dtype})",
+                                 f"np.zeros_like({v}, dtype={int_dtype})"])
+            self.emit(indent, f"{cnt} = {alloc}")
+            self.emit(indent, f"{seen} = np.zeros(3, dtype=bool)")
+            alloc = self.choice(["np.zeros(3)", f"np.zeros_like({v}, dtype=float)"])
+            self.emit(indent, f"{y} = {alloc}")
+            self.emit(indent, f"for {q} in {loop}:")
+            if self.params and self.flip():
+                self.used.add("idx")
+                self.features.add("int-index")
+                self.emit(indent + 1, f"{bk} = idx[{q} % 3]")
+            else:
+                e = f"{v}[{q} % 3]"
+                self.emit(indent + 1, f"{bk} = 0 if {e} < -0.5 else (1 if {e} < 0.5 else 2)")
+            self.emit(indent + 1, f"{cnt}[{bk}] += 1")
+            self.emit(indent + 1, f"{y}[{q} % 3] {self.choice(['=', '+='])} {v}[{q} % 3] * "
+                      f"({cnt}[{bk}] + 1) * ({s} if {seen}[{bk}] else 1.0)")
+            self.emit(indent + 1, f"{seen}[{bk}] = True")
+            self.emit(indent, f"{name} = np.sum(np.sin({y})) + 0.25 * np.sum({cnt} * {v})")
+            return self.finish(indent, name, 3.0 + 0.25 * 3 * 5 * 1.5)
+        if form == "position":
+            pos = self.name("pos")
+            cut = self.choice(["0.1", "-0.2"])
+            self.emit_lines(indent, f"""{pos} = np.zeros(1, dtype={int_dtype})
+{y} = np.zeros(6)
+for {q} in {loop}:
+    if {v}[{q} % 3] > {cut}:  # an int counter as the index of the next free element
+        {y}[{pos}[0]] = math.sin({v}[{q} % 3] * {s})
+        {pos}[0] += 1
+{name} = np.sum({y} * {y}) + {pos}[0] * {s}""")
+            return self.finish(indent, name, 6.0 + 5 * CAP)
+        if form == "back":
+            back, bk = self.name("back"), self.name("bk")
+            alloc = self.choice([f"np.full(3, 2, dtype={int_dtype})",
+                                 f"np.ones(3, dtype={int_dtype})"])
+            j = self.name("j")
+            pointer = self.choice([bk, f"({bk} + {q}) % 3"])
+            self.emit_lines(indent, f"""{back} = {alloc}
+for {q} in {loop}:
+    {bk} = 0
+    for {j} in range(1, 3):  # the argmax of v * s, a back pointer
+        if {v}[{j}] * {s} > {v}[{bk}] * {s}:
+            {bk} = {j}
+    {back}[{q} % 3] = {pointer}
+{name} = np.sum(np.sin({v}[{back}] * {s}))""")
+            return self.finish(indent, name, 3.0)
+        flags = self.name("fl")
+        alloc = self.choice(["np.ones(3, dtype=bool)", "np.zeros(3, dtype=bool)"])
+        self.emit(indent, f"{flags} = {alloc}")
+        self.emit(indent, f"for {q} in {loop}:")
+        self.emit(indent + 1, f"{flags}[{q} % 3] = {v}[{q} % 3] > {self.choice(['0.1', '-0.2'])}")
+        if self.params and self.flip():
+            self.used.add("flag")
+            self.emit(indent, f"{flags}[1] = flag")
+        read = self.choice([f"np.sum(np.sin({v}[{flags}]) * {s})",
+                            f"np.sum(np.where({flags}, {v}, 0.5 * {v}))"])
+        self.emit(indent, f"{name} = {read}")
+        self.finish(indent, name, 3.0 * 6)
+
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
               "view", "matrix", "carried", "pair"]
 #: a helper that takes the tuple parameter and returns a tuple (calls of it are inlined)
 PAIR_HELPER = ("def pair_helper(p, s):\n    c, w = p\n"
                "    return math.tanh(c * s), w * math.tanh(s) + c\n")
+#: snippets of views, masks, counters and tuples in loops: the classes of the fixes after
+#: 6a3e894 (a transposed view taped in a loop, a helper's view, ``r = A[i]; r += w``, a
+#: view of a loop's carried array, slices of a tuple parameter, masks of any rank, ``dtype=``
+#: int and bool arrays, an inner loop's counter read after it).  Not in ``BODY_KINDS``: drawn
+#: by ``programs(kinds=VIEW_KINDS)`` (tests/test_progen_views.py) or ``ALL_KINDS``.
+VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "view_carried",
+              "layers", "masks", "dtype_arrays"]
+ALL_KINDS = BODY_KINDS + VIEW_KINDS
+#: helpers returning views of their argument (a slice, a row, a transpose)
+VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
+                "row_of": "def row_of(M, i):\n    return M[i]\n",
+                "flipped": "def flipped(M):\n    return M.T\n"}
 HELPER_KINDS = ["scalar", "accumulate", "branch", "update", "while"]
 
 
@@ -964,17 +1462,34 @@ def argument(draw, name, as_int):
     if kind == "pair":
         pair = [argument(draw, "x", False), argument(draw, "u", False)]
         return pair if draw(st.integers(0, 3)) == 0 else tuple(pair)
+    if kind == "ten":
+        return np.array(draw(st.lists(floats_away_from_zero(), min_size=12, max_size=12)))\
+            .reshape(2, 2, 3)
+    if kind == "layers":  # ((W0, b0), (W1, b1), (w, c)): weights (3, 3), biases (3,)
+
+        def block(shape):
+            size = int(np.prod(shape))
+            values = draw(st.lists(floats_away_from_zero(), min_size=size, max_size=size))
+            return 0.5 * np.array(values).reshape(shape)
+
+        hidden = tuple((block((3, 3)), block((3,))) for _ in range(2))
+        return hidden + ((block((3,)), 0.5 * draw(floats_away_from_zero())),)
     return np.array(draw(st.lists(st.integers(-3, 3), min_size=3, max_size=3)),
                     dtype=np.int64)
 
 
 @st.composite
-def programs(draw, statements=3, kinds=BODY_KINDS):
+def programs(draw, statements=3, kinds=BODY_KINDS, first=None):
     """A random :class:`Program` (see the module docstring) of 1 to ``statements`` top-level
-    snippets drawn from ``kinds``."""
+    snippets drawn from ``kinds``; with ``first`` (a kind), the first snippet is of that kind
+    and up to ``statements - 1`` follow."""
     sources, helpers, vector_helpers = helper_sources(draw)
     writer = Writer(draw, {}, helpers=helpers, vector_helpers=vector_helpers)
-    writer.statements(1, draw(st.integers(1, statements)), kinds)
+    if first is None:
+        writer.statements(1, draw(st.integers(1, statements)), kinds)
+    else:
+        writer.statement(1, first)
+        writer.statements(1, draw(st.integers(0, statements - 1)), kinds)
     terms = [f"{draw(st.sampled_from(['', '0.5 * ', '-1.5 * ']))}{s}"
              for s in sorted(writer.scalars)]
     terms += [f"np.sum(np.sin({w}))" for w in sorted(writer.vectors)]
@@ -987,6 +1502,7 @@ def programs(draw, statements=3, kinds=BODY_KINDS):
     body = "\n".join(writer.lines)
     if writer.pair_helper:
         sources.append(PAIR_HELPER)
+    sources += [VIEW_HELPERS[h] for h in sorted(writer.module_helpers)]
     sources.append(f"def f({', '.join(params)}):\n{body}\n    return {' + '.join(terms)}\n")
     source = HEADER + "\n\n" + "\n\n".join(sources)
     candidates = [p for p in params if p in DIFFERENTIABLE]
@@ -1194,14 +1710,10 @@ def _compare(program, point, args, value, want, role, result, single, indices):
     arrays = []
     pairs = []
     for i, g, w in zip(indices, grads, want, strict=True):
-        if isinstance(w, (tuple, list)):  # a tuple parameter: compared element by element
-            if type(g) is not type(w) or len(g) != len(w):
-                return ("gradient type", f"d f / d {params[i]}: {g!r}, want a "
-                        f"{type(w).__name__} of {len(w)}")
-            pairs.extend((i, f"{params[i]}[{k}]", ge, we)
-                         for k, (ge, we) in enumerate(zip(g, w, strict=True)))
-        else:
-            pairs.append((i, params[i], g, w))
+        # a tuple parameter (of tuples): compared element by element
+        problem = _pair_up(i, params[i], g, w, pairs)
+        if problem is not None:
+            return problem
     inputs = [a for a in _leaves(args) if isinstance(a, np.ndarray)]
     for _i, name, g, w in pairs:
         if isinstance(w, np.ndarray):
@@ -1226,6 +1738,22 @@ def _compare(program, point, args, value, want, role, result, single, indices):
             wanted = w.tolist() if isinstance(w, np.ndarray) else w
             return ("wrong gradient", f"{role}: d f / d {name} at {_show(point)}: got "
                     f"{shown!r}, finite differences {wanted!r}")
+    return None
+
+
+def _pair_up(i, name, g, w, pairs):
+    """Append ``(i, name, gradient, wanted)`` to ``pairs`` for each leaf of a (nested) tuple
+    parameter, or for the parameter itself; a problem if the structures differ."""
+    if not isinstance(w, (tuple, list)):
+        pairs.append((i, name, g, w))
+        return None
+    if type(g) is not type(w) or len(g) != len(w):
+        return ("gradient type", f"d f / d {name}: {g!r}, want a {type(w).__name__} of "
+                f"{len(w)}")
+    for k, (ge, we) in enumerate(zip(g, w, strict=True)):
+        problem = _pair_up(i, f"{name}[{k}]", ge, we, pairs)
+        if problem is not None:
+            return problem
     return None
 
 
