@@ -137,6 +137,13 @@ def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
         fn.specializer = lambda args: refuse_gradient_of_tuples(first, role, tuples=True)
     else:
         fn.specializer = lambda args: _specialized(f, wrt, role, args)
+        if role in ("grad", "value_and_grad") and getattr(f, "role", None) is None and \
+                fn.row_blocks is None:
+            from .blocks import RowBlocks
+
+            info = parse_function(f)
+            names, as_tuple = resolve_wrt(info.params, wrt, info.name)
+            fn.row_blocks = RowBlocks(f, names, as_tuple, role, fn.wrt_positions)
     return fn
 
 

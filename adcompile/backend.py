@@ -63,6 +63,9 @@ class CompiledFunction(CPUDispatcher):
         except Exception:  # noqa: BLE001 - caching is an optimisation
             self._cache = NullCache()
 
+    #: for a gradient of a loss over rows of data: runs it block by block on large data
+    #: (:class:`~adcompile.blocks.RowBlocks`)
+    row_blocks: Any = None
     #: for a gradient taken from Python: makes the function for tuple arguments
     specializer: Any = None
     #: a wrapper generated for tuple parameters (``structure``)
@@ -111,6 +114,10 @@ class CompiledFunction(CPUDispatcher):
                     f"{name} if the function uses it as an array") from None
             return structure.give_back(result, self.role or self.gives_back,
                                        self.wrt_positions, self.as_tuple, args)
+        if self.row_blocks is not None and not kws:
+            done, result = self.row_blocks(args)
+            if done:
+                return result
         return self.run(*args, **kws)
 
     def _parameter(self, position: int) -> str:
