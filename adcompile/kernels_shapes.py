@@ -7,7 +7,8 @@ Each function is plain NumPy for Python and has one Numba implementation for eve
   ``take``, ``sort``) sees the array as ``(pre, n, post)``, the axis in the middle, and loops
   over the ``pre * post`` lanes; ``axis=None`` is one lane through the flat array;
 - *index maps*: ``diagonal`` and ``tile`` compute, for each element of the result, the flat
-  index (C order) of the element it takes; the forward gathers, the adjoint adds back.
+  index (C order) of the element it takes; the forward gathers, the adjoint adds back;
+  ``pad`` computes, for each element of its argument, where it goes in the result.
 
 The loops are ``njit(cache=True)`` functions of 3-D arrays, compiled once per dtype and kept
 on disk; the per-rank wrappers only reshape.  No kernel divides: ``cumprod``'s derivatives are
@@ -27,7 +28,8 @@ from .kernels import _dims, _is_array
 
 __all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
-           "diff_adjoint", "expand_dims", "flip", "item", "last_written", "repeat",
+           "diff_adjoint", "expand_dims", "flip", "item", "last_written", "pad",
+           "pad_adjoint", "repeat",
            "repeat_adjoint", "reshape_like", "roll", "sort", "sort_adjoint", "sort_tangent",
            "take", "take_adjoint", "tile", "tile_adjoint", "tri_mask", "masked", "mask_put"]
 
@@ -209,6 +211,20 @@ def tile_adjoint(g: Any, x: Any, reps: Any) -> np.ndarray:
     src, _ = _tile_map(np.array(x.shape, dtype=np.int64),
                        np.array(np.atleast_1d(reps), dtype=np.int64))
     return _scatter(np.ravel(np.asarray(g, dtype=float)), src, x.size).reshape(x.shape)
+
+
+def pad(x: Any, width: Any) -> np.ndarray:
+    """``np.pad(x, width)``: zeros around ``x`` (the ``'constant'`` mode), ``width`` an int,
+    a pair ``(before, after)`` for every axis or a pair per axis."""
+    return np.pad(x, width)
+
+
+def pad_adjoint(g: Any, x: Any, width: Any) -> np.ndarray:
+    """The adjoint of ``pad(x, width)``: the part of ``g`` where ``x`` went."""
+    x = np.asarray(x)
+    before, after = _pad_widths(np.array(width, dtype=np.int64), x.ndim)
+    dst, _ = _pad_map(np.array(x.shape, dtype=np.int64), before, after)
+    return _gather(np.ravel(np.asarray(g, dtype=float)), dst).reshape(x.shape)
 
 
 def expand_dims(x: Any, axis: Any) -> np.ndarray:
@@ -656,14 +672,56 @@ def _tile_map(dims, reps):
         for d in range(nd):
             at += (index[d] % xd[d]) * strides[d]
         src[m] = at
-        d = nd - 1
-        while d >= 0:
-            index[d] += 1
-            if index[d] < od[d]:
-                break
-            index[d] = 0
-            d -= 1
+        _advance(index, od)
     return src, od
+
+
+@njit(cache=True)
+def _advance(index, dims):
+    """Step the multi-index ``index`` to the next element of extents ``dims`` (C order)."""
+    d = dims.shape[0] - 1
+    while d >= 0:
+        index[d] += 1
+        if index[d] < dims[d]:
+            return
+        index[d] = 0
+        d -= 1
+
+
+@njit(cache=True)
+def _pad_widths(width, nd):
+    """The widths before and after each of ``nd`` axes, from ``np.pad``'s ``pad_width`` as
+    an int64 array: one int (shape ``()`` or ``(1,)``), a pair, or one pair per axis."""
+    flat = width.reshape(width.size)
+    before = np.empty(nd, np.int64)
+    after = np.empty(nd, np.int64)
+    for d in range(nd):
+        if flat.size == 1:
+            before[d] = after[d] = flat[0]
+        elif flat.size == 2:
+            before[d], after[d] = flat[0], flat[1]
+        elif flat.size == 2 * nd:
+            before[d], after[d] = flat[2 * d], flat[2 * d + 1]
+        else:
+            raise ValueError("pad() takes one width, a pair, or a pair per axis")
+        if before[d] < 0 or after[d] < 0:
+            raise ValueError("pad() takes widths of 0 or more")
+    return before, after
+
+
+@njit(cache=True)
+def _pad_map(dims, before, after):
+    """For each element of ``x`` (C order), its flat index in ``pad(x, ...)``; and the
+    result's extents."""
+    od = dims + before + after
+    strides = _strides(od)
+    corner = np.sum(before * strides)  # where x's first element goes
+    dst = np.empty(np.prod(dims), np.int64)
+    index = np.zeros(dims.shape[0], np.int64)
+    for m in range(dst.shape[0]):
+        dst[m] = corner + np.sum(index * strides)
+        _advance(index, dims)
+    return dst, od
 
 
 @njit(cache=True)
@@ -1135,6 +1193,50 @@ def _tile_adjoint(g, x, reps):
         flat = np.ascontiguousarray(g).reshape(g.size).astype(np.float64)
         return _scatter(flat, src, x.size).reshape(x.shape)
     return adjoint
+
+
+def _widths_of(width):
+    """The function that gives ``width`` (an int, a tuple of ints, a tuple of pairs) as an
+    int64 array, or None for another type."""
+    if (isinstance(width, types.UniTuple) and isinstance(width.dtype, types.UniTuple)
+            and isinstance(width.dtype.dtype, types.Integer)):
+        return _pairs
+    return _reps_of(width)
+
+
+@njit(cache=True)
+def _pairs(width):
+    out = np.empty(2 * len(width), np.int64)
+    for d in range(len(width)):
+        out[2 * d], out[2 * d + 1] = width[d][0], width[d][1]
+    return out
+
+
+@overload(pad)
+def _pad(x, width):
+    widths_of = _widths_of(width)
+    if _is_array(x) and widths_of is not None:
+        rank = x.ndim
+
+        def padded(x, width):
+            dst, dims = _pad_map(_dims(x.shape), *_pad_widths(widths_of(width), rank))
+            out = np.zeros(np.prod(dims), x.dtype)
+            out[dst] = np.ascontiguousarray(x).reshape(x.size)
+            return out.reshape(to_fixed_tuple(dims, rank))
+        return padded
+    return None
+
+
+@overload(pad_adjoint)
+def _pad_adjoint(g, x, width):
+    widths_of = _widths_of(width)
+    rank = getattr(x, "ndim", 0)
+
+    def adjoint(g, x, width):  # the elements of g where x went
+        dst = _pad_map(_dims(x.shape), *_pad_widths(widths_of(width), rank))[0]
+        return np.ascontiguousarray(g).reshape(g.size)[dst].astype(np.float64).reshape(
+            x.shape)
+    return adjoint if widths_of is not None else None
 
 
 @overload(expand_dims)

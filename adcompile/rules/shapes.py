@@ -1,5 +1,5 @@
 """Scans, differences, selection and rearrangement of arrays (cumsum, diff, flip, roll,
-diag, tril, sort, repeat, tile, ...).
+diag, tril, sort, repeat, tile, pad, ...).
 
 Operations along an axis that Numba's NumPy lacks (an ``axis``, a tuple of axes) run as the
 kernels of ``kernels_shapes`` (``implemented_by``); their rules call the adjoint kernels.  Every
@@ -221,6 +221,15 @@ def tile(g, ans, x, reps):
 
 
 linear(np.tile, ks.tile)
+implemented_by(np.pad, ks.pad)
+
+
+@derivative(np.pad, ks.pad, elementwise=False)
+def pad(g, ans, x, width):
+    return ks.pad_adjoint(g, x, width), None
+
+
+linear(np.pad, ks.pad)
 implemented_by(np.take, ks.take)
 
 
