@@ -441,11 +441,18 @@ class _Sharing:
                              "cannot follow a write through a view",
                              construct="a write through a view",
                              hint=f"write into '{mine}' itself, e.g. {mine}[i, j] = ...")
-        raise info.error(stmt, f"'{mine}' is a view of '{base}', which was written after "
-                         f"'{mine}' was taken: the value read here changed under it",
-                         construct="a view read after its base was written",
-                         hint=f"take a copy ({mine} = {base}[...].copy()) or take the view "
-                         "after the write")
+        if name in self.norm.variables:
+            what = f"'{mine}' is a view of '{base}', which was written after '{mine}' was taken"
+            hint = f"take a copy ({mine} = {base}[...].copy()) or take the view after the write"
+        else:  # a temporary: y[j], y[j + 1] = y[j + 1], y[j]
+            what = (f"a value read from '{base}' (a view, if it is a row) is used after "
+                    f"'{base}' was written")
+            hint = "read a copy (.copy()) of each row, or read it after the write"
+        if written not in self.ranks:  # y[j] may be a row: the rank of y is not known
+            hint += (f"; if '{base}' is a vector, its elements are numbers, not views: make "
+                     f"its rank known, as in {base} = np.zeros(n); {base}[:] = ...")
+        raise info.error(stmt, f"{what}: the value read here changed under it",
+                         construct="a view read after its base was written", hint=hint)
 
 
 def _op(stmt: ast.Assign) -> str:

@@ -281,10 +281,14 @@ class _Normalizer:
             for t, a in zip(target.elts, atom.elts, strict=True):
                 self.bind(t, a)
             return
+        if isinstance(target, ast.Subscript) and not isinstance(atom, ast.Tuple):
+            # y[j], y[j + 1] = y[j + 1], y[j]: both sides read before either store
+            self.store(target, atom, normalized=True)
+            return
         if not isinstance(target, ast.Name):
             raise self.info.error(target, "assignment to this target is not supported",
                                   construct=f"assignment to {type(target).__name__}",
-                                  hint="assign to a plain name")
+                                  hint="assign to a plain name or an element (y[i] = ...)")
         if isinstance(atom, ast.Tuple):
             if (self.depth and not symbolic) or target.id in self.tuple_vars:
                 self.store_tuple(target, atom)
@@ -1101,8 +1105,9 @@ class _Normalizer:
             return ast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2])
         return self.atom(part)
 
-    def store(self, target: ast.Subscript, value: ast.expr) -> None:
-        """``y[i] = value``: an element (or slice) write into an array made in the function."""
+    def store(self, target: ast.Subscript, value: ast.expr, normalized: bool = False) -> None:
+        """``y[i] = value``: an element (or slice) write into an array made in the function
+        (``value`` already an atom with ``normalized``)."""
         base = target.value
         if not isinstance(base, ast.Name) or base.id not in self.current:
             raise self.info.error(target, "only arrays created in the function can be "
@@ -1115,7 +1120,7 @@ class _Normalizer:
         if is_mask(target.slice, self.masks, self.info.resolve):
             # y[m] = v: the array with v put where m holds, stored whole (any rank of m)
             mask = self.atom(target.slice)
-            atom = self.atom(value)
+            atom = value if normalized else self.atom(value)
             whole = self.names.temp()
             self.emit(whole, ast.Call(func=self.reference(kernels_shapes.mask_put), args=[
                 ast.Name(id=self.current[base.id], ctx=ast.Load()), mask, atom], keywords=[]))
@@ -1123,7 +1128,7 @@ class _Normalizer:
             atom = ast.Name(id=whole, ctx=ast.Load())
         else:
             index = self.subscript(target).slice
-            atom = self.atom(value)
+            atom = value if normalized else self.atom(value)
         self.out.append(ast.Assign(targets=[ast.Subscript(
             value=ast.Name(id=self.current[base.id], ctx=ast.Load()), slice=index,
             ctx=ast.Store())], value=atom, lineno=self.lineno))

@@ -6,6 +6,7 @@ refusal, against the text of the error.
 """
 
 import numpy as np
+import pytest
 from conftest import numeric_gradient
 
 import adcompile as adc
@@ -87,3 +88,32 @@ def conv_padded(img, K):
 
 def test_np_pad_with_zeros():
     agrees(conv_padded, (rng.normal(size=(3, 3)), rng.normal(size=(3, 3))), (0, 1))
+
+
+def bubble_sorted(x):
+    n = len(x)
+    y = np.zeros(n)
+    y[:] = x
+    for i in range(n):
+        for j in range(n - 1 - i):
+            if y[j] > y[j + 1]:
+                y[j], y[j + 1] = y[j + 1], y[j]  # both read before either is stored
+    return np.sum(y * np.arange(1, n + 1))
+
+
+def bubble_of_a_copy(x):
+    y = x.copy()  # its rank is not known: y[j] may be a row, a view
+    for j in range(len(y) - 1):
+        if y[j] > y[j + 1]:
+            y[j], y[j + 1] = y[j + 1], y[j]
+    return np.sum(y * np.arange(len(y)))
+
+
+def test_a_tuple_assigned_to_elements():
+    # y[j], y[j + 1] = y[j + 1], y[j] was refused: "assignment to this target is not
+    # supported. Hint: assign to a plain name"
+    agrees(bubble_sorted, (np.array([0.3, -1.2, 0.8, 0.1, -0.4]),), 0)
+    with pytest.raises(adc.AdcompileError, match=r"a value read from 'y' \(a view, if it is "
+                       r"a row\) is used after 'y' was written") as info:
+        adc.grad(bubble_of_a_copy)(np.array([0.3, -1.2, 0.8]))
+    assert "make its rank known, as in y = np.zeros(n); y[:] = ..." in str(info.value)
