@@ -251,6 +251,14 @@ class CompiledFunction(CPUDispatcher):
                 construct="grad of a gradient", hint="use adcompile.hessian(f, wrt=...) for "
                 "the matrix of second derivatives, or adcompile.hvp(f, wrt=...) for its "
                 "products with a vector")
+        if "Function(<class 'float'>)" in detail and "float(array(" in detail:
+            return AdcompileError(
+                f"{self.user_function}: a number is expected where the value is an array, for "
+                f"{types_}: float() of an array, or np.array([... for ...]) (np.asarray, "
+                "np.stack) of a comprehension whose items are arrays (adcompile builds that "
+                "array from numbers)", construct="an array where a number is expected",
+                hint="for rows, fill a 2-D array in a loop (Y = np.zeros((n, m)); for i in "
+                "range(n): Y[i] = ...), or compute the rows at once (np.sum(X, axis=1), X[:3])")
         if "number_only" in detail:  # r = A[i]; r += v with A[i] a row (normalize, alias)
             found = re.search(r"number_only\((\w+)\)", _ANSI.sub("", str(exc)))
             name = re.sub(r"(_\d+)*$", "", found.group(1)) if found else "the name"

@@ -60,7 +60,8 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.ImportFrom: ("an import inside the function", "import at module level"),
     ast.Delete: ("a 'del' statement", "remove the del; names need not be deleted"),
     ast.Raise: ("a 'raise' statement", "validate inputs outside the differentiated function"),
-    ast.ListComp: ("a list comprehension", "sum(...) of one works; otherwise fill an array "
+    ast.ListComp: ("a list comprehension", "sum(...) of one works, and np.array(...) of one "
+                   "with one 'for' and numbers as items; otherwise fill an array "
                    "in a loop (y = np.zeros(n), then for i in range(n): y[i] = ...) or compute "
                    "on whole arrays (np.sin(x) * 2.0)"),
     ast.SetComp: ("a set comprehension", "fill an array in a loop (y = np.zeros(n), then "
@@ -492,8 +493,11 @@ def _check_signature(info: FunctionInfo) -> None:
 def _sums_as_loops(info: FunctionInfo) -> None:
     """``sum(e for v in x if c)`` and ``sum([e for i in range(n)])`` (also ``math.fsum``) as
     the loop they mean, written before the statement that uses the sum:
-    ``total = 0.0; for v in x: if c: total = total + e``.  The comprehension's variables get
-    names of their own (they do not leak into the function, as in Python)."""
+    ``total = 0.0; for v in x: if c: total = total + e``; and ``np.array([e for v in x])``
+    (``np.asarray``, ``np.stack``: one generator, no condition, numbers as elements) as the
+    loop that fills an array: ``n = len(x); out = np.zeros(n); for k in range(n): v = x[k];
+    out[k] = e`` (over ``range(a, b, c)``: ``v = a + k * c``).  The comprehension's variables
+    get names of their own (they do not leak into the function, as in Python)."""
     taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
     counter = [0]
 
@@ -515,22 +519,25 @@ def _sums_as_loops(info: FunctionInfo) -> None:
         return (isinstance(func, ast.Attribute) and func.attr == "fsum"
                 and isinstance(func.value, ast.Name) and func.value.id == "math")
 
-    def lowered(call: ast.Call) -> tuple[list[ast.stmt], str]:
+    def is_array(node: ast.AST) -> bool:
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.ListComp)):
+            return False
+        comp, func = node.args[0], node.func
+        return (len(comp.generators) == 1 and not comp.generators[0].ifs
+                and isinstance(comp.generators[0].target, ast.Name)
+                and not comp.generators[0].is_async
+                and isinstance(func, ast.Attribute) and func.attr in ("array", "asarray", "stack")
+                and isinstance(func.value, ast.Name)
+                and info.func.__globals__.get(func.value.id) is numpy
+                and (_range_args(comp.generators[0].iter) is not None
+                     or isinstance(comp.generators[0].iter, (ast.Name, ast.Attribute,
+                                                             ast.Subscript))))
+
+    def lowered_sum(call: ast.Call) -> tuple[list[ast.stmt], str]:
         comp = call.args[0]
         total = fresh("total")
-        renames = {}
-        for gen in comp.generators:
-            for n in ast.walk(gen.target):
-                if isinstance(n, ast.Name):
-                    renames.setdefault(n.id, fresh(n.id))
-
-        def renamed(node: ast.AST) -> ast.AST:
-            node = copy.deepcopy(node)
-            for n in ast.walk(node):
-                if isinstance(n, ast.Name) and n.id in renames:
-                    n.id = renames[n.id]
-            return node
-
+        renamed = renamer(comp)
         inner: list[ast.stmt] = [ast.Assign(
             targets=[ast.Name(id=total, ctx=ast.Store())],
             value=ast.BinOp(left=ast.Name(id=total, ctx=ast.Load()), op=ast.Add(),
@@ -547,14 +554,70 @@ def _sums_as_loops(info: FunctionInfo) -> None:
         inner[0].iter = copy.deepcopy(comp.generators[0].iter)
         start = ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())],
                            value=ast.Constant(value=0.0))
-        out = [start, *inner]
-        for stmt in out:
+        return located([start, *inner], call), total
+
+    def lowered_array(call: ast.Call) -> tuple[list[ast.stmt], str]:
+        comp = call.args[0]
+        gen = comp.generators[0]
+        renamed = renamer(comp)
+        out, n, k = fresh("array"), fresh("n"), fresh("k")
+        pre: list[ast.stmt] = []
+        bounds = _range_args(gen.iter)
+        if bounds is None:  # an array (or another sequence of numbers): its k-th item
+            items = fresh("items")
+            pre.append(_assign(items, copy.deepcopy(gen.iter)))
+            pre.append(_assign(n, _call("len", _load(items))))
+            item: ast.expr = ast.Subscript(value=_load(items), slice=_load(k), ctx=ast.Load())
+        else:  # range(a, b, c): a + k * c, its bounds read once, before the loop
+            names = [fresh("start"), fresh("stop"), fresh("step")][:len(bounds)]
+            if len(bounds) == 1:
+                names = [fresh("stop")]
+            pre.extend(_assign(name, copy.deepcopy(b)) for name, b in zip(names, bounds,
+                                                                          strict=True))
+            pre.append(_assign(n, ast.parse(_trip_count(names, bounds), mode="eval").body))
+            item = _load(k)
+            if len(bounds) == 3:
+                item = ast.BinOp(left=item, op=ast.Mult(), right=_load(names[2]))
+            if len(bounds) >= 2:
+                item = ast.BinOp(left=_load(names[0]), op=ast.Add(), right=item)
+        module = call.func.value.id  # the name numpy goes by here
+        pre.append(_assign(out, ast.Call(
+            func=ast.Attribute(value=_load(module), attr="zeros", ctx=ast.Load()),
+            args=[_load(n)], keywords=[])))
+        body = [_assign(renamed(gen.target).id, item),
+                ast.Assign(targets=[ast.Subscript(value=_load(out), slice=_load(k),
+                                                  ctx=ast.Store())],
+                           value=_call("float", renamed(comp.elt)))]
+        pre.append(ast.For(target=ast.Name(id=k, ctx=ast.Store()),
+                           iter=_call("range", _load(n)), body=body, orelse=[]))
+        return located(pre, call), out
+
+    def renamer(comp: ast.AST) -> Callable[[ast.AST], Any]:
+        renames: dict[str, str] = {}
+        for gen in comp.generators:
+            for n in ast.walk(gen.target):
+                if isinstance(n, ast.Name):
+                    renames.setdefault(n.id, fresh(n.id))
+
+        def renamed(node: ast.AST) -> Any:
+            node = copy.deepcopy(node)
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and n.id in renames:
+                    n.id = renames[n.id]
+            return node
+        return renamed
+
+    def located(stmts: list[ast.stmt], call: ast.Call) -> list[ast.stmt]:
+        for stmt in stmts:
             ast.copy_location(stmt, call)
             ast.fix_missing_locations(stmt)
             for n in ast.walk(stmt):
                 if hasattr(n, "lineno"):
                     n.lineno = call.lineno
-        return out, total
+        return stmts
+
+    def is_lowered(node: ast.AST) -> bool:
+        return is_sum(node) or is_array(node)
 
     def block(stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -564,12 +627,12 @@ def _sums_as_loops(info: FunctionInfo) -> None:
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(stmt, part, block(inner))
             if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
-                found = [n for n in ast.walk(stmt) if is_sum(n)]
+                found = [n for n in ast.walk(stmt) if is_lowered(n)]
                 for call in reversed(found):  # innermost first: a sum inside a sum's body
                     if any(call is n for n in ast.walk(stmt)) and not any(
-                            is_sum(m) and m is not call and any(call is k for k in ast.walk(m))
-                            for m in ast.walk(stmt)):
-                        pre, total = lowered(call)
+                            is_lowered(m) and m is not call
+                            and any(call is k for k in ast.walk(m)) for m in ast.walk(stmt)):
+                        pre, total = lowered_sum(call) if is_sum(call) else lowered_array(call)
                         out.extend(pre)
                         _replace(stmt, call, ast.copy_location(
                             ast.Name(id=total, ctx=ast.Load()), call))
@@ -577,6 +640,49 @@ def _sums_as_loops(info: FunctionInfo) -> None:
         return out
 
     info.tree.body = block(info.tree.body)
+
+
+def _trip_count(names: list[str], bounds: list[ast.expr]) -> str:
+    """``len(range(*names))`` as arithmetic (Numba has no ``len`` of a range here), simpler
+    when the step is a literal."""
+    if len(names) == 1:
+        return f"max(0, {names[0]})"
+    start, stop = names[:2]
+    if len(names) == 2:
+        return f"max(0, {stop} - {start})"
+    step = names[2]
+    literal = bounds[2]
+    sign = None
+    if isinstance(literal, ast.Constant) and isinstance(literal.value, int):
+        sign = 1 if literal.value > 0 else -1
+    elif (isinstance(literal, ast.UnaryOp) and isinstance(literal.op, ast.USub)
+          and isinstance(literal.operand, ast.Constant)
+          and isinstance(literal.operand.value, int)):
+        sign = -1 if literal.operand.value > 0 else 1
+    if sign is not None:
+        return f"max(0, ({stop} - {start} + {step} {'-' if sign > 0 else '+'} 1) // {step})"
+    return f"max(0, ({stop} - {start} + {step} - (1 if {step} > 0 else -1)) // {step})"
+
+
+def _range_args(node: ast.expr) -> list[ast.expr] | None:
+    """The arguments of ``range(...)`` (one to three, no keywords), else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range" and 1 <= len(node.args) <= 3 and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)):
+        return list(node.args)
+    return None
+
+
+def _load(name: str) -> ast.Name:
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _call(func: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=_load(func), args=list(args), keywords=[])
+
+
+def _assign(name: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value)
 
 
 def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:

@@ -606,3 +606,44 @@ def test_every_refusal_hint_in_the_front_end_says_what_to_do():
         text = (root / name).read_text()
         for stale in ("later version", "not supported yet", "in a future"):
             assert stale not in text, (name, stale)
+
+
+# -- np.array of a list comprehension ------------------------------------------------------------
+
+def comprehended(x, W):
+    pairs = np.array([x[i] * x[i + 1] for i in range(len(x) - 1)])       # range(n)
+    odd = np.asarray([math.sin(v) * v for v in x[1::2]])                  # an array's items
+    back = np.stack([x[i] - x[i - 2] for i in range(len(x) - 1, 1, -2)])  # a literal step
+    rows = np.array([np.sum(W[i] * x) for i in range(1, W.shape[0])])     # range(a, b)
+    s = 0.0
+    for j in range(2):                                                    # inside a loop
+        z = np.array([x[i] ** (j + 1) for i in range(j, len(x), j + 1)])  # a step that varies
+        s = s + np.sum(z * z)
+    none = np.array([x[i] for i in range(0)])                             # no items
+    return (np.sum(pairs ** 2) + np.sum(odd * x[: odd.shape[0]]) + np.sum(back ** 3)
+            + np.sum(np.tanh(rows)) + s + np.sum(none))
+
+
+def test_np_array_of_a_comprehension_is_the_loop_that_fills_it():
+    x = RNG.normal(size=6)
+    W = RNG.normal(size=(4, 6))
+    g = adc.grad(comprehended, wrt=("x", "W"))
+    dx, dW = g(x, W)
+    np.testing.assert_allclose(dx, central(comprehended, [x, W], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dW, central(comprehended, [x, W], 1), rtol=1e-6, atol=1e-8)
+    value, d = adc.jvp(comprehended, wrt="x")(x, W, np.ones(6))
+    assert value == pytest.approx(comprehended(x, W), rel=1e-12)
+    assert d == pytest.approx(dx.sum(), rel=1e-9)
+    assert "for k_" in g.source and "np.zeros(" in g.source  # the loop, with its own names
+
+
+def rows_of(X):
+    return np.sum(np.array([X[i] for i in range(2)]))
+
+
+def test_np_array_of_a_comprehension_of_arrays_is_refused_clearly():
+    with pytest.raises(adc.AdcompileError) as info:
+        adc.grad(rows_of)(RNG.normal(size=(3, 2)))
+    message = str(info.value)
+    assert "comprehension whose items are arrays" in message
+    assert "Y[i] = ..." in message and "report" not in message
