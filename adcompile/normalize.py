@@ -1065,6 +1065,13 @@ class _Normalizer:
     def subscript(self, node: ast.Subscript) -> ast.expr:
         held = self.tuple_value(node.value) if not isinstance(
             node.value, (ast.Tuple, ast.List)) else None
+        if held is None and self.to_inline(node.value):  # stats(x)[1], jf(x, t)[1]
+            result = self.inline(node.value)
+            if isinstance(result, ast.Tuple):
+                held = result
+            else:
+                node = ast.copy_location(ast.Subscript(value=result, slice=node.slice,
+                                                       ctx=ast.Load()), node)
         if held is not None:  # params[1]: the element itself
             element = self.tuple_element(node, held)
             if isinstance(element, ast.Tuple):

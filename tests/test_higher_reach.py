@@ -183,3 +183,47 @@ def test_tangents_vectors_and_cotangents_of_another_shape_are_refused():
 
 def lambda_free_cube(x):
     return x ** 3
+
+
+# -- an element of a call's tuple ------------------------------------------------------------
+
+def moments(x):
+    m = np.mean(x)
+    return m, np.sum((x - m) ** 2)
+
+
+def spread_of(x, a):
+    return moments(x * a)[1] * moments(x)[0] + a
+
+
+def series(x, a):
+    s = 0.0
+    for k in range(3):
+        s = s * x + a * math.sin(x * k)
+    return s
+
+
+series_jvp = adc.jvp(series, wrt="x")
+
+
+def slope(x, a, t):
+    return series_jvp(x, a, t)[1]  # the hint grad(jvp(f)) gives, as written
+
+
+def test_an_element_of_a_tuple_a_call_returns():
+    x, a = np.array([0.3, -0.5, 0.8, 0.1]), 0.7
+    g = adc.grad(spread_of, wrt=("x", "a"))(x, a)
+    np.testing.assert_allclose(g[0], fd_jacobian(lambda xx: spread_of(xx, a), x), rtol=1e-6)
+    assert g[1] == pytest.approx(fd_jacobian(lambda aa: spread_of(x, aa), a), rel=1e-6)
+    np.testing.assert_allclose(adc.hessian(spread_of)(x, a),
+                               fd_hessian(lambda xx: spread_of(xx, a), x), rtol=1e-5,
+                               atol=1e-6)
+    # grad of a directional derivative: the row of the Hessian of series along t
+    dx, da = adc.grad(slope, wrt=("x", "a"))(0.8, 1.3, 0.6)
+
+    def d_dx(x, a, h=1e-4):
+        return (series(x + h, a) - series(x - h, a)) / (2 * h)
+    assert dx == pytest.approx(0.6 * (d_dx(0.8 + 1e-4, 1.3) - d_dx(0.8 - 1e-4, 1.3)) / 2e-4,
+                               rel=1e-5)
+    assert da == pytest.approx(0.6 * (d_dx(0.8, 1.3 + 1e-4) - d_dx(0.8, 1.3 - 1e-4)) / 2e-4,
+                               rel=1e-5)
