@@ -18,8 +18,8 @@ It applies only where it pays and is right:
 - the other arrays of rank >= 1 are rows of the same examples (one length along their first
   axis), C-contiguous, and hold at least ``MIN_BYTES``; the other arguments are numbers;
 - the loss is proven a sum or mean over those rows (:func:`.shard.sharded`; otherwise, or
-  when the shard function cannot be made, the generated gradient runs, and the proof is not
-  tried again for these argument types).
+  when the shard function cannot be made or compiled, the generated gradient runs, and the
+  proof is not tried again for these argument types).
 
 The value and gradient are those of the loss up to rounding: sums are taken block by block.
 """
@@ -52,6 +52,8 @@ class RowBlocks:
         self.wrt = frozenset(wrt)
         #: per argument types: the shard function, or None where the proof failed
         self.shards: dict[tuple, Any] = {}
+        #: the argument types whose shard function has run
+        self.ran: set[tuple] = set()
 
     def rows_of(self, args: tuple) -> tuple[int, ...] | None:
         """The positions of the row arrays when blocks apply to ``args``, else None."""
@@ -75,10 +77,8 @@ class RowBlocks:
                 return None
         return tuple(rows) if size >= MIN_BYTES else None
 
-    def shard_for(self, args: tuple, rows: tuple[int, ...]) -> Any:
+    def shard_for(self, key: tuple, args: tuple, rows: tuple[int, ...]) -> Any:
         """The compiled shard function for these argument types (None: not separable)."""
-        key = tuple((type(a), getattr(a, "ndim", None), getattr(a, "dtype", None))
-                    for a in args)
         if key not in self.shards:
             from .shard import sharded
 
@@ -96,7 +96,9 @@ class RowBlocks:
         rows = self.rows_of(args)
         if rows is None:
             return False, None
-        shard = self.shard_for(args, rows)
+        key = tuple((type(a), getattr(a, "ndim", None), getattr(a, "dtype", None))
+                    for a in args)
+        shard = self.shard_for(key, args, rows)
         if shard is None:
             return False, None
         n = args[rows[0]].shape[0]
@@ -106,8 +108,15 @@ class RowBlocks:
         total: Any = None
         for s in range(blocks):
             lo, hi = s * n // blocks, (s + 1) * n // blocks
-            part = shard(*(a[lo:hi] if k in rows else a for k, a in enumerate(args)), n,
-                         1.0 if s == 0 else 0.0)
+            try:
+                part = shard(*(a[lo:hi] if k in rows else a for k, a in enumerate(args)), n,
+                             1.0 if s == 0 else 0.0)
+            except AdcompileError:
+                if key in self.ran:
+                    raise
+                self.shards[key] = None  # the shard function does not compile: one pass
+                return False, None
+            self.ran.add(key)
             if self.role == "value_and_grad":
                 value += part[0]
                 part = part[1]
