@@ -548,12 +548,13 @@ def _compiled(source: str, space: dict[str, Any], helpers: list[ast.FunctionDef]
 
 
 def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: int,
-            name: str) -> tuple[Any, str, list[bool], int] | None:
+            name: str, rank: int | None = None) -> tuple[Any, str, list[bool], int] | None:
     """``fn`` (a ``columns`` function) for a stack of seeds in parameter ``seed``: the
     compiled block function, its source, which parts of its result are stacked (the others
     do not depend on the seed) and the largest number of elements a value of one column has;
-    or ``None`` when the body is not straight-line code, or the block function disagrees
-    with ``fn`` at ``args`` (whose seed is the first unit vector)."""
+    or ``None`` when the body is not straight-line code, a value that reads the seed has
+    ``rank`` axes or more (stacked, one more), or the block function disagrees with ``fn``
+    at ``args`` (whose seed is the first unit vector)."""
     if any(not isinstance(s, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr))
            for s in fn.body) or not isinstance(fn.body[-1], ast.Return):
         return None
@@ -580,6 +581,9 @@ def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: i
     try:
         body = [batcher.statement(s) for s in fn.body]
     except _Unsupported:
+        return None
+    if rank is not None and any(len(batcher.shapes.get(n) or ()) >= rank
+                                for n in batcher.batched):
         return None
     block = function_def(name, copy.deepcopy(fn.args), _merged(body))
     source = "\n\n\n".join(ast.unparse(f) for f in [block, *batcher.helpers])

@@ -508,7 +508,7 @@ class Hessian:
             fn = _function_ast(module, "columns")
             name = f"{fn.name[:-len('_columns')]}_block"
             _BLOCKS[key] = batch.batched(fn, vars(module.module), (*args, *given, *first),
-                                         len(args) + len(given) + j, name)
+                                         len(args) + len(given) + j, name, rank=STACKED_RANK)
         block = _BLOCKS[key]
         if block is not None and not self._block_source:
             self._block_source = module.source("setup").rstrip() + "\n\n\n" + block[1]
@@ -584,6 +584,10 @@ _LOOPS: dict[tuple, Any] = {}
 _BLOCKS: dict[tuple, Any] = {}
 #: the most numbers one value of a block function may hold (blocks are cut to fit)
 BLOCK_ELEMENTS = 1 << 20
+#: a column whose values include one of this rank keeps the column loop: Numba's O3
+#: compiles elementwise arithmetic on stacks of matrices (rank 3) at seconds an operation
+#: (a minute and more for a small two-layer Hessian), which no block pays back
+STACKED_RANK = 2
 
 
 def _function_ast(module: codegen.Generated, role: str) -> ast.FunctionDef:
