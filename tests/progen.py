@@ -965,12 +965,15 @@ class Writer:
             self.features.add("break")
             self.emit(body, f"if {t} > 0.5:")
             self.emit(body + 1, "break")
-        value = self.choice([f"{t} * {v}[{j}]", f"{v}[{j}] * {t} + 0.25 * {j}",
-                             f"{t} * ({j} + 1)", f"{t} * {v}[({j} + 1) % 3]"])
+        # v[j] and Y[j] read the counter itself in the reversal (d_v[j] += ...), where a
+        # stale counter shows; a value computed from it, (j + 1), is taped
+        value = self.choice([f"{t} * {v}[{j}]", f"{t} * {v}[{j}]",
+                             f"{v}[{j}] * {t} + 0.25 * {j}", f"{t} * ({j} + 1)",
+                             f"{t} * {v}[({j} + 1) % 3]"])
         if deep:
             self.emit(indent + 2, f"{t} = {t} + {v}[{j}] * {v}[{k}]")
             value = f"{value} + {v}[{k}] * {j}"
-        row = self.choice([f"{i} % 3", f"{i} % 3", f"{j}"] + ([f"{k}"] if deep else []))
+        row = self.choice([f"{i} % 3", f"{j}"] + ([f"{k}"] if deep else []))
         if row in (j, k):
             self.features.add("counter-as-index")
         target = f"{y}[{row}, {self.choice(['0', '1', ':'])}]" if two_d else f"{y}[{row}]"
@@ -1270,7 +1273,15 @@ for {i} in range(len({lay}) - 1):  # unrolled: the counter indexes a tuple
             self.features.add("rank-3")
             x = self.param("T")
         cut = self.choice(["0.1", "-0.2", "0.25", "0"])
-        form = self.choice(["read", "write", "write", "loop"])
+        form = self.choice(["read", "write", "write", "loop", "loop_read"])
+        if form == "loop_read":  # the array read only through masks made in a loop
+            q, acc = self.name("q"), self.name("acc")
+            self.emit_lines(indent, f"""{acc} = 0.0
+for {q} in {self.some_range("range(3)")}:
+    {mk} = {x} > {cut} + 0.25 * {q}
+    {acc} = {acc} + np.sum({x}[{mk}] * ({q} + {s}))""")
+            self.emit(indent, f"{name} = math.tanh({acc})")
+            return self.finish(indent, name, 1.0)
         if form == "read":
             both = f"({x} > -0.2) & ~({x} > 1.0)"
             terms = [f"np.sum(np.sin({x}[{x} > {cut}]) * {s})",

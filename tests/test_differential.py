@@ -45,6 +45,8 @@ Profiles:
   mismatch report to FILE, rewritten after each chunk of programs (a run cut short leaves
   its partial result there).  ``ADCOMPILE_DIFF_MODE=forward`` checks forward mode
   (``adc.jvp``, ``progen.check_forward``) on the same programs instead.
+  ``ADCOMPILE_DIFF_KINDS=views`` draws the snippets of ``progen.VIEW_KINDS`` (views, masks,
+  counters and tuples in loops), ``all`` both sets (default ``body``).
 """
 
 from __future__ import annotations
@@ -107,8 +109,13 @@ def test_random_program_matches_finite_differences(program, program_dir):
 def _run_chunk(task):
     count, seed, directory = task
     forward = os.environ.get("ADCOMPILE_DIFF_MODE") == "forward"
-    return progen.campaign(count, seed, directory,
+    kinds = KIND_SETS[os.environ.get("ADCOMPILE_DIFF_KINDS", "body")]
+    return progen.campaign(count, seed, directory, kinds=kinds,
                            checker=progen.check_forward if forward else None)
+
+
+#: ADCOMPILE_DIFF_KINDS: the snippets of the long profile's programs
+KIND_SETS = {"body": progen.BODY_KINDS, "views": progen.VIEW_KINDS, "all": progen.ALL_KINDS}
 
 
 def summary(counts, mismatches, total, seconds, jobs, seed):
