@@ -111,6 +111,16 @@ def check_count(info: FunctionInfo, args: tuple, extra: list[str] = (), what: st
             hint=f"call it as ({', '.join(info.params + [f'{what}_{e}' for e in extra])})")
 
 
+def with_defaults(info: FunctionInfo, args: tuple) -> tuple:
+    """``args`` completed with the defaults of the parameters they leave out (the
+    compiled loops take every argument)."""
+    missing = len(info.params) - len(args)
+    defaults = getattr(info.func, "__defaults__", None) or ()
+    if 0 < missing <= len(defaults):
+        return (*args, *defaults[len(defaults) - missing:])
+    return args
+
+
 def _vectors_guard(info: FunctionInfo, names: list[str], what: str) -> Callable:
     """The check of a call of a jvp (``what``: tangent) or hvp (vector): the arguments,
     then one ``what`` per ``wrt`` parameter, each of that parameter's shape."""
@@ -306,6 +316,7 @@ class Jacobian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
+        args = with_defaults(self._user, args)
         check_count(self._user, args)
         info, names, as_tuple, modules = self._setup(args)
 
@@ -516,6 +527,7 @@ class Hessian:
 
     @api_boundary
     def __call__(self, *args: Any) -> Any:
+        args = with_defaults(self._user, args)
         check_count(self._user, args)
         info, names, as_tuple, module = self._setup(args)
         self.module = module

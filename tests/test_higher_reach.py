@@ -243,3 +243,16 @@ def test_the_hessian_of_a_matrix_keeps_the_column_loop():
     np.testing.assert_allclose(H(A, b, c), fd_hessian(lambda AA: shifted(AA, b, c), A),
                                rtol=1e-5, atol=1e-6)
     assert "_block(" not in H.source and "_columns(" in H.source
+
+
+# -- parameters with defaults ----------------------------------------------------------------
+
+def cubes(x, a=2.0, p=3):
+    return np.sum(x ** p) * a
+
+
+def test_hessian_and_jacobian_take_the_call_without_its_defaults():
+    x = np.array([0.5, -0.3, 0.9])
+    np.testing.assert_allclose(adc.hessian(cubes)(x), np.diag(12.0 * x), rtol=1e-12)
+    np.testing.assert_allclose(adc.hessian(cubes)(x, 1.0), np.diag(6.0 * x), rtol=1e-12)
+    np.testing.assert_allclose(adc.jacobian(cubes)(x), 6.0 * x ** 2, rtol=1e-12)
