@@ -792,8 +792,11 @@ class _Reverser(Recorder):
         for stmt in assignments(loop.body):
             if not is_store(stmt):
                 total[target_name(stmt)] = total.get(target_name(stmt), 0) + 1
+        # an array is read again only as a part of an array nothing writes into (a view,
+        # x[:, c] or x[:, :, i:i + k]: no copy, and no tape of its rank)
         known = {target_name(s) for s in candidates
-                 if target_name(s) not in loop.carried and target_name(s) not in self.act.arrays}
+                 if target_name(s) not in loop.carried and (
+                     target_name(s) not in self.act.arrays or isinstance(s.value, ast.Subscript))}
         counts: dict[str, int] = {}
         for stmt in candidates:
             counts[target_name(stmt)] = counts.get(target_name(stmt), 0) + 1
@@ -810,8 +813,12 @@ class _Reverser(Recorder):
             if isinstance(value, ast.Subscript):
                 parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [
                     value.slice]
+                bounds = [b for p in parts if isinstance(p, ast.Slice)
+                          for b in (p.lower, p.upper, p.step) if b is not None]
                 return (isinstance(value.value, ast.Name) and value.value.id in self.unwritten
-                        and available(value.value) and all(available(p) for p in parts))
+                        and available(value.value) and all(
+                            available(p) for p in parts + bounds
+                            if not isinstance(p, ast.Slice)))
             if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
                 return not (isinstance(value, ast.BinOp) and isinstance(
                     value.op, ast.MatMult)) and all(available(a) for a in operands(value))
@@ -923,9 +930,11 @@ class _Reverser(Recorder):
     def values_read(self, stmts: list[ast.stmt]) -> set[str]:
         """Names whose values ``stmts`` read somewhere: not counting an argument a kernel
         reads only for its shape (``zeros_like(u)``, ``unbroadcast(g, u)``,
-        ``reduce_adjoint(g, u, axis)``) or its type."""
+        ``reduce_adjoint(g, u, axis)``) or its type (the witness of ``restore_shape``: a
+        loop around one that restores a shape tapes the shape too)."""
         shape_only = {kernels.zeros_like: (0,), kernels.unbroadcast: (1,),
-                      kernels.reduce_adjoint: (1,), kernels.stored_adjoint: (1,)}
+                      kernels.reduce_adjoint: (1,), kernels.stored_adjoint: (1,),
+                      stack.restore_shape: (0,)}
         skip: set[int] = set()
         out: set[str] = set()
         for stmt in stmts:
