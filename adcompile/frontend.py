@@ -73,7 +73,9 @@ _REJECTED: dict[type, tuple[str, str]] = {
                        "whole arrays (np.max(x * y))"),
     ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
                "make one here with np.array([a, b]) or with np.zeros(n) filled by index "
-               "(y[i] = ...), or use a tuple (a, b)"),
+               "(y[i] = ...), or use a tuple (a, b); a list filled by one L.append(e) per "
+               "iteration of a for loop over a range, and read after it only whole "
+               "(np.array(L), len(L), sum(L), np.mean(L)), works"),
     ast.Dict: ("a dict", "pass each value as a parameter of its own (a float or an array), or "
                "several together as a tuple"),
     ast.Set: ("a set", "use a tuple (a, b) or an array (np.array([a, b]))"),
@@ -207,6 +209,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _drop_no_ops(info.tree)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
+    _lists_as_arrays(info)
     _sums_as_loops(info)
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
@@ -498,16 +501,7 @@ def _sums_as_loops(info: FunctionInfo) -> None:
     loop that fills an array: ``n = len(x); out = np.zeros(n); for k in range(n): v = x[k];
     out[k] = e`` (over ``range(a, b, c)``: ``v = a + k * c``).  The comprehension's variables
     get names of their own (they do not leak into the function, as in Python)."""
-    taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
-    counter = [0]
-
-    def fresh(base: str) -> str:
-        while True:
-            counter[0] += 1
-            name = f"{base}_{counter[0]}"
-            if name not in taken:
-                taken.add(name)
-                return name
+    fresh = _fresh_names(info)
 
     def is_sum(node: ast.AST) -> bool:
         if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
@@ -662,6 +656,169 @@ def _trip_count(names: list[str], bounds: list[ast.expr]) -> str:
     if sign is not None:
         return f"max(0, ({stop} - {start} + {step} {'-' if sign > 0 else '+'} 1) // {step})"
     return f"max(0, ({stop} - {start} + {step} - (1 if {step} > 0 else -1)) // {step})"
+
+
+_LIST_READS = {("np", "array"): "rows", ("np", "asarray"): "rows", ("np", "stack"): "rows",
+               ("np", "sum"): "np.sum", ("np", "mean"): "np.mean", ("", "sum"): "sum",
+               ("", "len"): "len"}
+
+
+def _lists_as_arrays(info: FunctionInfo) -> None:
+    """A list built by ``append`` in a ``for`` loop over a range, then read whole, as the
+    array it becomes:
+
+        L = []                             k_2 = 0              (just before the loop)
+        for t in range(a, b):              n_3 = max(0, b - a)   (the bounds read once)
+            ...                            for t in range(a, b):
+            L.append(e)          ->            ...
+        Y = np.array(L)                        item_4 = e
+                                               if k_2 == 0:
+                                                   rows_5 = rows_for(n_3, item_4)
+                                               rows_5[k_2] = item_4
+                                               k_2 = k_2 + 1
+                                           Y = rows_5[:k_2].copy()
+
+    Only this form: ``L = []`` and the loop in one block, nothing else reading ``L`` before
+    the loop, one ``L.append(e)`` in the loop's body itself (not under an ``if`` or in an
+    inner loop: at most one item per iteration; ``continue`` and ``break`` may skip it), and
+    after the loop only ``np.array(L)`` (``np.asarray``, ``np.stack``), ``len(L)``,
+    ``sum(L)``, ``np.sum(L)``, ``np.mean(L)``.  Anything else keeps the list, which the
+    subset check refuses.  Items are numbers or arrays of one shape (``rows_for``).  When
+    no item is appended, ``rows_5`` is never assigned: Numba gives such a variable its
+    null value, an empty array, which is what ``np.array([])`` reads as here."""
+    fresh = _fresh_names(info)
+    numpy_names = {name for name, value in info.func.__globals__.items() if value is numpy}
+
+    def read_kind(node: ast.AST, name: str) -> str | None:
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Name) and node.args[0].id == name):
+            return None
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in info.func.__globals__:
+            return _LIST_READS.get(("", func.id))
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                and func.value.id in numpy_names):
+            return _LIST_READS.get(("np", func.attr))
+        return None
+
+    def appends(stmt: ast.stmt, name: str) -> ast.expr | None:
+        if (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Attribute)
+                and stmt.value.func.attr == "append"
+                and isinstance(stmt.value.func.value, ast.Name)
+                and stmt.value.func.value.id == name and len(stmt.value.args) == 1
+                and not stmt.value.keywords):
+            return stmt.value.args[0]
+        return None
+
+    def uses(nodes: list[ast.stmt], name: str) -> list[ast.Name]:
+        return [n for stmt in nodes for n in ast.walk(stmt)
+                if isinstance(n, ast.Name) and n.id == name]
+
+    def rewrite(stmts: list[ast.stmt], at: int) -> bool:
+        """Rewrite the list made by ``stmts[at]`` if it has the form; whether it did."""
+        name = stmts[at].targets[0].id
+        loop_at = next((j for j in range(at + 1, len(stmts)) if uses([stmts[j]], name)), None)
+        if loop_at is None:
+            return False
+        loop = stmts[loop_at]
+        bounds = _range_args(loop.iter) if isinstance(loop, ast.For) else None
+        if bounds is None or loop.orelse or not isinstance(loop.target, ast.Name):
+            return False
+        appended = [k for k, st in enumerate(loop.body) if appends(st, name) is not None]
+        if len(appended) != 1 or len(uses(loop.body, name)) != 1:
+            return False
+        after = stmts[loop_at + 1:]
+        reads = [n for stmt in after for n in ast.walk(stmt)
+                 if read_kind(n, name) is not None]
+        if len(reads) != len(uses(after, name)) or any(
+                isinstance(n, (ast.FunctionDef, ast.Lambda)) for stmt in after
+                for n in ast.walk(stmt)):
+            return False
+        k, n, item, rows = fresh("k"), fresh("n"), fresh("item"), fresh("rows")
+        names = [fresh(b) for b in (["stop"] if len(bounds) == 1 else
+                                    ["start", "stop", "step"][:len(bounds)])]
+        kernel = fresh("rows_for")
+        from . import kernels
+
+        info.bindings[kernel] = kernels.rows_for
+        where = stmts[at]
+        head = [_assign(k, ast.Constant(value=0)),
+                *(_assign(b, copy.deepcopy(e)) for b, e in zip(names, bounds, strict=True)),
+                _assign(n, ast.parse(_trip_count(names, bounds), mode="eval").body)]
+        loop.iter = _call("range", *map(_load, names))
+        position = appended[0]
+        value = appends(loop.body[position], name)
+        store = ast.Assign(targets=[ast.Subscript(value=_load(rows), slice=_load(k),
+                                                  ctx=ast.Store())], value=_load(item))
+        loop.body[position:position + 1] = [
+            _assign(item, value),
+            ast.If(test=ast.Compare(left=_load(k), ops=[ast.Eq()],
+                                    comparators=[ast.Constant(value=0)]),
+                   body=[_assign(rows, _call(kernel, _load(n), _load(item)))], orelse=[]),
+            store,
+            _assign(k, ast.BinOp(left=_load(k), op=ast.Add(), right=ast.Constant(value=1)))]
+        filled = ast.Subscript(value=_load(rows), slice=ast.Slice(upper=_load(k)),
+                               ctx=ast.Load())
+        np_name = next(iter(sorted(numpy_names)))
+        for stmt in after:
+            for node in [m for m in ast.walk(stmt) if read_kind(m, name) is not None]:
+                kind = read_kind(node, name)
+                if kind == "len":
+                    new: ast.expr = _load(k)
+                elif kind == "rows":
+                    new = ast.Call(func=ast.Attribute(value=copy.deepcopy(filled), attr="copy",
+                                                      ctx=ast.Load()), args=[], keywords=[])
+                else:
+                    new = ast.Call(
+                        func=ast.Attribute(value=_load(np_name), attr=kind.split(".")[-1],
+                                           ctx=ast.Load()),
+                        args=[copy.deepcopy(filled)],
+                        keywords=[ast.keyword(arg="axis", value=ast.Constant(value=0))]
+                        if kind == "sum" else [])
+                _replace(stmt, node, ast.copy_location(new, node))
+        for stmt in head:
+            ast.copy_location(stmt, where)
+        stmts[loop_at:loop_at] = head  # the bounds are read where the loop reads them
+        del stmts[at]
+        for stmt in stmts:
+            ast.fix_missing_locations(stmt)
+        return True
+
+    def block(stmts: list[ast.stmt]) -> None:
+        for stmt in stmts:
+            for part in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, part, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    block(inner)
+        at = 0
+        while at < len(stmts):
+            stmt = stmts[at]
+            if (numpy_names and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, ast.List) and not stmt.value.elts
+                    and len(uses([s for s in info.tree.body], stmt.targets[0].id))
+                    == len(uses(stmts[at:], stmt.targets[0].id))
+                    and rewrite(stmts, at)):
+                continue
+            at += 1
+
+    block(info.tree.body)
+
+
+def _fresh_names(info: FunctionInfo) -> Callable[[str], str]:
+    """``fresh(base)``: ``base_1``, ``base_2``, ... skipping every name the function uses."""
+    taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
+    counter = [0]
+
+    def fresh(base: str) -> str:
+        while True:
+            counter[0] += 1
+            name = f"{base}_{counter[0]}"
+            if name not in taken:
+                taken.add(name)
+                return name
+    return fresh
 
 
 def _range_args(node: ast.expr) -> list[ast.expr] | None:
@@ -1104,7 +1261,7 @@ def _resolve_free_names(info: FunctionInfo, helpers: dict[str, _LocalFunction]) 
     for name, helper in helpers.items():
         info.bindings[name] = helper.stub
     for name, node in sorted(loaded.items()):
-        if name in local or name in helpers:
+        if name in local or name in info.bindings:  # (a helper's stub, a kernel bound)
             continue
         info.bindings[name] = _lookup(info, name, node)
     for helper in helpers.values():

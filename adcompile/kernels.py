@@ -24,7 +24,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed", "reduce_to", "number_only"]
+           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -120,6 +120,12 @@ def stored_adjoint(g: Any, y: np.ndarray) -> Any:
     if y.dtype.kind not in "fc":
         return np.zeros(np.shape(g)) if np.ndim(g) else 0.0
     return np.array(g, dtype=float) if np.ndim(g) else float(g)
+
+
+def rows_for(n: int, item: Any) -> np.ndarray:
+    """``np.zeros((n,) + np.shape(item))``: the array that ``n`` items like ``item`` are
+    stored into, one per row (a list built by ``append``, see ``frontend``)."""
+    return np.zeros((n, *np.shape(item)))
 
 
 def number_only(x: Any) -> Any:
@@ -951,6 +957,13 @@ def _number_only(x):
 
         raise TypingError(_NUMBER_ONLY)
     return lambda x: x
+
+
+@overload(rows_for)
+def _rows_for(n, item):
+    if _is_array(item):
+        return lambda n, item: np.zeros((n,) + item.shape)
+    return lambda n, item: np.zeros(n)
 
 
 @overload(int_array)

@@ -647,3 +647,72 @@ def test_np_array_of_a_comprehension_of_arrays_is_refused_clearly():
     message = str(info.value)
     assert "comprehension whose items are arrays" in message
     assert "Y[i] = ..." in message and "report" not in message
+
+
+# -- lists built by append ------------------------------------------------------------------------
+
+def trajectory(k, x0, steps):
+    xs = []
+    x = x0
+    n = steps  # the loop's bounds are read where the loop reads them
+    for _ in range(n):
+        x = x + k * np.sin(x)
+        xs.append(x)                       # a number or an array per step
+    Y = np.array(xs)
+    return np.sum(Y ** 2) + 0.5 * len(xs) * k
+
+
+def kept_losses(w, X, y):
+    out = []
+    for i in range(1, X.shape[0], 2):
+        if X[i, 0] > 1.0:
+            continue                       # skips the append: fewer items than iterations
+        out.append((X[i] @ w - y[i]) ** 2)
+    return np.mean(out) + 0.1 * sum(out) + 0.01 * np.sum(out)
+
+
+def summed_rows(w, X):
+    acc = []
+    for i in range(X.shape[0]):
+        acc.append(np.tanh(X[i] * w))
+    return np.sum(sum(acc) ** 2)           # Python's sum of arrays: elementwise
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (trajectory, (0.1, 0.5, 7), 0),
+    (trajectory, (0.1, np.array([0.5, -0.3, 0.9]), 5), 0),
+    (trajectory, (0.1, 0.5, 0), 0),                                 # no item
+    (kept_losses, (RNG.normal(size=3), RNG.normal(size=(9, 3)), RNG.normal(size=9)), 0),
+    (summed_rows, (RNG.normal(size=3), RNG.normal(size=(5, 3))), 0),
+])
+def test_a_list_built_by_append_in_a_loop_is_the_array_it_becomes(f, args, wrt):
+    X = args[1] if f is kept_losses else None
+    if X is not None:
+        X[1, 0] = 2.0  # the first iteration appends nothing
+    value, g = adc.value_and_grad(f, wrt=wrt)(*args)
+    assert value == pytest.approx(f(*args), rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(g, central(f, list(args), wrt), rtol=1e-6, atol=1e-8)
+
+
+def appended_under_a_branch(x):
+    out = []
+    for i in range(len(x)):
+        if x[i] > 0:
+            out.append(x[i])
+    return np.sum(np.array(out))
+
+
+def read_while_building(x):
+    out = []
+    for i in range(len(x)):
+        out.append(x[i])
+        x = x * len(out)
+    return np.sum(np.array(out))
+
+
+@pytest.mark.parametrize("f", [appended_under_a_branch, read_while_building])
+def test_other_lists_are_refused_with_the_rewrite(f):
+    with pytest.raises(adc.AdcompileError) as info:
+        adc.grad(f)(np.array([0.5, -1.0, 2.0]))
+    assert "a list is not supported" in str(info.value)
+    assert "np.zeros(n) filled by index" in str(info.value)
