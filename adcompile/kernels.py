@@ -24,7 +24,8 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for"]
+           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for",
+           "prod_others_tangent"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -111,6 +112,32 @@ def prod_others(x: Any, axis: Any) -> Any:
                        axis=0)[::-1]
     out = (before * after).reshape([x.shape[a] for a in axes + rest])
     return np.transpose(out, np.argsort(axes + rest))
+
+
+def prod_others_tangent(x: Any, t: Any, axis: Any) -> Any:
+    """The tangent of ``prod_others(x, axis)`` along ``t``: for each element, the sum over
+    the other elements ``j`` of its reduction of ``t[j]`` times the product of the rest.  Its
+    Jacobian is symmetric, so this is also the adjoint of ``x`` from the adjoint ``t`` of
+    ``prod_others(x, axis)``.  Prefix and suffix products with their tangents: no division."""
+    x = np.asarray(x, dtype=float)
+    t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
+    axes = tuple(range(x.ndim)) if axis is None else np.atleast_1d(axis).tolist()
+    axes = [a % x.ndim for a in axes]
+    order = axes + [a for a in range(x.ndim) if a not in axes]
+    rest = [x.shape[a] for a in order[len(axes):]]
+    xs = np.transpose(x, order).reshape(-1, *rest)
+    ts = np.transpose(t, order).reshape(-1, *rest)
+    before, d_before = np.empty_like(xs), np.empty_like(xs)
+    acc, d_acc = np.ones(rest), np.zeros(rest)
+    for k in range(xs.shape[0]):
+        before[k], d_before[k] = acc, d_acc
+        acc, d_acc = acc * xs[k], d_acc * xs[k] + acc * ts[k]
+    out = np.empty_like(xs)
+    acc, d_acc = np.ones(rest), np.zeros(rest)
+    for k in range(xs.shape[0] - 1, -1, -1):
+        out[k] = d_before[k] * acc + before[k] * d_acc
+        acc, d_acc = acc * xs[k], d_acc * xs[k] + acc * ts[k]
+    return np.transpose(out.reshape([x.shape[a] for a in order]), np.argsort(order))
 
 
 def stored_adjoint(g: Any, y: np.ndarray) -> Any:
@@ -936,6 +963,47 @@ def _others_in_groups(flat, where, n):
         out[k] *= acc[where[k]]
         acc[where[k]] *= flat[k]
     return out
+
+
+@njit(cache=True)
+def _others_tangent_in_groups(flat, tangent, where, n):
+    """:func:`prod_others_tangent` on ``flat`` and its ``tangent``, grouped as in
+    :func:`_others_in_groups`."""
+    size = flat.shape[0]
+    before = np.empty(size)
+    d_before = np.empty(size)
+    acc = np.ones(n)
+    d_acc = np.zeros(n)
+    for k in range(size):
+        g = where[k]
+        before[k] = acc[g]
+        d_before[k] = d_acc[g]
+        d_acc[g] = d_acc[g] * flat[k] + acc[g] * tangent[k]
+        acc[g] *= flat[k]
+    out = np.empty(size)
+    for j in range(n):
+        acc[j] = 1.0
+        d_acc[j] = 0.0
+    for k in range(size - 1, -1, -1):
+        g = where[k]
+        out[k] = d_before[k] * acc[g] + before[k] * d_acc[g]
+        d_acc[g] = d_acc[g] * flat[k] + acc[g] * tangent[k]
+        acc[g] *= flat[k]
+    return out
+
+
+@overload(prod_others_tangent)
+def _prod_others_tangent(x, t, axis):
+    if not _is_array(x) or x.ndim == 0:
+        return lambda x, t, axis: 0.0
+    mask_of = _mask_of(axis)
+
+    def grouped(x, t, axis):
+        where, kept = _reduction_map(x, mask_of(axis, x.ndim))
+        spread = np.broadcast_to(t, x.shape)
+        return _others_tangent_in_groups(_as_float64(_flat(x)), _as_float64(_flat(spread)),
+                                         where, _size(kept)).reshape(x.shape)
+    return grouped
 
 
 @overload(prod_others)

@@ -256,3 +256,50 @@ def test_hessian_and_jacobian_take_the_call_without_its_defaults():
     np.testing.assert_allclose(adc.hessian(cubes)(x), np.diag(12.0 * x), rtol=1e-12)
     np.testing.assert_allclose(adc.hessian(cubes)(x, 1.0), np.diag(6.0 * x), rtol=1e-12)
     np.testing.assert_allclose(adc.jacobian(cubes)(x), 6.0 * x ** 2, rtol=1e-12)
+
+
+def products(x):
+    return np.prod(x) + np.sum(np.prod(x.reshape(2, 3), axis=1) ** 2)
+
+
+def column_products(X):
+    return np.sum(np.prod(X, axis=0, keepdims=True) * X)
+
+
+def product_hessian(x):
+    """By hand: d2 prod(x) / dx_i dx_j = the product of the others than i and j (i != j),
+    and for the squared row products r_a = prod of row a, d2 r_a^2 = 2 (dr_a dr_a^T +
+    r_a d2 r_a) within row a."""
+    n = x.size
+
+    def others(v, skip):
+        return np.prod([v[k] for k in range(v.size) if k not in skip])
+
+    H = np.array([[others(x, {i, j}) if i != j else 0.0 for j in range(n)]
+                  for i in range(n)])
+    for a in range(2):
+        row = x[3 * a:3 * a + 3]
+        r = np.prod(row)
+        dr = np.array([others(row, {i}) for i in range(3)])
+        d2r = np.array([[others(row, {i, j}) if i != j else 0.0 for j in range(3)]
+                        for i in range(3)])
+        H[3 * a:3 * a + 3, 3 * a:3 * a + 3] += 2.0 * (np.outer(dr, dr) + r * d2r)
+    return H
+
+
+@pytest.mark.parametrize("x", [np.array([0.7, -1.3, 0.4, 1.9, -0.6, 1.1]),
+                               np.array([1.5, 0.0, 2.0, -1.0, 0.0, 3.0])])  # zeros too
+def test_hessians_of_products(x):
+    # the second derivatives of np.prod go through prod_others, which had no rule
+    H = adc.hessian(products)(x)
+    np.testing.assert_allclose(H, product_hessian(x), rtol=1e-12, atol=1e-12)
+    v = np.linspace(-1.0, 1.0, 6)
+    np.testing.assert_allclose(adc.hvp(products)(x, v), product_hessian(x) @ v, rtol=1e-12,
+                               atol=1e-12)
+    X = np.array([[0.5, -2.0], [1.5, 0.3], [-0.8, 1.2]])
+    h = 1e-5
+    grad = adc.grad(column_products)
+    fd = np.array([((grad(X + h * e.reshape(3, 2)) - grad(X - h * e.reshape(3, 2))) / (2 * h))
+                   .ravel() for e in np.eye(6)]).T
+    np.testing.assert_allclose(adc.hessian(column_products)(X).reshape(6, 6), fd, rtol=1e-6,
+                               atol=1e-8)

@@ -26,6 +26,7 @@ from ..kernels import (
     min_along,
     prod_along,
     prod_others,
+    prod_others_tangent,
     reduce_adjoint,
     reduced_size,
     split_along,
@@ -130,6 +131,17 @@ def min_keepdims(g, ans, x, axis, keepdims):
 @tangent(min_along)
 def min_keepdims_tangent(t, ans, x, axis, keepdims):
     return sum_along(t * ties(x, ans, axis), axis, keepdims), None, None
+
+
+@derivative(prod_others, elementwise=False)
+def prod_others_rule(g, ans, x, axis):
+    # d prod_others(x)_i / d x_j = the product of the group's others than i and j: symmetric
+    return prod_others_tangent(x, g, axis), None
+
+
+@tangent(prod_others)
+def prod_others_forward(t, ans, x, axis):
+    return prod_others_tangent(x, t, axis), None
 
 
 @derivative(np.prod, elementwise=False)
