@@ -47,6 +47,9 @@ def cases(audit) -> list:
                 Case(f, 3, "{f}({0}, 3, -1)", (m(REAL),), "array")]
     for f in (np.tile, ks.tile):
         out.append(Case(f, 2, "{f}({0}, (2, 1, 2))", (m(REAL),), "array"))
+    for f in (np.pad, ks.pad):
+        out += [Case(f, 2, "{f}({0}, 1)", (m(REAL),), "array"),
+                Case(f, 2, "{f}({0}, ((1, 0), (2, 1)))", (m(REAL),), "array")]
     for f in (np.take, ks.take):
         out += [Case(f, 2, "{f}({0}, np.array([5, 0, 5, -1]))", (m(REAL),), "array"),
                 Case(f, 3, "{f}({0}, np.array([2, 0, 2]), 1)", (m(REAL),), "array")]
