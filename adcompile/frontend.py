@@ -797,7 +797,7 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
             if (numpy_names and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                     and isinstance(stmt.targets[0], ast.Name)
                     and isinstance(stmt.value, ast.List) and not stmt.value.elts
-                    and len(uses([s for s in info.tree.body], stmt.targets[0].id))
+                    and len(uses(info.tree.body, stmt.targets[0].id))
                     == len(uses(stmts[at:], stmt.targets[0].id))
                     and rewrite(stmts, at)):
                 continue
