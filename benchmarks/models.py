@@ -24,10 +24,10 @@ Contenders, each returning the loss and its gradient w.r.t. every parameter:
   (the RNN's loop as ``jax.lax.scan``).
 
 Every gradient is checked against the hand-written one first (rtol 1e-8, all in float64).  A
-round times one block of calls of every contender (a block lasts about 20 ms), in a fresh random
-order; a time is the median over the rounds, a ratio the median over the rounds of the ratio of
-the two blocks of the same round (performance.md).  Bars (issue 11): adcompile <= 1.10 x hand
-NumPy, and below 1 x PyTorch eager and JAX.
+round times one block of calls of every contender (a block lasts about 20 ms, after two untimed
+calls), in a fresh random order; a time is the median over the rounds, a ratio the median over
+the rounds of the ratio of the two blocks of the same round (performance.md).  Bars (issue 11):
+adcompile <= 1.10 x hand NumPy, and below 1 x PyTorch eager and JAX.
 
 Then compile latency, for the MLP 784-256-10 at batch 128, each in a fresh process (imports of
 NumPy, Numba and adcompile not counted; the loss lives in a module in a temporary directory):
@@ -72,6 +72,10 @@ import adcompile as adc
 
 SEED = 0
 BLOCK_SECONDS = 0.02  # length of one timed block of calls of one contender
+# Untimed calls before each block: four libraries' thread pools (NumPy's and SciPy's OpenBLAS,
+# PyTorch's OpenMP, XLA's) share two cores here, and the pool a contender left busy-waiting
+# slows the first calls of the next one; a user's program has one of them.
+WARM_CALLS = 2
 BAR_HAND, BAR_PEER, BAR_COLD, BAR_WARM = 1.10, 1.0, 2.0, 1.3
 RTOL = 1e-8
 
@@ -286,7 +290,8 @@ def block_size(call) -> int:
 
 
 def rounds(calls: dict, count: int, rng) -> dict:
-    """Seconds per call of each contender, one block each per round, in random order."""
+    """Seconds per call of each contender, one block each per round, in random order; each
+    block starts with WARM_CALLS untimed calls."""
     sizes = {name: block_size(call) for name, call in calls.items()}
     times = {name: np.empty(count) for name in calls}
     order = list(calls)
@@ -294,6 +299,8 @@ def rounds(calls: dict, count: int, rng) -> dict:
         rng.shuffle(order)
         for name in order:
             call, k = calls[name], sizes[name]
+            for _ in range(WARM_CALLS):
+                call()
             t0 = time.perf_counter()
             for _ in range(k):
                 call()
