@@ -1407,13 +1407,16 @@ def _check_array_writes(info: FunctionInfo) -> None:
         _check_sequence_arithmetic(info, node)
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
-            targets = node.targets
+            targets = list(node.targets)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
             targets = [node.target]
-        for target in targets:
-            for part in ast.walk(target):
-                if not isinstance(part, ast.Subscript):
-                    continue
+        while targets:  # what is stored into, not what its index reads (y[:, IDX] = ...)
+            part = targets.pop()
+            if isinstance(part, (ast.Tuple, ast.List)):
+                targets += part.elts
+            elif isinstance(part, ast.Starred):
+                targets.append(part.value)
+            if isinstance(part, ast.Subscript):
                 base = part.value
                 while isinstance(base, (ast.Subscript, ast.Attribute)):
                     base = base.value

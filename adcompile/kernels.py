@@ -399,8 +399,13 @@ def untranspose(g: Any, axes: Any) -> Any:
 
 def matmul_left(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``a`` in ``a @ b`` (and ``np.dot(a, b)`` for 1-D and 2-D operands);
-    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes."""
+    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes; a
+    number or rank-0 operand of ``np.dot`` is a factor."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0:
+        return np.sum(g * b)
+    if b_nd == 0:
+        return g * b
     if max(a_nd, b_nd) > 2:
         a2, b2, g2 = _as_stacks(g, a, b)
         return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2).reshape(np.shape(a))
@@ -411,8 +416,13 @@ def matmul_left(g: Any, a: Any, b: Any) -> Any:
 
 def matmul_right(g: Any, a: Any, b: Any) -> Any:
     """The adjoint of ``b`` in ``a @ b`` (and ``np.dot(a, b)`` for 1-D and 2-D operands);
-    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes."""
+    stacks of matrices (3-D and more, ``@`` only) are summed over broadcast stack axes; a
+    number or rank-0 operand of ``np.dot`` is a factor."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if b_nd == 0:
+        return np.sum(g * a)
+    if a_nd == 0:
+        return g * a
     if max(a_nd, b_nd) > 2:
         a2, b2, g2 = _as_stacks(g, a, b)
         return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2).reshape(np.shape(b))
@@ -1106,6 +1116,66 @@ def _is_flag_array(t: Any) -> bool:
     return _is_array(t) and t.ndim == 1 and isinstance(t.dtype, types.Boolean)
 
 
+def _index_array_position(index: Any) -> int | None:
+    """Where the one 1-D integer index array of the tuple ``index`` is, when the rest are
+    integers and slices (``d[3, 2:, idx]``); ``None`` for any other index."""
+    if not isinstance(index, types.BaseTuple):
+        return None
+    arrays = [j for j, t in enumerate(index) if _is_array(t)]
+    if len(arrays) != 1 or not _is_index_array(index[arrays[0]]):
+        return None
+    if not all(isinstance(t, (types.Integer, types.SliceType)) for j, t in enumerate(index)
+               if j != arrays[0]):
+        return None
+    return arrays[0]
+
+
+def _selection_axis(index: Any, where: int) -> int:
+    """The axis of ``d[index]`` that the index array's entries run along, as NumPy places it:
+    integers count as index arrays, and when these are not side by side (``d[3, 2:, idx]``)
+    the axis comes first, otherwise it stands where they are (``d[:, 3, idx]``: axis 1)."""
+    advanced = [j for j, t in enumerate(index) if j == where or isinstance(t, types.Integer)]
+    if advanced[-1] - advanced[0] + 1 != len(advanced):
+        return 0
+    return sum(isinstance(t, types.SliceType) for t in index[:advanced[0]])
+
+
+_ONE_ARRAY_SOURCES: dict[tuple, Any] = {}
+
+
+def _one_index_array(d: Any, index: Any, value: Any) -> Any:
+    """``add_at`` for an index of integers, slices and one index array, any rank: one
+    ``+=`` per entry of the array (a repeated entry adds again), ``value`` taken along the
+    axis the entries run along in ``d[index]`` (broadcast to it first when it has fewer
+    axes but reaches that one)."""
+    where = _index_array_position(index)
+    if where is None:
+        return None
+    axis = _selection_axis(index, where)
+    rank = sum(isinstance(t, types.SliceType) for t in index) + d.ndim - len(index) + 1
+    if not _is_array(value) or value.ndim < rank - axis:
+        kind = "same"  # value does not reach the entries' axis: the same for every entry
+    elif value.ndim == rank:
+        kind = "slice"
+    else:
+        kind = "broadcast"
+    key = (len(index), where, axis, kind)
+    if key not in _ONE_ARRAY_SOURCES:
+        at = ", ".join("idx[k]" if j == where else f"index[{j}]" for j in range(len(index)))
+        lines = ["def impl(d, index, value):", f"    idx = index[{where}]"]
+        if kind == "broadcast":
+            lines.append("    v = np.broadcast_to(value, d[index].shape)")
+        else:
+            lines.append("    v = value")
+        part = "v" if kind == "same" else "v[" + ":, " * axis + "k]"
+        lines += ["    for k in range(idx.shape[0]):", f"        d[{at}] += {part}",
+                  "    return d"]
+        scope = {"np": np}
+        exec("\n".join(lines), scope)  # noqa: S102
+        _ONE_ARRAY_SOURCES[key] = scope["impl"]
+    return _ONE_ARRAY_SOURCES[key]
+
+
 @overload(add_at)
 def _add_at(d, index, value):
     if isinstance(index, types.BaseTuple) and len(index) in (2, 3) and any(
@@ -1155,31 +1225,9 @@ def _add_at(d, index, value):
                     d[rows[k], cols[k]] += value
                 return d
             return pairs_same
-        if (isinstance(index, types.BaseTuple) and len(index) == 3 and _is_array(value)
-                and _is_index_array(index[0]) and index[0].ndim == 1
-                and not any(_is_array(t) for t in index[1:])):
-            def rows3(d, index, value):  # d[idx, a:b, c:e] and the like
-                idx, second, third = index
-                for k in range(idx.shape[0]):
-                    d[idx[k], second, third] += value[k]
-                return d
-            return rows3
-        if isinstance(index, types.BaseTuple) and len(index) == 2 and _is_array(value):
-            first, second = index
-            if _is_index_array(first) and not _is_array(second):
-                def rows(d, index, value):  # d[idx, j] or d[idx, a:b]
-                    idx, other = index
-                    for k in range(idx.shape[0]):
-                        d[idx[k], other] += value[k]
-                    return d
-                return rows
-            if _is_index_array(second) and not _is_array(first):
-                def columns(d, index, value):  # d[i, idx] or d[a:b, idx]
-                    other, idx = index
-                    for k in range(idx.shape[0]):
-                        d[other, idx[k]] += value[..., k]
-                    return d
-                return columns
+        one = _one_index_array(d, index, value)
+        if one is not None:
+            return one
         return None  # several index arrays: not supported (refused at compile time)
 
     def plain(d, index, value):
@@ -1547,10 +1595,18 @@ def _mixed_dtypes(a: Any, b: Any) -> bool:
     return _is_array(a) and _is_array(b) and a.dtype != b.dtype
 
 
+def _scalar(t: Any) -> bool:
+    """A number or an array of rank 0: ``np.dot`` with it is a product."""
+    return isinstance(t, (types.Number, types.Boolean)) or (_is_array(t) and t.ndim == 0)
+
+
 @overload(np.dot)
 def _dot_mixed(a, b):
-    """``np.dot`` of arrays of different dtypes, as NumPy does it (in float64); Numba's own
-    takes one dtype only."""
+    """``np.dot`` with a number or a rank-0 operand (NumPy's product, which Numba's does not
+    take) and of arrays of different dtypes, as NumPy does it (in float64); Numba's own takes
+    one dtype only and arrays of rank 1 and 2."""
+    if _scalar(a) or _scalar(b):
+        return lambda a, b: a * b
     if _mixed_dtypes(a, b):
         return lambda a, b: np.dot(a.astype(np.float64), b.astype(np.float64))
     return None
@@ -1567,6 +1623,10 @@ def _matmul_mixed(a, b):
 
 @overload(matmul_left)
 def _matmul_left(g, a, b):
+    if _scalar(a):  # np.dot(a, b) = a * b
+        return lambda g, a, b: np.sum(g * b)
+    if _scalar(b):
+        return lambda g, a, b: g * b
     if _mixed_dtypes(a, b):  # an integer operand: its products are taken in float64
         return lambda g, a, b: matmul_left(g, as_float(a), as_float(b))
     if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:
@@ -1582,6 +1642,10 @@ def _matmul_left(g, a, b):
 
 @overload(matmul_right)
 def _matmul_right(g, a, b):
+    if _scalar(b):
+        return lambda g, a, b: np.sum(g * a)
+    if _scalar(a):
+        return lambda g, a, b: g * a
     if _mixed_dtypes(a, b):
         return lambda g, a, b: matmul_right(g, as_float(a), as_float(b))
     if _is_array(a) and _is_array(b) and max(a.ndim, b.ndim) > 2:

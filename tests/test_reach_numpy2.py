@@ -1,0 +1,113 @@
+"""NumPy forms from other autodiff projects' test suites, a second sweep: mixed indexes with
+one index array on arrays of rank 3 and 4, ``np.dot`` with a number, and the rules added for
+them.  Each gradient is checked against float64 central differences of the plain Python
+function (``numeric_gradient``), each tangent against a central difference along it.
+"""
+
+import numpy as np
+from conftest import numeric_gradient
+
+import adcompile as adc
+
+rng = np.random.default_rng(4242)
+
+
+def agrees(f, args, wrt, rtol=1e-6, atol=1e-8):
+    """value_and_grad of ``f`` matches f's value and its central differences."""
+    wrts = wrt if isinstance(wrt, tuple) else (wrt,)
+    value, got = adc.value_and_grad(f, wrt=wrts)(*args)
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    for w, g in zip(wrts, got, strict=True):
+        np.testing.assert_allclose(g, numeric_gradient(f, list(args), w), rtol=rtol,
+                                   atol=atol, err_msg=f"d {f.__name__} / d arg {w}")
+
+
+def tangent_agrees(f, args, wrt, rtol=1e-6, atol=1e-8):
+    """jvp of ``f`` along random tangents matches the central difference along them."""
+    tangents = [rng.normal(size=np.shape(args[w])) if np.ndim(args[w]) else 0.7 for w in wrt]
+    value, got = adc.jvp(f, wrt=wrt)(*args, *tangents)
+
+    def along(h):
+        moved = list(args)
+        for w, t in zip(wrt, tangents, strict=True):
+            moved[w] = args[w] + h * t
+        return f(*moved)
+
+    h = 1e-6
+    np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got, (along(h) - along(-h)) / (2 * h), rtol=rtol, atol=atol)
+
+
+def hessian_agrees(f, args, w, rtol=1e-4, atol=1e-6):
+    """hessian of ``f`` matches central differences of f's central-difference gradient."""
+    got = adc.hessian(f, wrt=w)(*args)
+    x = np.asarray(args[w], dtype=float)
+    want = np.empty(x.shape + x.shape)
+    h = 1e-4
+    for i in np.ndindex(x.shape):
+        hi, lo = x.copy(), x.copy()
+        hi[i] += h
+        lo[i] -= h
+        up = numeric_gradient(f, [*args[:w], hi, *args[w + 1:]], w, h=1e-5)
+        down = numeric_gradient(f, [*args[:w], lo, *args[w + 1:]], w, h=1e-5)
+        want[i] = (up - down) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+# -- an index of integers, slices and one index array (a repeated entry counts twice) -------
+
+IDX = np.array([1, 3, 1])
+
+
+def mixed_reads3(x):
+    # NumPy puts the entries' axis first when the integers and the array are not side by
+    # side (x[3, 2:, IDX] is (3, 4)), in place otherwise (x[:, 3, IDX] is (5, 3))
+    return (np.sum(x[3, 2:, IDX] ** 2) + np.sum(x[:, 3, IDX] ** 3) + np.sum(x[1, IDX, 2:] ** 2)
+            + np.sum(np.sin(x[1:, IDX, 2])) + np.sum(x[1:, IDX] ** 2)
+            + np.sum(x[1, IDX] * x[2, IDX]) + np.sum(x[:, :, IDX] ** 2) + np.sum(x[1, 2, IDX]))
+
+
+def mixed_reads4(x):
+    return (np.sum(x[3, 2:, IDX] ** 2) + np.sum(x[2, :, IDX, 1:] ** 3)
+            + np.sum(np.sin(x[:, IDX, :, 2])) + np.sum(x[1:, IDX] ** 2)
+            + np.sum(x[1, IDX] ** 2) + np.sum(x[:, 3, IDX] * x[:, 2, IDX]))
+
+
+def test_mixed_index_reads_of_rank_3_and_4():
+    # the adjoint of d[3, 2:, idx] had no kernel (a Numba typing error), and that of
+    # d[a:b, idx] and d[i, idx] on rank 3 took the last axis of the adjoint for the entries
+    agrees(mixed_reads3, (rng.normal(size=(5, 6, 4)),), 0, atol=1e-6)
+    agrees(mixed_reads4, (rng.normal(size=(5, 6, 4, 3)),), 0, atol=1e-6)
+
+
+def mixed_stores(x):
+    y = x * 1.0
+    y[:, 3, IDX[:2]] += 2.0 * x[:, 0, :2]
+    y[1:, IDX[1:], 2] += x[:4, :2, 0] ** 2
+    y[1, IDX[:2]] += x[1, :2] * 2.0
+    y[3, 2:, IDX[:2]] += np.sin(x[0, :2, :4])
+    return np.sum(y ** 3)
+
+
+def test_mixed_index_stores_and_their_tangents():
+    x = rng.normal(size=(5, 6, 4))
+    agrees(mixed_stores, (x,), 0, atol=1e-6)
+    tangent_agrees(mixed_reads3, (x,), (0,))
+
+
+# -- np.dot of numbers and arrays -------------------------------------------------------------
+
+def dot_squares(a, b):
+    return np.sum(np.dot(a, b) ** 2) + np.sum(np.dot(b, a) * 0.5)
+
+
+def test_dot_with_a_number_every_rank():
+    # np.dot(matrix, float) is a product in NumPy; Numba's np.dot takes arrays only
+    operands = (1.3, rng.normal(size=3), rng.normal(size=(3, 3)))
+    for a in operands:
+        for b in operands:
+            if np.ndim(a) and np.ndim(b):
+                continue
+            agrees(dot_squares, (a, b), (0, 1))
+    tangent_agrees(dot_squares, (operands[2], operands[0]), (0, 1))
+    hessian_agrees(dot_squares, (operands[1], operands[0]), 1)
