@@ -314,15 +314,11 @@ def _phi(x):
 
 
 @njit(cache=True)
-def cholesky_adjoint(g, chol):
-    """The adjoint of ``A`` in ``L = np.linalg.cholesky(A)``.  NumPy (LAPACK's ``potrf``)
-    reads the lower triangle of ``A`` only, the upper one taken as its mirror: with the
-    symmetric adjoint ``S`` (``S = L^-T Phi(L^T g) L^-1`` made symmetric), an entry below the
-    diagonal stands for itself and its mirror (``2 S_ij``), one on the diagonal for itself
-    (``S_ii``), one above it for nothing (0)."""
-    inv = np.linalg.inv(chol)
-    s = inv.T @ _phi(chol.T @ np.asarray(g, dtype=np.float64)) @ inv
-    s = 0.5 * (s + s.T)
+def _lower_folded(s):
+    """The adjoint of a symmetric matrix that LAPACK reads from its lower triangle, given the
+    symmetric adjoint ``s`` of the matrix it stands for: an entry below the diagonal stands
+    for itself and its mirror (``2 s_ij``), one on it for itself (``s_ii``), one above it for
+    nothing (0)."""
     n = s.shape[0]
     out = np.zeros((n, n))
     for i in range(n):
@@ -333,16 +329,75 @@ def cholesky_adjoint(g, chol):
 
 
 @njit(cache=True)
+def _mirrored_lower(t):
+    """What a LAPACK routine that reads the lower triangle sees of ``t``: that triangle and
+    its mirror."""
+    t = np.asarray(t, dtype=np.float64)
+    n = t.shape[0]
+    mirrored = np.empty((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            mirrored[i, j] = t[i, j]
+            mirrored[j, i] = t[i, j]
+    return mirrored
+
+
+@njit(cache=True)
+def cholesky_adjoint(g, chol):
+    """The adjoint of ``A`` in ``L = np.linalg.cholesky(A)``.  NumPy (LAPACK's ``potrf``)
+    reads the lower triangle of ``A`` only, the upper one taken as its mirror: the symmetric
+    adjoint ``S = L^-T Phi(L^T g) L^-1`` (made symmetric), folded onto that triangle."""
+    inv = np.linalg.inv(chol)
+    s = inv.T @ _phi(chol.T @ np.asarray(g, dtype=np.float64)) @ inv
+    return _lower_folded(0.5 * (s + s.T))
+
+
+@njit(cache=True)
 def cholesky_tangent(t, chol):
     """The tangent of ``L = np.linalg.cholesky(A)`` for a tangent ``t`` of ``A``:
     ``L Phi(L^-1 E L^-T)``, ``E`` the lower triangle of ``t`` and its mirror (NumPy reads
     only the lower triangle of ``A``)."""
     inv = np.linalg.inv(chol)
-    t = np.asarray(t, dtype=np.float64)
-    n = t.shape[0]
-    mirrored = np.empty((n, n))  # what the factorization reads: the lower triangle, mirrored
-    for i in range(n):
-        for j in range(i + 1):
-            mirrored[i, j] = t[i, j]
-            mirrored[j, i] = t[i, j]
-    return chol @ _phi(inv @ mirrored @ inv.T)
+    return chol @ _phi(inv @ _mirrored_lower(t) @ inv.T)
+
+
+# -- eigenvalues of a symmetric matrix, singular values ---------------------------------------
+
+
+@njit(cache=True)
+def eigvalsh_adjoint(g, a):
+    """The adjoint of ``A`` in ``w = np.linalg.eigvalsh(A)``: ``V diag(g) V^T`` with the
+    eigenvectors ``V``, folded onto the lower triangle that LAPACK reads (distinct
+    eigenvalues; where two coincide the eigenvalues are not differentiable)."""
+    _, v = np.linalg.eigh(np.asarray(a, dtype=np.float64))
+    return _lower_folded((v * np.asarray(g, dtype=np.float64)) @ v.T)
+
+
+@njit(cache=True)
+def eigvalsh_tangent(t, a):
+    """The tangent of ``w = np.linalg.eigvalsh(A)``: ``diag(V^T E V)``, ``E`` the lower
+    triangle of ``t`` and its mirror."""
+    _, v = np.linalg.eigh(np.asarray(a, dtype=np.float64))
+    return np.sum(v * (_mirrored_lower(t) @ v), axis=0)
+
+
+@njit(cache=True)
+def singular_values(a):
+    """``np.linalg.svd(a, compute_uv=False)``: the singular values of the matrix ``a``, in
+    decreasing order."""
+    return np.linalg.svd(np.asarray(a, dtype=np.float64), full_matrices=False)[1]
+
+
+@njit(cache=True)
+def singular_values_adjoint(g, a):
+    """The adjoint of ``A`` in ``s = singular_values(A)``: ``U diag(g) V^T`` (thin factors;
+    distinct nonzero singular values)."""
+    u, _, vt = np.linalg.svd(np.asarray(a, dtype=np.float64), full_matrices=False)
+    return (u * np.asarray(g, dtype=np.float64)) @ vt
+
+
+@njit(cache=True)
+def singular_values_tangent(t, a):
+    """The tangent of ``s = singular_values(A)``: ``diag(U^T t V)``."""
+    u, _, vt = np.linalg.svd(np.asarray(a, dtype=np.float64), full_matrices=False)
+    return np.sum(u * (np.asarray(t, dtype=np.float64) @ vt.T), axis=0)

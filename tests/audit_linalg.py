@@ -17,6 +17,11 @@ def _invertible(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, shape) + 3.0 * np.eye(shape[0])
 
 
+def _spread(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """A matrix whose lower triangle, mirrored, has eigenvalues far apart."""
+    return rng.uniform(-1.0, 1.0, shape) + np.diag(3.0 * np.arange(shape[0]))
+
+
 def cases(audit) -> list:
     audit.bind("la", np.linalg)
     audit.bind("kl", kl)
@@ -38,6 +43,9 @@ def cases(audit) -> list:
         Case(kl.pnorm, 2, "{f}({0}, 3.0)", (v(NONZERO),), "array"),
         Case(kl.pnorm_kept, 3, "{f}({0}, 3.0, (0,))", (m(NONZERO),), "array"),
         Case(kl.spectral_norm, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
+        Case(np.linalg.eigvalsh, 1, "{f}({0})", (m(_spread, (3, 3)),), "array"),
+        Case(kl.singular_values, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
+        Case(np.linalg.pinv, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
     ]
 
 

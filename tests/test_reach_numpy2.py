@@ -111,3 +111,85 @@ def test_dot_with_a_number_every_rank():
             agrees(dot_squares, (a, b), (0, 1))
     tangent_agrees(dot_squares, (operands[2], operands[0]), (0, 1))
     hessian_agrees(dot_squares, (operands[1], operands[0]), 1)
+
+
+# -- broadcasting, stacking, splitting --------------------------------------------------------
+
+def shaped(x, y):
+    spread = np.broadcast_to(x[:, :1], (3, 2, 3))            # rank 3 from (2, 1)
+    deep = np.dstack((x, x * 2.0))                           # (2, 3, 2)
+    blocks = np.block([[x, x ** 2], [np.sin(x), x]])         # (4, 6)
+    row = np.block([x[0], y[0, 0]])                          # (7,)
+    top, bottom = np.array_split(y, 2, axis=1)               # (2, 2, 4) and (2, 1, 4)
+    left, right = np.split(y, (1,), axis=2)                  # (2, 3, 1) and (2, 3, 3)
+    halves = np.split(x, 3, axis=1)
+    return (np.sum(np.sin(spread) * np.arange(18.0).reshape(3, 2, 3))
+            + np.sum(deep[:, :, 1] * deep[:, :, 0] ** 2) + np.sum(np.cos(blocks) * blocks[0])
+            + np.sum(row ** 3) + np.sum(top ** 2) - np.sum(np.tanh(bottom))
+            + np.sum(left * 3.0) + np.sum(right ** 3) + np.sum(halves[2] * halves[0]))
+
+
+def test_broadcast_to_dstack_block_and_splits():
+    args = (rng.normal(size=(2, 3)), rng.normal(size=(2, 3, 4)))
+    agrees(shaped, args, (0, 1), atol=1e-6)
+    tangent_agrees(shaped, args, (0, 1), atol=1e-6)
+
+
+def test_splits_need_literal_parts():
+    def uneven(x, n):
+        a, b = np.array_split(x, n)
+        return np.sum(a) + np.sum(b)
+
+    try:
+        adc.grad(uneven)(np.arange(4.0), 2)
+    except adc.AdcompileError as err:
+        assert "np.array_split needs a literal number of parts" in str(err)
+        assert "np.array_split(x, 2, axis=0)" in str(err)
+    else:
+        raise AssertionError("a count known only at run time was accepted")
+
+
+# -- np.linalg: pinv, singular values, eigvalsh, matrix_power, multi_dot --------------------
+
+def spectral(a, s):
+    return (np.sum(np.linalg.pinv(a) ** 2) + np.sum(np.linalg.svd(a, compute_uv=False) ** 3)
+            + np.sum(np.log(np.linalg.eigvalsh(s))))
+
+
+def powers(a, s):
+    return (np.sum(np.linalg.pinv(a) ** 2) + np.sum(np.sin(np.linalg.matrix_power(s, 3)))
+            + np.sum(np.linalg.matrix_power(s, -2)) + np.sum(np.linalg.matrix_power(s, 0) * s)
+            + np.sum(np.linalg.matrix_power(s, 1) ** 2)
+            + np.sum(np.tanh(np.linalg.multi_dot([a.T, s, a, a[0]]))))
+
+
+def well_apart():
+    m = rng.normal(size=(3, 3)) * 0.3
+    return m @ m.T + np.diag([1.0, 3.0, 6.0])  # eigenvalues apart, all positive
+
+
+def test_pinv_singular_values_eigvalsh_first_order():
+    # eigvalsh reads the lower triangle, as LAPACK does: the entries above it have no
+    # derivative, those below it count for their mirror too (central differences see that)
+    a, s = rng.normal(size=(3, 2)), well_apart() + np.triu(rng.normal(size=(3, 3)), 1)
+    agrees(spectral, (a, s), (0, 1), atol=1e-6)
+    tangent_agrees(spectral, (a, s), (0, 1), atol=1e-6)
+
+
+def test_matrix_power_multi_dot_and_pinv_to_second_order():
+    a, s = rng.normal(size=(3, 2)), well_apart() * 0.5
+    agrees(powers, (a, s), (0, 1), rtol=1e-5, atol=1e-6)
+    tangent_agrees(powers, (a, s), (0, 1), rtol=1e-5, atol=1e-6)
+    hessian_agrees(powers, (a, s), 0)
+
+
+def test_svd_factors_are_refused_with_the_form_to_write():
+    def factors(a):
+        return np.sum(np.linalg.svd(a)[0])
+
+    try:
+        adc.grad(factors)(rng.normal(size=(3, 2)))
+    except adc.AdcompileError as err:
+        assert "compute_uv=False" in str(err)
+    else:
+        raise AssertionError("the factors of an svd were accepted")

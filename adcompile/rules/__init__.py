@@ -94,6 +94,7 @@ _IMPLEMENTATIONS: dict[int, Any] = {}
 _COMPOSITES: dict[int, Any] = {}
 #: functions whose calls are rewritten into other calls before normalization (``rewrite``)
 _REWRITERS: dict[int, Any] = {}
+_TUPLE_REWRITERS: set[int] = set()
 
 
 def _scipy_rules() -> None:
@@ -302,19 +303,28 @@ def composite(*primals: Any) -> Callable[[types.FunctionType], types.FunctionTyp
     return register
 
 
-def rewrite(*primals: Any) -> Callable[[Callable], Callable]:
+def rewrite(*primals: Any, gives_tuple: bool = False) -> Callable[[Callable], Callable]:
     """Register the decorated function as the rewriter of calls of ``primals``:
     ``rewriter(call, normalizer) -> ast.expr | None`` returns the expression the call means,
     written with operations the compiler knows (``np.einsum("ij,j->i", A, x)`` as a product
     and a sum), or ``None`` to leave the call as it is.  The normalizer's ``numpy_function(
     name)`` and ``reference(obj)`` give names for NumPy's functions and for kernels, and
-    ``info.error(node, ...)`` makes the error of a call it cannot take."""
+    ``info.error(node, ...)`` makes the error of a call it cannot take.  ``gives_tuple``:
+    the rewriter always returns a tuple display (``np.split``), which may be unpacked or
+    bound to a name and indexed like one."""
     def register(func: Callable) -> Callable:
         for primal in primals:
             _REWRITERS[id(primal)] = func
+            if gives_tuple:
+                _TUPLE_REWRITERS.add(id(primal))
         return func
 
     return register
+
+
+def gives_tuple(primal: Any) -> bool:
+    """Whether calls of ``primal`` are rewritten into a tuple display (``rewrite``)."""
+    return id(primal) in _TUPLE_REWRITERS
 
 
 def rewriter_of(primal: Any) -> Callable | None:

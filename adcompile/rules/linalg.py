@@ -31,6 +31,8 @@ from ..kernels_linalg import (
     contract_left,
     contract_right,
     det_sign,
+    eigvalsh_adjoint,
+    eigvalsh_tangent,
     kron_left,
     kron_right,
     log_abs_det,
@@ -39,6 +41,9 @@ from ..kernels_linalg import (
     pnorm,
     pnorm_kept,
     pnorm_weights,
+    singular_values,
+    singular_values_adjoint,
+    singular_values_tangent,
     spectral_norm,
     spectral_weights,
 )
@@ -142,6 +147,38 @@ def cholesky(g, ans, a):
 @tangent(np.linalg.cholesky)
 def cholesky_forward(t, ans, a):
     return cholesky_tangent(t, ans)
+
+
+def eigvalsh_forward(t, ans, a):
+    return eigvalsh_tangent(t, a)
+
+
+@derivative(np.linalg.eigvalsh, elementwise=False, forward=eigvalsh_forward)
+def eigvalsh(g, ans, a):
+    return eigvalsh_adjoint(g, a)
+
+
+def singular_values_forward(t, ans, a):
+    return singular_values_tangent(t, a)
+
+
+@derivative(singular_values, elementwise=False, forward=singular_values_forward)
+def singular_values_rule(g, ans, a):
+    return singular_values_adjoint(g, a)
+
+
+@derivative(np.linalg.pinv, elementwise=False)
+def pinv(g, ans, a):
+    return (-(np.transpose(ans) @ g @ np.transpose(ans))
+            + (np.eye(a.shape[0]) - a @ ans) @ np.transpose(g) @ ans @ np.transpose(ans)
+            + np.transpose(ans) @ ans @ np.transpose(g) @ (np.eye(a.shape[1]) - ans @ a))
+
+
+@tangent(np.linalg.pinv)
+def pinv_tangent(t, ans, a):
+    return (-(ans @ t @ ans)
+            + ans @ np.transpose(ans) @ np.transpose(t) @ (np.eye(a.shape[0]) - a @ ans)
+            + (np.eye(a.shape[1]) - ans @ a) @ np.transpose(t) @ np.transpose(ans) @ ans)
 
 
 # -- norms -------------------------------------------------------------------------------------
@@ -278,6 +315,81 @@ def tensordot(call: ast.Call, normalizer: Any) -> ast.expr:
                                     "of the result, which must be known when compiling)")
     return ast.Call(func=normalizer.reference(contract),
                     args=[args["a"], args["b"], _ints(axes_a), _ints(axes_b)], keywords=[])
+
+
+def _np(normalizer: Any, name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=normalizer.numpy_function(name), args=list(args), keywords=[])
+
+
+def _matmul(left: ast.expr, right: ast.expr) -> ast.BinOp:
+    return ast.BinOp(left=left, op=ast.MatMult(), right=right)
+
+
+@rewrite(np.linalg.svd)
+def svd(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``np.linalg.svd(a, compute_uv=False)``: the singular values (``singular_values``);
+    the factors ``U`` and ``Vt`` are refused."""
+    args = _arguments(call, normalizer, ["a", "full_matrices", "compute_uv", "hermitian"], {})
+    if _literal(args["compute_uv"], normalizer, True) is not False or args["a"] is None \
+            or _literal(args["hermitian"], normalizer, False) is not False:
+        raise normalizer.info.error(call, "np.linalg.svd is differentiated for its singular "
+                                    "values only (compute_uv=False): the derivative of U and "
+                                    "Vt is not supported", construct="np.linalg.svd",
+                                    hint="np.linalg.svd(a, compute_uv=False) for the singular "
+                                    "values; np.linalg.norm(a, 2) for the largest")
+    return ast.Call(func=normalizer.reference(singular_values), args=[args["a"]], keywords=[])
+
+
+@rewrite(np.linalg.multi_dot)
+def multi_dot(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``np.linalg.multi_dot([A, B, C])``: ``A @ B @ C`` (a 1-D first or last factor is a row
+    or a column, as in NumPy)."""
+    args = _arguments(call, normalizer, ["arrays"], {})
+    factors = args["arrays"]
+    if not isinstance(factors, (ast.Tuple, ast.List)) or len(factors.elts) < 2 or any(
+            isinstance(e, ast.Starred) for e in factors.elts):
+        raise normalizer.info.error(call, "np.linalg.multi_dot needs its factors written in "
+                                    "the call, at least two", construct="np.linalg.multi_dot",
+                                    hint="np.linalg.multi_dot([A, B, C]), or A @ B @ C")
+    product = factors.elts[0]
+    for factor in factors.elts[1:]:
+        product = _matmul(product, factor)
+    return product
+
+
+@rewrite(np.linalg.matrix_power)
+def matrix_power(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``np.linalg.matrix_power(a, n)`` with a literal integer ``n``: products of ``a`` by
+    repeated squaring, of ``np.linalg.inv(a)`` for ``n < 0``; ``n == 0`` is the identity
+    (``a * 0.0 + np.eye``: the shape of ``a``, no derivative)."""
+    args = _arguments(call, normalizer, ["a", "n"], {})
+    power = _literal(args["n"], normalizer)
+    if args["a"] is None or not _is_int(power):
+        raise normalizer.info.error(call, "np.linalg.matrix_power needs its power written as "
+                                    "an integer literal (it decides the number of products)",
+                                    construct="np.linalg.matrix_power",
+                                    hint="np.linalg.matrix_power(A, 3), or write the products: "
+                                    "A @ A @ A")
+    a = _einsum.bound(normalizer, args["a"], "a")
+    if power == 0:
+        size = ast.Subscript(value=ast.Attribute(value=a, attr="shape", ctx=ast.Load()),
+                             slice=ast.Constant(value=-1), ctx=ast.Load())
+        return ast.BinOp(left=ast.BinOp(left=a, op=ast.Mult(), right=ast.Constant(value=0.0)),
+                         op=ast.Add(), right=_np(normalizer, "eye", size))
+    if power < 0:
+        inverse = ast.Call(func=ast.Attribute(value=normalizer.numpy_function("linalg"),
+                                              attr="inv", ctx=ast.Load()),
+                           args=[a], keywords=[])
+        a, power = _einsum.bound(normalizer, inverse, "inverse"), -power
+    result = None
+    square = a
+    while True:
+        if power & 1:
+            result = square if result is None else _matmul(result, square)
+        power >>= 1
+        if not power:
+            return result
+        square = _einsum.bound(normalizer, _matmul(square, square), "square")
 
 
 @rewrite(np.linalg.norm)

@@ -9,11 +9,15 @@ expressions of others (``fliplr``, ``rot90``, ``tril``, ``trace``, ``append``) a
 differentiated like user code.  Each rule: ``(g, ans, *args)``.
 """
 
+import ast
+
 import numpy as np
 
+from .. import einsum as _einsum
 from .. import kernels_shapes as ks
 from ..kernels import reshape, sum_along, unbroadcast, zeros_like
-from . import composite, derivative, implemented_by, linear, nondifferentiable, shape_only
+from . import composite, derivative, implemented_by, linear, nondifferentiable, rewrite, shape_only
+from .linalg import _arguments, _is_int, _literal
 
 # -- scans ------------------------------------------------------------------------------------
 
@@ -340,3 +344,125 @@ def item(g, ans, x):
 
 linear(ks.item)
 nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask)
+
+
+# -- broadcasting, stacking by depth, splitting ------------------------------------------------
+
+
+@derivative(np.broadcast_to, elementwise=False)
+def broadcast_to(g, ans, x, shape):
+    return unbroadcast(g, x), None
+
+
+linear(np.broadcast_to)
+
+
+def _call(normalizer, name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=normalizer.numpy_function(name), args=list(args), keywords=[])
+
+
+def _display(call: ast.Call, normalizer, node: ast.expr | None, what: str, hint: str
+             ) -> list[ast.expr]:
+    """The items of the tuple or list display ``node``, the argument of ``what``."""
+    if not isinstance(node, (ast.Tuple, ast.List)) or not node.elts or any(
+            isinstance(e, ast.Starred) for e in node.elts):
+        raise normalizer.info.error(call, f"{what} needs its arrays written in the call, as a "
+                                    "tuple or list display (the number of parts decides the "
+                                    "code)", construct=what, hint=hint)
+    return list(node.elts)
+
+
+@rewrite(np.dstack)
+def dstack(call: ast.Call, normalizer) -> ast.expr:
+    """``np.dstack((a, b))``: ``np.concatenate`` of the parts made 3-D, along axis 2."""
+    args = _arguments(call, normalizer, ["tup"], {})
+    parts = _display(call, normalizer, args["tup"], "np.dstack", "np.dstack((a, b))")
+    made = [_call(normalizer, "atleast_3d", part) for part in parts]
+    return _call(normalizer, "concatenate", ast.Tuple(elts=made, ctx=ast.Load()),
+                 ast.Constant(value=2))
+
+
+@rewrite(np.block)
+def block(call: ast.Call, normalizer) -> ast.expr:
+    """``np.block([[A, B], [C, D]])`` (nested lists, depth 1 or 2): each inner list
+    concatenated along the last axis, the rows along the one before (parts made 1-D or 2-D
+    first, as NumPy does); deeper nesting is refused."""
+    args = _arguments(call, normalizer, ["arrays"], {})
+    hint = "np.block([[A, B], [C, D]]), or np.concatenate along the axes you mean"
+    rows = _display(call, normalizer, args["arrays"], "np.block", hint)
+    nested = [isinstance(row, (ast.List, ast.Tuple)) for row in rows]
+    if not any(nested):
+        made = [_call(normalizer, "atleast_1d", part) for part in rows]
+        return _call(normalizer, "concatenate", ast.Tuple(elts=made, ctx=ast.Load()),
+                     ast.Constant(value=-1))
+    if not all(nested) or any(isinstance(part, (ast.List, ast.Tuple))
+                              for row in rows for part in row.elts):
+        raise normalizer.info.error(call, "np.block with lists nested to different depths, "
+                                    "or deeper than 2, is not supported", construct="np.block",
+                                    hint=hint)
+    joined = []
+    for row in rows:
+        made = [_call(normalizer, "atleast_2d", part)
+                for part in _display(call, normalizer, row, "np.block", hint)]
+        joined.append(_call(normalizer, "concatenate", ast.Tuple(elts=made, ctx=ast.Load()),
+                            ast.Constant(value=-1)))
+    return _call(normalizer, "concatenate", ast.Tuple(elts=joined, ctx=ast.Load()),
+                 ast.Constant(value=-2))
+
+
+def _split(call: ast.Call, normalizer, even: bool) -> ast.expr:
+    """``np.split(x, n, axis)`` / ``np.array_split`` with a literal count or literal indices
+    and a literal axis >= 0: the tuple of the slices of ``x`` along ``axis`` (NumPy returns
+    a list); ``array_split`` gives the first ``len % n`` parts one more element."""
+    what = "np.split" if even else "np.array_split"
+    args = _arguments(call, normalizer, ["ary", "indices_or_sections", "axis"], {})
+    sections = _literal(args["indices_or_sections"], normalizer)
+    axis = _literal(args["axis"], normalizer, 0)
+    hint = (f"write the parts and the axis as literals: {what}(x, 2, axis=0) or "
+            f"{what}(x, (1, 3)); for a negative axis name it from the front")
+    if not (_is_int(axis) and axis >= 0) or not (
+            (_is_int(sections) and sections > 0)
+            or (isinstance(sections, tuple) and all(map(_is_int, sections)))):
+        raise normalizer.info.error(call, f"{what} needs a literal number of parts (or "
+                                    "literal indices) and a literal axis >= 0", construct=what,
+                                    hint=hint)
+    if args["ary"] is None:
+        raise normalizer.info.error(call, f"{what} takes an array", construct=what, hint=hint)
+    x = _einsum.bound(normalizer, args["ary"], "x")
+
+    def part(start: ast.expr | None, stop: ast.expr | None) -> ast.expr:
+        index = [ast.Slice() for _ in range(axis)] + [ast.Slice(lower=start, upper=stop)]
+        where = index[0] if len(index) == 1 else ast.Tuple(elts=index, ctx=ast.Load())
+        return ast.Subscript(value=x, slice=where, ctx=ast.Load())
+
+    if isinstance(sections, tuple):
+        bounds = [None, *[ast.Constant(value=v) for v in sections], None]
+        return ast.Tuple(elts=[part(a, b) for a, b in zip(bounds, bounds[1:], strict=False)],
+                         ctx=ast.Load())
+    length = ast.Subscript(value=ast.Attribute(value=x, attr="shape", ctx=ast.Load()),
+                           slice=ast.Constant(value=axis), ctx=ast.Load())
+    size = _einsum.bound(normalizer, ast.BinOp(left=length, op=ast.FloorDiv(),
+                                               right=ast.Constant(value=sections)), "size")
+    extra = _einsum.bound(normalizer, ast.BinOp(left=length, op=ast.Mod(),
+                                                right=ast.Constant(value=sections)), "extra")
+
+    def start(i: int) -> ast.expr:
+        # i * size + min(i, extra): the first `extra` parts are one longer
+        longer = ast.Call(func=normalizer.reference(min),
+                          args=[ast.Constant(value=i), extra], keywords=[])
+        return ast.BinOp(left=ast.BinOp(left=ast.Constant(value=i), op=ast.Mult(), right=size),
+                         op=ast.Add(), right=longer)
+
+    bounds = [None, *[start(i) for i in range(1, sections)], None]
+    return ast.Tuple(elts=[part(a, b) for a, b in zip(bounds, bounds[1:], strict=False)],
+                     ctx=ast.Load())
+
+
+@rewrite(np.array_split, gives_tuple=True)
+def array_split(call: ast.Call, normalizer) -> ast.expr:
+    return _split(call, normalizer, even=False)
+
+
+@rewrite(np.split, gives_tuple=True)
+def split(call: ast.Call, normalizer) -> ast.expr:
+    return _split(call, normalizer, even=True)
