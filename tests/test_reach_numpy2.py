@@ -193,3 +193,27 @@ def test_svd_factors_are_refused_with_the_form_to_write():
         assert "compute_uv=False" in str(err)
     else:
         raise AssertionError("the factors of an svd were accepted")
+
+
+# -- Python's sum, max and min of an array; conversions to float64 ----------------------------
+
+def builtins_of_arrays(x, y, v):
+    # sum of a matrix adds its rows (Python iterates the first axis); sum of a display of
+    # arrays adds them; max and min of a vector are its extrema
+    return (sum(x[0] * x[1]) + sum(np.exp(x[1])) + np.sum(sum(x) ** 2)
+            + np.sum(sum([x, y]) ** 2) + sum((x[0, 0], y[1, 1])) + np.sum(sum(v) * y[0])
+            + max(v[0, 0]) + min(v[1, 1]) * 2.0 + max(v[0, 0, 0], v[1, 0, 0]))
+
+
+def conversions(v, a):
+    return (np.sum(np.asarray(v, dtype=np.float64) ** 2) + np.float64(a) ** 3
+            + np.sum(np.float64(v) * np.array(v, dtype=float)) + np.sum(v.astype(np.float64))
+            + np.sum(np.array((a, a * 2.0), dtype=np.float64) * v[:2]))
+
+
+def test_builtin_sum_max_min_of_arrays_and_float64_conversions():
+    args = (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 2, 3)))
+    agrees(builtins_of_arrays, args, (0, 1, 2), atol=1e-6)
+    tangent_agrees(builtins_of_arrays, args, (0, 1, 2), atol=1e-6)
+    agrees(conversions, (rng.normal(size=4), 0.7), (0, 1))
+    tangent_agrees(conversions, (rng.normal(size=4), 0.7), (0, 1))

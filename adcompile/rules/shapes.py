@@ -466,3 +466,57 @@ def array_split(call: ast.Call, normalizer) -> ast.expr:
 @rewrite(np.split, gives_tuple=True)
 def split(call: ast.Call, normalizer) -> ast.expr:
     return _split(call, normalizer, even=True)
+
+
+# -- conversions to float64, Python's sum, max and min of one array ---------------------------
+
+
+def _float_dtype(node: ast.expr, normalizer) -> bool:
+    return (isinstance(node, (ast.Name, ast.Attribute))
+            and normalizer.info.resolve(node) in (float, np.float64))
+
+
+@rewrite(np.float64, np.asarray, np.array)
+def as_float64(call: ast.Call, normalizer) -> ast.expr | None:
+    """``np.float64(x)`` and ``np.asarray(x, dtype=np.float64)`` (``np.array``, ``dtype=
+    float``): ``x`` made float64 by ``astype_float`` (a float of a number, a float64 copy of
+    an array; a display is made an array first).  Other calls are left as they are."""
+    convert = normalizer.reference(ks.astype_float)
+    if normalizer.info.resolve(call.func) is np.float64:
+        if len(call.args) != 1 or call.keywords:
+            return None
+        return ast.Call(func=convert, args=[call.args[0]], keywords=[])
+    dtypes = [kw for kw in call.keywords if kw.arg == "dtype"]
+    if not dtypes or not _float_dtype(dtypes[0].value, normalizer):
+        return None
+    if (len(call.args) == 1 and len(call.keywords) == 1
+            and not isinstance(call.args[0], (ast.Tuple, ast.List))):
+        return ast.Call(func=convert, args=[call.args[0]], keywords=[])
+    inner = ast.Call(func=call.func, args=call.args,
+                     keywords=[kw for kw in call.keywords if kw.arg != "dtype"])
+    return ast.Call(func=convert, args=[inner], keywords=[])
+
+
+@rewrite(sum, max, min)
+def builtin_of_array(call: ast.Call, normalizer) -> ast.expr | None:
+    """Python's ``sum(x)``, ``max(x)``, ``min(x)`` of one value that is not a display: over
+    the first axis, as Python iterates an array (``sum`` of a matrix is the sum of its rows,
+    ``np.sum(x, axis=0)``; ``max`` and ``min`` of a vector are ``np.max``, ``np.min``).
+    ``sum`` of a display is the chain of ``+`` Python computes.  Other calls are left as they
+    are (``max(a, b)`` has its rule)."""
+    if len(call.args) != 1 or call.keywords or isinstance(call.args[0], ast.Starred):
+        return None
+    which = normalizer.info.resolve(call.func)
+    (arg,) = call.args
+    if isinstance(arg, (ast.Tuple, ast.List)):
+        if which is not sum or not arg.elts or any(isinstance(e, ast.Starred) for e in arg.elts):
+            return None
+        total = arg.elts[0]
+        for item in arg.elts[1:]:
+            total = ast.BinOp(left=total, op=ast.Add(), right=item)
+        return total
+    if isinstance(arg, (ast.GeneratorExp, ast.ListComp)):
+        return None
+    if which is sum:
+        return _call(normalizer, "sum", arg, ast.Constant(value=0))
+    return _call(normalizer, which.__name__, arg)
