@@ -8,6 +8,7 @@ needs care (``np.sinc`` at 0), the kernels are in ``adcompile/kernels_special.py
 """
 
 import math
+import sys
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from . import composite, derivative, implemented_by, nondifferentiable
 DEGREE = math.pi / 180.0
 RADIAN = 180.0 / math.pi
 LOG2 = math.log(2.0)
+LOWEST = -sys.float_info.max  # the result's floor in logaddexp's weights: exp(-inf - -inf)
 
 
 # -- the operators' function forms: defined as the operators ------------------------------------
@@ -80,12 +82,14 @@ def fmod(g, ans, x, y):
 
 @derivative(np.logaddexp, logaddexp)
 def logaddexp_rule(g, ans, x, y):
-    return g * exp(x - ans), g * exp(y - ans)  # exp: a vector loop for arrays
+    # exp: a vector loop for arrays; where both are -inf (a cell no path reaches, in a
+    # forward recursion in log space) the weights are exp(-inf) = 0, not exp(nan)
+    return g * exp(x - np.maximum(ans, LOWEST)), g * exp(y - np.maximum(ans, LOWEST))
 
 
 @derivative(np.logaddexp2)
 def logaddexp2(g, ans, x, y):
-    return g * np.exp2(x - ans), g * np.exp2(y - ans)
+    return g * np.exp2(x - np.maximum(ans, LOWEST)), g * np.exp2(y - np.maximum(ans, LOWEST))
 
 
 @derivative(np.deg2rad, np.radians)
