@@ -1084,7 +1084,14 @@ def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
     """The usual reasons for a string in numeric code, each with what to write instead:
     a dict parameter indexed by key, a string option of a call.  The string options of a
     function the compiler rewrites or defines itself (``np.einsum``'s subscripts,
-    ``np.linalg.norm``'s ``ord='fro'``) are read when the call is compiled: allowed."""
+    ``np.linalg.norm``'s ``ord='fro'``) are read when the call is compiled: allowed, and so
+    is ``float('inf')`` (``'-inf'``, ``'nan'``), the number it makes."""
+    if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+            and node.args[0].value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan")
+            and _early_resolve(info, node.func) is float):
+        node.args[0] = ast.copy_location(ast.Constant(float(node.args[0].value)), node.args[0])
+        return
     if isinstance(node, ast.Call) and _reads_options(_early_resolve(info, node.func)):
         for arg in [*node.args, *(kw.value for kw in node.keywords)]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):

@@ -1193,3 +1193,19 @@ def test_logaddexp_of_two_minus_infinities_passes_no_nan():
     agrees(lse_chain, (N(3),), 0)
     H = adc.hessian(lse_chain)(np.array([0.1, 0.2, 0.3]))
     assert np.all(np.isfinite(H)) and np.all(H[1:] == 0.0) and np.all(H[:, 1:] == 0.0)
+
+
+def best_of_window(x):
+    hi = float("-inf")
+    for i in range(1, len(x)):
+        v = x[i] * x[i - 1]
+        if v > hi:
+            hi = v
+    return hi + inf_init_min(x)
+
+
+def test_float_of_inf_and_nan_strings_is_the_number():
+    # refused: "the string argument 'inf' in the call to 'float' is not supported"
+    agrees(inf_init_min, (N(5),), 0)
+    agrees(best_of_window, (N(5),), 0)
+    assert "float('inf')" not in adc.grad(inf_init_min).source
