@@ -1209,3 +1209,15 @@ def test_float_of_inf_and_nan_strings_is_the_number():
     agrees(inf_init_min, (N(5),), 0)
     agrees(best_of_window, (N(5),), 0)
     assert "float('inf')" not in adc.grad(inf_init_min).source
+
+
+def test_arange_with_dtype_float():
+    # refused: "the keyword argument 'dtype' in the call to 'np.arange' is not supported"
+    agrees(edit_distance_soft_rows, (N(3), N(4)), (0, 1))
+
+    def ramp(a):
+        r = np.arange(1, 4, dtype=float)
+        r[0] = a  # a float array: storing a float into it is no int truncation
+        return np.sum(r * a)
+
+    agrees(ramp, (0.7,), 0)

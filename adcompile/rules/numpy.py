@@ -405,6 +405,25 @@ def typed_allocation(call, normalizer):
     return ast.Call(func=normalizer.reference(made), args=[shape, value], keywords=[])
 
 
+@rewrite(np.arange)
+def float_arange(call, normalizer):
+    """``np.arange(n, dtype=float)`` (np.float64, 'float64') is ``np.arange(n) * 1.0``, the
+    float64 array of the same numbers; any other keyword is left to the usual refusal."""
+    dtype = next((k.value for k in call.keywords if k.arg == "dtype"), None)
+    if dtype is None or len(call.keywords) != 1:
+        return None
+    value = (dtype.value if isinstance(dtype, ast.Constant)
+             else normalizer.info.resolve(dtype) if isinstance(dtype, (ast.Name, ast.Attribute))
+             else None)
+    try:
+        if value is None or np.dtype(value) != np.float64:
+            return None
+    except TypeError:
+        return None
+    plain = ast.Call(func=call.func, args=list(call.args), keywords=[])
+    return ast.BinOp(left=plain, op=ast.Mult(), right=ast.Constant(value=1.0))
+
+
 # The helpers that forward-mode code calls (second derivatives: its reverse mode).
 
 @derivative(kernels.stored_tangent, elementwise=False)
