@@ -1116,9 +1116,54 @@ class _Normalizer:
             return ast.Slice(lower=bounds[0], upper=bounds[1], step=bounds[2])
         return self.atom(part)
 
+    def flat_target(self, target: ast.Subscript) -> ast.Subscript:
+        """``D[i][j] = v`` is ``D[i, j] = v`` where each index but the last is a number (an
+        int literal, the counter of a for loop over a range, and + - * // % of them); any
+        other chained store is refused with that form."""
+        if not isinstance(target.value, ast.Subscript) or isinstance(target.slice, ast.Tuple):
+            return target
+        inner = target.value
+        if isinstance(inner.value, ast.Subscript):
+            inner = self.flat_target(inner)
+        parts = inner.slice.elts if isinstance(inner.slice, ast.Tuple) else [inner.slice]
+        counters = self.counters()
+        if not isinstance(inner.value, ast.Name) or not all(_counter_index(part, counters)
+                                                            for part in parts):
+            base = ast.unparse(inner.value)
+            raise self.info.error(target, f"'{ast.unparse(target)} = ...' writes into a part "
+                                  f"of '{base}' taken by '{ast.unparse(inner)}'",
+                                  construct="a chained indexed assignment",
+                                  hint=f"index once: {base}[i, j] = ..., with i an int "
+                                  "(a literal or the counter of a for loop over a range)")
+        return ast.copy_location(ast.Subscript(
+            value=inner.value, slice=ast.Tuple(elts=[*parts, target.slice], ctx=ast.Load()),
+            ctx=target.ctx), target)
+
+    def counters(self) -> set[str]:
+        """The names bound only as counters of for loops over a range."""
+        ranged, other = set(), set()
+        targets = set()
+        for node in ast.walk(self.info.tree):
+            if isinstance(node, ast.For):
+                over = node.iter
+                if (isinstance(over, ast.Call) and isinstance(over.func, ast.Name)
+                        and over.func.id == "reversed" and over.args):
+                    over = over.args[0]
+                is_range = (isinstance(over, ast.Call) and isinstance(over.func, ast.Name)
+                            and over.func.id == "range" and isinstance(node.target, ast.Name))
+                names = [n for n in ast.walk(node.target) if isinstance(n, ast.Name)]
+                targets.update(id(n) for n in names)
+                (ranged if is_range else other).update(n.id for n in names)
+        for node in ast.walk(self.info.tree):
+            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+                    and id(node) not in targets):
+                other.add(node.id)
+        return ranged - other - set(self.info.params)
+
     def store(self, target: ast.Subscript, value: ast.expr, normalized: bool = False) -> None:
         """``y[i] = value``: an element (or slice) write into an array made in the function
         (``value`` already an atom with ``normalized``)."""
+        target = self.flat_target(target)
         base = target.value
         if not isinstance(base, ast.Name) or base.id not in self.current:
             raise self.info.error(target, "only arrays created in the function can be "
@@ -1495,6 +1540,19 @@ _STATIC_COMPARE = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not
 
 def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
+
+
+def _counter_index(node: ast.expr, counters: set[str]) -> bool:
+    """Whether ``node`` is an int made of literals and loop counters by + - * // %."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.Name):
+        return node.id in counters
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _counter_index(node.operand, counters)
+    return (isinstance(node, ast.BinOp)
+            and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
+            and _counter_index(node.left, counters) and _counter_index(node.right, counters))
 
 
 def _is_number(node: ast.expr) -> bool:

@@ -12,6 +12,7 @@ sweep found have their own tests below the programs.
 import math
 
 import numpy as np
+import pytest
 from conftest import numeric_gradient
 
 import adcompile as adc
@@ -1221,3 +1222,34 @@ def test_arange_with_dtype_float():
         return np.sum(r * a)
 
     agrees(ramp, (0.7,), 0)
+
+
+def chained_rank3(x):
+    n = len(x)
+    T = np.zeros((n, n, 2))
+    for i in range(n):
+        for j in range(n):
+            T[i][j][0] = x[i] * x[j]
+            T[i][j][1] += T[i][j][0] ** 2
+            if i > 0:
+                T[i][j][1] -= 0.5 * T[i - 1][j][1]
+    return np.sum(T[n - 1]) + T[0][0][0]
+
+
+def chained_by_array(x, idx):
+    D = np.zeros((3, 3))
+    for j in range(3):
+        D[idx[j]][j] = x[j]  # D[idx[j]] is a row only if idx[j] is a number
+    return np.sum(D)
+
+
+def test_chained_index_stores_are_element_stores():
+    # refused: "only arrays created in the function can be written into" for D[i][j] = ...,
+    # the way dynamic programming tables are written from textbooks
+    agrees(dp_chained_index, (N(3), N(4)), (0, 1))
+    agrees(chained_rank3, (N(3),), 0)
+    with pytest.raises(adc.AdcompileError, match=r"'D\[idx\[j\]\]\[j\] = \.\.\.' writes into "
+                       r"a part of 'D' taken by 'D\[idx\[j\]\]'") as info:
+        adc.grad(chained_by_array)(N(3), np.array([0, 2, 1]))
+    assert "index once: D[i, j] = ..." in str(info.value)
+    assert "test_reach_loops4.py" in str(info.value)
