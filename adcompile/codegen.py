@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
+import dataclasses
 import hashlib
 import inspect
 import numbers
@@ -472,7 +474,7 @@ def _loaded_names(functions: list[ast.FunctionDef]) -> set[str]:
 def _callee(func: Any, ns: Namespace) -> Normalized:
     """A called user function, normalized, with its free names bound in the module (renamed
     where the module already uses the name for something else)."""
-    callee = parse_function(func)
+    callee = _locals_apart(parse_function(func), ns)
     norm = normalize(callee)
     check_writes(norm)
     renames = {}
@@ -487,6 +489,34 @@ def _callee(func: Any, ns: Namespace) -> Normalized:
                     n.id = renames[n.id]
         callee.bindings = {renames.get(n, n): obj for n, obj in callee.bindings.items()}
     return norm
+
+
+def _locals_apart(info: FunctionInfo, ns: Namespace) -> FunctionInfo:
+    """``info`` with each of its parameters and locals that the module already binds (a
+    kernel the caller's code calls, such as ``zeros_like``) renamed ``name_1``, ...: in the
+    callee's helper a local of that name would hide the module-level name."""
+    tree = info.tree
+    local = {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} | {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    clash = sorted(local & set(ns.bindings))
+    if not clash:
+        return info
+    taken = info.names | set(info.bindings) | set(ns.bindings) | ns.taken
+    renames = {}
+    for name in clash:
+        k = 1
+        while f"{name}_{k}" in taken:
+            k += 1
+        renames[name] = f"{name}_{k}"
+        taken.add(renames[name])
+    tree = copy.deepcopy(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in renames:
+            node.id = renames[node.id]
+        elif isinstance(node, ast.arg) and node.arg in renames:
+            node.arg = renames[node.arg]
+    return dataclasses.replace(info, tree=tree, params=[renames.get(p, p) for p in info.params],
+                               names={renames.get(n, n) for n in info.names})
 
 
 def _packed_functions(params: list[str], wrt: list[str], as_tuple: bool,

@@ -74,7 +74,8 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
                "make one here with np.array([a, b]) or with np.zeros(n) filled by index "
                "(y[i] = ...), or use a tuple (a, b); a list filled by one L.append(e) per "
-               "iteration of a for loop over a range, and read after it only whole "
+               "iteration of a for loop over a range (or of one inner loop over a range "
+               "whose bounds the outer loop does not assign), and read after it only whole "
                "(np.array(L), len(L), sum(L), np.mean(L)), works"),
     ast.Dict: ("a dict", "pass each value as a parameter of its own (a float or an array), or "
                "several together as a tuple"),
@@ -679,8 +680,11 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
                                            Y = rows_5[:k_2].copy()
 
     Only this form: ``L = []`` and the loop in one block, nothing else reading ``L`` before
-    the loop, one ``L.append(e)`` in the loop's body itself (not under an ``if`` or in an
-    inner loop: at most one item per iteration; ``continue`` and ``break`` may skip it), and
+    the loop, one ``L.append(e)`` in the loop's body itself (not under an ``if``: at most one
+    item per iteration; ``continue`` and ``break`` may skip it) or in the body of one inner
+    for loop over a range whose bounds the outer body does not assign (``for j in
+    range(i + 1, n)``: a loop over the outer range before it adds up the inner trip counts
+    into ``n_3``), and
     after the loop only ``np.array(L)`` (``np.asarray``, ``np.stack``), ``len(L)``,
     ``sum(L)``, ``np.sum(L)``, ``np.mean(L)``.  Anything else keeps the list, which the
     subset check refuses.  Items are numbers or arrays of one shape (``rows_for``).  When
@@ -715,6 +719,45 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         return [n for stmt in nodes for n in ast.walk(stmt)
                 if isinstance(n, ast.Name) and n.id == name]
 
+    def nested_range(loop: ast.For, name: str) -> tuple[ast.For, list[ast.expr]] | None:
+        """The one statement of ``loop``'s body that uses ``name``, if it is a for loop over
+        a range whose bounds read nothing ``loop``'s body assigns (its trip count is known
+        before ``loop`` runs), and its bounds."""
+        users = [st for st in loop.body if uses([st], name)]
+        inner = users[0] if len(users) == 1 else None
+        bounds = (_range_args(inner.iter) if isinstance(inner, ast.For)
+                  and not inner.orelse and isinstance(inner.target, ast.Name) else None)
+        if bounds is None:
+            return None
+        assigned = {n.id for st in loop.body for n in ast.walk(st)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        read = {n.id for b in bounds for n in ast.walk(b) if isinstance(n, ast.Name)}
+        if read & assigned or any(isinstance(n, (ast.Call, ast.NamedExpr)) and not (
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                and n.func.id in ("len", "min", "max", "abs"))
+                for b in bounds for n in ast.walk(b)):
+            return None
+        return inner, bounds
+
+    def counting_loop(loop: ast.For, names: list[str], bounds: list[ast.expr],
+                      n: str) -> ast.For:
+        """``for i_1 in range(a, b): n += len(range(...))``: the items a loop nest appends
+        at most, the inner bounds read with the outer counter renamed."""
+        counter = fresh(loop.target.id)
+        inner = [fresh(b) for b in (["stop"] if len(bounds) == 1 else
+                                    ["start", "stop", "step"][:len(bounds)])]
+        body: list[ast.stmt] = []
+        for b, e in zip(inner, bounds, strict=True):
+            e = copy.deepcopy(e)
+            for m in ast.walk(e):
+                if isinstance(m, ast.Name) and m.id == loop.target.id:
+                    m.id = counter
+            body.append(_assign(b, e))
+        body.append(_assign(n, ast.BinOp(left=_load(n), op=ast.Add(), right=ast.parse(
+            _trip_count(inner, bounds), mode="eval").body)))
+        return ast.For(target=ast.Name(id=counter, ctx=ast.Store()),
+                       iter=_call("range", *map(_load, names)), body=body, orelse=[])
+
     def rewrite(stmts: list[ast.stmt], at: int) -> bool:
         """Rewrite the list made by ``stmts[at]`` if it has the form; whether it did."""
         name = stmts[at].targets[0].id
@@ -725,8 +768,11 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         bounds = _range_args(loop.iter) if isinstance(loop, ast.For) else None
         if bounds is None or loop.orelse or not isinstance(loop.target, ast.Name):
             return False
-        appended = [k for k, st in enumerate(loop.body) if appends(st, name) is not None]
-        if len(appended) != 1 or len(uses(loop.body, name)) != 1:
+        holder, inner = loop, nested_range(loop, name)
+        if inner is not None:  # for i in range(n): for j in range(i + 1, n): L.append(e)
+            holder = inner[0]
+        appended = [k for k, st in enumerate(holder.body) if appends(st, name) is not None]
+        if len(appended) != 1 or len(uses(holder.body, name)) != 1:
             return False
         after = stmts[loop_at + 1:]
         reads = [n for stmt in after for n in ast.walk(stmt)
@@ -746,12 +792,15 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         head = [_assign(k, ast.Constant(value=0)),
                 *(_assign(b, copy.deepcopy(e)) for b, e in zip(names, bounds, strict=True)),
                 _assign(n, ast.parse(_trip_count(names, bounds), mode="eval").body)]
+        if inner is not None:
+            head[-1:] = [_assign(n, ast.Constant(value=0)),
+                         counting_loop(loop, names, inner[1], n)]
         loop.iter = _call("range", *map(_load, names))
         position = appended[0]
-        value = appends(loop.body[position], name)
+        value = appends(holder.body[position], name)
         store = ast.Assign(targets=[ast.Subscript(value=_load(rows), slice=_load(k),
                                                   ctx=ast.Store())], value=_load(item))
-        loop.body[position:position + 1] = [
+        holder.body[position:position + 1] = [
             _assign(item, value),
             ast.If(test=ast.Compare(left=_load(k), ops=[ast.Eq()],
                                     comparators=[ast.Constant(value=0)]),

@@ -420,7 +420,7 @@ def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
     """The function ``name(*params, *dt_wrt)`` returning ``(value, tangent of the value)``,
     or with ``tangent_only`` the tangent alone (a scalar function for ``hvp`` to
     differentiate)."""
-    names = copy.deepcopy(norm.names)
+    names = ns.local_names(norm.names)
     tan = _Tangents(norm, act, ns, names, callees=callees)
     args = copy.deepcopy(norm.info.tree.args)
     args.defaults = []

@@ -1253,3 +1253,46 @@ def test_chained_index_stores_are_element_stores():
         adc.grad(chained_by_array)(N(3), np.array([0, 2, 1]))
     assert "index once: D[i, j] = ..." in str(info.value)
     assert "test_reach_loops4.py" in str(info.value)
+
+
+def triangle_with_skips(x, n):
+    pairs = []
+    for i in range(n):
+        for j in range(i + 1, len(x)):
+            if x[i] * x[j] > 1.0:
+                continue
+            pairs.append(np.exp(-(x[i] - x[j]) ** 2) + x[i] * x[j])
+    return np.sum(np.array(pairs) ** 2) + len(pairs)
+
+
+def rows_of_a_grid(X):
+    cells = []
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1] - 1):
+            cells.append(X[i, j:j + 2] * X[i, j])  # an array item: rows of a matrix
+    return np.sum(np.stack(cells) ** 2)
+
+
+def inner_bound_assigned(x):
+    vals = []
+    for i in range(len(x)):
+        m = i % 2 + 1
+        for j in range(m):
+            vals.append(x[i] * j)
+    return np.sum(np.array(vals))
+
+
+def test_lists_appended_in_an_inner_loop_over_a_range():
+    # refused: "a list is not supported in differentiated code" (pairs i < j, a grid of
+    # cells): a loop over the outer range counts the items before the nest runs
+    agrees(list_append_nested, (N(4),), 0)
+    agrees(list_append_2d_nested_asarray, (N(3), N(2)), (0, 1))
+    x = np.array([0.3, -0.8, 1.1, 0.5])
+    for n in (4, 2, 0, -1):  # the last two append nothing
+        agrees(triangle_with_skips, (x, n), 0)
+    agrees(rows_of_a_grid, (N(2, 4),), 0)
+    # an inner bound the outer body assigns: the count is not known before; refused, naming
+    # the form that works
+    with pytest.raises(adc.AdcompileError, match="a list is not supported") as info:
+        adc.grad(inner_bound_assigned)(N(3))
+    assert "a list filled by one L.append(e) per iteration of a for loop" in str(info.value)
