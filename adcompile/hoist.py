@@ -32,8 +32,8 @@ from .render import function_def
 #: kernels that read their arguments and make a new value (or return one of them as it is)
 _PURE_KERNELS = {getattr(kernels, name) for name in (
     "unbroadcast", "power", "pow_dx", "log_or_zero", "as_float", "split_along", "prod_others",
-    "stored_adjoint", "ties", "ratio_or_zero", "snapshot", "fresh_copy", "reshape",
-    "zeros_like", "broadcast_tangent", "fresh_tangent", "unit_seed", "stored_tangent",
+    "stored_adjoint", "ties", "ratio_or_zero", "finite_or_zero", "snapshot", "fresh_copy",
+    "reshape", "zeros_like", "broadcast_tangent", "fresh_tangent", "unit_seed", "stored_tangent",
     "reduce_adjoint", "reduced_size", "reduce_to", "untranspose", "matmul_left",
     "matmul_right", "sum_along", "mean_along", "max_along", "min_along", "prod_along")}
 _PURE_KERNELS |= {getattr(kernels_fastmath, name) for name in kernels_fastmath.__all__}

@@ -25,7 +25,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
            "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for",
-           "prod_others_tangent"]
+           "prod_others_tangent", "finite_or_zero"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -196,6 +196,17 @@ def ratio_or_zero(a: Any, b: Any) -> Any:
         a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
         return np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
     return 0.0 if b == 0 else a / b
+
+
+def finite_or_zero(x: Any) -> Any:
+    """``x``, with ``0`` where it is infinite: the factor ``ans`` of ``d(x / y) / dy = -ans /
+    y``.  An infinite quotient (``(m - np.inf) / gamma``, a border of a table) is infinite for
+    every ``y`` near, a constant whose derivative is 0; without this, a zero adjoint times the
+    infinity gives NaN.  An array with no infinity is returned as it is."""
+    if isinstance(x, np.ndarray):
+        inf = np.isinf(x)
+        return np.where(inf, 0.0, x) if inf.any() else x
+    return 0.0 if np.isinf(x) else x
 
 
 def add_at(d: np.ndarray, index: Any, value: Any) -> np.ndarray:
@@ -1106,6 +1117,18 @@ def _ratio_or_zero(a, b):
     if _is_array(a) or _is_array(b):
         return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
     return lambda a, b: 0.0 if b == 0 else a / b
+
+
+@overload(finite_or_zero)
+def _finite_or_zero(x):
+    if _is_array(x):
+        def finite_or_zero_array(x):
+            for v in x.flat:  # one read, no allocation, where nothing is infinite
+                if np.isinf(v):
+                    return np.where(np.isinf(x), 0.0, x)
+            return x
+        return finite_or_zero_array
+    return lambda x: 0.0 if np.isinf(x) else x
 
 
 def _is_index_array(t: Any) -> bool:

@@ -230,7 +230,7 @@ UNARY: list[tuple[Any, Sampler]] = [
     (math.atanh, UNIT), (np.arctanh, UNIT), (math.erf, REAL), (math.erfc, REAL),
     (abs, NONZERO), (math.fabs, NONZERO), (np.abs, NONZERO), (np.fabs, NONZERO),
     (float, REAL), (np.float64, REAL), (kernels.as_float, REAL),
-    (kernels.log_or_zero, POSITIVE),
+    (kernels.log_or_zero, POSITIVE), (kernels.finite_or_zero, REAL),
 ]
 
 #: Binary elementwise primitives: the domain of each argument and a condition on the pair.

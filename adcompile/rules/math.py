@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .. import kernels_fastmath as fm
-from ..kernels import as_float, log_or_zero, pow_dx, ratio_or_zero, snapshot
+from ..kernels import as_float, finite_or_zero, log_or_zero, pow_dx, ratio_or_zero, snapshot
 from . import derivative, nondifferentiable
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -192,6 +192,11 @@ def pow_dx_rule(g, ans, x, y):
 @derivative(log_or_zero)
 def log_or_zero_rule(g, ans, x):
     return g * ratio_or_zero(1.0, x)
+
+
+@derivative(finite_or_zero)
+def finite_or_zero_rule(g, ans, x):
+    return g * (ans == x)
 
 
 @derivative(ratio_or_zero)

@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from ..kernels import log_or_zero, pow_dx, power
+from ..kernels import finite_or_zero, log_or_zero, pow_dx, power
 from . import derivative, nondifferentiable
 
 
@@ -29,7 +29,7 @@ def mul(g, ans, x, y):
 
 @derivative(operator.truediv)
 def truediv(g, ans, x, y):
-    return g / y, -(g / y) * ans
+    return g / y, -(g / y) * finite_or_zero(ans)  # an infinite quotient is a constant
 
 
 @derivative(operator.pow, power)
