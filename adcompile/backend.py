@@ -243,6 +243,11 @@ class CompiledFunction(CPUDispatcher):
                 "under ADCOMPILE_TRACEBACK=full")
         unify = _UNIFY.search(detail)
         dot = _DOT.search(detail)
+        form = re.search(r"TypingError: (unsupported form of (\S+): [^\n]*)",
+                         _ANSI.sub("", str(exc)))
+        if form:  # a kernel that takes some forms of a NumPy function (np.gradient)
+            return AdcompileError(f"{self.user_function}: {form.group(1)}, for {types_}",
+                                  construct=form.group(2), hint="write one of those forms")
         if "unit_seed" in detail:  # grad(grad(f)) with respect to an array
             return AdcompileError(
                 f"{self.user_function}: the gradient of a gradient is taken with respect to "

@@ -28,7 +28,8 @@ from .kernels import _dims, _is_array
 
 __all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
-           "diff_adjoint", "expand_dims", "flip", "item", "last_written", "pad",
+           "diff_adjoint", "expand_dims", "flip", "gradient_adjoint", "gradient_along",
+           "item", "last_written", "pad",
            "pad_adjoint", "repeat",
            "repeat_adjoint", "reshape_like", "roll", "sort", "sort_adjoint", "sort_tangent",
            "take", "take_adjoint", "tile", "tile_adjoint", "tri_mask", "masked", "mask_put"]
@@ -87,6 +88,28 @@ def diff_adjoint(g: Any, x: Any, n: int, axis: int) -> np.ndarray:
         pad = [(0, 0)] * (g.ndim - 1)
         g = np.pad(g, pad + [(1, 0)]) - np.pad(g, pad + [(0, 1)])
     return np.moveaxis(g, -1, axis).reshape(x.shape).copy()
+
+
+def gradient_along(f: Any, h: Any, axis: Any) -> np.ndarray:
+    """``np.gradient(f, h, axis=axis)`` with a scalar spacing ``h`` (edge_order 1): central
+    differences inside, one-sided ones at the two ends; ``axis`` None for a vector only."""
+    return np.gradient(np.asarray(f, dtype=float), h, axis=axis)
+
+
+def gradient_adjoint(g: Any, h: Any, axis: Any) -> np.ndarray:
+    """The adjoint of ``gradient_along(f, h, axis)`` in ``f`` (it is linear): each entry of
+    ``g`` sent back to the two entries its difference read."""
+    g = np.asarray(g, dtype=float)
+    axis = 0 if axis is None else axis % g.ndim
+    z = np.moveaxis(g, axis, 0)
+    out = np.zeros(z.shape)
+    out[2:] += z[1:-1] / (2.0 * h)
+    out[:-2] -= z[1:-1] / (2.0 * h)
+    out[0] -= z[0] / h
+    out[1] += z[0] / h
+    out[-1] += z[-1] / h
+    out[-2] -= z[-1] / h
+    return np.moveaxis(out, 0, axis).copy()
 
 
 def flip(x: Any, axis: Any = None) -> np.ndarray:
@@ -894,6 +917,69 @@ def _diff(x, n=1, axis=-1):
         return out.reshape(to_fixed_tuple(_with_extent(_dims(x.shape), a, out.shape[1]),
                                           rank))
     return differences
+
+
+@njit(cache=True)
+def _gradient3(x, h, adjoint):
+    """``np.gradient`` along the middle axis (at least 2 entries), or its transpose."""
+    pre, n, post = x.shape
+    if n < 2:
+        raise ValueError("np.gradient needs at least 2 entries along its axis")
+    out = np.zeros((pre, n, post))
+    for i in range(pre):
+        for k in range(post):
+            if adjoint:
+                for j in range(1, n - 1):
+                    out[i, j + 1, k] += x[i, j, k] / (2.0 * h)
+                    out[i, j - 1, k] -= x[i, j, k] / (2.0 * h)
+                out[i, 1, k] += x[i, 0, k] / h
+                out[i, 0, k] -= x[i, 0, k] / h
+                out[i, n - 1, k] += x[i, n - 1, k] / h
+                out[i, n - 2, k] -= x[i, n - 1, k] / h
+            else:
+                for j in range(1, n - 1):
+                    out[i, j, k] = (x[i, j + 1, k] - x[i, j - 1, k]) / (2.0 * h)
+                out[i, 0, k] = (x[i, 1, k] - x[i, 0, k]) / h
+                out[i, n - 1, k] = (x[i, n - 1, k] - x[i, n - 2, k]) / h
+    return out
+
+
+def _gradient_kernel(f: Any, h: Any, axis: Any, adjoint: bool) -> Any:
+    if not _is_array(f) or not isinstance(h, (types.Number, types.Boolean)):
+        from numba.core.errors import TypingError
+
+        raise TypingError(_GRADIENT_FORMS)
+    if isinstance(axis, (types.NoneType, types.Omitted)) and f.ndim != 1:
+        from numba.core.errors import TypingError
+
+        raise TypingError(_GRADIENT_FORMS)
+
+    def along(f, h, axis):
+        a = 0 if axis is None else _axis(axis, f.ndim)
+        return _gradient3(_lanes3(f, a).astype(np.float64), float(h), False).reshape(
+            f.shape)
+
+    def back(g, h, axis):
+        a = 0 if axis is None else _axis(axis, g.ndim)
+        return _gradient3(_lanes3(g, a).astype(np.float64), float(h), True).reshape(g.shape)
+    return back if adjoint else along
+
+
+_GRADIENT_FORMS = ("unsupported form of np.gradient: the forms differentiated are "
+                   "np.gradient(v) and np.gradient(v, h) of a vector, and np.gradient(x, h, "
+                   "axis=k) of any array, with a number h: name the axis for an array of rank "
+                   "2 or more (NumPy then returns one array per axis), and give the spacing "
+                   "as one number")
+
+
+@overload(gradient_along)
+def _gradient_along(f, h, axis):
+    return _gradient_kernel(f, h, axis, False)
+
+
+@overload(gradient_adjoint)
+def _gradient_adjoint(g, h, axis):
+    return _gradient_kernel(g, h, axis, True)
 
 
 @overload(diff_adjoint)

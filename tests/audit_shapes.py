@@ -61,6 +61,8 @@ def cases(audit) -> list:
         Case(np.atleast_2d, 1, "{f}({0})", (v(REAL),), "array"),
         Case(np.atleast_3d, 1, "{f}({0})", (m(REAL),), "array"),
         Case(np.broadcast_to, 2, "{f}({0}, (2, 2, 3))", (m(REAL, (2, 1)),), "array"),
+        Case(ks.gradient_along, 3, "{f}({0}, {1}, 1)", (cube, s(FACTOR)), "array"),
+        Case(ks.gradient_adjoint, 3, "{f}({0}, {1}, -1)", (cube, s(FACTOR)), "array"),
         Case(ks.expand_dims, 2, "{f}({0}, (0, 2))", (v(REAL),), "array"),
         Case(ks.sort_tangent, 3, "{f}({0}, {1}, -1)",
              (m(REAL), audit.const(REAL, (2, 3))), "array"),

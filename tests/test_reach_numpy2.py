@@ -217,3 +217,29 @@ def test_builtin_sum_max_min_of_arrays_and_float64_conversions():
     tangent_agrees(builtins_of_arrays, args, (0, 1, 2), atol=1e-6)
     agrees(conversions, (rng.normal(size=4), 0.7), (0, 1))
     tangent_agrees(conversions, (rng.normal(size=4), 0.7), (0, 1))
+
+
+# -- np.gradient -------------------------------------------------------------------------------
+
+def differences(v, x, h):
+    return (np.sum(np.gradient(v) ** 2) + np.sum(np.gradient(v, h) * v)
+            + np.sum(np.sin(np.gradient(x, h, axis=1)) * x) + np.sum(np.gradient(x, axis=-1) ** 2))
+
+
+def test_gradient_along_an_axis_and_its_spacing():
+    args = (rng.normal(size=6), rng.normal(size=(2, 4, 3)), 0.7)
+    agrees(differences, args, (0, 1, 2), atol=1e-6)
+    tangent_agrees(differences, args, (0, 1, 2), atol=1e-6)
+    hessian_agrees(differences, args, 2)
+
+
+def test_gradient_of_a_matrix_needs_an_axis():
+    def every_axis(x):
+        return np.sum(np.gradient(x) ** 2)
+
+    try:
+        adc.grad(every_axis)(rng.normal(size=(3, 3)))
+    except adc.AdcompileError as err:
+        assert "name the axis" in str(err) and "np.gradient(x, h, axis=k)" in str(err)
+    else:
+        raise AssertionError("np.gradient of a matrix without axis= was accepted")

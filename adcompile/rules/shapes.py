@@ -520,3 +520,45 @@ def builtin_of_array(call: ast.Call, normalizer) -> ast.expr | None:
     if which is sum:
         return _call(normalizer, "sum", arg, ast.Constant(value=0))
     return _call(normalizer, which.__name__, arg)
+
+
+# -- np.gradient: central differences along one axis ------------------------------------------
+
+
+def gradient_forward(t, ans, f, h, axis):
+    return ks.gradient_along(t, h, axis), -t * ans / h, None
+
+
+@derivative(ks.gradient_along, elementwise=False, forward=gradient_forward)
+def gradient(g, ans, f, h, axis):
+    return ks.gradient_adjoint(g, h, axis), -np.sum(g * ans) / h, None
+
+
+def gradient_adjoint_forward(t, ans, g, h, axis):
+    return ks.gradient_adjoint(t, h, axis), -t * ans / h, None
+
+
+@derivative(ks.gradient_adjoint, elementwise=False, forward=gradient_adjoint_forward)
+def gradient_adjoint(k, ans, g, h, axis):
+    return ks.gradient_along(k, h, axis), -np.sum(k * ans) / h, None
+
+
+@rewrite(np.gradient)
+def gradient_call(call: ast.Call, normalizer) -> ast.expr:
+    """``np.gradient(f)``, ``np.gradient(f, h)``, ``np.gradient(f, h, axis=k)`` (a literal
+    int axis, edge_order 1) as ``gradient_along(f, h, axis)``; without an axis ``f`` must be
+    a vector (checked when Numba types it)."""
+    hint = ("np.gradient(v) or np.gradient(v, h) of a vector, np.gradient(x, h, axis=1) of an "
+            "array, h one number")
+    keywords = {kw.arg: kw.value for kw in call.keywords}
+    axis = _literal(keywords.pop("axis", None), normalizer)
+    edge = _literal(keywords.pop("edge_order", None), normalizer, 1)
+    if (keywords or not 1 <= len(call.args) <= 2 or edge != 1
+            or not (axis is None or _is_int(axis))
+            or any(isinstance(a, ast.Starred) for a in call.args)):
+        raise normalizer.info.error(call, "this form of np.gradient is not supported (one "
+                                    "spacing, one literal axis, edge_order=1)",
+                                    construct="np.gradient", hint=hint)
+    spacing = call.args[1] if len(call.args) == 2 else ast.Constant(value=1.0)
+    return ast.Call(func=normalizer.reference(ks.gradient_along),
+                    args=[call.args[0], spacing, ast.Constant(value=axis)], keywords=[])
