@@ -933,6 +933,13 @@ class _Normalizer:
             stacked = ast.Call(func=self.numpy_function("stack"),
                                args=[ast.Tuple(elts=rows, ctx=ast.Load())], keywords=[])
             return self.call(ast.copy_location(stacked, node))
+        if (target is numpy.array and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], (ast.Name, ast.Subscript, ast.Call, ast.BinOp))
+                and self.tuple_value(node.args[0]) is None):
+            # np.array(x) of an array is a copy of it (Numba has no np.array of an array)
+            copied = ast.Call(func=self.reference(kernels.fresh_copy), args=node.args,
+                              keywords=[])
+            return self.call(ast.copy_location(copied, node))
         definition = rules.composite_of(target)
         if definition is not None:
             return self.expand(node, definition)

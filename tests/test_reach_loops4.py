@@ -1296,3 +1296,17 @@ def test_lists_appended_in_an_inner_loop_over_a_range():
     with pytest.raises(adc.AdcompileError, match="a list is not supported") as info:
         adc.grad(inner_bound_assigned)(N(3))
     assert "a list filled by one L.append(e) per iteration of a for loop" in str(info.value)
+
+
+def relax_a_copy(u0, w):
+    u = np.array(u0)  # a copy, as the caller's array must stay as it is
+    for _ in range(3):
+        v = np.array(u[1:] * w)
+        u[1:] = 0.5 * (u[1:] + v)
+    return np.sum(u ** 2)
+
+
+def test_np_array_of_an_array_is_a_copy():
+    # refused as a bug ("cannot be compiled ... No implementation of function array"):
+    # Numba has no np.array of an array, which scientists write to copy one
+    agrees(relax_a_copy, (N(4), 0.7), (0, 1))
