@@ -210,6 +210,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _drop_no_ops(info.tree)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
+    _filled_lists_as_arrays(info)
     _lists_as_arrays(info)
     _sums_as_loops(info)
     _check_subset(info, tuple_result)
@@ -853,6 +854,68 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
             at += 1
 
     block(info.tree.body)
+
+
+def _filled_lists_as_arrays(info: FunctionInfo) -> None:
+    """``L = [0.0] * n`` (``n * [c]``, ``c`` a float literal, ``-c``, ``np.inf``,
+    ``float('inf')``) is ``L = np.full(n, c)`` when ``L`` is assigned only there and used
+    only as a list of numbers and an array of them behave alike: elements read and written
+    by a number index (``L[i] = ...``, ``L[i] += ...``, ``L[-1]``), ``len(L)``, a loop or a
+    comprehension over it, and a call with ``L`` alone (``sum(L)``, ``np.array(L)``).  An
+    int fill (``[0] * n``, which may hold indices) keeps the list, which is refused."""
+    names = [n for n in ast.walk(info.tree) if isinstance(n, ast.Name)]
+
+    def filled(value: ast.expr) -> tuple[ast.expr, ast.expr] | None:
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult)):
+            return None
+        for seq, count in ((value.left, value.right), (value.right, value.left)):
+            if (isinstance(seq, ast.List) and len(seq.elts) == 1
+                    and is_float(seq.elts[0]) and not isinstance(count, ast.List)):
+                return seq.elts[0], count
+        return None
+
+    def is_float(e: ast.expr) -> bool:
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            e = e.operand
+        if isinstance(e, ast.Call):  # float('inf')
+            return (_early_resolve(info, e.func) is float and len(e.args) == 1
+                    and isinstance(e.args[0], ast.Constant) and not e.keywords)
+        if isinstance(e, ast.Constant):
+            return type(e.value) is float
+        return isinstance(e, ast.Attribute) and type(_early_resolve(info, e)) is float
+
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(info.tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+
+    def array_like(use: ast.Name) -> bool:
+        parent = parents.get(id(use))
+        if isinstance(parent, ast.Subscript) and parent.value is use:
+            return not isinstance(parent.slice, (ast.Slice, ast.Tuple))
+        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is use:
+            return True
+        return (isinstance(parent, ast.Call) and parent.args == [use] and not parent.keywords
+                and (isinstance(parent.func, ast.Attribute)
+                     or isinstance(parent.func, ast.Name) and parent.func.id in (
+                         "len", "sum", "max", "min")))
+
+    numpy_names = sorted(name for name, value in info.func.__globals__.items()
+                         if value is numpy)
+    for stmt in ast.walk(info.tree):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        made = filled(stmt.value)
+        name = stmt.targets[0].id
+        uses = [n for n in names if n.id == name and n is not stmt.targets[0]]
+        if made is None or not numpy_names or name in info.params or not all(
+                isinstance(n.ctx, ast.Load) and array_like(n) for n in uses):
+            continue
+        full = ast.Attribute(value=_load(numpy_names[0]), attr="full", ctx=ast.Load())
+        stmt.value = ast.copy_location(ast.Call(func=full, args=[made[1], made[0]],
+                                                keywords=[]), stmt.value)
+        ast.fix_missing_locations(stmt)
 
 
 def _fresh_names(info: FunctionInfo) -> Callable[[str], str]:

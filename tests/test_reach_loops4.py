@@ -1310,3 +1310,43 @@ def test_np_array_of_an_array_is_a_copy():
     # refused as a bug ("cannot be compiled ... No implementation of function array"):
     # Numba has no np.array of an array, which scientists write to copy one
     agrees(relax_a_copy, (N(4), 0.7), (0, 1))
+
+
+def max_subarray_soft(x):
+    n = len(x)
+    best = [-np.inf] * n
+    best[0] = x[0]
+    for i in range(1, n):
+        best[i] = np.logaddexp(best[i - 1] + x[i], x[i])
+    total = 0.0
+    for b in best:
+        total += b
+    return total + max(best) + len(best)
+
+
+def running_fib(x):
+    f = (len(x) + 1) * [0.0]
+    f[1] = x[0]
+    for i in range(2, len(f)):
+        f[i] = 0.5 * f[i - 1] + 0.3 * f[i - 2] * x[i - 1]
+        f[i] *= 1.1
+    return sum(f) + np.mean(np.array(f)) + f[-1]
+
+
+def int_counts(x):
+    counts = [0] * 3
+    for i in range(len(x)):
+        counts[i % 3] += 1
+    return x[counts[0]]
+
+
+def test_lists_of_one_float_repeated_are_arrays():
+    # refused: "a list is not supported in differentiated code" for cprime = [0.0] * n,
+    # how the Thomas algorithm and 1-D DP recursions are written from textbooks
+    agrees(thomas_scalar_lists, (3 + np.abs(N(5)), N(5)), (0, 1))
+    agrees(max_subarray_soft, (N(5),), 0)
+    agrees(running_fib, (N(5),), 0)
+    # [0] * n may hold indices: it stays a list, refused with the form that works
+    with pytest.raises(adc.AdcompileError, match="a list is not supported") as info:
+        adc.grad(int_counts)(N(4))
+    assert "counts = [0] * 3" in str(info.value) and "np.zeros(n)" in str(info.value)
