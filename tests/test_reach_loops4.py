@@ -1350,3 +1350,131 @@ def test_lists_of_one_float_repeated_are_arrays():
     with pytest.raises(adc.AdcompileError, match="a list is not supported") as info:
         adc.grad(int_counts)(N(4))
     assert "counts = [0] * 3" in str(info.value) and "np.zeros(n)" in str(info.value)
+
+
+# ---------------------------------------------------------------- the sweep
+
+#: (program, its arguments, wrt)
+PROGRAMS = [
+    (sir_rk4, lambda: (0.8, 0.3, np.array([0.9, 0.1, 0.0])), (0, 1, 2)),
+    (lotka_rk2_traj, lambda: ((1.1, 0.4, 0.9, 0.3), np.array([1.2, 0.8])), (0, 1)),
+    (lotka_rk4_vec, lambda: (np.array([1.1, 0.4, 0.9, 0.3]), np.array([1.2, 0.8])), (0, 1)),
+    (pendulum_verlet, lambda: (1.3, 0.4), (0, 1)),
+    (spring_chain_verlet, lambda: (1.0 + 0.2 * N(5), N(5)), (0, 1)),
+    (burgers_roll, lambda: (0.5 * N(6), 0.05), (0, 1)),
+    (advection_upwind_index, lambda: (0.3, N(6)), (0, 1)),
+    (burgers_inplace, lambda: (N(6),), 0),
+    (implicit_heat_thomas, lambda: (N(5), 0.4), (0, 1)),
+    (thomas_scalar_lists, lambda: (3 + np.abs(N(5)), N(5)), (0, 1)),
+    (particles_cutoff, lambda: (np.array([[0., 0.], [1.1, 0.2], [0.3, 1.2], [2.5, 2.5]]), 0.7),
+     (0, 1)),
+    (particles_forces_step, lambda: (N(4, 2) * 0.6, 0.3), (0, 1)),
+    (while_shrinking_step, lambda: (0.7, 1.3), (0, 1)),
+    (while_adaptive, lambda: (0.6, 0.5 * N(3)), (0, 1)),
+    (newton_break, lambda: (2.3, 1.5), 0),
+    (return_in_loop, lambda: (N(5), 2.0), (0, 1)),
+    (fixed_point_break, lambda: (0.2 * N(3, 3), N(3)), (0, 1)),
+    (gauss_seidel_while, lambda: (spd(3), N(3)), (0, 1)),
+    (sde_euler_maruyama, lambda: (0.2, 0.3, N(8)), (0, 1)),
+    (wave_leapfrog, lambda: (0.8, N(7)), (0, 1)),
+    (heat2d_explicit, lambda: (N(4, 5), 0.1), (0, 1)),
+    # DP
+    (soft_needleman_wunsch, lambda: (N(3, 4), -0.5), (0, 1)),
+    (nw_affine_gap, lambda: (N(3, 4), 1.0, 0.3), (0, 1, 2)),
+    (ctc_forward, lambda: (np.log(np.abs(N(5, 3)) + 0.1), np.array([1, 2, 2])), 0),
+    (soft_lcs, lambda: (N(4), N(3), 0.5), (0, 1, 2)),
+    (dtw_band, lambda: (N(5), N(5), 1), (0, 1)),
+    (soft_dtw_band_helper, lambda: (N(5), N(4), 0.3), (0, 1, 2)),
+    (value_iteration_lse, lambda: (P3, N(3, 2), 0.8), (1, 2)),
+    (value_iteration_scalar, lambda: (P3, N(3, 2)), (0, 1)),
+    (table3d, lambda: (N(3), N(2), N(3)), (0, 1, 2)),
+    (hmm_forward_log, lambda: (np.log(np.abs(N(3, 3)) + 0.2), N(3, 2), np.array([0, 1, 1, 0])),
+     (0, 1)),
+    (knapsack_soft, lambda: (np.array([1, 2, 3]), N(3), 0.5), (1, 2)),
+    (edit_distance_soft_rows, lambda: (N(3), N(4)), (0, 1)),
+    # conv
+    (conv1d_valid, lambda: (N(7), N(3)), (0, 1)),
+    (conv1d_stride_pad, lambda: (N(7), N(3), 0.2), (0, 1, 2)),
+    (conv2d_bounds_check, lambda: (N(4, 4), N(3, 3)), (0, 1)),
+    (conv2d_multichannel_bias, lambda: (N(2, 4, 4), N(2, 2, 2, 2), N(2)), (0, 1, 2)),
+    (conv2d_stride_padded, lambda: (N(5, 5), N(3, 3), 0.1), (0, 1, 2)),
+    (conv3d_loops, lambda: (N(3, 3, 3), N(2, 2, 2)), (0, 1)),
+    (maxpool_loops, lambda: (N(4, 4),), 0),
+    (conv_then_maxpool, lambda: (N(8), N(3)), (0, 1)),
+    (transposed_conv1d, lambda: (N(4), N(3)), (0, 1)),
+    (transposed_conv2d, lambda: (N(3, 3), N(2, 2)), (0, 1)),
+    (depthwise_conv, lambda: (N(2, 6), N(2, 3)), (0, 1)),
+    (avgpool_then_dense, lambda: (N(4, 4), N(4)), (0, 1)),
+    (dilated_conv1d, lambda: (N(8), N(3)), (0, 1)),
+    # tuples
+    (mlp_for_unpack, lambda: (mlp(3, 4, 2), N(5, 3), N(5)), 0),
+    (mlp_index_p01, lambda: (mlp(3, 4, 2), N(5, 3)), 0),
+    (helper_returns_tuple, lambda: (N(4), 0.7), (0, 1)),
+    (helper_tuple_in_loop, lambda: (mlp(3, 3, 2), N(4, 3)), 0),
+    (rnn_tuple, lambda: ((N(3, 2) * 0.5, N(3, 3) * 0.5, N(3) * 0.1), N(4, 2)), 0),
+    (tuple_scalars_loop, lambda: ((0.5, -0.2), N(6)), 0),
+    (nested_tuple_enumerate, lambda: (mlp(3, 4, 2), N(5, 3)), 0),
+    (tuple_len_range, lambda: (((N(3, 3), N(3)), (N(3, 3), N(3))), N(3)), 0),
+    (ode_params_tuple, lambda: ((0.7, (0.5, 1.3)), N(3)), (0, 1)),
+    (zip_tuple, lambda: (((N(3, 3), N(3, 3)), (N(3), N(3))), N(2, 3)), 0),
+    # rank 3/4
+    (rank3_accumulate, lambda: (N(2, 3, 4),), 0),
+    (rank3_minus_times, lambda: (N(2, 3, 4), N(4)), (0, 1)),
+    (rank3_prefix_sums, lambda: (N(3, 3, 2),), 0),
+    (rank4_elementwise, lambda: (N(2, 2, 2, 3), N(2)), (0, 1)),
+    (rank4_batchnorm_loops, lambda: (N(2, 2, 2, 2), 1 + 0.1 * N(2), N(2)), (0, 1, 2)),
+    (rank4_conv_batch, lambda: (N(2, 2, 4, 4), N(2, 2, 2, 2)), (0, 1)),
+    (rank3_time_stepping, lambda: (N(5), 0.2), (0, 1)),
+    (rank3_attention_loops, lambda: (N(2, 3, 2), N(2, 3, 2)), (0, 1)),
+    # lists
+    (list_append_nested, lambda: (N(4),), 0),
+    (list_append_while, lambda: (0.7,), 0),
+    (list_of_arrays_stack, lambda: (N(3), N(3, 3)), (0, 1)),
+    (list_of_arrays_array, lambda: (N(4), 0.3), (0, 1)),
+    (comprehension_over_array, lambda: (N(4),), 0),
+    (comprehension_range, lambda: (N(4), 0.5), (0, 1)),
+    (list_append_inner_then_stack, lambda: (N(3, 2),), 0),
+    (list_losses_sum, lambda: (N(3), N(5, 3), N(5)), 0),
+    (list_mean_after_loop, lambda: (N(5),), 0),
+    (comprehension_rows, lambda: (N(4, 3), N(3)), (0, 1)),
+    (list_break, lambda: (np.array([0.3, -0.5, 0.9, 2.0, 0.1]),), 0),
+    (list_append_2d_nested_asarray, lambda: (N(3), N(2)), (0, 1)),
+    (dp_chained_index, lambda: (N(3), N(4)), (0, 1)),
+    (for_rows_enumerate, lambda: (N(4, 3), N(3)), (0, 1)),
+    (while_true_break, lambda: (2.0,), 0),
+    (return_in_nested, lambda: (np.abs(N(4)), 1.0), (0, 1)),
+    (interp_lookup, lambda: (0.7, N(4)), (0, 1)),
+    (slice_stencil_inplace, lambda: (N(6), 0.2), (0, 1)),
+    (roll2d_diffusion, lambda: (N(4, 4), 0.1), (0, 1)),
+    (inf_init_min, lambda: (N(5),), 0),
+    (rank3_row_ops, lambda: (N(3, 2, 2),), 0),
+    (math_mixed_loop, lambda: (N(4), 0.6), (0, 1)),
+]
+
+
+#: programs still refused: what the message names (the construct and its line), and the
+#: form that works, which its hint gives
+REFUSED = {
+    "list_append_while": ("a list is not supported", "xs = []",
+                          "one L.append(e) per iteration of a for loop over a range"),
+    "list_append_inner_then_stack": ("a list is not supported", "row = []",
+                                     "one L.append(e) per iteration of a for loop"),
+    "zip_tuple": ("a tuple can only be indexed", "for W, b in zip(Ws, bs)",
+                  "loop over it (for W, b in params"),
+}
+
+
+@pytest.mark.parametrize("f, make, wrt", [p for p in PROGRAMS if p[0].__name__ not in REFUSED],
+                         ids=[p[0].__name__ for p in PROGRAMS if p[0].__name__ not in REFUSED])
+def test_program_matches_central_differences(f, make, wrt):
+    agrees(f, make(), wrt, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("f, make, wrt", [p for p in PROGRAMS if p[0].__name__ in REFUSED],
+                         ids=[p[0].__name__ for p in PROGRAMS if p[0].__name__ in REFUSED])
+def test_program_refused_names_the_construct_and_the_form_that_works(f, make, wrt):
+    construct, line, form = REFUSED[f.__name__]
+    with pytest.raises(adc.AdcompileError, match=construct) as info:
+        adc.value_and_grad(f, wrt=wrt)(*make())
+    message = str(info.value)
+    assert "test_reach_loops4.py" in message and line in message and form in message
