@@ -17,7 +17,10 @@ instead with operations the compiler already differentiates (``rules.rewrite``):
 - the result is transposed to the output's order.
 
 The output is the one written after ``->``, or, without it, NumPy's: the letters that appear
-once, in alphabetical order.  ``...`` (broadcast axes) is refused with the hint to name them.
+once, in alphabetical order.  ``...`` (broadcast axes) at the start of operands and of the
+output, with one or two operands, is lowered with axes counted from the end
+(``np.expand_dims``, ``np.moveaxis``, a broadcast product and ``np.sum``); other places of
+``...`` are refused with the hint to name the axes.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class _Lowering:
     def run(self) -> ast.expr:
         subscripts = self.subscripts()
         operands = self.call.args[1:]
+        if "..." in subscripts:
+            return self.broadcast(subscripts.replace(" ", ""), operands)
         inputs, output = self.parse(subscripts, len(operands))
         terms = [(bound(self.normalizer, op, "operand"), list(letters))
                  for op, letters in zip(operands, inputs, strict=True)]
@@ -130,6 +135,57 @@ class _Lowering:
         else:
             output = "".join(sorted(letter for letter in set(seen) if seen.count(letter) == 1))
         return inputs, output
+
+    # -- '...': the letters name the last axes ----------------------------------------------
+
+    def broadcast(self, text: str, operands: list[ast.expr]) -> ast.expr:
+        """``'...jk,...lj->...lk'`` (``'...ij,jk->...ik'``): each operand given an axis of
+        extent 1 (at the end) for every letter it lacks and its last axes moved into one
+        order (the output's letters, then the contracted ones), both counted from the end, so
+        that the ranks the ``...`` stands for need not be known; then the product, broadcast
+        as NumPy broadcasts the ``...`` axes, summed over the contracted letters (the last
+        axes)."""
+        left, arrow, right = text.partition("->")
+        # an operand without '...' has exactly its letters' axes: a '...' of no axes
+        inputs = [p if p.startswith("...") else "..." + p for p in left.split(",")]
+        parts = [*inputs, right]
+        if (not arrow or len(inputs) not in (1, 2) or len(inputs) != len(operands)
+                or not all(p.startswith("...") and "." not in p[3:] for p in parts)
+                or not all(p[3:].isalpha() for p in parts if p[3:])
+                or any(len(set(p[3:])) != len(p[3:]) for p in parts)
+                or not set(right[3:]) <= set("".join(inputs))):
+            raise self.error(f"'...' in the einsum subscripts {text!r} is supported at the "
+                             "start of operands and of the output, with one or two operands, "
+                             "an explicit '->' and each letter once per operand",
+                             hint="write '...ij,...jk->...ik', or name every axis with a "
+                             "letter ('bij,bjk->bik')")
+        output = list(right[3:])
+        contracted = [x for x in dict.fromkeys("".join(inputs)) if x not in output]
+        order = output + contracted
+        terms = [self.trailing(bound(self.normalizer, op, "operand"), list(p[3:]), order)
+                 for op, p in zip(operands, inputs, strict=True)]
+        product = terms[0] if len(terms) == 1 else ast.BinOp(
+            left=terms[0], op=ast.Mult(), right=terms[1])
+        if contracted:
+            return self.sum(product, list(range(-len(contracted), 0)))
+        if product is terms[0] and isinstance(product, ast.Name):
+            return ast.Call(func=self.np("copy"), args=[product], keywords=[])
+        return product
+
+    def trailing(self, expr: ast.expr, letters: list[str], order: list[str]) -> ast.expr:
+        """``expr``, whose last axes carry ``letters``, with an axis of extent 1 appended for
+        each letter of ``order`` it lacks and its last axes moved into ``order``."""
+        missing = [x for x in order if x not in letters]
+        for _ in missing:
+            expr = ast.Call(func=self.np("expand_dims"), args=[expr, ast.Constant(value=-1)],
+                            keywords=[])
+        current = letters + missing
+        if current == order:
+            return expr
+        n = len(order)
+        return ast.Call(func=self.np("moveaxis"), args=[
+            expr, _ints([current.index(x) - n for x in order]), _ints(list(range(-n, 0)))],
+            keywords=[])
 
     # -- one operand ------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def computed(A, x, subscripts):
 
 
 def ellipsis(A, x):
-    return np.sum(np.einsum("...j,j->...", A, x))
+    return np.sum(np.einsum("i...,i->...", A, x))  # '...' after letters: not lowered
 
 
 def too_few(A, x):
