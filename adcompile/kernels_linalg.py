@@ -401,3 +401,10 @@ def singular_values_tangent(t, a):
     """The tangent of ``s = singular_values(A)``: ``diag(U^T t V)``."""
     u, _, vt = np.linalg.svd(np.asarray(a, dtype=np.float64), full_matrices=False)
     return np.sum(u * (np.asarray(t, dtype=np.float64) @ vt.T), axis=0)
+
+
+@njit(cache=True)
+def eigenvectors(a):
+    """``np.linalg.eigh(a)[1]``: the eigenvectors of the symmetric matrix whose lower
+    triangle is that of ``a`` (no derivative: the eigenvalues have one, ``eigvalsh``)."""
+    return np.linalg.eigh(np.asarray(a, dtype=np.float64))[1]

@@ -265,3 +265,31 @@ def test_einsum_with_broadcast_axes_elsewhere_is_refused():
         assert "'...ij,...jk->...ik'" in str(err)
     else:
         raise AssertionError("'...' in the middle of the subscripts was accepted")
+
+
+# -- tuples made by library calls: np.meshgrid, np.linalg.eigh ---------------------------------
+
+def surface(a, b, x, y):
+    xs, ys = np.meshgrid(x, y)
+    xi, yi = np.meshgrid(x * a, y, indexing="ij")
+    w, v = np.linalg.eigh(np.outer(x, x) + np.diag(np.array([1.0, 3.0, 6.0])) * b)
+    return np.sum((a * xs + b * ys) ** 2) + np.sum(xi * np.sin(yi)) + np.sum(w ** 2)
+
+
+def test_meshgrid_and_the_eigenvalues_of_eigh():
+    args = (0.5, 1.5, rng.normal(size=3), rng.normal(size=2))
+    agrees(surface, args, (0, 1, 2, 3), atol=1e-6)
+    tangent_agrees(surface, args, (0, 1, 2, 3), atol=1e-6)
+
+
+def test_the_eigenvectors_of_eigh_are_refused_by_name():
+    def vectors(s):
+        w, v = np.linalg.eigh(s)
+        return np.sum(v[:, 0] ** 2 * w)
+
+    try:
+        adc.grad(vectors)(well_apart())
+    except adc.AdcompileError as err:
+        assert "eigenvectors" in str(err)
+    else:
+        raise AssertionError("the derivative of eigenvectors was accepted")

@@ -31,6 +31,7 @@ from ..kernels_linalg import (
     contract_left,
     contract_right,
     det_sign,
+    eigenvectors,
     eigvalsh_adjoint,
     eigvalsh_tangent,
     kron_left,
@@ -338,6 +339,24 @@ def svd(call: ast.Call, normalizer: Any) -> ast.expr:
                                     hint="np.linalg.svd(a, compute_uv=False) for the singular "
                                     "values; np.linalg.norm(a, 2) for the largest")
     return ast.Call(func=normalizer.reference(singular_values), args=[args["a"]], keywords=[])
+
+
+@rewrite(np.linalg.eigh, gives_tuple=True)
+def eigh(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``w, v = np.linalg.eigh(a)``: ``(np.linalg.eigvalsh(a), eigenvectors(a))``; the
+    eigenvalues are differentiated, the eigenvectors have no rule (an active use of them is
+    refused, naming ``eigenvectors``)."""
+    args = _arguments(call, normalizer, ["a", "UPLO"], {})
+    if args["a"] is None or _literal(args["UPLO"], normalizer, "L") != "L":
+        raise normalizer.info.error(call, "np.linalg.eigh is supported with its default "
+                                    "UPLO='L'", construct="np.linalg.eigh",
+                                    hint="w, v = np.linalg.eigh(a)")
+    a = _einsum.bound(normalizer, args["a"], "a")
+    values = ast.Call(func=ast.Attribute(value=normalizer.numpy_function("linalg"),
+                                         attr="eigvalsh", ctx=ast.Load()), args=[a],
+                      keywords=[])
+    vectors = ast.Call(func=normalizer.reference(eigenvectors), args=[a], keywords=[])
+    return ast.Tuple(elts=[values, vectors], ctx=ast.Load())
 
 
 @rewrite(np.linalg.multi_dot)

@@ -562,3 +562,33 @@ def gradient_call(call: ast.Call, normalizer) -> ast.expr:
     spacing = call.args[1] if len(call.args) == 2 else ast.Constant(value=1.0)
     return ast.Call(func=normalizer.reference(ks.gradient_along),
                     args=[call.args[0], spacing, ast.Constant(value=axis)], keywords=[])
+
+
+@rewrite(np.meshgrid, gives_tuple=True)
+def meshgrid(call: ast.Call, normalizer) -> ast.expr:
+    """``np.meshgrid(x, y)`` of two vectors (``indexing='xy'``, the default, or ``'ij'``):
+    the pair of grids, each vector broadcast along the other's axis (a copy, as NumPy's)."""
+    keywords = {kw.arg: _literal(kw.value, normalizer) for kw in call.keywords}
+    indexing = keywords.pop("indexing", "xy")
+    if (len(call.args) != 2 or keywords or indexing not in ("xy", "ij")
+            or any(isinstance(a, ast.Starred) for a in call.args)):
+        raise normalizer.info.error(call, "np.meshgrid is supported for two vectors, with "
+                                    "indexing='xy' or 'ij'", construct="np.meshgrid",
+                                    hint="xs, ys = np.meshgrid(x, y)")
+    x, y = (_einsum.bound(normalizer, a, name) for a, name in zip(call.args, "xy", strict=True))
+
+    def length(v: ast.expr) -> ast.expr:
+        return ast.Subscript(value=ast.Attribute(value=v, attr="shape", ctx=ast.Load()),
+                             slice=ast.Constant(value=0), ctx=ast.Load())
+
+    rows, columns = (y, x) if indexing == "xy" else (x, y)
+    shape = ast.Tuple(elts=[length(rows), length(columns)], ctx=ast.Load())
+    column = ast.Subscript(value=rows, slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(
+        value=None)], ctx=ast.Load()), ctx=ast.Load())
+    grids = [_call(normalizer, "broadcast_to", columns, shape),
+             _call(normalizer, "broadcast_to", column, shape)]
+    if indexing == "ij":
+        grids.reverse()  # x varies along the rows, y along the columns
+    copies = [ast.Call(func=ast.Attribute(value=g, attr="copy", ctx=ast.Load()), args=[],
+                       keywords=[]) for g in grids]
+    return ast.Tuple(elts=copies, ctx=ast.Load())
