@@ -33,7 +33,8 @@ from numba.core import types
 from numba.extending import typeof_impl
 
 from . import batch, codegen, structure, whole
-from .api import Wrt, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
+from .api import Wrt, _pair_of, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
+from .backend import CompiledFunction
 from .errors import AdcompileError, api_boundary
 from .frontend import FunctionInfo, parse_function
 
@@ -45,10 +46,35 @@ def _parsed(f: Callable, wrt: Wrt, what: str) -> tuple[FunctionInfo, list[str], 
                              construct=type(f).__name__,
                              hint=f"pass wrt by keyword: {what}(f, wrt=...)")
     refuse_gradient_of_tuples(f, what)
+    refuse_pair(f, what)
     info = parse_function(f)
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename,
                                   info.tree.lineno)
     return info, names, as_tuple
+
+
+def refuse_pair(f: Any, what: str) -> None:
+    """A generated function that returns a pair ``(value, derivative)`` (``jvp``, ``vjp``,
+    ``value_and_grad``) is no function of one result: the error says what to write for the
+    derivatives of its derivative part."""
+    pair = _pair_of(f)
+    if pair is None:
+        return
+    name = getattr(f, "__name__", "the function")
+    user = getattr(f, "user_function", "") or name
+    if what in ("jacobian", "jvp", "vjp"):
+        instead = (f"for the derivatives of f itself use adcompile.{what}(f, wrt=...) (the "
+                   f"Jacobian's columns are f's jvps); for those of the {pair}, differentiate "
+                   f"a function that returns it: def g(x, t): return jf(x, t)[1], then "
+                   f"adcompile.{what}(g, wrt=...)")
+    else:
+        instead = (f"for second derivatives of f use adcompile.{what}(f, wrt=...); for those "
+                   f"of the {pair} (a number), differentiate def g(x, t): return jf(x, t)[1] "
+                   f"with adcompile.{what}(g, wrt=...) or adcompile.grad(g, wrt=...)")
+    raise AdcompileError(
+        f"{what}() of {name}() (from {user}), which returns a pair (value, {pair}): {what} "
+        "takes a function of one result, a number or an array",
+        construct=f"{what} of a function returning a pair", hint=instead)
 
 
 def _shaped(info: FunctionInfo, args: tuple | None) -> FunctionInfo:
@@ -138,8 +164,49 @@ def _vectors_guard(info: FunctionInfo, names: list[str], what: str) -> Callable:
                         f"is {_shape_text(want)}", construct=f"a {what} of another shape",
                         hint=f"pass for '{name}' a {what} of its shape (e.g. np.ones_like("
                         f"{name}), or a float for a float)")
-        return call(*args, **kws)
+        try:
+            return call(*args, **kws)
+        except AdcompileError as exc:  # hvp: the tangent function returns an array
+            if what != "vector" or exc.construct != "an array result":
+                raise
+            raise info.error(
+                None, f"{info.name}() must return a scalar to have Hessian-vector products, "
+                "but it returns an array here", construct="an array result",
+                hint="reduce it to one number (np.sum, np.mean), or for the derivatives of an "
+                "array use adcompile.jacobian or adcompile.jvp") from None
     return guard
+
+
+def _check_in_numba(fn: Any, info: FunctionInfo, names: list[str], what: str,
+                    entry: str) -> None:
+    """What ``@numba.njit`` code calling ``fn`` calls instead: ``fn`` behind the checks of
+    :func:`_vectors_guard` (each ``what`` of its parameter's shape) or, without ``names``,
+    of :func:`_cotangent_guard` (see :func:`whole.checked_function`)."""
+    if info.structure is not None or fn.takes_tuples:
+        return  # tuple parameters: .specialize gives the function of one nesting
+    made: list[Any] = []
+    where = f"{entry}({info.name}) at {info.filename}:{info.tree.lineno}"
+
+    def checked() -> Any:
+        if not made:
+            checks = [(info.params.index(p), f"{where}: the {what} for '{p}' does not have "
+                       f"the shape of '{p}'; pass a {what} of its shape (a float for a "
+                       "float)") for p in names]
+            result = "" if names else (f"{where}: the cotangent does not have the shape of "
+                                       f"{info.name}()'s result; pass one of its shape (a "
+                                       "float for a float result)")
+            made.append(whole.checked_function(fn, len(info.params), checks, result))
+        return made[0]
+    fn.checked = checked
+
+
+@typeof_impl.register(CompiledFunction)
+def _typeof_checked(value: CompiledFunction, context: Any) -> types.Dispatcher:
+    """Numba sees a jvp, hvp or vjp as the function that checks its tangents, vectors or
+    cotangent before calling it (:func:`_check_in_numba`); any other generated function as
+    itself."""
+    checked = getattr(value, "checked", None)
+    return types.Dispatcher(value if checked is None else checked())
 
 
 def _cotangent_guard(info: FunctionInfo, forward: Any) -> Callable:
@@ -202,6 +269,7 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         fn = gen.function("jvp")
         fn.pair = "directional derivative"
         fn.guard = _vectors_guard(info, names, "tangent")
+        _check_in_numba(fn, info, names, "tangent", "jvp")
         return fn
 
     return tuple_aware(f, make)
@@ -233,6 +301,7 @@ def vjp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         fn = gen.function("vjp")
         fn.pair = "gradient of the cotangent product"
         fn.guard = _cotangent_guard(info, gen.function("forward"))
+        _check_in_numba(fn, info, [], "cotangent", "vjp")
         return fn
 
     return tuple_aware(f, make)
@@ -414,6 +483,7 @@ def _products(f: Callable, wrt: Wrt, args: tuple | None, flat: bool = False) -> 
     if shaped.structure is None:
         fn = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
         fn.guard = _vectors_guard(info, names, "vector")
+        _check_in_numba(fn, info, names, "vector", "hvp")
         return fn
     # the gradient of the flat tangent function, given the structure of the function of
     # the tuples and their tangents: its wrapper takes both as the user passes them
@@ -578,9 +648,13 @@ class Hessian:
             info, names, as_tuple = _parsed(self.f, self.wrt, "hessian")
             if self.module is None or _shaped(info, None).structure is not None:
                 raise whole.refuse_tuples("hessian", info.name)
+            value = codegen.generate(info, names, as_tuple, mode="forward").function("forward")
             self._whole = whole.hessian_function(
                 self.module.function("setup"), self.module.function("columns"),
-                len(info.params), [info.params.index(n) for n in names], as_tuple)
+                len(info.params), [info.params.index(n) for n in names], as_tuple, value,
+                f"hessian({info.name}) at {info.filename}:{info.tree.lineno}: {info.name}() "
+                "must return a scalar to have a Hessian, but it returns an array here; reduce "
+                "it to one number (np.sum, np.mean), or use adcompile.jacobian")
         return self._whole
 
 

@@ -17,10 +17,22 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import types
 from numba.extending import overload
 
 from .errors import AdcompileError
 from .kernels import _is_array
+
+
+def same_shape(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are both numbers or arrays of one shape."""
+    return np.ndim(a) == np.ndim(b) and np.shape(a) == np.shape(b)
+
+
+def as_shape_of(v: Any, x: Any) -> Any:
+    """``v``, which the caller checked has the shape of ``x``; typed as ``x`` where its kind or
+    rank differs (the call it is passed to is then never reached, but Numba types it)."""
+    return v
 
 
 def entries(x: Any) -> int:
@@ -44,6 +56,24 @@ def block(out: np.ndarray, a: Any, b: Any) -> Any:
     if np.ndim(a) == 0 and np.ndim(b) == 0:
         return float(out[0, 0])
     return out.reshape(np.shape(a) + np.shape(b))
+
+
+@overload(same_shape)
+def _same_shape(a, b):
+    if _is_array(a) and _is_array(b):
+        if a.ndim != b.ndim:
+            return lambda a, b: False
+        return lambda a, b: a.shape == b.shape
+    if _is_array(a) or _is_array(b):
+        return lambda a, b: False
+    return lambda a, b: True
+
+
+@overload(as_shape_of)
+def _as_shape_of(v, x):
+    if _is_array(v) == _is_array(x) and getattr(v, "ndim", 0) == getattr(x, "ndim", 0):
+        return lambda v, x: v
+    return lambda v, x: x
 
 
 @overload(entries)
@@ -79,7 +109,8 @@ def _block(out, a, b):
 
 
 def _compiled(lines: list[str], namespace: dict[str, Any]) -> Any:
-    namespace.update(np=np, entries=entries, seed=seed, column=column, block=block)
+    namespace.update(np=np, entries=entries, seed=seed, column=column, block=block,
+                     same_shape=same_shape)
     exec(compile("\n".join(lines) + "\n", "<adcompile whole derivative>", "exec"), namespace)
     return numba.njit(namespace["whole"])
 
@@ -88,15 +119,53 @@ def _tuple(parts: list[str]) -> str:
     return "(" + "".join(p + ", " for p in parts) + ")"
 
 
+class _Itself:
+    """What the checking function calls: typed as the dispatcher of ``fn`` itself (Numba
+    types ``fn`` as its checking function, see ``higher._typeof_checked``)."""
+
+    def __init__(self, fn: Any) -> None:
+        self._numba_type_ = types.Dispatcher(fn)
+
+
+def checked_function(fn: Any, nargs: int, checks: list[tuple[int, str]], result: str = ""
+                     ) -> Any:
+    """``fn`` (a jvp, hvp or vjp) behind the checks a call from ``@numba.njit`` code needs:
+    each of its last arguments (tangents, vectors, a cotangent) of the shape of argument
+    ``position`` of ``checks`` (a number for a number), else a ``ValueError`` saying
+    ``message``; with ``result``, the last argument of the shape of the value ``fn``
+    returns first, else that message.  NumPy would broadcast a ``(3, 1)`` tangent or a float
+    cotangent into a silently wrong answer."""
+    args = ", ".join(f"a{k}" for k in range(nargs))
+    extra = ", ".join(f"v{k}" for k in range(len(checks) or 1))
+    lines = [f"def checked({args}, {extra}):"]
+    for k, (position, message) in enumerate(checks):
+        lines += [f"    if not same_shape(v{k}, a{position}):",
+                  f"        raise ValueError({message!r})"]
+    given = ", ".join(f"as_shape_of(v{k}, a{position})" for k, (position, _) in
+                      enumerate(checks)) or "v0"
+    lines.append(f"    r = fn({args}, {given})")
+    if result:
+        lines += ["    if not same_shape(v0, r[0]):", f"        raise ValueError({result!r})"]
+    lines.append("    return r")
+    namespace = {"fn": _Itself(fn), "same_shape": same_shape, "as_shape_of": as_shape_of}
+    exec(compile("\n".join(lines) + "\n", "<adcompile checked call>", "exec"), namespace)
+    return numba.njit(namespace["checked"])
+
+
 def hessian_function(setup: Any, columns: Any, nargs: int, positions: list[int],
-                     as_tuple: bool) -> Any:
+                     as_tuple: bool, value: Any = None, refusal: str = "") -> Any:
     """The Hessian as one compiled function of the arguments: the columns function (the
     Hessian-vector product split at its vectors) once per unit vector of each ``wrt``
-    parameter, block ``(i, j)`` filled column by column."""
+    parameter, block ``(i, j)`` filled column by column.  With ``value`` (the function),
+    a result that is not a number raises ``ValueError(refusal)`` first."""
     args = ", ".join(f"a{k}" for k in range(nargs))
     xs = [f"a{p}" for p in positions]
     m = len(xs)
-    lines = [f"def whole({args}):", f"    given = setup({args})"]
+    lines = [f"def whole({args}):"]
+    if value is not None:
+        lines += [f"    if not same_shape(value_of({args}), 0.0):",
+                  f"        raise ValueError({refusal!r})"]
+    lines.append(f"    given = setup({args})")
     lines += [f"    n{i} = entries({x})" for i, x in enumerate(xs)]
     lines += [f"    u{i} = np.zeros(n{i})" for i in range(m)]
     lines += [f"    o{i}_{j} = np.empty((n{i}, n{j}))" for i in range(m) for j in range(m)]
@@ -110,7 +179,7 @@ def hessian_function(setup: Any, columns: Any, nargs: int, positions: list[int],
     blocks = [[f"block(o{i}_{j}, {xs[i]}, {xs[j]})" for j in range(m)] for i in range(m)]
     result = _tuple([_tuple(row) for row in blocks]) if as_tuple else blocks[0][0]
     lines.append(f"    return {result}")
-    return _compiled(lines, {"setup": setup, "columns": columns})
+    return _compiled(lines, {"setup": setup, "columns": columns, "value_of": value})
 
 
 def jacobian_function(value: Any, reverse: tuple[Any, Any], forward: tuple[Any, Any],
