@@ -38,7 +38,7 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Try: ("a 'try' statement", "remove the try/except; check inputs before calling the "
               "gradient, outside the differentiated function"),
     ast.With: ("a 'with' statement", "move the context manager outside the differentiated "
-               "function"),
+               "function (with np.errstate(...): is accepted: it changes no value)"),
     ast.Yield: ("'yield' (a generator)", "return a single scalar instead of yielding values"),
     ast.YieldFrom: ("'yield from' (a generator)", "return a single scalar instead"),
     ast.Global: ("a 'global' statement", "pass the value in as an argument, or read the "
@@ -213,6 +213,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _filled_lists_as_arrays(info)
     _lists_as_arrays(info)
     _sums_as_loops(info)
+    _errstate_blocks(info)
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
     _lower(info)
@@ -1173,6 +1174,24 @@ def _mark_index_lists(index: ast.expr) -> None:
         stack.extend(e for e in display.elts if isinstance(e, ast.List))
 
 
+def _errstate_blocks(info: FunctionInfo) -> None:
+    """``with np.errstate(...):`` is its body: it changes which floating-point warnings NumPy
+    gives, no value (and compiled code gives none).  Other ``with`` statements are refused."""
+    for node in ast.walk(info.tree):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and any(_is_errstate(info, s) for s in block):
+                block[:] = [inner for s in block
+                            for inner in (s.body if _is_errstate(info, s) else [s])]
+
+
+def _is_errstate(info: FunctionInfo, stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.With) and all(
+        item.optional_vars is None and isinstance(item.context_expr, ast.Call)
+        and _early_resolve(info, item.context_expr.func) is numpy.errstate
+        for item in stmt.items)
+
+
 def _is_print(info: FunctionInfo, node: ast.AST) -> bool:
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and _early_resolve(info, node.func) is builtins.print)
@@ -1187,6 +1206,10 @@ def _check_print(info: FunctionInfo, call: ast.Call) -> None:
                          construct="a print() keyword argument",
                          hint="print the values separated by commas: print(a, b)")
     call.statement = True  # type: ignore[attr-defined]
+    # f"loss {s:.3f}": its text and its values printed in turn (compiled code formats none)
+    call.args = [part.value if isinstance(part, ast.FormattedValue) else part
+                 for arg in call.args
+                 for part in (arg.values if isinstance(arg, ast.JoinedStr) else [arg])]
     for arg in call.args:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             arg.printed = True  # type: ignore[attr-defined]

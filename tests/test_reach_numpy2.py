@@ -293,3 +293,31 @@ def test_the_eigenvectors_of_eigh_are_refused_by_name():
         assert "eigenvectors" in str(err)
     else:
         raise AssertionError("the derivative of eigenvectors was accepted")
+
+
+# -- Python forms that change no value: an f-string printed, with np.errstate --------------
+
+def reported(x):
+    s = np.sum(np.sin(x))
+    print(f"value: {s:.3f} of {x.shape[0]}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(np.exp(x)) * s
+    return np.sum(y ** 2)
+
+
+def test_printed_f_string_and_errstate_block():
+    agrees(reported, (rng.normal(size=3),), 0)
+
+
+def test_another_with_statement_is_refused_with_the_form_to_write():
+    def suppressed(x):
+        with np.printoptions(precision=3):
+            y = x * 2.0
+        return np.sum(y)
+
+    try:
+        adc.grad(suppressed)(rng.normal(size=3))
+    except adc.AdcompileError as err:
+        assert "'with' statement" in str(err) and "np.errstate" in err.hint
+    else:
+        raise AssertionError("a with statement other than np.errstate was accepted")
