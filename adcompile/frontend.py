@@ -214,6 +214,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _lists_as_arrays(info)
     _sums_as_loops(info)
     _errstate_blocks(info)
+    _concatenations(info)
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
     _lower(info)
@@ -1183,6 +1184,33 @@ def _errstate_blocks(info: FunctionInfo) -> None:
             if isinstance(block, list) and any(_is_errstate(info, s) for s in block):
                 block[:] = [inner for s in block
                             for inner in (s.body if _is_errstate(info, s) else [s])]
+
+
+def _concatenations(info: FunctionInfo) -> None:
+    """``np.r_[a, b]`` of values (no slices, no strings) is ``np.concatenate((np.atleast_1d(
+    a), np.atleast_1d(b)))``: numbers become elements, arrays are joined along their first
+    axis."""
+    def rewrite(node: ast.AST) -> ast.AST:
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+                and _early_resolve(info, node.value) is numpy.r_):
+            return node
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if any(isinstance(e, (ast.Slice, ast.Starred)) or isinstance(e, ast.Constant)
+               and isinstance(e.value, str) for e in items):
+            raise info.error(node, "np.r_ with a slice or a string is not supported",
+                             construct="np.r_", hint="join arrays with np.concatenate((a, "
+                             "b)), ranges with np.arange")
+        numpy_ = node.value.value
+        parts = [ast.Call(func=ast.Attribute(value=copy_tree(numpy_), attr="atleast_1d",
+                                             ctx=ast.Load()), args=[e], keywords=[])
+                 for e in items]
+        return ast.copy_location(ast.Call(
+            func=ast.Attribute(value=copy_tree(numpy_), attr="concatenate", ctx=ast.Load()),
+            args=[ast.Tuple(elts=parts, ctx=ast.Load())], keywords=[]), node)
+
+    if any(isinstance(n, ast.Attribute) and n.attr == "r_" for n in ast.walk(info.tree)):
+        info.tree = transform(info.tree, rewrite)
+        fix_locations(info.tree)
 
 
 def _is_errstate(info: FunctionInfo, stmt: ast.stmt) -> bool:

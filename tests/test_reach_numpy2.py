@@ -321,3 +321,14 @@ def test_another_with_statement_is_refused_with_the_form_to_write():
         assert "'with' statement" in str(err) and "np.errstate" in err.hint
     else:
         raise AssertionError("a with statement other than np.errstate was accepted")
+
+
+def joined(x, c, a):
+    return (np.sum(np.r_[x, x * 2.0] ** 2) + np.sum(np.r_[c, np.sin(c)][1:] * c[0])
+            + np.sum(np.r_[a, x[0, 0], 1.5] ** 3) + np.sum(np.r_[a, a * 3.0] * x[0, :2]))
+
+
+def test_r_joins_arrays_along_the_first_axis_and_numbers_as_elements():
+    args = (rng.normal(size=(2, 3)), rng.normal(size=(2, 2, 3)), 0.6)
+    agrees(joined, args, (0, 1, 2), atol=1e-6)
+    tangent_agrees(joined, args, (0, 1, 2), atol=1e-6)
