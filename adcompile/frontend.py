@@ -211,6 +211,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
     _filled_lists_as_arrays(info)
+    _comprehensions_as_appends(info)
     _lists_as_arrays(info)
     _sums_as_loops(info)
     _errstate_blocks(info)
@@ -1173,6 +1174,45 @@ def _mark_index_lists(index: ast.expr) -> None:
         display = stack.pop()
         display.index_list = True
         stack.extend(e for e in display.elts if isinstance(e, ast.List))
+
+
+def _comprehensions_as_appends(info: FunctionInfo) -> None:
+    """``L = [e for v in range(...)]`` (one ``for`` over a range, no condition) as the loop
+    that appends to ``L``: ``L = []; for v_1 in range(...): L.append(e)``, which
+    ``_lists_as_arrays`` makes the array it becomes where ``L`` is then read whole
+    (``np.stack(L)``, ``np.array(L)``, ``sum(L)``, ``len(L)``); another use of ``L`` stays
+    refused as a list.  The variable gets a name of its own, as in Python."""
+    def lowered(stmt: ast.stmt) -> list[ast.stmt] | None:
+        comp = stmt.value if isinstance(stmt, ast.Assign) else None
+        if not (isinstance(comp, ast.ListComp) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name) and len(comp.generators) == 1):
+            return None
+        gen = comp.generators[0]
+        if (gen.ifs or gen.is_async or not isinstance(gen.target, ast.Name)
+                or _range_args(gen.iter) is None):
+            return None
+        var, name = fresh(gen.target.id), stmt.targets[0].id
+        item = copy.deepcopy(comp.elt)
+        for n in ast.walk(item):
+            if isinstance(n, ast.Name) and n.id == gen.target.id:
+                n.id = var
+        append = ast.Expr(value=ast.Call(func=ast.Attribute(
+            value=ast.Name(id=name, ctx=ast.Load()), attr="append", ctx=ast.Load()),
+            args=[item], keywords=[]))
+        loop = ast.For(target=ast.Name(id=var, ctx=ast.Store()), iter=gen.iter,
+                       body=[append], orelse=[])
+        start = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                           value=ast.List(elts=[], ctx=ast.Load()))
+        return [ast.copy_location(s, stmt) for s in (start, loop)]
+
+    fresh = _fresh_names(info)
+    for node in ast.walk(info.tree):
+        for field_name in ("body", "orelse"):
+            block = getattr(node, field_name, None)
+            if isinstance(block, list) and any(isinstance(s, ast.Assign) and isinstance(
+                    s.value, ast.ListComp) for s in block):
+                block[:] = [new for s in block for new in (lowered(s) or [s])]
+    fix_locations(info.tree)
 
 
 def _errstate_blocks(info: FunctionInfo) -> None:

@@ -332,3 +332,28 @@ def test_r_joins_arrays_along_the_first_axis_and_numbers_as_elements():
     args = (rng.normal(size=(2, 3)), rng.normal(size=(2, 2, 3)), 0.6)
     agrees(joined, args, (0, 1, 2), atol=1e-6)
     tangent_agrees(joined, args, (0, 1, 2), atol=1e-6)
+
+
+# -- a list comprehension bound to a name and read whole --------------------------------------
+
+def comprehended(x):
+    rows = [x * k for k in range(1, 4)]
+    squares = [np.sin(x[k]) ** 2 for k in range(len(x))]
+    return np.sum(np.stack(rows) ** 2) + np.sum(np.array(squares) * x) + len(rows)
+
+
+def test_list_comprehension_bound_to_a_name_is_the_array_it_becomes():
+    agrees(comprehended, (rng.normal(size=3),), 0)
+
+
+def test_list_comprehension_used_as_a_list_is_refused():
+    def indexed(x):
+        rows = [x * k for k in range(1, 4)]
+        return np.sum(rows[0])
+
+    try:
+        adc.grad(indexed)(rng.normal(size=3))
+    except adc.AdcompileError as err:
+        assert "list" in str(err).splitlines()[0]
+    else:
+        raise AssertionError("a list indexed as a list was accepted")
