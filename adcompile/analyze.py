@@ -315,7 +315,7 @@ _ARRAY_FUNCTIONS = {"zeros", "ones", "empty", "zeros_like", "ones_like", "empty_
                     "arange", "linspace", "array", "concatenate", "stack", "hstack", "vstack",
                     "column_stack", "outer", "transpose", "reshape", "copy",
                     "ascontiguousarray", "where", "clip", "ravel", "expand_dims", "swapaxes",
-                    "moveaxis"}
+                    "moveaxis", "eye", "identity"}
 
 #: scans, differences and rearrangements (rules/shapes.py and kernels_shapes.py)
 _REARRANGING = {"cumsum", "cumprod", "diff", "diag", "diagonal", "tril", "triu", "flip",
