@@ -34,6 +34,13 @@ taped in loops, views returned by helpers, augmented assignment to rows, a view 
 carried array made before the loop, slices and loops over a tuple of layers, boolean masks
 of one to three axes, and ``dtype=`` int and bool arrays as counters, flags and indices.
 
+``LOOP_KINDS`` are lists, tables and log-space recursions as scientists write them: the list
+forms that work (``L = []`` and one ``L.append(e)`` per iteration of a for loop over a range,
+or of one inner loop over a range, read whole after it; ``np.array([e for t in it])``), and
+the classes fixed after the sweep of tests/test_reach_loops4.py (``[0.0] * n``, ``D[i][j] =
+...``, ``np.arange(n, dtype=float)``, ``np.logaddexp`` of two ``-inf``, ``float('inf')``,
+``np.array(x)`` of an array).
+
 Every value stays bounded by construction: each expression carries an upper bound of its
 absolute value, and anything that may exceed ``CAP`` is squashed through ``tanh``.  Bases of
 negative or variable powers are parameters (``|x| >= 0.3``) or ``(1.5 + e * e)``.
@@ -514,7 +521,7 @@ class Writer:
             self.carried(indent)
         elif kind == "pair":
             self.pair(indent)
-        elif kind in VIEW_KINDS:
+        elif kind in VIEW_KINDS or kind in LOOP_KINDS:
             getattr(self, kind)(indent)
         else:
             self.statement(indent, "scalar")
@@ -1392,6 +1399,165 @@ for {q} in {loop}:
         self.emit(indent, f"{name} = {read}")
         self.finish(indent, name, 3.0 * 6)
 
+    # -- lists, tables and log-space recursions as scientists write them (LOOP_KINDS) -------
+
+    def bounded_scalar(self):
+        """A scalar of absolute value at most 1."""
+        a, _ = self.scalar(1)
+        return f"math.tanh({a})"
+
+    def appended(self, indent):
+        """A list built by one ``L.append(e)`` per iteration of a for loop over a range (a
+        ``continue`` may skip it; numbers or vectors), or per iteration of an inner loop over
+        a range whose bounds the outer body does not assign (pairs ``j > q``), read after the
+        loop only whole (``np.array``, ``np.asarray``, ``np.stack``, ``len``, ``sum``,
+        ``np.sum``, ``np.mean``); or ``np.array([e for t in it])`` with one ``for`` and no
+        ``if``, over an array's items or a range."""
+        self.features.add("list")
+        name, lst, q, j = self.name("r"), self.name("L"), self.name("q"), self.name("j")
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["numbers", "vectors", "pairs", "comprehension"])
+        if form == "comprehension":
+            self.features.add("list-comprehension")
+            made = self.choice([f"np.array([math.sin(t * {s}) + t for t in {v}])",
+                                f"np.array([{v}[{q}] * {v}[({q} + 1) % 3] * {s} "
+                                f"for {q} in range(3)])",
+                                f"np.asarray([{s} * {q} for {q} in {self.loop_range()}])"])
+            self.emit(indent, f"{name} = np.sum({made} ** 2)")
+            return self.finish(indent, name, 3 * 2.5 ** 2 + 5 * 16.0)
+        self.emit(indent, f"{lst} = []")
+        if form == "pairs":
+            self.features.add("list-nested")
+            inner = self.choice([f"range({q} + 1, 3)", f"range({q})", "range(3)",
+                                 f"range(1, {q} + 2)"])
+            self.emit(indent, f"for {q} in {self.some_range('range(3)')}:")
+            self.emit(indent + 1, f"for {j} in {inner}:")
+            self.emit(indent + 2, f"{lst}.append(math.cos({v}[{q} % 3] - {v}[{j} % 3]) * {s})")
+            read = self.choice([f"np.sum(np.array({lst}) ** 2)", f"sum({lst})",
+                                f"np.sum({lst}) + len({lst})"])
+            self.emit(indent, f"{name} = {read}")
+            return self.finish(indent, name, 5 * 6 + 30.0)
+        if form == "vectors":  # a loop with items (np.stack of none fails in Python)
+            loop = self.choice(["range(3)", "range(1, 4)", "range(3, 0, -1)"])
+            self.emit(indent, f"for {q} in {loop}:")
+            self.emit(indent + 1, f"{lst}.append(np.sin({v} * {s}) * ({q} + 1) * 0.25)")
+            read = self.choice([f"np.sum(np.stack({lst}) ** 2)",
+                                f"np.sum(np.array({lst})[:, {q} % 3])",
+                                f"np.mean({lst}) * len({lst})", f"np.sum(sum({lst}))"])
+            self.emit(indent, f"{name} = {read}")
+            return self.finish(indent, name, 3 * 3 * 1.0 * 3)
+        loop = self.some_range("range(3)", "range(1, 4)")
+        self.emit(indent, f"for {q} in {loop}:")
+        skip = self.flip()
+        if skip:
+            self.emit(indent + 1, f"if {v}[{q} % 3] > {self.choice(['0.5', '-0.3'])}:")
+            self.emit(indent + 2, "continue")
+        self.emit(indent + 1, f"{lst}.append(math.sin({v}[{q} % 3] * {s}) + 0.5 * {q})")
+        reads = [f"np.sum(np.array({lst}) ** 2)", f"np.sum(np.asarray({lst}) * {s})",
+                 f"sum({lst})", f"np.sum({lst})", f"len({lst}) * {s}"]
+        if loop in ("range(3)", "range(1, 4)") and not skip:
+            reads.append(f"np.mean({lst})")
+        self.emit(indent, f"{name} = {self.choice(reads)}")
+        self.finish(indent, name, 5 * 3.0 ** 2)
+
+    def filled_list(self, indent):
+        """A list of one float repeated, ``F = [0.0] * 4`` (``(3 + 1) * [0.0]``,
+        ``[float('-inf')] * 4``), written and read by element in a loop (``=``, ``+=``,
+        ``*=``, ``F[q - 1]``), then read whole: ``sum``, ``max``, ``np.array``, a loop over
+        it, ``F[-1]``, ``len``."""
+        self.features.add("filled-list")
+        name, fl, q, b = self.name("r"), self.name("F"), self.name("q"), self.name("b")
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        made = self.choice(["[0.0] * 4", "(3 + 1) * [0.0]", "[float('-inf')] * 4",
+                            "[-np.inf] * 4"])
+        self.emit(indent, f"{fl} = {made}")
+        self.emit(indent, f"{fl}[0] = {s}")
+        self.emit(indent, f"for {q} in range(1, 4):")
+        if "inf" in made:
+            self.emit(indent + 1, f"{fl}[{q}] = max({fl}[{q} - 1], {v}[{q} % 3] * {s})")
+        else:
+            self.emit(indent + 1, f"{fl}[{q}] = 0.5 * {fl}[{q} - 1] + math.sin({v}[{q} % 3])")
+        update = self.choice(["", f"{fl}[{q}] += 0.25 * {fl}[{q} - 1]", f"{fl}[{q}] *= 0.9"])
+        if update:
+            self.emit(indent + 1, update)
+        read = self.choice(["loop", f"sum({fl})", f"max({fl})", f"np.sum(np.array({fl}) ** 2)",
+                            f"{fl}[-1] + len({fl})"])
+        if read == "loop":
+            self.emit(indent, f"{name} = 0.0")
+            self.emit(indent, f"for {b} in {fl}:")
+            self.emit(indent + 1, f"{name} = {name} + {b} * {b}")
+        else:
+            self.emit(indent, f"{name} = {read}")
+        self.finish(indent, name, 4 * 3.0 ** 2 + 4)
+
+    def chained_table(self, indent):
+        """A dynamic programming table written ``D[q][j] = ...`` (``+=``), read ``D[q - 1][j]``,
+        its first row ``np.arange(4, dtype=float)`` scaled."""
+        self.features.add("chained-index")
+        name, d, q, j = self.name("r"), self.name("D"), self.name("q"), self.name("j")
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        dtype = self.choice(["float", "np.float64"])
+        self.emit(indent, f"{d} = np.zeros((3, 4))")
+        self.emit(indent, f"{d}[0] = np.arange(4, dtype={dtype}) * 0.25 * {s}")
+        self.emit(indent, f"for {q} in range(1, 3):")
+        self.emit(indent + 1, f"{d}[{q}][0] = {v}[{q}] * {s}")
+        self.emit(indent + 1, f"for {j} in range(1, 4):")
+        step = self.choice([
+            f"{d}[{q}][{j}] = math.tanh({d}[{q} - 1][{j}] + {d}[{q}][{j} - 1] * {v}[{j} % 3])",
+            f"{d}[{q}][{j}] = min({d}[{q} - 1][{j}], {d}[{q}][{j} - 1]) + {v}[{j} - 1] ** 2",
+            f"{d}[{q}][{j}] += 0.5 * {d}[{q} - 1][{j} - 1] + math.sin({v}[{j} % 3] * {s})"])
+        self.emit(indent + 2, step)
+        self.emit(indent, f"{name} = {d}[2][3] + 0.1 * np.sum({d})")
+        self.finish(indent, name, 12.0)
+
+    def log_recursion(self, indent):
+        """A forward recursion in log space from cells at ``-inf`` (``np.full(3, -np.inf)``;
+        ``np.logaddexp`` of two of them while no path reaches a cell), or the smallest of
+        some values from ``best = float('inf')``."""
+        self.features.add("log-space")
+        name, a, nw, q, j, t = (self.name(p) for p in ("r", "al", "nw", "q", "j", "t"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        if self.flip():
+            self.emit_lines(indent, f"""{a} = np.full(3, -np.inf)
+{a}[0] = {s} * {v}[0]
+for {q} in {self.some_range("range(3)", "range(2)")}:
+    {nw} = np.full(3, -np.inf)
+    for {j} in range(3):
+        {t} = {a}[{j}]
+        if {j} >= 1:
+            {t} = np.logaddexp({t}, {a}[{j} - 1])
+        {nw}[{j}] = {t} + 0.5 * {v}[{j}] * {s}
+    {a} = {nw}
+{name} = np.logaddexp({a}[0], {a}[2])""")
+            return self.finish(indent, name, 1.5 + 5 * (0.75 + math.log(2)))
+        best = self.choice(['float("inf")', "float('inf')"])
+        self.emit_lines(indent, f"""{name} = {best}
+for {q} in range(3):
+    {t} = ({v}[{q}] - {s}) ** 2
+    if {t} < {name}:
+        {name} = {t}""")
+        self.finish(indent, name, 2.5 ** 2)
+
+    def array_copy(self, indent):
+        """``y = np.array(v)``, a copy written in a loop, and ``np.array`` of an expression
+        of arrays."""
+        self.features.add("np-array-copy")
+        name, y, z, q = self.name("r"), self.name("y"), self.name("z"), self.name("q")
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        self.emit_lines(indent, f"""{y} = np.array({v})
+for {q} in {self.loop_range()}:
+    {z} = np.array({y}[1:] * {s})
+    {y}[1:] = 0.5 * ({y}[1:] + np.tanh({z}))
+    {y}[{q} % 3] {self.choice(["+=", "*=", "="])} 0.5 * {y}[({q} + 1) % 3]
+{name} = np.sum({y} ** 2)""")
+        self.finish(indent, name, 3 * 2.5 ** 2)
+
+
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
               "view", "matrix", "carried", "pair"]
@@ -1405,7 +1571,15 @@ PAIR_HELPER = ("def pair_helper(p, s):\n    c, w = p\n"
 #: by ``programs(kinds=VIEW_KINDS)`` (tests/test_progen_views.py) or ``ALL_KINDS``.
 VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "view_carried",
               "layers", "masks", "dtype_arrays"]
-ALL_KINDS = BODY_KINDS + VIEW_KINDS
+#: lists and tables as scientists write them: the list forms that work (``L = []`` and one
+#: ``L.append(e)`` per iteration of a for loop over a range, or of one inner loop over a
+#: range, read whole after it; ``np.array([e for t in it])``), and the classes fixed after
+#: tests/test_reach_loops4.py (``[0.0] * n``, ``D[i][j] = ...``, ``np.arange(n,
+#: dtype=float)``, ``np.logaddexp`` of two ``-inf``, ``float('inf')``, ``np.array(x)`` of
+#: an array).  Not in ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)``
+#: (tests/test_progen_loops.py) or ``ALL_KINDS``.
+LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy"]
+ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
                 "row_of": "def row_of(M, i):\n    return M[i]\n",
@@ -1819,6 +1993,30 @@ def check_forward(program, directory, seed=0):
 
 
 # -- campaigns (the long profile) -------------------------------------------------------------
+
+
+def check_drawn(kinds, first, count, seed, directory):
+    """Check ``count`` programs of ``kinds`` that start with the snippet ``first``, drawn from
+    ``seed`` (the same programs in every run); fail at a mismatch or a generator defect.
+    Returns the outcomes' statuses."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seeded
+
+    statuses = []
+
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @seeded(seed)
+    @given(programs(statements=2, kinds=kinds, first=first))
+    def run(program):
+        outcome = check(program, directory)
+        statuses.append(outcome.status)
+        assert outcome.status != "mismatch", (
+            f"MISMATCH ({outcome.cls})\n{program!r}\n{outcome.detail}")
+        assert outcome.status != "invalid", f"generator defect\n{program!r}\n{outcome.detail}"
+
+    run()
+    return statuses
 
 
 def campaign(count, seed, directory, keep=3, kinds=BODY_KINDS, checker=None):
