@@ -1522,17 +1522,19 @@ for {q} in {loop}:
         v, _ = self.operand_vector()
         s = self.bounded_scalar()
         if self.flip():
-            self.emit_lines(indent, f"""{a} = np.full(3, -np.inf)
+            # four cells, one step a row: a cell made from the parameters is still -inf in
+            # the second row, where logaddexp reads two of them
+            self.emit_lines(indent, f"""{a} = np.full(4, -np.inf)
 {a}[0] = {s} * {v}[0]
 for {q} in {self.some_range("range(3)", "range(2)")}:
-    {nw} = np.full(3, -np.inf)
-    for {j} in range(3):
+    {nw} = np.full(4, -np.inf)
+    for {j} in range(4):
         {t} = {a}[{j}]
         if {j} >= 1:
             {t} = np.logaddexp({t}, {a}[{j} - 1])
-        {nw}[{j}] = {t} + 0.5 * {v}[{j}] * {s}
+        {nw}[{j}] = {t} + 0.5 * {v}[{j} % 3] * {s}
     {a} = {nw}
-{name} = np.logaddexp({a}[0], {a}[2])""")
+{name} = np.logaddexp({a}[0], {a}[3])""")
             return self.finish(indent, name, 1.5 + 5 * (0.75 + math.log(2)))
         best = self.choice(['float("inf")', "float('inf')"])
         self.emit_lines(indent, f"""{name} = {best}
