@@ -208,6 +208,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     if prepare is not None:
         info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
+    _plain_zeros(info)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
     _filled_lists_as_arrays(info)
@@ -1690,6 +1691,43 @@ def _helper_info(outer: FunctionInfo, helper: scopes.Helper) -> _LocalFunction:
     local = _LocalFunction(info, helper.free, stub)
     setattr(stub, LOCAL, local)
     return local
+
+
+def _plain_zeros(info: FunctionInfo) -> None:
+    """Generated code differentiated again (``grad(grad(f))``) without its reuse of memory:
+    ``d, pool = recycled(pool, u, live)`` is ``d = zeros_like(u)`` and the pool's making
+    goes (see ``stack.recycled``).  Which zeros share memory with an adjoint no longer
+    read is a matter of speed for the code as it runs; an analysis of the code as a program
+    to differentiate would have to follow that memory through the pool."""
+    from . import kernels, stack
+
+    def called(node: ast.AST, kernel: object) -> bool:
+        return (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and info.func.__globals__.get(node.value.func.id) is kernel)
+
+    if not any(called(n, stack.recycled) for n in ast.walk(info.tree)):
+        return
+    fresh = _fresh_names(info)
+    zeros = fresh("zeros_like")
+    info.bindings[zeros] = kernels.zeros_like
+    for node in ast.walk(info.tree):
+        for field_name in ("body", "orelse"):
+            block = getattr(node, field_name, None)
+            if not isinstance(block, list):
+                continue
+            kept: list[ast.stmt] = []
+            for stmt in block:
+                if called(stmt, stack.adjoint_pool):
+                    continue
+                if called(stmt, stack.recycled) and isinstance(stmt.targets[0], ast.Tuple):
+                    stmt = ast.copy_location(ast.Assign(
+                        targets=[stmt.targets[0].elts[0]],
+                        value=_call(zeros, stmt.value.args[1])), stmt)
+                kept.append(stmt)
+            if block and not kept:
+                kept = [ast.copy_location(ast.Pass(), block[0])]
+            block[:] = kept
 
 
 def _drop_no_ops(tree: ast.AST) -> None:

@@ -98,6 +98,9 @@ class _Reverser(Recorder):
     #: ids of the stores whose element's adjoint nothing reads after their reversal
     #: (see first_writes)
     first: set[int] | None = None
+    #: per loop being reversed, innermost last: the array adjoints live before it, each
+    #: with the name of its pool once the reversed body zeros it (see zero)
+    pools: list[dict[str, str | None]] = field(default_factory=list)
 
     # -- adjoints -----------------------------------------------------------------------------
 
@@ -114,12 +117,20 @@ class _Reverser(Recorder):
         return self.ns.bind(name, getattr(kernels, name, None) or getattr(stack, name))
 
     def zero(self, name: str) -> ast.Assign:
-        if name in self.act.arrays:
-            value: ast.expr = _call(self.kernel("zeros_like"), _name(name))
-            self.owned.add(name)
-        else:
-            value = _const(0.0)
-        return _assign(self.adjoint(name), value)
+        if name not in self.act.arrays:
+            return _assign(self.adjoint(name), _const(0.0))
+        self.owned.add(name)
+        pools = self.pools[-1] if self.pools else {}
+        if name not in pools:
+            return _assign(self.adjoint(name), _call(self.kernel("zeros_like"), _name(name)))
+        # once per iteration of the loop being reversed: zeros in an array of an earlier
+        # iteration that no adjoint still read holds (stack.recycled), not a new array
+        pool = pools[name] = pools[name] or self.names.fresh(f"{self.adjoint(name)}_pool")
+        live = ast.Tuple(elts=[_name(self.adjoint(n)) for n in sorted(self.live)
+                               if n in self.act.arrays and n != name], ctx=ast.Load())
+        return ast.Assign(targets=[ast.Tuple(elts=[_name(self.adjoint(name), True),
+                                                   _name(pool, True)], ctx=ast.Store())],
+                          value=_call(self.kernel("recycled"), _name(pool), _name(name), live))
 
     def ensure_live(self, names: set[str]) -> list[ast.stmt]:
         out = []
@@ -616,7 +627,12 @@ class _Reverser(Recorder):
         # every loop inside it
         nested, store_all = self.in_store_all, self.in_store_all or has_stores(loop.body)
         self.in_store_all = store_all
+        self.pools.append(dict.fromkeys(n for n in outer if n in self.act.arrays))
         reverse_body = self.block(loop.body)
+        for name, pool in self.pools.pop().items():
+            if pool is not None:
+                pre.append(_assign(pool, _call(self.kernel("adjoint_pool"),
+                                               _name(self.adjoint(name)))))
         self.in_store_all = nested
         for name in sorted(persistent - self.live):
             reverse_body.append(self.zero(name))
@@ -934,7 +950,7 @@ class _Reverser(Recorder):
         loop around one that restores a shape tapes the shape too)."""
         shape_only = {kernels.zeros_like: (0,), kernels.unbroadcast: (1,),
                       kernels.reduce_adjoint: (1,), kernels.stored_adjoint: (1,),
-                      stack.restore_shape: (0,)}
+                      stack.restore_shape: (0,), stack.recycled: (1, 2)}
         skip: set[int] = set()
         out: set[str] = set()
         for stmt in stmts:

@@ -14,12 +14,12 @@ in generated code (here they need no specialisation by type).
 from __future__ import annotations
 
 import numpy as np
-from numba import types
-from numba.extending import overload
+from numba import literal_unroll, types
+from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-__all__ = ["bool_tape", "element_tape", "float_tape", "int_tape", "push_shape", "reserve",
-           "restore_shape", "shape_tape"]
+__all__ = ["adjoint_pool", "bool_tape", "element_tape", "float_tape", "int_tape", "push_shape",
+           "recycled", "reserve", "restore_shape", "shape_tape"]
 
 
 def float_tape(n: int) -> np.ndarray:
@@ -77,13 +77,122 @@ def restore_shape(witness: np.ndarray, shape: np.ndarray) -> np.ndarray:
     return np.empty(tuple(shape), np.asarray(witness).dtype)
 
 
+def adjoint_pool(adjoint: object) -> tuple[np.ndarray, np.ndarray]:
+    """The pool of :func:`recycled` before a loop's reversal: two empty buffers of the rank of
+    ``adjoint`` (the adjoint the reversal zeros once per iteration)."""
+    empty = np.empty((0,) * max(np.ndim(adjoint), 1))
+    return empty, empty
+
+
+def recycled(pool: tuple[np.ndarray, np.ndarray], like: object, live: tuple
+             ) -> tuple[object, tuple[np.ndarray, np.ndarray]]:
+    """``zeros_like(like)`` in memory used again, and the pool to pass next time.
+
+    A loop's reversal that starts the adjoint of an array afresh each iteration (``u = v``
+    with ``v = np.zeros(n)`` made each step) would allocate one array per iteration.  The
+    pool holds the two arrays this call handed out last (the older first): the older one is
+    zeroed and handed out again when it has the shape and no array of ``live`` (every array
+    adjoint the reversal still reads, nested in tuples or not) shares memory with it; else a
+    new array is.  The one from the iteration before stays out of reach: the adjoints of
+    that iteration's values may still hold it.  Only arrays this call made are ever reused,
+    never an array the caller passed in."""
+    if np.ndim(like) == 0:
+        return 0.0, pool
+    older, last = pool
+    shape = np.shape(like)
+    if older.shape == shape and not any(np.may_share_memory(older, a)
+                                        for a in _arrays_in(live)):
+        older[...] = 0.0
+        return older, (last, older)
+    fresh = np.zeros(shape)
+    return fresh, (last, fresh)
+
+
+def _arrays_in(value: object) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, tuple):
+        return [a for v in value for a in _arrays_in(v)]
+    return []
+
+
+def _shares(buffer: np.ndarray, value: object) -> bool:
+    """Whether ``value`` (an array, a tuple of values, or anything else: never) may share
+    memory with the C-contiguous ``buffer`` (their byte ranges meet)."""
+    return any(np.may_share_memory(buffer, a) for a in _arrays_in(value))
+
+
+@register_jitable
+def _extent(a):
+    """The first and one past the last byte address an array's elements occupy."""
+    low = a.ctypes.data
+    high = low
+    for k in range(a.ndim):
+        step = a.strides[k] * (a.shape[k] - 1)
+        if step < 0:
+            low += step
+        else:
+            high += step
+    return low, high + a.itemsize
+
+
+@overload(_shares)
+def _shares_impl(buffer, value):
+    if isinstance(value, types.Array):
+        def array(buffer, value):
+            if buffer.size == 0 or value.size == 0:
+                return False
+            low, high = _extent(buffer)
+            other_low, other_high = _extent(value)
+            return low < other_high and other_low < high
+        return array
+    if isinstance(value, types.BaseTuple):
+        if len(value) == 0:
+            return lambda buffer, value: False
+
+        def tuple_(buffer, value):
+            for item in literal_unroll(value):
+                if _shares(buffer, item):
+                    return True
+            return False
+        return tuple_
+    return lambda buffer, value: False
+
+
+@overload(adjoint_pool)
+def _adjoint_pool(adjoint):
+    ndim = max(adjoint.ndim, 1) if isinstance(adjoint, types.Array) else 1
+
+    def impl(adjoint):
+        empty = np.empty(to_fixed_tuple(np.zeros(ndim, np.int64), ndim))
+        return empty, empty
+    return impl
+
+
+@overload(recycled, inline="always")  # a call that returns arrays costs ~40 ns per iteration
+def _recycled(pool, like, live):
+    if not isinstance(like, types.Array) or like.ndim == 0:
+        return lambda pool, like, live: (0.0, pool)
+    if pool[0].ndim != like.ndim:
+        return lambda pool, like, live: (np.zeros(like.shape), pool)
+
+    def impl(pool, like, live):
+        older, last = pool
+        if older.shape == like.shape and not _shares(older, live):
+            older[:] = 0.0
+            return older, (last, older)
+        fresh = np.zeros(like.shape)
+        return fresh, (last, fresh)
+    return impl
+
+
 @overload(shape_tape)
 def _shape_tape(n, x):
     ndim = x.ndim if isinstance(x, types.Array) else 0
     return lambda n, x: np.empty((max(n, 0), ndim), np.int64)
 
 
-@overload(push_shape)
+@overload(push_shape, inline="always")
 def _push_shape(tape, i, x):
     if not isinstance(x, types.Array):
         return lambda tape, i, x: tape
@@ -95,7 +204,7 @@ def _push_shape(tape, i, x):
     return impl
 
 
-@overload(restore_shape)
+@overload(restore_shape, inline="always")
 def _restore_shape(witness, shape):
     if not isinstance(witness, types.Array):
         return lambda witness, shape: witness
@@ -129,7 +238,7 @@ def _element_tape(array, n):
     return lambda array, n: np.empty(max(n, 0), array.dtype)
 
 
-@overload(reserve)
+@overload(reserve, inline="always")
 def _reserve(tape, n, hint=0):
     def impl(tape, n, hint=0):
         if n <= len(tape):

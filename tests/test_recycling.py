@@ -1,0 +1,206 @@
+"""Adjoint arrays used again across the iterations of a loop's reversal (``stack.recycled``).
+
+A loop that makes a fresh array each step (``v = np.zeros(n)``, ``u = v``) has a reversal
+that starts the adjoint of ``u`` afresh each step.  It takes its zeros in the array it handed
+out two iterations earlier when no adjoint still read holds it.  The gradients are checked
+against float64 central differences of the plain Python function, in loops where that array
+is still held (kept in a variable read after the loop, swapped, a row of a history, a view),
+and through second derivatives, whose code differentiates the gradient again.
+"""
+
+import re
+
+import numpy as np
+import pytest
+from test_nested_loops import agrees
+
+import adcompile as adc
+from adcompile.stack import adjoint_pool, recycled
+
+N = 7
+
+
+def stencil(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    for _t in range(5):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+        u = v
+    return np.sum(u * u * u)
+
+
+def kept_after_the_loop(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    kept = u
+    for t in range(6):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] * u[i + 1] - u[i])
+        if t == 2:
+            kept = v
+        u = v
+    return np.sum(u * u) + np.sum(kept * kept * kept)
+
+
+def kept_in_a_branch_each_step(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    best = u0.copy()
+    for _t in range(6):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = np.sin(u[i]) + k * u[i + 1]
+        if np.sum(v) > np.sum(best):
+            best = v
+        u = v
+    return np.sum(u ** 2) + 0.5 * np.sum(best ** 3)
+
+
+def swapped(k, u0):
+    n = u0.shape[0]
+    a = u0.copy()
+    b = np.zeros(n)
+    for _t in range(5):
+        for i in range(1, n - 1):
+            b[i] = a[i] + k * (a[i - 1] - 2.0 * a[i] + a[i + 1])
+        a, b = b, a
+    return np.sum(a ** 3) + np.sum(b * b)
+
+
+def history_rows(k, u0):
+    n = u0.shape[0]
+    steps = 5
+    H = np.zeros((steps + 1, n))
+    H[0] = u0
+    u = u0.copy()
+    for t in range(steps):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * np.tanh(u[i - 1] - u[i + 1])
+        H[t + 1] = v
+        u = v
+    return np.sum(H * H) + np.sum(u)
+
+
+def a_view_of_the_step(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    tail = u[1:]
+    for _t in range(5):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] * (1.0 + k * u[i + 1])
+        tail = v[2:]
+        u = v
+    return np.sum(u ** 2) + np.sum(tail ** 3)
+
+
+def matrix_steps(k, X0):
+    m, n = X0.shape
+    X = X0.copy()
+    for _t in range(4):
+        Y = np.zeros((m, n))
+        for i in range(1, m - 1):
+            for j in range(n):
+                Y[i, j] = X[i, j] + k * (X[i - 1, j] * X[i + 1, j])
+        X = Y
+    return np.sum(X ** 2)
+
+
+def rows_inside_steps(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    total = 0.0
+    for _t in range(4):
+        for i in range(n):
+            r = np.zeros(3)
+            r[0] = u[i] * k
+            r[1] = u[(i + 1) % n] ** 2
+            r[2] = k * k
+            total += np.sum(r * r)
+        u = np.sin(u) * k
+    return total + np.sum(u)
+
+
+def early_exit(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    for t in range(9):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] - u[i])
+        u = v
+        if np.sum(u * u) < 0.05 * (t + 1):
+            break
+    return np.sum(u * u)
+
+
+CASES = [stencil, kept_after_the_loop, kept_in_a_branch_each_step, swapped, history_rows,
+         a_view_of_the_step, early_exit, rows_inside_steps]
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_adjoints_recycled_in_a_loop_are_right(f):
+    rng = np.random.default_rng(5)
+    args = (0.3, rng.uniform(0.2, 1.0, N))
+    agrees(f, args, 0)
+    agrees(f, args, 1)
+
+
+def test_a_rank_two_step():
+    rng = np.random.default_rng(6)
+    args = (0.4, rng.uniform(0.2, 1.0, (5, 3)))
+    agrees(matrix_steps, args, 0)
+    agrees(matrix_steps, args, 1)
+
+
+def test_the_stencil_reversal_takes_its_zeros_from_the_pool():
+    source = adc.grad(stencil, wrt="k").source
+    assert "recycled(" in source and "adjoint_pool(" in source
+    assert "zeros_like(u" not in source
+
+
+@pytest.mark.parametrize("f", [stencil, kept_after_the_loop], ids=lambda f: f.__name__)
+def test_second_derivatives_through_recycled_adjoints(f):
+    """hessian and grad of grad read the gradient's code again, as a program to
+    differentiate: the pool becomes plain zeros there."""
+    rng = np.random.default_rng(7)
+    k, u0 = 0.3, rng.uniform(0.2, 1.0, N)
+    dk = adc.grad(f, wrt="k")
+    h = 1e-4
+    want = (dk(k + h, u0) - dk(k - h, u0)) / (2 * h)
+    np.testing.assert_allclose(adc.hessian(f, wrt="k")(k, u0), want, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(adc.grad(adc.grad(f, wrt="k"), wrt="k")(k, u0), want,
+                               rtol=1e-5, atol=1e-8)
+    pools = re.findall(r"(\w+) = adjoint_pool\(", dk.source)
+    assert pools
+    again = adc.grad(dk, wrt="k").source  # its own reversal may have pools of its own
+    assert not any(re.search(rf"\b{p}\b", again) for p in pools)
+
+
+def _pool_run(run):
+    like = np.zeros((3, 2))
+    pool = adjoint_pool(like)
+    first, pool = run(pool, like, ())
+    first[0, 0] = 1.0
+    second, pool = run(pool, like, (first,))
+    second[1, 1] = 2.0
+    third, pool = run(pool, like, (second,))  # first is free: handed out again, zeroed
+    held, pool = run(pool, like, (third, (1.0, second[:, 1])))  # a view of second: new
+    return first, second, third, held
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+def test_recycled_reuses_only_memory_no_live_adjoint_holds(jit):
+    import numba
+    run = numba.njit(lambda pool, like, live: recycled(pool, like, live)) if jit else recycled
+    first, second, third, held = _pool_run(run)
+    assert np.shares_memory(first, third)
+    assert not np.shares_memory(held, second) and not np.shares_memory(held, third)
+    assert not third.any() and not held.any()
+    assert second[1, 1] == 2.0  # what a live adjoint holds is never zeroed
+    value, _ = run(adjoint_pool(1.0), 2.5, ())
+    assert value == 0.0
