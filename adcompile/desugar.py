@@ -482,7 +482,20 @@ def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
     for a in tree.args.posonlyargs + tree.args.args:
         stores[a.arg] = stores.get(a.arg, 0) + 1
     out: dict[str, int] = {}
+    shown: dict[str, ast.Tuple | ast.List] = {}  # the displays those names are bound to
     for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Tuple) and isinstance(stmt.value, ast.Name)
+                and stmt.value.id in shown and stores.get(stmt.value.id) == 1
+                and len(shown[stmt.value.id].elts) == len(stmt.targets[0].elts)):
+            # Ws, bs = params: the names of the parts that are displays are tuples too
+            for target, part in zip(stmt.targets[0].elts, shown[stmt.value.id].elts,
+                                    strict=True):
+                if (isinstance(target, ast.Name) and stores.get(target.id) == 1
+                        and isinstance(part, (ast.Tuple, ast.List))):
+                    out[target.id] = len(part.elts)
+                    shown[target.id] = part
+            continue
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)
                 and stores.get(stmt.targets[0].id) == 1):
@@ -490,11 +503,18 @@ def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
         value = stmt.value
         if isinstance(value, (ast.Tuple, ast.List)):
             out[stmt.targets[0].id] = len(value.elts)
+            shown[stmt.targets[0].id] = value
         elif (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
               and value.value.id in out and stores.get(value.value.id) == 1):
             picked = _sliced(out[value.value.id], value.slice)  # hidden = params[:-1]
             if picked is not None:
                 out[stmt.targets[0].id] = len(picked)
+            k = _literal(value.slice)
+            display = shown.get(value.value.id)
+            if (display is not None and k is not None and -len(display.elts) <= k
+                    < len(display.elts) and isinstance(display.elts[k], (ast.Tuple, ast.List))):
+                out[stmt.targets[0].id] = len(display.elts[k].elts)  # Ws = params[0]
+                shown[stmt.targets[0].id] = display.elts[k]
     return out
 
 

@@ -1352,6 +1352,22 @@ def test_lists_of_one_float_repeated_are_arrays():
     assert "counts = [0] * 3" in str(info.value) and "np.zeros(n)" in str(info.value)
 
 
+def zip_by_index(params, X):
+    Ws = params[0]
+    bs = params[1]
+    h = X
+    for k, (W, b) in enumerate(zip(Ws, bs)):  # noqa: B905
+        h = np.tanh(h @ W + b) * (1.0 + 0.1 * k)
+    return np.sum(h ** 2)
+
+
+def test_zip_of_tuples_unpacked_from_a_tuple_parameter():
+    # refused: "a tuple can only be indexed with an integer literal in range" for
+    # Ws, bs = params; for W, b in zip(Ws, bs): the parts were not known to be tuples
+    agrees(zip_tuple, (((N(3, 3), N(3, 3)), (N(3), N(3))), N(2, 3)), 0)
+    agrees(zip_by_index, (((N(3, 3), N(3, 3)), (N(3), N(3))), N(2, 3)), 0)
+
+
 # ---------------------------------------------------------------- the sweep
 
 #: (program, its arguments, wrt)
@@ -1459,8 +1475,6 @@ REFUSED = {
                           "one L.append(e) per iteration of a for loop over a range"),
     "list_append_inner_then_stack": ("a list is not supported", "row = []",
                                      "one L.append(e) per iteration of a for loop"),
-    "zip_tuple": ("a tuple can only be indexed", "for W, b in zip(Ws, bs)",
-                  "loop over it (for W, b in params"),
 }
 
 
