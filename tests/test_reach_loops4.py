@@ -1143,6 +1143,12 @@ def rebuilt(tree, items):
     return next(items)
 
 
+def shape_of(tree):
+    if isinstance(tree, tuple):
+        return tuple(shape_of(part) for part in tree)
+    return np.shape(tree)
+
+
 def tree_gradient(f, args, w):
     """Central differences of f with respect to each leaf of args[w] (a number, an array or a
     nested tuple of them), in the structure of args[w]."""
@@ -1167,6 +1173,7 @@ def agrees(f, args, wrt, rtol=1e-6, atol=1e-8):
     np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
     for w, g in zip(wrts, got, strict=True):
         want = tree_gradient(f, list(args), w)
+        assert shape_of(g) == shape_of(want)  # a tuple parameter's gradient has its structure
         for g_leaf, want_leaf in zip(leaves(g), leaves(want), strict=True):
             assert np.shape(g_leaf) == np.shape(want_leaf)
             np.testing.assert_allclose(g_leaf, want_leaf, rtol=rtol, atol=atol,
@@ -1366,6 +1373,20 @@ def test_zip_of_tuples_unpacked_from_a_tuple_parameter():
     # Ws, bs = params; for W, b in zip(Ws, bs): the parts were not known to be tuples
     agrees(zip_tuple, (((N(3, 3), N(3, 3)), (N(3), N(3))), N(2, 3)), 0)
     agrees(zip_by_index, (((N(3, 3), N(3, 3)), (N(3), N(3))), N(2, 3)), 0)
+
+
+def test_gradient_descent_on_a_tuple_parameter_unpacked_in_a_loop():
+    # adc.optim.gd with x0 the nested tuple: the loop runs compiled, and the result has the
+    # structure of x0; the loss it records is the plain function's at those parameters
+    X = N(20, 3)
+    y = np.tanh(X @ np.array([0.5, -1.0, 0.3]))
+    p0 = mlp(3, 4, 1)
+    params, history = adc.optim.gd(mlp_for_unpack, p0, wrt="params", lr=0.2, steps=80,
+                                   args=(X, y))
+    assert shape_of(params) == shape_of(p0)
+    assert history[-1] < 0.5 * history[0]
+    np.testing.assert_allclose(history[0], mlp_for_unpack(p0, X, y), rtol=1e-12)
+    assert mlp_for_unpack(params, X, y) <= history[-1] * (1 + 1e-9)
 
 
 # ---------------------------------------------------------------- the sweep
