@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import hashlib
 import inspect
+import math
 import numbers
 import os
 import re
@@ -333,6 +334,7 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
     act = forward_activity(norm, wrt) if tangents else activity(
         norm, wrt, array_result=mode == "vjp")
     ns = Namespace(_module_bindings(info), norm.names.taken | set(names.values()))
+    ns.finite_only = not may_hold_infinity(info)
     promote(norm, act, ns.bind)
     check_writes(norm)
     if not tangents:
@@ -354,6 +356,32 @@ def _prepared(info: FunctionInfo, wrt: list[str], names: dict[str, str], mode: s
 
     callees = Callees(helper, prefix="jvp" if tangents else "grad")
     return norm, act, ns, norm.to_function(), callees
+
+
+#: words that name an infinity in Python and NumPy source (np.inf, math.inf, float("inf"),
+#: np.PINF, np.isinf, ...)
+_INFINITY = re.compile(r"inf(?:inity|ty)?\b|PINF|NINF|isinf|isfinite|posinf|neginf",
+                       re.IGNORECASE)
+
+
+def may_hold_infinity(info: FunctionInfo) -> bool:
+    """Whether the sources the module is made from mention an infinity: the function's and
+    those of the functions it calls, and its constants.  A quotient is infinite for every
+    divisor near when its numerator is (``(m - np.inf) / gamma``, the border of a soft-DTW
+    table), a constant, and the rule of ``x / y`` guards against ``0 * inf`` for it
+    (``kernels.finite_or_zero``); code with no infinity in sight, the common case, does
+    without the guard, which costs ~10 % of an N-body force loop's gradient.  Infinite data
+    passed in by the caller are not looked for (the divisor's derivative may then be NaN)."""
+    sources = [info.source]
+    for obj in info.bindings.values():
+        if isinstance(obj, float) and math.isinf(obj):
+            return True
+        if is_user_function(obj):
+            try:
+                sources.append(inspect.getsource(getattr(obj, "py_func", obj).__code__))
+            except (OSError, TypeError, AttributeError):
+                return True
+    return any(_INFINITY.search(text) for text in sources)
 
 
 def _module_bindings(info: FunctionInfo) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class Namespace:
         #: the name generators of the module's functions: a name bound later avoids their
         #: locals, as their locals avoid the names bound
         self.locals: list[NameGen] = []
+        #: whether no source the module is made from mentions an infinity (see
+        #: ``codegen.may_hold_infinity``): rules then leave out their guards against one
+        self.finite_only = False
 
     def local_names(self, names: NameGen) -> NameGen:
         """A copy of ``names`` for a function of this module: its fresh names and the

@@ -1165,6 +1165,12 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
     pow_dx: set[str] = set()
 
     class Substitute(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            if (ns.finite_only and isinstance(node.func, ast.Name) and len(node.args) == 1
+                    and free.get(node.func.id) is kernels.finite_or_zero):
+                return self.visit(node.args[0])  # no infinity to guard against
+            return self.generic_visit(node)
+
         def visit_Name(self, node: ast.Name) -> ast.expr:
             if node.id in subst:
                 return copy_tree(subst[node.id])
