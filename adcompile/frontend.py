@@ -689,9 +689,10 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
     item per iteration; ``continue`` and ``break`` may skip it) or in the body of one inner
     for loop over a range whose bounds the outer body does not assign (``for j in
     range(i + 1, n)``: a loop over the outer range before it adds up the inner trip counts
-    into ``n_3``), and
-    after the loop only ``np.array(L)`` (``np.asarray``, ``np.stack``), ``len(L)``,
-    ``sum(L)``, ``np.sum(L)``, ``np.mean(L)``.  Anything else keeps the list, which the
+    into ``n_3``), and after the loop (up to a statement that binds ``L`` again, as
+    ``L = np.array(L)``) only ``np.array(L)`` (``np.asarray``, ``np.stack``), ``len(L)``,
+    ``sum(L)``, ``np.sum(L)``, ``np.mean(L)``, ``rows.append(L)`` (a list of lists: ``L``
+    is a row of the outer list, rewritten after it).  Anything else keeps the list, which the
     subset check refuses.  Items are numbers or arrays of one shape (``rows_for``).  When
     no item is appended, ``rows_5`` is never assigned: Numba gives such a variable its
     null value, an empty array, which is what ``np.array([])`` reads as here."""
@@ -705,6 +706,10 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         func = node.func
         if isinstance(func, ast.Name) and func.id not in info.func.__globals__:
             return _LIST_READS.get(("", func.id))
+        if (isinstance(func, ast.Attribute) and func.attr == "append"
+                and isinstance(func.value, ast.Name) and func.value.id != name
+                and func.value.id not in numpy_names):
+            return "rows"  # rows.append(row): a list of lists, a row of the outer array
         if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                 and func.value.id in numpy_names):
             return _LIST_READS.get(("np", func.attr))
@@ -780,10 +785,16 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         if len(appended) != 1 or len(uses(holder.body, name)) != 1:
             return False
         after = stmts[loop_at + 1:]
-        reads = [n for stmt in after for n in ast.walk(stmt)
+        counted = after
+        cut = next((j for j, st in enumerate(after) if isinstance(st, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in st.targets)), None)
+        if cut is not None:  # K = np.array(K): the name is the array from there on
+            after = after[:cut + 1]
+            counted = [*after[:cut], ast.Expr(value=after[cut].value)]
+        reads = [n for stmt in counted for n in ast.walk(stmt)
                  if read_kind(n, name) is not None]
-        if len(reads) != len(uses(after, name)) or any(
-                isinstance(n, (ast.FunctionDef, ast.Lambda)) for stmt in after
+        if len(reads) != len(uses(counted, name)) or any(
+                isinstance(n, (ast.FunctionDef, ast.Lambda)) for stmt in counted
                 for n in ast.walk(stmt)):
             return False
         k, n, item, rows = fresh("k"), fresh("n"), fresh("item"), fresh("rows")
@@ -830,6 +841,9 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
                         args=[copy.deepcopy(filled)],
                         keywords=[ast.keyword(arg="axis", value=ast.Constant(value=0))]
                         if kind == "sum" else [])
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "append":
+                    node.args[0] = ast.copy_location(new, node)  # the item appended
+                    continue
                 _replace(stmt, node, ast.copy_location(new, node))
         for stmt in head:
             ast.copy_location(stmt, where)
