@@ -1411,13 +1411,30 @@ for {q} in {loop}:
         ``continue`` may skip it; numbers or vectors), or per iteration of an inner loop over
         a range whose bounds the outer body does not assign (pairs ``j > q``), read after the
         loop only whole (``np.array``, ``np.asarray``, ``np.stack``, ``len``, ``sum``,
-        ``np.sum``, ``np.mean``); or ``np.array([e for t in it])`` with one ``for`` and no
-        ``if``, over an array's items or a range."""
+        ``np.sum``, ``np.mean``); a list of lists (``row = []`` filled in an inner loop,
+        ``L.append(row)``), rebound to its array (``L = np.array(L)``) or read whole; or
+        ``np.array([e for t in it])`` with one ``for`` and no ``if``, over an array's items
+        or a range."""
         self.features.add("list")
         name, lst, q, j = self.name("r"), self.name("L"), self.name("q"), self.name("j")
         v, _ = self.operand_vector()
         s = self.bounded_scalar()
-        form = self.choice(["numbers", "vectors", "pairs", "comprehension"])
+        form = self.choice(["numbers", "vectors", "pairs", "comprehension", "rows"])
+        if form == "rows":  # a list of lists, rebound to its array or read whole
+            self.features.add("list-of-lists")
+            row = self.name("row")
+            self.emit_lines(indent, f"""{lst} = []
+for {q} in range(3):
+    {row} = []
+    for {j} in {self.choice(["range(2)", "range(1, 3)"])}:
+        {row}.append(math.sin({v}[({q} + {j}) % 3] * {s}) + 0.25 * {j})
+    {lst}.append({row})""")
+            if self.flip():
+                self.emit(indent, f"{lst} = np.array({lst})")
+                self.emit(indent, f"{name} = np.sum({lst} ** 2) + {lst}[0, 1]")
+            else:
+                self.emit(indent, f"{name} = np.sum(np.array({lst}) ** 2) + len({lst})")
+            return self.finish(indent, name, 6 * 1.5 ** 2 + 3)
         if form == "comprehension":
             self.features.add("list-comprehension")
             made = self.choice([f"np.array([math.sin(t * {s}) + t for t in {v}])",
