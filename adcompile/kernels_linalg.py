@@ -408,3 +408,73 @@ def eigenvectors(a):
     """``np.linalg.eigh(a)[1]``: the eigenvectors of the symmetric matrix whose lower
     triangle is that of ``a`` (no derivative: the eigenvalues have one, ``eigvalsh``)."""
     return np.linalg.eigh(np.asarray(a, dtype=np.float64))[1]
+
+
+# -- the QR factors (reduced, of a matrix with at least as many rows as columns) ------------
+
+
+@njit(cache=True)
+def qr_q(a):
+    """``np.linalg.qr(a)[0]``: the reduced ``Q``."""
+    return np.linalg.qr(np.asarray(a, dtype=np.float64))[0]
+
+
+@njit(cache=True)
+def qr_r(a):
+    """``np.linalg.qr(a)[1]``: the upper triangular ``R``."""
+    return np.linalg.qr(np.asarray(a, dtype=np.float64))[1]
+
+
+@njit(cache=True)
+def _qr_factors(a):
+    q, r = np.linalg.qr(np.asarray(a, dtype=np.float64))
+    return np.ascontiguousarray(q), np.ascontiguousarray(r)
+
+
+@njit(cache=True)
+def _qr_adjoint(g_q, g_r, a):
+    """The adjoint of ``A`` given those of ``Q`` and ``R``: ``(g_Q + Q sym(M)) R^-T`` with
+    ``M = R g_R^T - g_Q^T Q`` and ``sym`` the lower triangle and its mirror (full column
+    rank)."""
+    q, r = _qr_factors(a)
+    m = r @ np.ascontiguousarray(g_r.T) - np.ascontiguousarray(g_q.T) @ q
+    b = g_q + q @ _mirrored_lower(m)
+    return np.linalg.solve(r, np.ascontiguousarray(b.T)).T.copy()
+
+
+@njit(cache=True)
+def _qr_tangents(t, a):
+    """The tangents of ``Q`` and ``R`` for a tangent ``t`` of ``A``: with ``X = t R^-1`` and
+    ``C = Q^T X``, ``Omega`` the antisymmetric part made of the lower triangle of ``C``:
+    ``dQ = Q Omega + X - Q Q^T X``, ``dR = (C - Omega) R``."""
+    q, r = _qr_factors(a)
+    x = np.ascontiguousarray(np.linalg.solve(np.ascontiguousarray(r.T), np.ascontiguousarray(
+        np.asarray(t, dtype=np.float64).T)).T)
+    c = np.ascontiguousarray(q.T) @ x
+    lower = np.tril(c, -1)
+    omega = lower - lower.T
+    return q @ omega + x - q @ c, (c - omega) @ r
+
+
+@njit(cache=True)
+def qr_q_adjoint(g, a):
+    """The adjoint of ``A`` in ``Q = qr_q(A)``."""
+    return _qr_adjoint(np.asarray(g, dtype=np.float64), np.zeros((a.shape[1], a.shape[1])), a)
+
+
+@njit(cache=True)
+def qr_r_adjoint(g, a):
+    """The adjoint of ``A`` in ``R = qr_r(A)``."""
+    return _qr_adjoint(np.zeros(a.shape), np.asarray(g, dtype=np.float64), a)
+
+
+@njit(cache=True)
+def qr_q_tangent(t, a):
+    """The tangent of ``Q = qr_q(A)``."""
+    return _qr_tangents(t, a)[0]
+
+
+@njit(cache=True)
+def qr_r_tangent(t, a):
+    """The tangent of ``R = qr_r(A)``."""
+    return _qr_tangents(t, a)[1]

@@ -46,6 +46,8 @@ def cases(audit) -> list:
         Case(np.linalg.eigvalsh, 1, "{f}({0})", (m(_spread, (3, 3)),), "array"),
         Case(kl.singular_values, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
         Case(np.linalg.pinv, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
+        Case(kl.qr_q, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
+        Case(kl.qr_r, 1, "{f}({0})", (m(_invertible, (3, 3)),), "array"),
     ]
 
 

@@ -158,6 +158,18 @@ def pinv_squares(a):
     return np.sum(np.linalg.pinv(a) ** 2)
 
 
+def factors(a, s):
+    q, r = np.linalg.qr(a)
+    q2, r2 = np.linalg.qr(s)
+    return np.sum(np.sin(q) * a) + np.sum(np.abs(np.diag(r))) + np.sum(q2 * s) + np.sum(r2 ** 2)
+
+
+def test_qr_factors_of_tall_and_square_matrices():
+    args = (rng.normal(size=(4, 2)), well_apart())
+    agrees(factors, args, (0, 1), rtol=1e-5, atol=1e-6)
+    tangent_agrees(factors, args, (0, 1), rtol=1e-5, atol=1e-6)
+
+
 def powers(a, s):
     return (pinv_squares(a) + np.sum(np.sin(np.linalg.matrix_power(s, 3)))
             + np.sum(np.linalg.matrix_power(s, -2)) + np.sum(np.linalg.matrix_power(s, 0) * s)

@@ -42,6 +42,12 @@ from ..kernels_linalg import (
     pnorm,
     pnorm_kept,
     pnorm_weights,
+    qr_q,
+    qr_q_adjoint,
+    qr_q_tangent,
+    qr_r,
+    qr_r_adjoint,
+    qr_r_tangent,
     singular_values,
     singular_values_adjoint,
     singular_values_tangent,
@@ -180,6 +186,21 @@ def pinv_tangent(t, ans, a):
     return (-(ans @ t @ ans)
             + ans @ np.transpose(ans) @ np.transpose(t) @ (np.eye(a.shape[0]) - a @ ans)
             + (np.eye(a.shape[1]) - ans @ a) @ np.transpose(t) @ np.transpose(ans) @ ans)
+
+
+def _factor_rules(primal: Any, adjoint: Any, forward: Any) -> None:
+    """The rules of one factor of a factorization computed by a kernel: its adjoint and its
+    tangent kernels, each of the factor's adjoint (tangent) and the matrix."""
+    def factor_forward(t, ans, a):
+        return forward(t, a)
+
+    @derivative(primal, elementwise=False, forward=factor_forward)
+    def factor(g, ans, a):
+        return adjoint(g, a)
+
+
+_factor_rules(qr_q, qr_q_adjoint, qr_q_tangent)
+_factor_rules(qr_r, qr_r_adjoint, qr_r_tangent)
 
 
 # -- norms -------------------------------------------------------------------------------------
@@ -341,22 +362,40 @@ def svd(call: ast.Call, normalizer: Any) -> ast.expr:
     return ast.Call(func=normalizer.reference(singular_values), args=[args["a"]], keywords=[])
 
 
+def _matrix_with_default(call: ast.Call, normalizer: Any, option: str, default: str,
+                         unpacked: str) -> ast.Name:
+    """The matrix of a factorization called with ``option`` at its ``default`` (refused
+    otherwise), bound to a name."""
+    what = ast.unparse(call.func)
+    args = _arguments(call, normalizer, ["a", option], {})
+    if args["a"] is None or _literal(args[option], normalizer, default) != default:
+        raise normalizer.info.error(call, f"{what} is supported with its default "
+                                    f"{option}={default!r}", construct=what,
+                                    hint=f"{unpacked} = {what}(a)")
+    return _einsum.bound(normalizer, args["a"], "a")
+
+
 @rewrite(np.linalg.eigh, gives_tuple=True)
 def eigh(call: ast.Call, normalizer: Any) -> ast.expr:
     """``w, v = np.linalg.eigh(a)``: ``(np.linalg.eigvalsh(a), eigenvectors(a))``; the
     eigenvalues are differentiated, the eigenvectors have no rule (an active use of them is
     refused, naming ``eigenvectors``)."""
-    args = _arguments(call, normalizer, ["a", "UPLO"], {})
-    if args["a"] is None or _literal(args["UPLO"], normalizer, "L") != "L":
-        raise normalizer.info.error(call, "np.linalg.eigh is supported with its default "
-                                    "UPLO='L'", construct="np.linalg.eigh",
-                                    hint="w, v = np.linalg.eigh(a)")
-    a = _einsum.bound(normalizer, args["a"], "a")
+    a = _matrix_with_default(call, normalizer, "UPLO", "L", "w, v")
     values = ast.Call(func=ast.Attribute(value=normalizer.numpy_function("linalg"),
                                          attr="eigvalsh", ctx=ast.Load()), args=[a],
                       keywords=[])
     vectors = ast.Call(func=normalizer.reference(eigenvectors), args=[a], keywords=[])
     return ast.Tuple(elts=[values, vectors], ctx=ast.Load())
+
+
+@rewrite(np.linalg.qr, gives_tuple=True)
+def qr(call: ast.Call, normalizer: Any) -> ast.expr:
+    """``q, r = np.linalg.qr(a)`` (mode 'reduced', the default): ``(qr_q(a), qr_r(a))``,
+    each factor with its rules (``a`` of full column rank, at least as many rows as
+    columns)."""
+    a = _matrix_with_default(call, normalizer, "mode", "reduced", "q, r")
+    return ast.Tuple(elts=[ast.Call(func=normalizer.reference(factor), args=[a], keywords=[])
+                           for factor in (qr_q, qr_r)], ctx=ast.Load())
 
 
 @rewrite(np.linalg.multi_dot)
