@@ -775,6 +775,15 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         if loop_at is None:
             return False
         loop = stmts[loop_at]
+        if isinstance(loop, ast.While) and any(appends(st, name) is not None
+                                               for st in loop.body):
+            test = ast.unparse(loop.test)
+            raise info.error(loop, f"the list '{name}' is appended to in a while loop, "
+                             "whose number of items is not known before it runs",
+                             construct="a list",
+                             hint=f"write the loop as a for loop over a range with a break: "
+                             f"for step in range(max_steps): if not ({test}): break; ... "
+                             f"{name}.append(...) (one item per iteration)")
         bounds = _range_args(loop.iter) if isinstance(loop, ast.For) else None
         if bounds is None or loop.orelse or not isinstance(loop.target, ast.Name):
             return False

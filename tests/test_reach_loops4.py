@@ -1407,6 +1407,27 @@ def test_a_list_of_lists_is_a_matrix():
     agrees(kernel_rows, (N(3), N(2), 0.7), (0, 1, 2))
 
 
+def list_append_for_break(a):
+    xs = []
+    x = a
+    for _ in range(100):  # the form the refusal of list_append_while names
+        if not (x < 4.0):
+            break
+        x = x * 1.5 + 0.1
+        xs.append(x)
+    return np.sum(np.array(xs) ** 2)
+
+
+def test_a_list_appended_to_in_a_while_loop_names_the_for_loop_that_works():
+    # was refused as 'a list is not supported' at xs = [], with a hint about for loops that
+    # did not say how to write this one
+    with pytest.raises(adc.AdcompileError, match="appended to in a while loop") as info:
+        adc.grad(list_append_while)(0.7)
+    assert "for step in range(max_steps): if not (x < 4.0): break" in str(info.value)
+    agrees(list_append_for_break, (0.7,), 0)
+    agrees(list_append_for_break, (4.5,), 0)  # no item
+
+
 # ---------------------------------------------------------------- the sweep
 
 #: (program, its arguments, wrt)
@@ -1510,8 +1531,8 @@ PROGRAMS = [
 #: programs still refused: what the message names (the construct and its line), and the
 #: form that works, which its hint gives
 REFUSED = {
-    "list_append_while": ("a list is not supported", "xs = []",
-                          "one L.append(e) per iteration of a for loop over a range"),
+    "list_append_while": ("the list 'xs' is appended to in a while loop", "while x < 4.0:",
+                          "for step in range(max_steps): if not (x < 4.0): break"),
 }
 
 
