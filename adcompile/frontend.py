@@ -1049,7 +1049,10 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
                body: list[ast.stmt]) -> None:
     """Check ``node`` itself (not its children)."""
     if isinstance(node, ast.Call):  # np.array([a, b]): a list display passed to a call
-        node.args = [_as_tuple(a) if isinstance(a, ast.List) else a for a in node.args]
+        arrays = _array_positions(info, node)
+        node.args = [_array_display(a, node.func) if isinstance(a, ast.List) and k in arrays
+                     else _as_tuple(a) if isinstance(a, ast.List) else a
+                     for k, a in enumerate(node.args)]
     if isinstance(node, ast.For) and isinstance(node.iter, ast.List):  # for v in [a, b]
         node.iter = _as_tuple(node.iter)
     if isinstance(node, (ast.Expr, ast.Assign)) and _is_print(info, node.value):
@@ -1369,6 +1372,36 @@ def _reads_options(target: Any) -> bool:
 
     return target is not None and (rules.rewriter_of(target) is not None
                                    or rules.composite_of(target) is not None)
+
+
+#: NumPy functions whose first (or first two) positional arguments are arrays: a list display
+#: there is the array it makes (ufuncs: every argument)
+_ARRAY_FIRST = ("diag", "sum", "mean", "prod", "max", "min", "amax", "amin", "cumsum",
+                "cumprod", "sort", "flip", "diff", "trace", "ptp", "std", "var", "median",
+                "average", "clip", "ravel", "transpose", "abs")
+_ARRAY_PAIR = ("dot", "outer", "inner", "vdot", "kron", "cross", "matmul")
+
+
+def _array_positions(info: FunctionInfo, call: ast.Call) -> range:
+    """The positions of ``call``'s arguments that NumPy reads as arrays (``np.diag([1.0,
+    2.0])``, ``np.exp([a, b])``), for a call written ``np.<name>(...)``."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            and _early_resolve(info, func.value) is numpy):
+        return range(0)
+    target = getattr(numpy, func.attr, None)
+    if isinstance(target, numpy.ufunc):
+        return range(len(call.args))
+    if func.attr in _ARRAY_PAIR:
+        return range(2)
+    return range(1) if func.attr in _ARRAY_FIRST else range(0)
+
+
+def _array_display(display: ast.List, func: ast.Attribute) -> ast.Call:
+    """A list display that a NumPy function reads as an array: ``np.array(...)`` of it."""
+    made = ast.Call(func=ast.Attribute(value=copy.deepcopy(func.value), attr="array",
+                                       ctx=ast.Load()), args=[_as_tuple(display)], keywords=[])
+    return ast.copy_location(made, display)
 
 
 def _as_tuple(display: ast.List) -> ast.Tuple:

@@ -372,3 +372,16 @@ def test_list_comprehension_used_as_a_list_is_refused():
         assert "list" in str(err).splitlines()[0]
     else:
         raise AssertionError("a list indexed as a list was accepted")
+
+
+# -- a list display of numbers read as an array by a NumPy function -------------------------
+
+def listed(x):
+    # each was a Numba typing error: the display reached NumPy as a tuple
+    return (np.sum(np.diag([1.0, 3.0]) @ x) + np.sum(np.exp([x[0], x[1]]))
+            + np.sum([x[0], x[1] ** 2]) + np.dot([1.0, 2.0], x)
+            + np.sum(np.maximum([x[0], 0.5], 0.0)) + np.max([x[0] * 2.0, x[1]]))
+
+
+def test_list_displays_passed_where_numpy_reads_an_array():
+    agrees(listed, (np.array([0.3, -0.4]),), 0)
