@@ -23,7 +23,15 @@ from numpy import arctan2, tanh
 import adcompile as adc
 from adcompile import kernels_fastmath as fm
 from adcompile import rules
-from adcompile.kernels import as_float, log_or_zero, pow_dx, power, ratio_or_zero, snapshot
+from adcompile.kernels import (
+    as_float,
+    finite_or_zero,
+    log_or_zero,
+    pow_dx,
+    power,
+    ratio_or_zero,
+    snapshot,
+)
 
 #: A module-level float constant, read by differentiated code.
 SCALE = 1.75
@@ -40,6 +48,10 @@ def kernel_pow_dx(x, y):
 
 def kernel_log_or_zero(x):
     return log_or_zero(x)
+
+
+def kernel_finite_or_zero(x):
+    return finite_or_zero(x)
 
 
 def kernel_ratio_or_zero(a, b):
@@ -531,6 +543,7 @@ CASES = [
     # the helpers that forward-mode code calls (their rules serve second derivatives)
     (kernel_pow_dx, POSITIVE_BASE),
     (kernel_log_or_zero, POSITIVE),
+    (kernel_finite_or_zero, REALS),
     (kernel_ratio_or_zero, PLANE),
     (kernel_fastmath, POSITIVE),
     (math_exp, EXPONENT_ARGS),
