@@ -3,7 +3,7 @@
 Run from the repository root (a few minutes on 2 cores, most of it compiling; ``--quick`` for
 fewer repeats, ``--source`` to print the generated gradients being measured):
 
-    python benchmarks/loops.py [--quick] [--source]
+    python benchmarks/loops.py [--quick] [--source] [--no-jax]
 
 Three losses whose loops write into arrays, each written the natural way for Python loops:
 
@@ -27,8 +27,11 @@ What it measures, every figure a ratio taken in this one run (performance.md):
    formulation of the same loss under ``jax.jit(jax.grad(...))`` with float64 enabled
    (soft-DTW: ``lax.scan`` over the anti-diagonals of R, each one vectorised; heat:
    ``lax.fori_loop`` over the steps, each step vectorised; N-body: ``lax.fori_loop`` over the
-   steps, the forces of all pairs vectorised).  The table shows medians over rounds; a ratio
-   is the median over rounds of the per-round ratio.
+   steps, the forces of all pairs vectorised).  JAX is timed in rounds of its own after the
+   others: XLA's thread pool keeps spinning after each call and slowed whichever candidate was
+   timed next on two cores.  The table shows medians over rounds; a ratio between adcompile's
+   candidates is the median over rounds of the per-round ratio, the ratio to JAX the ratio of
+   the medians.  ``--no-jax`` leaves JAX out.
 2. Bar: generated gradient <= 3 x forward (performance.md, loops that write arrays).
    Reported beside it: generated / hand-written, adcompile / JAX gradient, and the bytes of
    tape of one gradient call.
@@ -516,9 +519,12 @@ def bench(w: Workload, repeats: int, source: bool, use_jax: bool) -> dict[str, f
     runs = {"forward: adc.forward": lambda: forward(*args),
             "gradient: adc.grad": lambda: dloss(*args),
             "gradient: hand-written, njit": lambda: w.hand(*args)}
-    if jax_grad is not None:
-        runs["gradient: JAX jit(grad)"] = lambda: jax_grad(*args)
     samples = interleaved(runs, repeats)
+    if jax_grad is not None:
+        # timed on its own, after the others: XLA's thread pool keeps spinning for a while after
+        # each call and would slow whichever contender ran next on the two cores
+        samples.update(interleaved({"gradient: JAX jit(grad)": lambda: jax_grad(*args)},
+                                   repeats))
     fwd = float(np.median(samples["forward: adc.forward"]))
     print(f"\n  {'what':<32} {'ms/call':>9} {'x forward':>10}")
     for row, s in samples.items():
@@ -529,7 +535,7 @@ def bench(w: Workload, repeats: int, source: bool, use_jax: bool) -> dict[str, f
     gen_s = samples["gradient: adc.grad"]
     result = {"grad/forward": ratio(gen_s, samples["forward: adc.forward"]),
               "grad/hand": ratio(gen_s, samples["gradient: hand-written, njit"]),
-              "grad/jax": (ratio(gen_s, samples["gradient: JAX jit(grad)"])
+              "grad/jax": (float(np.median(gen_s) / np.median(samples["gradient: JAX jit(grad)"]))
                            if jax_grad is not None else math.nan),
               "tape MB": dloss.tape_bytes(*args) / 1e6,
               "grad ms": float(np.median(gen_s)) * 1e3,
@@ -563,16 +569,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--source", action="store_true",
                         help="also print the generated gradients' source")
+    parser.add_argument("--no-jax", action="store_true", help="leave JAX out even if installed")
     opts = parser.parse_args()
     repeats = 5 if opts.quick else 21
-    use_jax = installed("jax")
+    use_jax = installed("jax") and not opts.no_jax
 
     print("loops that write arrays inside nested loops; ratios: median over rounds of the "
           "per-round ratio")
     print(f"ms per call: median of {repeats} rounds after warm-up, each round timing a batch of "
           f"calls of every candidate, back to back;\nnumba {numba.__version__}, numpy "
           f"{np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} cores"
-          + ("" if use_jax else "; JAX not installed: its columns are skipped (nan)") + "\n")
+          + ("" if use_jax else "; JAX left out: its columns are skipped (nan)") + "\n")
     results = {name: bench(w, repeats, opts.source, use_jax) for name, w in WORKLOADS.items()}
     summary(results)
 
