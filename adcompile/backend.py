@@ -7,6 +7,7 @@ code alike, and a fresh process loads the machine code instead of compiling agai
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import linecache
 import math
@@ -14,15 +15,18 @@ import re
 import sys
 import types
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
 from numba.core import errors as numba_errors
 from numba.core import types as nbtypes
 from numba.core.caching import FunctionCache, NullCache
 from numba.core.compiler import CompilerBase, DefaultPassBuilder, Flags, compile_extra
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.registry import CPUDispatcher
 from numba.core.typed_passes import NopythonTypeInference
@@ -35,6 +39,31 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _DOT = re.compile(r"dot\(.*?array\(\w+, ([3-9])d")
 _MATH = re.compile(r"<built-in function (\w+)>\) found for signature: >>> \w+\([^)]*array\(")
 _UNIFY = re.compile(r"Cannot unify (array\([^)]*\)|\w+) and (array\([^)]*\)|\w+) for '([^']+)'")
+
+
+_ORDERED: list[int] = [0]
+
+
+@contextlib.contextmanager
+def ordered_reductions() -> Iterator[None]:
+    """LLVM's loop vectorizer allowed to vectorize a loop that sums floats *in order*
+    (``-force-ordered-reductions``): the terms are computed in vector registers and added to
+    the sum one after the other, as written, so the result is the same to the bit.  Without
+    it, on x86, a loop such as ``s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + ...`` runs one
+    scalar iteration at a time, and forward mode, which carries a tangent sum beside the sum,
+    pays for all its arithmetic instead of overlapping it with the sum's additions (a
+    Rosenbrock jvp 1.77 → 1.21 times the forward).  The option is LLVM's, for the whole
+    process, so it is on only while a generated function compiles (reentrant; under Numba's
+    compiler lock)."""
+    _ORDERED[0] += 1
+    if _ORDERED[0] == 1:
+        llvm.set_option("", "-force-ordered-reductions=true")
+    try:
+        yield
+    finally:
+        _ORDERED[0] -= 1
+        if _ORDERED[0] == 0:
+            llvm.set_option("", "-force-ordered-reductions=false")
 
 
 class CompiledFunction(CPUDispatcher):
@@ -137,6 +166,12 @@ class CompiledFunction(CPUDispatcher):
             shapes = ", ".join(_describe(a) for a in args)
             raise type(exc)(f"{exc} (in {self.__name__}(), generated from "
                             f"{self.user_function}, called with {shapes})") from None
+
+    def compile(self, sig: Any) -> Any:
+        """Numba's compilation, with loops that add floats up in order vectorizable
+        (:func:`ordered_reductions`), for a call from Python or from ``@numba.njit`` code."""
+        with global_compiler_lock, ordered_reductions():
+            return super().compile(sig)
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
         for position, a in enumerate(args):

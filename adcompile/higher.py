@@ -117,6 +117,14 @@ def _shapes(value: Any) -> list[tuple[int, ...]]:
     return [np.shape(value)]
 
 
+def _same_shape(given: Any, value: Any) -> bool:
+    """Whether ``given`` is surely of ``value``'s shape, cheaply: two arrays of one shape or
+    two floats (the common call, checked without :func:`_shapes`)."""
+    if type(given) is np.ndarray and type(value) is np.ndarray:
+        return given.shape == value.shape
+    return type(given) is float and type(value) is float
+
+
 def _shape_text(shapes: list[tuple[int, ...]]) -> str:
     if len(shapes) == 1:
         return "a number" if shapes[0] == () else f"an array of shape {shapes[0]}"
@@ -157,6 +165,8 @@ def _vectors_guard(info: FunctionInfo, names: list[str], what: str) -> Callable:
         if not kws:
             check_count(info, args, names, what)
             for name, p, given in zip(names, positions, args[n:], strict=True):
+                if _same_shape(given, args[p]):
+                    continue
                 got, want = _shapes(given), _shapes(args[p])
                 if len(got) == len(want) and got != want:
                     raise info.error(
