@@ -208,6 +208,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     if prepare is not None:
         info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
+    _loop_else_as_flags(info)
     _plain_zeros(info)
     helpers = scopes.extract(info.tree, info.error)
     locals_ = {name: _helper_info(info, helper) for name, helper in helpers.items()}
@@ -1413,12 +1414,10 @@ def _as_tuple(display: ast.List) -> ast.Tuple:
 
 def _check_structure(info: FunctionInfo, node: ast.AST) -> None:
     """Loops over what :mod:`adcompile.desugar` lowers to ``range`` (arrays, tuples, ``zip``,
-    ``enumerate``, ``reversed``), no ``else`` on loops."""
+    ``enumerate``, ``reversed``); a loop's ``else`` is a flag by then
+    (``_loop_else_as_flags``)."""
     if isinstance(node, ast.For):
         _check_loop(info, node, node.iter, node.target)
-    if isinstance(node, (ast.For, ast.While)) and node.orelse:
-        raise info.error(node.orelse[0], "'else' on a loop is not supported",
-                         construct="a loop else clause", hint="use a flag set before 'break'")
 
 
 def _builtin(info: FunctionInfo, node: ast.expr) -> Any:
@@ -1784,6 +1783,74 @@ def _plain_zeros(info: FunctionInfo) -> None:
             if block and not kept:
                 kept = [ast.copy_location(ast.Pass(), block[0])]
             block[:] = kept
+
+
+def _loop_else_as_flags(info: FunctionInfo) -> None:
+    """``for ...: ... break ... else: E`` (a ``while`` loop too) is ``broke_1 = False``, the
+    loop with ``broke_1 = True`` before each of its own ``break`` statements, then
+    ``if not broke_1: E``: the ``else`` runs when the loop ends without ``break``.  A loop
+    without ``break`` runs its ``else`` after it, always."""
+    loops = [n for n in ast.walk(info.tree) if isinstance(n, (ast.For, ast.While)) and n.orelse]
+    if not loops:
+        return
+    fresh = _fresh_names(info)
+
+    def flagged(stmts: list[ast.stmt], flag: str) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Break):
+                out.append(ast.copy_location(ast.Assign(
+                    targets=[ast.Name(id=flag, ctx=ast.Store())], value=ast.Constant(True)), stmt))
+            elif not isinstance(stmt, (ast.For, ast.While, ast.FunctionDef)):
+                for part, inner in _inner_blocks(stmt):
+                    setattr(stmt, part, flagged(inner, flag))
+            out.append(stmt)
+        return out
+
+    def block(stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            for part, inner in _inner_blocks(stmt):
+                setattr(stmt, part, block(inner))
+            if not (isinstance(stmt, (ast.For, ast.While)) and stmt.orelse):
+                out.append(stmt)
+                continue
+            orelse, stmt.orelse = stmt.orelse, []
+            if not any(isinstance(n, ast.Break) for n in _own_statements(stmt.body)):
+                out += [stmt, *orelse]
+                continue
+            flag = fresh("broke")
+            stmt.body = flagged(stmt.body, flag)
+            out += [ast.copy_location(ast.Assign(targets=[ast.Name(id=flag, ctx=ast.Store())],
+                                                 value=ast.Constant(False)), stmt),
+                    stmt,
+                    ast.copy_location(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=_load(flag)),
+                                             body=orelse, orelse=[]), orelse[0])]
+        return out
+
+    info.tree.body = block(info.tree.body)
+    ast.fix_missing_locations(info.tree)
+
+
+def _own_statements(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a loop's body outside the loops (and functions) nested in it."""
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        out.append(stmt)
+        if not isinstance(stmt, (ast.For, ast.While, ast.FunctionDef)):
+            for _, inner in _inner_blocks(stmt):
+                out += _own_statements(inner)
+    return out
+
+
+def _inner_blocks(stmt: ast.stmt) -> list[tuple[str, list[ast.stmt]]]:
+    """The statement lists ``stmt`` holds (``body``, ``orelse``, ``finalbody``), by field."""
+    out = []
+    for part in ("body", "orelse", "finalbody"):
+        inner = getattr(stmt, part, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+            out.append((part, inner))
+    return out
 
 
 def _drop_no_ops(tree: ast.AST) -> None:

@@ -103,7 +103,7 @@ def for_else(x, n):
         if s < 0.1:
             break
     else:
-        s = s + 1.0  # no-for-else
+        s = s + 1.0
     return s
 
 
@@ -112,7 +112,7 @@ def while_else(x):
     while s > 0.1:
         s = s * 0.5
     else:
-        s = s + 1.0  # no-while-else
+        s = s + 1.0
     return s
 
 
@@ -207,8 +207,6 @@ MATRIX = np.arange(6.0).reshape(2, 3)
 LOCATED = [
     (loop_over_zip, (ARRAY, ARRAY), "no-loop-zip", "zip"),
     (loop_over_keyword_range, (1.5, 3), "no-loop-range-keyword", "range(n, stop"),
-    (for_else, (1.5, 3), "no-for-else", "else"),
-    (while_else, (1.5,), "no-while-else", "else"),
     (make_counter(), (1.5,), "no-nonlocal", "nonlocal"),
     (generator, (1.5,), "no-generator", "yield"),
     (generator_expression, (1.5, 3), "no-generator-expression", "generator expression"),
@@ -232,9 +230,11 @@ def test_loops_over_an_array_enumerate_and_reversed_are_differentiated():
     assert adc.grad(loop_over_tuple)(1.5) == pytest.approx(0.75)  # a module-level tuple
 
 
-def test_loop_else_suggests_a_flag():
-    for f, args in ((for_else, (1.5, 3)), (while_else, (1.5,))):
-        assert "flag" in compile_error(f, args).hint
+def test_loop_else_runs_when_the_loop_ends_without_break():
+    # once refused ("'else' on a loop"): the else block is guarded by a flag set at break
+    assert adc.grad(for_else)(1.5, 3) == pytest.approx(0.125)  # no break: s = x / 8 + 1
+    assert adc.grad(for_else)(0.5, 3) == pytest.approx(0.125)  # break at 0.0625: x / 8
+    assert adc.grad(while_else)(0.15) == pytest.approx(0.5)  # one halving, then + 1
 
 
 @pytest.mark.parametrize("f, args, name", [
@@ -298,6 +298,6 @@ def test_recursion_is_rejected_when_the_gradient_is_built():
 
 
 def test_loop_errors_are_raised_when_the_gradient_is_built():
-    for f in (loop_over_keyword_range, for_else, while_else, stores_into_parameter):
+    for f in (loop_over_keyword_range, stores_into_parameter):
         with pytest.raises(adc.AdcompileError):
             adc.grad(f)
