@@ -886,7 +886,8 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
 
 def _filled_lists_as_arrays(info: FunctionInfo) -> None:
     """``L = [0.0] * n`` (``n * [c]``, ``c`` a float literal, ``-c``, ``np.inf``,
-    ``float('inf')``) is ``L = np.full(n, c)`` when ``L`` is assigned only there and used
+    ``float('inf')``) is ``L = np.full(n, c)`` when ``L`` is assigned only such lists (or
+    another such list: ``prev = cur``, ``prev, cur = cur, prev``) and used
     only as a list of numbers and an array of them behave alike: elements read and written
     by a number index (``L[i] = ...``, ``L[i] += ...``, ``L[-1]``), ``len(L)``, a loop or a
     comprehension over it, and a call with ``L`` alone (``sum(L)``, ``np.array(L)``).  An
@@ -928,21 +929,42 @@ def _filled_lists_as_arrays(info: FunctionInfo) -> None:
                      or isinstance(parent.func, ast.Name) and parent.func.id in (
                          "len", "sum", "max", "min")))
 
+    def handed_on(use: ast.Name, lists: set[str]) -> bool:
+        """``use`` is a side of ``prev = cur`` or ``prev, cur = cur, prev`` between lists."""
+        parent = parents.get(id(use))
+        if isinstance(parent, ast.Tuple):
+            parent = parents.get(id(parent))
+        if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1):
+            return False
+        sides = [parent.targets[0], parent.value]
+        if all(isinstance(side, ast.Tuple) for side in sides):
+            sides = [e for side in sides for e in side.elts]
+        return all(isinstance(side, ast.Name) and side.id in lists for side in sides)
+
     numpy_names = sorted(name for name, value in info.func.__globals__.items()
                          if value is numpy)
+    made: dict[int, tuple[ast.Assign, tuple[ast.expr, ast.expr]]] = {}
     for stmt in ast.walk(info.tree):
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
-            continue
-        made = filled(stmt.value)
-        name = stmt.targets[0].id
-        uses = [n for n in names if n.id == name and n is not stmt.targets[0]]
-        if made is None or not numpy_names or name in info.params or not all(
-                isinstance(n.ctx, ast.Load) and array_like(n) for n in uses):
+        fill = filled(stmt.value) if isinstance(stmt, ast.Assign) else None
+        if fill and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            made[id(stmt.targets[0])] = (stmt, fill)
+    lists = {made_stmt.targets[0].id for made_stmt, _ in made.values()} - set(info.params)
+    if not numpy_names:
+        return
+    changed = True
+    while changed:  # lists handed on to lists (a row of a DP kept as prev = cur) stay lists
+        changed = False
+        for name in sorted(lists):
+            if not all(id(n) in made or isinstance(n.ctx, ast.Load) and array_like(n)
+                       or handed_on(n, lists) for n in names if n.id == name):
+                lists.discard(name)
+                changed = True
+    for stmt, (item, count) in made.values():
+        if stmt.targets[0].id not in lists:
             continue
         full = ast.Attribute(value=_load(numpy_names[0]), attr="full", ctx=ast.Load())
-        stmt.value = ast.copy_location(ast.Call(func=full, args=[made[1], made[0]],
-                                                keywords=[]), stmt.value)
+        stmt.value = ast.copy_location(ast.Call(func=full, args=[count, item], keywords=[]),
+                                       stmt.value)
         ast.fix_missing_locations(stmt)
 
 
