@@ -42,6 +42,7 @@ from .analyze import (
     has_stores,
     is_store,
     operands,
+    ranks_shown_by_tests,
     target_name,
 )
 from .calls import is_user_function
@@ -68,7 +69,7 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     stmts = [s for s in assignments(norm.stmts) if not is_store(s)]
     for stmt in stmts:
         out.setdefault(target_name(stmt), {target_name(stmt)})
-    ranks = _known_ranks(info, stmts)
+    ranks = _known_ranks(info, stmts, norm.stmts)
     changed = True
     while changed:
         changed = False
@@ -82,9 +83,11 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     return out
 
 
-def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
+def _known_ranks(info: object, stmts: list[ast.Assign], body: list[ast.stmt] | None = None
+                 ) -> dict[str, int]:
     """Ranks known for sure: arrays made with a literal shape (``np.zeros((3, 2))``), and
-    their copies under other versions (a name assigned anything else has no known rank)."""
+    their copies under other versions (a name assigned anything else has no known rank);
+    with the whole ``body``, also the ranks its tests show (``ranks_shown_by_tests``)."""
     made: dict[str, int] = {}
     other: set[str] = set()
     copies: list[tuple[str, str]] = []
@@ -115,7 +118,8 @@ def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
             elif target not in made:
                 made[target] = made[source]
                 changed = True
-    return {n: r for n, r in made.items() if n not in other}
+    shown = ranks_shown_by_tests(body) if body is not None else {}
+    return {**shown, **{n: r for n, r in made.items() if n not in other}}
 
 
 def _viewed(info: object, value: ast.expr, ranks: dict[str, int]) -> list[str]:
@@ -349,7 +353,8 @@ def sharing(norm: Normalized, owners: dict[str, set[str]] | None = None,
     stmts = list(assignments(norm.stmts)) if stmts is None else stmts
     owners = roots(norm) if owners is None else owners
     analysis = _Sharing(norm, array_like(norm, stmts),
-                        _known_ranks(norm.info, [s for s in stmts if not is_store(s)]), owners)
+                        _known_ranks(norm.info, [s for s in stmts if not is_store(s)], norm.stmts),
+                        owners)
     analysis.block(norm.stmts, _State())
     return analysis.changes
 

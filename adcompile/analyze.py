@@ -217,7 +217,7 @@ def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] =
                          if not _new_axis(p) and not _ellipsis(p)]
                 depth[node.value.id] = max(depth.get(node.value.id, 0), len(parts))
                 arrays.add(node.value.id)
-    ranks = _known_ranks(info, stmts)
+    ranks = {**ranks_shown_by_tests(norm.stmts), **_known_ranks(info, stmts)}
     for name, rank in ranks.items():  # arrays made with a literal shape: np.zeros((3, 2))
         depth[name] = max(depth.get(name, 0), rank)
     for stmt in stmts:  # a store of fewer indices than the rank writes a row: an array
@@ -333,6 +333,56 @@ _ARRAY_KERNELS = {"reshape", "sum_along", "mean_along", "max_along", "min_along"
                   "reduce_adjoint", "unbroadcast", "matmul_left", "matmul_right",
                   "untranspose", "reduce_to", "fresh_copy", "stored_adjoint",
                   "fresh_tangent", "broadcast_tangent", "stored_tangent"}
+
+
+def ranks_shown_by_tests(body: list[ast.stmt]) -> dict[str, int]:
+    """Ranks the code shows where no shape does: an element compared in an ``if`` or
+    ``while`` test (``if y[j] > y[j + 1]:``, ``while j >= 0 and y[j] > key:`` with
+    ``key = y[i]``) is a number, since a row has no truth value, so ``y`` has as many axes as
+    the element takes integer indices; and so has every name ``y`` is copied to or from
+    (Numba gives them one type).  A copy of a parameter (``y = x.copy()``) sorted in place is
+    then known to be a vector, whose elements are numbers, not views."""
+    stmts = [s for s in assignments(body) if not is_store(s)]
+    tested = {n.test.id for s in body for n in ast.walk(s)
+              if isinstance(n, (ast.If, ast.While)) and isinstance(n.test, ast.Name)}
+    grown = True
+    while grown:  # t = t5 or t = not t5 feeding a test is a test too
+        grown = False
+        for stmt in stmts:
+            value = stmt.value.operand if isinstance(stmt.value, ast.UnaryOp) and isinstance(
+                stmt.value.op, ast.Not) else stmt.value
+            if (target_name(stmt) in tested and isinstance(value, ast.Name)
+                    and value.id not in tested):
+                tested.add(value.id)
+                grown = True
+    numbers = {a.id for s in stmts if target_name(s) in tested and isinstance(s.value, ast.Compare)
+               for a in [s.value.left, *s.value.comparators] if isinstance(a, ast.Name)}
+    tuples = {target_name(s) for s in stmts if isinstance(s.value, ast.Tuple)}
+    shown: dict[str, set[int]] = {}
+    links: dict[str, set[str]] = {}
+    for stmt in stmts:
+        target, value = target_name(stmt), stmt.value
+        if isinstance(value, ast.Name):
+            links.setdefault(target, set()).add(value.id)
+            links.setdefault(value.id, set()).add(target)
+        elif (target in numbers and isinstance(value, ast.Subscript)
+              and isinstance(value.value, ast.Name) and all(
+                  isinstance(p, ast.Name) and p.id not in tuples
+                  or isinstance(p, ast.Constant) and type(p.value) is int
+                  for p in _index_parts(value.slice))):
+            shown.setdefault(value.value.id, set()).add(len(_index_parts(value.slice)))
+    ranks: dict[str, int] = {}
+    for name in shown:
+        group, todo = {name}, [name]
+        while todo:  # the names copied to and from it
+            for other in links.get(todo.pop(), ()):
+                if other not in group:
+                    group.add(other)
+                    todo.append(other)
+        found = set().union(*(shown.get(n, set()) for n in group))
+        if len(found) == 1:
+            ranks.update(dict.fromkeys(group, found.pop()))
+    return ranks
 
 
 def _index_parts(index: ast.expr) -> list[ast.expr]:

@@ -102,10 +102,17 @@ def bubble_sorted(x):
 
 
 def bubble_of_a_copy(x):
-    y = x.copy()  # its rank is not known: y[j] may be a row, a view
+    y = x.copy()  # y[j] is compared in a test: a number, so y is a vector
     for j in range(len(y) - 1):
         if y[j] > y[j + 1]:
             y[j], y[j + 1] = y[j + 1], y[j]
+    return np.sum(y * np.arange(len(y)))
+
+
+def rotation_of_a_copy(x):
+    y = x.copy()  # its rank is not known: y[j] may be a row, a view
+    for j in range(len(y) - 1):
+        y[j], y[j + 1] = y[j + 1], y[j]
     return np.sum(y * np.arange(len(y)))
 
 
@@ -113,9 +120,10 @@ def test_a_tuple_assigned_to_elements():
     # y[j], y[j + 1] = y[j + 1], y[j] was refused: "assignment to this target is not
     # supported. Hint: assign to a plain name"
     agrees(bubble_sorted, (np.array([0.3, -1.2, 0.8, 0.1, -0.4]),), 0)
+    agrees(bubble_of_a_copy, (np.array([0.3, -1.2, 0.8]),), 0)
     with pytest.raises(adc.AdcompileError, match=r"a value read from 'y' \(a view, if it is "
                        r"a row\) is used after 'y' was written") as info:
-        adc.grad(bubble_of_a_copy)(np.array([0.3, -1.2, 0.8]))
+        adc.grad(rotation_of_a_copy)(np.array([0.3, -1.2, 0.8]))
     assert "make its rank known, as in y = np.zeros(n); y[:] = ..." in str(info.value)
 
 
