@@ -307,8 +307,9 @@ class CompiledFunction(CPUDispatcher):
                 f"changes in place the row or slice '{name}' of an array, for {types_}, and "
                 "the array is read afterwards (or is an argument): the gradient cannot follow "
                 "a write through a view", construct="augmented assignment to a view",
-                hint=f"write {name} = {name} + ... (a new array), or write into the array "
-                "itself: A[i] += ...")
+                hint="write into the array itself, A[i] += ... (a loop over range(len(A)) "
+                f"instead of over its rows: for {name} in A), or {name} = {name} + ... for a "
+                "new array that leaves A as it was")
         if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
             name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
             detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "

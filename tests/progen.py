@@ -1509,6 +1509,77 @@ for {q} in range(3):
             self.emit(indent, f"{name} = {read}")
         self.finish(indent, name, 4 * 3.0 ** 2 + 4)
 
+    def handed_rows(self, indent):
+        """Two rows of a recursion as lists of one float repeated, ``P = [0.0] * 4``, the
+        new row made in the loop and handed on (``P = C``), or both made before it and
+        swapped (``P, C = C, P``)."""
+        self.features.add("filled-list")
+        name, p, c, q, j = (self.name(x) for x in ("r", "P", "C", "q", "j"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        swap = self.flip()
+        self.emit(indent, f"{p} = [0.0] * 4")
+        if swap:
+            self.emit(indent, f"{c} = [0.0] * 4")
+        self.emit(indent, f"for {q} in range(3):")
+        if not swap:
+            self.emit(indent + 1, f"{c} = [0.0] * 4")
+        self.emit_lines(indent + 1, f"""{c}[0] = {p}[0] + {v}[{q}] * {s}
+for {j} in range(1, 4):
+    {c}[{j}] = 0.5 * ({p}[{j}] + {c}[{j} - 1]) + 0.1 * math.sin({v}[{j} % 3])""")
+        self.emit(indent + 1, f"{p}, {c} = {c}, {p}" if swap else f"{p} = {c}")
+        self.emit(indent, f"{name} = {p}[3] + {self.choice([f'sum({p})', f'max({p})'])}")
+        self.finish(indent, name, 30.0)
+
+    def else_and_sorts(self, indent):
+        """A loop's ``else`` (``for`` or ``while``, left by ``break`` or not), or a copy of a
+        vector sorted in place (bubble sort swapping ``y[j], y[j + 1]``, insertion sort
+        with ``key = y[q]`` and a ``while`` loop)."""
+        name, y, q, j, k = (self.name(x) for x in ("r", "y", "q", "j", "k"))
+        v, b = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["for_else", "while_else", "bubble", "insertion"])
+        if form == "for_else":
+            self.features.add("loop-else")
+            self.emit_lines(indent, f"""{name} = 0.0
+for {q} in {self.some_range("range(3)", "range(1, 3)")}:
+    if {v}[{q} % 3] > {self.choice(["0.5", "-0.3"])}:
+        {name} = {v}[{q} % 3] * {s}
+        break
+else:
+    {name} = math.sin({s}) + {v}[0]""")
+            return self.finish(indent, name, b + 1.0)
+        if form == "while_else":
+            self.features.add("loop-else")
+            self.emit_lines(indent, f"""{q} = 0
+{name} = {s}
+while {q} < 3:
+    {name} = 0.5 * {name} + {v}[{q}] * {s}
+    if {name} > {self.choice(["0.4", "-0.2"])}:
+        break
+    {q} += 1
+else:
+    {name} = {name} * 2.0""")
+            return self.finish(indent, name, 2 * (2 * b + 1))
+        self.features.add("sorted-copy")
+        self.emit(indent, f"{y} = {v}.copy()")
+        if form == "bubble":
+            self.emit_lines(indent, f"""for {q} in range(3):
+    for {j} in range(2 - {q}):
+        if {y}[{j}] > {y}[{j} + 1]:
+            {y}[{j}], {y}[{j} + 1] = {y}[{j} + 1], {y}[{j}]
+{name} = {y}[0] * {s} + {y}[2]""")
+            return self.finish(indent, name, 2 * b)
+        self.emit_lines(indent, f"""for {q} in range(1, 3):
+    {k} = {y}[{q}]
+    {j} = {q} - 1
+    while {j} >= 0 and {y}[{j}] > {k}:
+        {y}[{j} + 1] = {y}[{j}]
+        {j} -= 1
+    {y}[{j} + 1] = {k}
+{name} = np.sum({y} * np.arange(3)) * {s}""")
+        self.finish(indent, name, 3 * b)
+
     def chained_table(self, indent):
         """A dynamic programming table written ``D[q][j] = ...`` (``+=``), read ``D[q - 1][j]``,
         its first row ``np.arange(4, dtype=float)`` scaled."""
@@ -1595,9 +1666,11 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: range, read whole after it; ``np.array([e for t in it])``), and the classes fixed after
 #: tests/test_reach_loops4.py (``[0.0] * n``, ``D[i][j] = ...``, ``np.arange(n,
 #: dtype=float)``, ``np.logaddexp`` of two ``-inf``, ``float('inf')``, ``np.array(x)`` of
-#: an array).  Not in ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)``
-#: (tests/test_progen_loops.py) or ``ALL_KINDS``.
-LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy"]
+#: an array), and after tests/test_reach_loops5.py (rows of a recursion as lists handed on,
+#: a loop's ``else``, a copy sorted in place).  Not in ``BODY_KINDS``: drawn by
+#: ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or ``ALL_KINDS``.
+LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
+              "handed_rows", "else_and_sorts"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",

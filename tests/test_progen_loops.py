@@ -52,4 +52,5 @@ def test_loop_programs_run_as_plain_python(kind, program_dir):
         features.update(program.features)
 
     run()
-    assert features & {"list", "filled-list", "chained-index", "log-space", "np-array-copy"}
+    assert features & {"list", "filled-list", "chained-index", "log-space", "np-array-copy",
+                       "loop-else", "sorted-copy"}

@@ -9,6 +9,7 @@ against float64 central differences of the function run as plain Python; the cla
 sweep found have their own tests below the programs.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -1162,16 +1163,18 @@ def tree_gradient(f, args, w):
 
 
 def agrees(f, args, wrt, rtol=1e-6, atol=1e-8):
-    """value_and_grad of ``f`` matches f's value and its central differences, leaf by leaf
-    for a tuple parameter (the gradient has its structure), and leaves the caller's arrays
-    as they were."""
+    """value_and_grad of ``f`` (``wrt`` by position or by name) matches f's value and its
+    central differences, leaf by leaf for a tuple parameter (the gradient has its
+    structure), and leaves the caller's arrays as they were."""
     wrts = wrt if isinstance(wrt, tuple) else (wrt,)
+    params = list(inspect.signature(f).parameters)
     before = [np.copy(leaf) for leaf in leaves(tuple(args))]
     value, got = adc.value_and_grad(f, wrt=wrts)(*args)
     for a, b in zip(leaves(tuple(args)), before, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(value, f(*args), rtol=1e-12, atol=1e-12)
-    for w, g in zip(wrts, got, strict=True):
+    for w, g in zip([params.index(w) if isinstance(w, str) else w for w in wrts], got,
+                    strict=True):
         want = tree_gradient(f, list(args), w)
         assert shape_of(g) == shape_of(want)  # a tuple parameter's gradient has its structure
         for g_leaf, want_leaf in zip(leaves(g), leaves(want), strict=True):
