@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import operator
 import types
 from dataclasses import dataclass, field
@@ -817,12 +818,21 @@ class _Reverser(Recorder):
         for stmt in candidates:
             counts[target_name(stmt)] = counts.get(target_name(stmt), 0) + 1
         known = {n for n in known if counts[n] == total.get(n, 0)}
+        # a division, a power or a transcendental function costs tens of cycles and lengthens
+        # the reversed iteration's chain of dependent operations: its result is taped (one
+        # number per iteration) rather than computed again, and what is computed from it
+        # (r2 * sqrt(r2) from a taped sqrt(r2)) is computed again from the taped value
+        costly = {target_name(s) for s in candidates if target_name(s) in known
+                  and total[target_name(s)] == 1 and target_name(s) not in self.act.arrays
+                  and _costly(s.value, info)}
+        known -= costly
 
         def available(atom: ast.expr) -> bool:
             if isinstance(atom, ast.Constant):
                 return isinstance(atom.value, (int, float, bool))
             return isinstance(atom, ast.Name) and (
-                atom.id == index or atom.id in known or atom.id not in body_names)
+                atom.id == index or atom.id in known or atom.id in costly
+                or atom.id not in body_names)
 
         def ok(stmt: ast.Assign) -> bool:
             value = stmt.value
@@ -1027,6 +1037,27 @@ def _only_store(stmt: ast.stmt, array: str, loops: list[ast.For]
                 if any(isinstance(n, ast.Name) and n.id == array for n in ast.walk(s)):
                     return _only_store(s, array, inner)
     return None
+
+
+_CHEAP_CALLS = frozenset({abs, min, max, math.fabs, math.copysign, numpy.abs, numpy.fabs,
+                          numpy.negative, numpy.positive, numpy.sign, numpy.square,
+                          numpy.maximum, numpy.minimum, numpy.fmax, numpy.fmin,
+                          numpy.copysign})
+
+
+def _costly(value: ast.expr, info) -> bool:
+    """Whether a number's operation is one worth taping rather than computing again in a
+    loop's reversal: a division, a power other than a square, a float function of ``math`` or
+    NumPy other than the cheap ones (``abs``, ``min``, ``copysign``...)."""
+    if isinstance(value, ast.BinOp):
+        if isinstance(value.op, ast.Div):
+            return True
+        return isinstance(value.op, ast.Pow) and not (
+            isinstance(value.right, ast.Constant) and value.right.value in (1, 2))
+    if isinstance(value, ast.Call):
+        func = info.resolve(value.func)
+        return func not in _CHEAP_CALLS and _returns_float(func)
+    return False
 
 
 def _returns_float(func: object) -> bool:
