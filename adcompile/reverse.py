@@ -1197,9 +1197,14 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
 
     class Substitute(ast.NodeTransformer):
         def visit_Call(self, node: ast.Call) -> ast.expr:
-            if (ns.finite_only and isinstance(node.func, ast.Name) and len(node.args) == 1
+            if (isinstance(node.func, ast.Name) and len(node.args) == 1
                     and free.get(node.func.id) is kernels.finite_or_zero):
-                return self.visit(node.args[0])  # no infinity to guard against
+                arg = self.visit(node.args[0])
+                if ns.finite_only or _finite_number(arg):
+                    return arg  # no infinity to guard against
+                node.args = [arg]
+                node.func = self.visit(node.func)
+                return node
             return self.generic_visit(node)
 
         def visit_Name(self, node: ast.Name) -> ast.expr:
@@ -1220,6 +1225,14 @@ def instantiate(rule: rules.Rule, g: ast.expr, ans: ast.expr, args: list[ast.exp
         if pow_dx and out[i] is not None:
             out[i] = expand_literal_powers(out[i], pow_dx)
     return out
+
+
+def _finite_number(node: ast.expr) -> bool:
+    """Whether ``node`` is a finite number written out (``2.0``, ``-1``)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool) and math.isfinite(node.value))
 
 
 def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,

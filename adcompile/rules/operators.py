@@ -24,7 +24,7 @@ def sub(g, ans, x, y):
 
 @derivative(operator.mul)
 def mul(g, ans, x, y):
-    return g * y, g * x
+    return g * finite_or_zero(y), g * finite_or_zero(x)  # inf * y is a constant
 
 
 @derivative(operator.truediv)

@@ -1,0 +1,89 @@
+"""A second sweep of "Higher order and forward mode" (/work/shared/spec/api.md): the programs
+whose class it found wrong or refused badly, each through the entry points where it was.
+
+Every derivative is compared with float64 central differences of the function run as plain
+Python (second order: differences of differences), never with adcompile itself; the points
+are away from kinks (``min`` ties, branch switches).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+# the oracle: float64 central differences of the plain-Python function (and of them)
+from test_higher_contract import close, fd_hessian, fd_jacobian
+
+import adcompile as adc
+
+# -- inf * y: an infinite constant times a variable ------------------------------------------
+#
+# A table with an infinite border scaled by a parameter: ``w * R[i - 1, j]`` is ``inf`` for
+# every ``w`` near (a constant), ``min`` picks another entry, and the product rule's
+# ``d_w += d_t * R[i - 1, j]`` was ``0 * inf``, NaN, where the derivative is finite.
+
+def scaled_border(x, y, w):
+    n, m = x.shape[0], y.shape[0]
+    R = np.full((n + 1, m + 1), np.inf)
+    R[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            c = (x[i - 1] - y[j - 1]) ** 2
+            R[i, j] = c + min(w * R[i - 1, j], w * R[i, j - 1], R[i - 1, j - 1])
+    return R[n, m] * w
+
+
+def scaled_infinities(x, w):
+    R = np.full(x.shape[0], np.inf)
+    R[0] = x[0]
+    return np.sum(np.minimum(R * w, x * x)) * w + 2.0 * w * x[1]
+
+
+def infinite_cap(x, w):
+    cap = math.inf
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += min(cap * w, x[i] * w)
+    return s
+
+
+X3, Y4 = np.array([0.3, -0.7, 1.1]), np.array([0.2, 0.5, -0.4, 0.9])
+
+
+def test_an_infinite_border_times_a_parameter_in_a_table():
+    args = (X3, Y4, 0.8)
+    _, dw = adc.vjp(scaled_border, wrt="w")(*args, 1.0)
+    assert dw == pytest.approx(fd_jacobian(scaled_border, args, 2), rel=1e-6)
+    _, d = adc.jvp(scaled_border, wrt="w")(*args, 1.0)
+    assert d == pytest.approx(dw, rel=1e-9)
+    assert adc.grad(adc.grad(scaled_border, wrt="w"), wrt="w")(*args) == pytest.approx(
+        fd_hessian(scaled_border, args, 2), rel=1e-4)
+
+
+def test_an_infinite_array_entry_times_a_parameter():
+    args = (X3, 0.8)
+    _, d = adc.jvp(scaled_infinities, wrt="w")(*args, 1.0)
+    assert d == pytest.approx(fd_jacobian(scaled_infinities, args, 1), rel=1e-6)
+    v, g = adc.value_and_grad(scaled_infinities, wrt=("x", "w"))(*args)
+    close(g[0], fd_jacobian(scaled_infinities, args, 0))
+    assert g[1] == pytest.approx(d, rel=1e-9)
+    # a written-out number is never infinite: 2.0 * w * x[1] takes no guard
+    assert "finite_or_zero(2.0)" not in adc.grad(scaled_infinities, wrt="w").source
+
+
+def test_an_infinite_cap_times_a_parameter_second_order():
+    args = (X3, 0.8)
+    d2 = adc.value_and_grad(adc.grad(infinite_cap, wrt="w"), wrt="w")(*args)
+    close(d2[0], fd_jacobian(infinite_cap, args, 1))
+    assert d2[1] == pytest.approx(fd_hessian(infinite_cap, args, 1), abs=1e-6)
+
+
+def products(x, w):
+    return np.sum(x * w) * x[0]
+
+
+def test_code_that_mentions_no_infinity_has_no_guard():
+    assert "finite_or_zero" not in adc.grad(products, wrt=("x", "w")).source
+    assert "finite_or_zero" not in adc.jvp(products, wrt="w").source
