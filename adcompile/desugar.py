@@ -20,8 +20,12 @@ once per element, ``layer = params[0]`` before the first copy.  A ``print(...)``
 becomes an assignment of its (unused) result, ``printed = print(...)``: it stays in the
 function and drops out of derivative code with every other value the result does not need.
 
-Then ``break``, ``continue`` and a ``return`` that is not the last statement become assignments
-to flags (``broke``, ``skip``, ``returned``); the statements after a possible exit are guarded by
+Then a function whose ``return`` statements all end branches once the statements after an
+``if`` that always returns move into its other branch (``if c: return a`` then ``return b``
+is ``if c: result = a`` / ``else: result = b``) assigns ``result`` on each path, with no flag
+and no first value, so a branch may return an array.  Otherwise ``break``, ``continue`` and a
+``return`` that is not the last statement become assignments to flags (``broke``, ``skip``,
+``returned``; ``result`` starts as ``0.0``); the statements after a possible exit are guarded by
 ``if not flag:``; a ``for`` loop that may be left early becomes a ``while`` loop over an explicit
 counter.  The function then has exactly one ``return``, at its end.  AST in, AST out, on the
 user's function before normalization.
@@ -528,6 +532,54 @@ def _has(node: ast.AST | list, kinds: tuple[type, ...], into_loops: bool) -> boo
                for n in preorder(top, skip))
 
 
+def _returns_last(stmts: list[ast.stmt]) -> list[ast.stmt] | None:
+    """``stmts`` (a function's body) with each ``if`` whose branch always returns holding
+    the statements after it in its other branch, when every ``return`` then ends a branch
+    that ends the function (none in a loop); else None.  ``if c: return a`` then ``return b``
+    becomes ``if c: return a`` / ``else: return b``: the result is assigned on each path, of
+    whatever type the branch gives (an array too), with no flag and no first value."""
+    for k, stmt in enumerate(stmts):
+        rest = stmts[k + 1:]
+        if isinstance(stmt, ast.Return):
+            return None if rest else stmts
+        if not _has(stmt, (ast.Return,), into_loops=True):
+            continue
+        if not isinstance(stmt, ast.If):
+            return None  # a return in a loop
+        if rest and _ends_in_return(stmt.body):
+            stmt.orelse = stmt.orelse + rest  # the same function: rest runs when not c
+        elif rest and _ends_in_return(stmt.orelse):
+            stmt.body = stmt.body + rest
+        elif rest:
+            return None
+        body, orelse = _returns_last(stmt.body), _returns_last(stmt.orelse)
+        if body is None or orelse is None:
+            return None
+        stmt.body, stmt.orelse = body, orelse
+        return [*stmts[:k], stmt]
+    return None
+
+
+def _ends_in_return(stmts: list[ast.stmt]) -> bool:
+    last = stmts[-1] if stmts else None
+    return isinstance(last, ast.Return) or (
+        isinstance(last, ast.If) and _ends_in_return(last.body)
+        and _ends_in_return(last.orelse))
+
+
+def _assign_returns(stmts: list[ast.stmt], result: str) -> list[ast.stmt]:
+    """``stmts`` (as :func:`_returns_last` gives them) with each ``return v`` as
+    ``result = v``."""
+    last = stmts[-1]
+    if isinstance(last, ast.Return):
+        value = last.value if last.value is not None else ast.Constant(value=0.0)
+        return [*stmts[:-1], ast.copy_location(
+            ast.Assign(targets=[_name(result, True)], value=value), last)]
+    last.body = _assign_returns(last.body, result)
+    last.orelse = _assign_returns(last.orelse, result)
+    return stmts
+
+
 def _name(id_: str, store: bool = False) -> ast.Name:
     return ast.Name(id=id_, ctx=ast.Store() if store else ast.Load())
 
@@ -557,8 +609,13 @@ class _Desugar:
         if not early:
             tree.body = self.block(body[:-1]) + [body[-1]]
             return tree
-        self.returned = self.names.fresh("returned")
         self.retval = self.names.fresh("result")
+        nested = _returns_last(body)
+        if nested is not None:  # every return ends a branch: each assigns the result
+            tree.body = self.block(_assign_returns(nested, self.retval)) + [
+                ast.copy_location(ast.Return(value=_name(self.retval)), body[-1])]
+            return fix_locations(tree)
+        self.returned = self.names.fresh("returned")
         first = body[0]
         init = [_set(self.returned, False, first), _set(self.retval, 0.0, first)]
         tree.body = init + self.block(body) + [

@@ -87,3 +87,35 @@ def products(x, w):
 def test_code_that_mentions_no_infinity_has_no_guard():
     assert "finite_or_zero" not in adc.grad(products, wrt=("x", "w")).source
     assert "finite_or_zero" not in adc.jvp(products, wrt="w").source
+
+
+# -- an array returned early ------------------------------------------------------------------
+#
+# ``if c: return a`` then ``return b`` was lowered to a flag and a first value ``result =
+# 0.0``: a float in one place, an array in another, which Numba could not type (jvp, vjp,
+# jacobian of any function returning an array from a branch).
+
+def early_array(x, A):
+    z = A @ x
+    if np.sum(z) > 0.0:
+        return z * z
+    if z[0] < -2.0:
+        w = z + 1.0
+        return np.sin(w)
+    return np.exp(z)
+
+
+A3 = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.4, 1.8]])
+
+
+@pytest.mark.parametrize("x", [X3, -X3, np.array([-1.5, 0.2, 0.1])],
+                         ids=["first", "last", "middle"])
+def test_an_array_returned_from_a_branch(x):
+    args = (x, A3)
+    J = adc.jacobian(early_array, wrt="x")  # forward mode: one jvp per entry of x
+    close(J(*args), fd_jacobian(early_array, args, 0))
+    assert J.mode == "forward"
+    c = np.array([0.5, 1.0, -0.7])
+    value, g = adc.vjp(early_array, wrt="A")(*args, c)
+    close(value, early_array(*args), 1e-12, 0.0)
+    close(g, np.tensordot(c, fd_jacobian(early_array, args, 1), axes=1))
