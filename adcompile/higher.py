@@ -47,10 +47,32 @@ def _parsed(f: Callable, wrt: Wrt, what: str) -> tuple[FunctionInfo, list[str], 
                              hint=f"pass wrt by keyword: {what}(f, wrt=...)")
     refuse_gradient_of_tuples(f, what)
     refuse_pair(f, what)
-    info = parse_function(f)
+    try:
+        info = parse_function(f)
+    except AdcompileError as e:
+        raise _several_results(e, what) from None
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename,
                                   info.tree.lineno)
     return info, names, as_tuple
+
+
+def _several_results(error: AdcompileError, what: str) -> AdcompileError:
+    """The parser's refusal of ``return a, b`` worded for ``what``: ``jvp``, ``vjp`` and
+    ``jacobian`` take a function of one result, a number or an array (never a tuple);
+    ``hvp`` and ``hessian`` one of a number.  Any other error is ``error`` itself."""
+    if error.construct != "return" or "one scalar" not in error.message:
+        return error
+    one = "a number or an array" if what in ("jvp", "vjp", "jacobian") else "a number"
+    hint = (f"return one result ({one}): np.array((a, b)) for numbers, "
+            "np.concatenate((u, v)) for arrays, or differentiate a function per result"
+            if what in ("jvp", "vjp", "jacobian") else
+            "return the number whose second derivatives you want; for several, a function "
+            "per result")
+    message = error.message.replace("the function must return one scalar (the loss)",
+                                    f"{what}() takes a function of one result ({one}), "
+                                    "not a tuple")
+    return AdcompileError(message, filename=error.filename, lineno=error.lineno,
+                          construct="return of a tuple", hint=hint)
 
 
 def refuse_pair(f: Any, what: str) -> None:

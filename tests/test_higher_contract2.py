@@ -119,3 +119,21 @@ def test_an_array_returned_from_a_branch(x):
     value, g = adc.vjp(early_array, wrt="A")(*args, c)
     close(value, early_array(*args), 1e-12, 0.0)
     close(g, np.tensordot(c, fd_jacobian(early_array, args, 1), axes=1))
+
+
+# -- a tuple result ---------------------------------------------------------------------------
+
+def two_results(x):
+    return np.sum(x ** 2), np.sin(x)
+
+
+@pytest.mark.parametrize("what, one", [("jvp", "a number or an array"),
+                                       ("jacobian", "a number or an array"),
+                                       ("hessian", "a number")])
+def test_a_tuple_result_is_refused_naming_the_entry_point(what, one):
+    with pytest.raises(adc.AdcompileError) as e:
+        getattr(adc, what)(two_results)
+    text = str(e.value)
+    assert "test_higher_contract2.py" in text and "return np.sum(x ** 2), np.sin(x)" in text
+    assert f"{what}() takes a function of one result ({one}), not a tuple" in text
+    assert "scalar (the loss)" not in text
