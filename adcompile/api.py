@@ -128,6 +128,10 @@ def _compile(f: Callable, wrt: Wrt, role: str, parallel: bool = False,
     try:
         fn = generated(f, wrt).function(role)
     except AdcompileError as exc:
+        if first is not None:
+            from .higher import second_order
+
+            raise second_order(exc, first.primal[0], "grad(grad)") from None
         if exc.construct not in _TUPLE_CONSTRUCTS:
             raise
         # (W, b) = p inside a helper, p[0] passed on: a tuple parameter whose nesting the

@@ -23,6 +23,9 @@ nested as it, each leaf nested as it again, as ``jax.hessian`` does).
 from __future__ import annotations
 
 import ast
+import inspect
+import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -32,7 +35,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import typeof_impl
 
-from . import batch, codegen, structure, whole
+from . import batch, codegen, rules, structure, whole
 from .api import Wrt, _pair_of, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
 from .backend import CompiledFunction
 from .errors import AdcompileError, api_boundary
@@ -73,6 +76,51 @@ def _several_results(error: AdcompileError, what: str) -> AdcompileError:
                                     "not a tuple")
     return AdcompileError(message, filename=error.filename, lineno=error.lineno,
                           construct="return of a tuple", hint=hint)
+
+
+def second_order(error: AdcompileError, f: Callable, what: str) -> AdcompileError:
+    """``error`` raised by reverse mode over ``f``'s forward code (``hvp``, ``hessian``,
+    ``grad(grad(f))``) where a forward rule calls a kernel that has no reverse rule, located
+    at the user's call of the primitive whose rule that is (else at ``f``'s ``def``) and
+    saying what works; any other error is ``error`` itself."""
+    info = parse_function(f)
+    if error.filename == info.filename or not error.message.partition(": ")[2].startswith(
+            "no derivative rule for"):
+        return error
+    kernel = re.sub(r"_\d+$", "", (error.construct or "").strip("'").rpartition(".")[2])
+    word = re.compile(rf"\b{re.escape(kernel)}\b")
+    where, callee = None, "a function it calls"
+    for node in ast.walk(info.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        keys = _primitive_keys(info.resolve(node.func))
+        if kernel and any(key[0] in keys and word.search(inspect.getsource(rule.template))
+                          for key, rule in rules._FORWARD.items()):
+            where, callee = node, ast.unparse(node.func)
+            break
+    return info.error(
+        where, f"{what}() needs second derivatives of {callee}, which adcompile has to first "
+        f"order only (its forward-mode rule calls {kernel}, which has no reverse rule)",
+        construct=f"second derivative of {callee}",
+        hint="grad, jvp, vjp and jacobian of the function work; for second derivatives write "
+             "this part with operations that have them (arithmetic, np.linalg.solve, inv, "
+             "det, slogdet, norm)")
+
+
+def _primitive_keys(target: Any) -> set[int]:
+    """The ids of the primitives a call of ``target`` reaches: itself, what implements it,
+    and for a composite (``np.linalg.norm``) the functions its definition calls."""
+    keys = {id(target), id(rules.implementation(target))}
+    definition = rules._COMPOSITES.get(id(target))
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(definition)))
+                         if definition is not None else ast.Module(body=[], type_ignores=[])):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func).split(".")
+            obj = definition.__globals__.get(name[0])
+            for part in name[1:]:
+                obj = getattr(obj, part, None)
+            keys |= {id(obj), id(rules.implementation(obj))}
+    return keys
 
 
 def refuse_pair(f: Any, what: str) -> None:
@@ -513,7 +561,10 @@ def _products(f: Callable, wrt: Wrt, args: tuple | None, flat: bool = False) -> 
     shaped = _shaped(info, args)
     gen = codegen.generate(shaped, names, as_tuple, mode="forward")
     if shaped.structure is None:
-        fn = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+        try:
+            fn = grad(gen.function("tangent"), wrt=tuple(names) if as_tuple else names[0])
+        except AdcompileError as exc:
+            raise second_order(exc, f, "hvp") from None
         fn.guard = _vectors_guard(info, names, "vector")
         _check_in_numba(fn, info, names, "vector", "hvp")
         return fn
@@ -575,8 +626,11 @@ def _hessian_module(f: Callable, wrt: Wrt, args: tuple | None) -> codegen.Genera
         nested = structure.tangent_params(shaped.structure, names,
                                           tangent.params[len(shaped.params):])
         tangent = replace(tangent, name=gen.names["tangent"], structure=nested)
-    return codegen.generate(tangent, names, as_tuple,
-                            columns=len(tangent.params) - len(shaped.params))
+    try:
+        return codegen.generate(tangent, names, as_tuple,
+                                columns=len(tangent.params) - len(shaped.params))
+    except AdcompileError as exc:
+        raise second_order(exc, f, "hessian") from None
 
 
 class Hessian:

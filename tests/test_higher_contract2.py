@@ -137,3 +137,37 @@ def test_a_tuple_result_is_refused_naming_the_entry_point(what, one):
     assert "test_higher_contract2.py" in text and "return np.sum(x ** 2), np.sin(x)" in text
     assert f"{what}() takes a function of one result ({one}), not a tuple" in text
     assert "scalar (the loss)" not in text
+
+
+# -- second derivatives a rule does not have ---------------------------------------------------
+#
+# Reverse mode over forward code meets the tangent kernel of a primitive that has a forward
+# rule and no reverse rule for it (Cholesky's, QR's, a p-norm's, ...): the refusal named a line
+# of the generated module in the cache, not the user's.
+
+def cholesky_sum(A):
+    L = np.linalg.cholesky(A @ A.T + np.eye(3))
+    return np.sum(L)
+
+
+def p_norm(a, x):
+    return np.linalg.norm(x * a, 3)
+
+
+@pytest.mark.parametrize("what", ["hvp", "hessian"])
+def test_a_second_derivative_without_a_rule_names_the_users_call(what):
+    with pytest.raises(adc.AdcompileError) as e:
+        getattr(adc, what)(cholesky_sum)(A3, A3) if what == "hvp" else adc.hessian(cholesky_sum)
+    text = str(e.value)
+    assert "test_higher_contract2.py" in text and "L = np.linalg.cholesky(A @ A.T" in text
+    assert f"{what}() needs second derivatives of np.linalg.cholesky" in text
+    assert "Hint: grad, jvp, vjp and jacobian of the function work" in text
+    assert e.value.filename == __file__
+
+
+def test_a_second_derivative_without_a_rule_in_grad_of_grad():
+    with pytest.raises(adc.AdcompileError) as e:
+        adc.grad(adc.grad(p_norm))
+    text = str(e.value)
+    assert "test_higher_contract2.py" in text and "in p_norm(): grad(grad)() needs second" in text
+    assert e.value.filename == __file__  # not the generated module's
