@@ -53,7 +53,7 @@ def ordered_reductions() -> Iterator[None]:
     scalar iteration at a time, and forward mode, which carries a tangent sum beside the sum,
     pays for all its arithmetic instead of overlapping it with the sum's additions (a
     Rosenbrock jvp 1.77 → 1.21 times the forward).  The option is LLVM's, for the whole
-    process, so it is on only while a generated function compiles (reentrant; under Numba's
+    process, so it is on only while a jvp compiles (reentrant; under Numba's
     compiler lock)."""
     _ORDERED[0] += 1
     if _ORDERED[0] == 1:
@@ -167,10 +167,14 @@ class CompiledFunction(CPUDispatcher):
             raise type(exc)(f"{exc} (in {self.__name__}(), generated from "
                             f"{self.user_function}, called with {shapes})") from None
 
+    #: compiled with :func:`ordered_reductions` (a ``jvp``, whose loops carry two sums)
+    ordered: bool = False
+
     def compile(self, sig: Any) -> Any:
-        """Numba's compilation, with loops that add floats up in order vectorizable
-        (:func:`ordered_reductions`), for a call from Python or from ``@numba.njit`` code."""
-        with global_compiler_lock, ordered_reductions():
+        """Numba's compilation (with loops that add floats up in order vectorizable, see
+        :attr:`ordered`), for a call from Python or from ``@numba.njit`` code."""
+        with global_compiler_lock, ordered_reductions() if self.ordered else \
+                contextlib.nullcontext():
             return super().compile(sig)
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:

@@ -44,6 +44,7 @@ import numpy as np
 
 from . import hoist, kernels, kernels_fastmath
 from .render import function_def
+from .tangents import fuse_tangents, without_dead
 
 #: the kernels of :mod:`adcompile.kernels` these rules know
 _K = kernels
@@ -478,6 +479,10 @@ def _one_operation_each(fn: ast.FunctionDef) -> ast.FunctionDef:
     return function_def(fn.name, copy.deepcopy(fn.args), body)
 
 
+def _assigned(stmt: ast.Assign) -> set[str]:
+    return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+
+
 def _merged(body: list[ast.stmt]) -> list[ast.stmt]:
     """``u1 = e`` then ``a = u1`` (``u1`` read nowhere else) written ``a = e``."""
     loads: dict[str, int] = {}
@@ -585,7 +590,9 @@ def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: i
     if rank is not None and any(len(batcher.shapes.get(n) or ()) >= rank
                                 for n in batcher.batched):
         return None
-    block = function_def(name, copy.deepcopy(fn.args), _merged(body))
+    body = without_dead(_merged(body))
+    fuse_tangents(body, {n for s in body if isinstance(s, ast.Assign) for n in _assigned(s)})
+    block = function_def(name, copy.deepcopy(fn.args), body)
     source = "\n\n\n".join(ast.unparse(f) for f in [block, *batcher.helpers])
     try:
         with warnings.catch_warnings():  # a view multiplied in a helper loop: slower, right

@@ -230,13 +230,13 @@ def _vectors_guard(info: FunctionInfo, names: list[str], what: str) -> Callable:
     then one ``what`` per ``wrt`` parameter, each of that parameter's shape."""
     n = len(info.params)
     positions = [info.params.index(p) for p in names]
+    pairs = [(p, n + k) for k, p in enumerate(positions)]
 
     def guard(call: Callable, args: tuple, kws: dict) -> Any:
-        if not kws:
+        if not kws and not (len(args) == n + len(names) and all(
+                _same_shape(args[t], args[p]) for p, t in pairs)):  # else the common call
             check_count(info, args, names, what)
             for name, p, given in zip(names, positions, args[n:], strict=True):
-                if _same_shape(given, args[p]):
-                    continue
                 got, want = _shapes(given), _shapes(args[p])
                 if len(got) == len(want) and got != want:
                     raise info.error(
@@ -348,6 +348,7 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="forward")
         fn = gen.function("jvp")
         fn.pair = "directional derivative"
+        fn.ordered = True  # its loops carry a sum and its tangent (backend.ordered_reductions)
         fn.guard = _vectors_guard(info, names, "tangent")
         _check_in_numba(fn, info, names, "tangent", "jvp")
         return fn
@@ -641,6 +642,8 @@ class Hessian:
         self._user = _parsed(f, wrt, "hessian")[0]
         self.module = module
         self._made: dict[Any, Any] = {}
+        #: the modules, argument shapes and types already seen to give a number
+        self._scalar: set[tuple] = set()
 
     _block_source = ""
 
@@ -694,11 +697,15 @@ class Hessian:
         flat_args = _float_parameters(flat_args, positions)
         xs = [flat_args[p] for p in positions]
         seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
-        if np.ndim(module.function(flat + "forward")(*flat_args, *seeds)):
+        # a number or an array: Numba's typing fixes which for the arguments' types
+        kinds = (module.path, tuple((np.shape(a), np.asarray(a).dtype.str) for a in flat_args))
+        if kinds not in self._scalar and np.ndim(
+                module.function(flat + "forward")(*flat_args, *seeds)):
             raise info.error(None, f"{info.name}() must return a scalar to have a Hessian, "
                              "but it returns an array here", construct="an array result",
                              hint="reduce it to one number (np.sum, np.mean), or use "
                              "adcompile.jacobian for the derivatives of an array")
+        self._scalar.add(kinds)
         arrays = [np.ndim(x) > 0 for x in xs]
         sizes = [int(np.size(x)) for x in xs]
         rows: list[list[Any]] = [[None] * len(xs) for _ in xs]

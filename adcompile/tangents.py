@@ -414,6 +414,22 @@ def fuse_tangents(body: list[ast.stmt], arrays: set[str]) -> None:
                 break
 
 
+def without_dead(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Straight-line ``body`` without the assignments of arithmetic (no call, no ``@``) to a
+    name that nothing reads, over and over (an augmented assignment reads its target): the
+    adjoint of a tangent that no parameter depends on, left by a reverse sweep."""
+    while True:
+        read = {n.id for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                and (isinstance(n.ctx, ast.Load) or isinstance(stmt, ast.AugAssign))}
+        kept = [stmt for stmt in body if not (
+            isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id not in read
+            and _elementwise(stmt.value))]
+        if len(kept) == len(body):
+            return body
+        body = kept
+
+
 def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace, name: str,
                  callees: Callees | None = None, tangent_only: bool = False
                  ) -> ast.FunctionDef:
