@@ -550,10 +550,12 @@ def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False
     for stmt in reversed(stmts):
         if isinstance(stmt, (ast.Assign, ast.AugAssign)):
             target = stmt.targets[0] if isinstance(stmt, ast.Assign) else stmt.target
-            if keep_all or _is_root(stmt) or (isinstance(target, ast.Name)
-                                              and target.id in live):
-                if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign):
-                    live.discard(target.id)
+            made = [target.id] if isinstance(target, ast.Name) else [
+                e.id for e in target.elts if isinstance(e, ast.Name)] if isinstance(
+                target, ast.Tuple) else []  # v, v_pool = pooled_zeros(v_pool, n)
+            if keep_all or _is_root(stmt) or any(n in live for n in made):
+                if isinstance(stmt, ast.Assign):
+                    live.difference_update(made)
                 live |= _loads(stmt)
                 kept.append(stmt)
         elif isinstance(stmt, ast.If):

@@ -1772,8 +1772,9 @@ def _helper_info(outer: FunctionInfo, helper: scopes.Helper) -> _LocalFunction:
 
 def _plain_zeros(info: FunctionInfo) -> None:
     """Generated code differentiated again (``grad(grad(f))``) without its reuse of memory:
-    ``d, pool = recycled(pool, u, live)`` is ``d = zeros_like(u)`` and the pool's making
-    goes (see ``stack.recycled``).  Which zeros share memory with an adjoint no longer
+    ``d, pool = recycled(pool, u, live)`` is ``d = zeros_like(u)``, ``v, pool =
+    pooled_zeros(pool, n)`` is ``v = np.zeros(n)``, and the pools' making goes (see
+    ``stack.recycled``, ``stack.pooled_zeros``).  Which zeros share memory with an adjoint no longer
     read is a matter of speed for the code as it runs; an analysis of the code as a program
     to differentiate would have to follow that memory through the pool."""
     from . import kernels, stack
@@ -1783,11 +1784,17 @@ def _plain_zeros(info: FunctionInfo) -> None:
                 and isinstance(node.value.func, ast.Name)
                 and info.func.__globals__.get(node.value.func.id) is kernel)
 
-    if not any(called(n, stack.recycled) for n in ast.walk(info.tree)):
+    pooled = {stack.pooled_zeros: numpy.zeros, stack.pooled_empty: numpy.empty}
+    if not any(called(n, k) for n in ast.walk(info.tree)
+               for k in (stack.recycled, *pooled)):
         return
     fresh = _fresh_names(info)
     zeros = fresh("zeros_like")
     info.bindings[zeros] = kernels.zeros_like
+    makers = {}
+    for kernel, maker in pooled.items():
+        makers[kernel] = fresh(maker.__name__)
+        info.bindings[makers[kernel]] = maker
     for node in ast.walk(info.tree):
         for field_name in ("body", "orelse"):
             block = getattr(node, field_name, None)
@@ -1795,12 +1802,17 @@ def _plain_zeros(info: FunctionInfo) -> None:
                 continue
             kept: list[ast.stmt] = []
             for stmt in block:
-                if called(stmt, stack.adjoint_pool):
+                if called(stmt, stack.adjoint_pool) or called(stmt, stack.array_pool):
                     continue
                 if called(stmt, stack.recycled) and isinstance(stmt.targets[0], ast.Tuple):
                     stmt = ast.copy_location(ast.Assign(
                         targets=[stmt.targets[0].elts[0]],
                         value=_call(zeros, stmt.value.args[1])), stmt)
+                for kernel, maker in makers.items():  # v, pool = pooled_zeros(pool, n)
+                    if called(stmt, kernel) and isinstance(stmt.targets[0], ast.Tuple):
+                        stmt = ast.copy_location(ast.Assign(
+                            targets=[stmt.targets[0].elts[0]],
+                            value=_call(maker, stmt.value.args[1])), stmt)
                 kept.append(stmt)
             if block and not kept:
                 kept = [ast.copy_location(ast.Pass(), block[0])]

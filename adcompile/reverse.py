@@ -877,6 +877,99 @@ class _Reverser(Recorder):
 
         return keep(stmts)
 
+    def pool_fresh_arrays(self, loop: ast.For | ast.While, body: list[ast.stmt]
+                          ) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """``body`` (a store-all loop's forward sweep) with each fresh array made once per
+        iteration (``v = np.zeros(n)``, then ``u = v``) taken from a pool of two, and what
+        makes the pools before the loop.
+
+        The gradient tapes the values its reversal reads, so the array an iteration made two
+        iterations ago is garbage once nothing holds it; ``stack.pooled`` hands it out again
+        (zeroed for ``np.zeros``).  Nothing holds it when the array is used in the loop only
+        as ``v[...] = ...``, ``x = v[i, j]`` (a number) and copies ``u = v`` made after it in
+        the same iteration, each name of that chain assigned only there: every name holding
+        it then holds the next iteration's array by the end of that iteration."""
+        info = self.norm.info
+        top = {id(s): k for k, s in enumerate(loop.body)}
+        made: dict[int, tuple[ast.Assign, str, int]] = {}
+        for stmt in loop.body:
+            value = stmt.value if isinstance(stmt, ast.Assign) else None
+            if not (isinstance(value, ast.Call) and isinstance(stmt.targets[0], ast.Name)
+                    and len(value.args) == 1 and not value.keywords
+                    and info.resolve(value.func) in (numpy.zeros, numpy.empty)):
+                continue
+            shape = value.args[0]
+            if isinstance(shape, ast.Tuple) and all(
+                    isinstance(e, (ast.Name, ast.Constant)) for e in shape.elts):
+                rank = len(shape.elts)
+            elif isinstance(shape, ast.Constant) and isinstance(shape.value, int) or (
+                    isinstance(shape, ast.Name) and self.number_kind(shape.id) == "int"):
+                rank = 1
+            else:
+                continue
+            v = stmt.targets[0].id
+            if rank == 0 or v in loop.carried or self._held_elsewhere(loop, stmt, v, top):
+                continue
+            made[id(stmt)] = (stmt, v, rank)
+        if not made:
+            return body, []
+        pre: list[ast.stmt] = []
+        out: list[ast.stmt] = []
+        for stmt in body:
+            if id(stmt) not in made:
+                out.append(stmt)
+                continue
+            _, v, rank = made[id(stmt)]
+            pool = self.names.fresh(f"{v}_pool")
+            pre.append(_assign(pool, _call(self.kernel("array_pool"), ast.Tuple(
+                elts=[_const(0)] * rank, ctx=ast.Load()))))
+            kind = "zeros" if info.resolve(stmt.value.func) is numpy.zeros else "empty"
+            out.append(ast.Assign(
+                targets=[ast.Tuple(elts=[_name(v, True), _name(pool, True)], ctx=ast.Store())],
+                value=_call(self.kernel(f"pooled_{kind}"), _name(pool),
+                            copy.deepcopy(stmt.value.args[0]))))
+        return out, pre
+
+    def _held_elsewhere(self, loop: ast.For | ast.While, made: ast.Assign, v: str,
+                        top: dict[int, int]) -> bool:
+        """Whether anything in ``loop`` may hold the array ``made`` binds to ``v`` past the
+        next iteration (see pool_fresh_arrays)."""
+        chain, allowed = {v}, set()
+        for stmt in loop.body[top[id(made)] + 1:]:
+            if (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, ast.Name) and stmt.value.id in chain):
+                chain.add(stmt.targets[0].id)
+                allowed.add(id(stmt.value))
+        for stmt in assignments(loop.body):
+            name = target_name(stmt)
+            if name in chain and not is_store(stmt) and stmt is not made and not (
+                    id(stmt) in top and id(stmt.value) in allowed):
+                return True  # assigned elsewhere: it may hold an older array
+        for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+                allowed.add(id(node.targets[0].value))  # v[i] = ...: a write into it
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+                allowed.add(id(node.target.value))
+            elif (isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript)
+                  and isinstance(node.targets[0], ast.Name)
+                  and not self.may_be_array(node.targets[0].id) and not any(
+                      isinstance(n, ast.Slice) for n in ast.walk(node.value.slice))):
+                allowed.add(id(node.value.value))  # x = v[i, j]: a number read
+            elif isinstance(node, ast.Assign) and isinstance(
+                    node.value, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+                allowed.update(id(a) for a in operands(node.value))  # u * u: a new value
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and (
+                    node.target.id in chain):
+                return True  # u += w: in place, or a new binding
+            elif isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim"):
+                allowed.add(id(node.value))  # u.shape: numbers
+            elif (isinstance(node, ast.Call) and len(node.args) == 1
+                  and self.norm.info.resolve(node.func) is len):
+                allowed.add(id(node.args[0]))
+        return any(isinstance(node, ast.Name) and node.id in chain
+                   and isinstance(node.ctx, ast.Load) and id(node) not in allowed
+                   for node in ast.walk(ast.Module(body=loop.body, type_ignores=[])))
+
     def handed_to_writes(self, body: list[ast.stmt], carried: list[str]) -> set[str]:
         """Carried arrays whose adjoints the reversal of ``body`` hands, through copies
         (``u_1 = u_2``, ``u_2 = v``), to an array the body writes into (``v[i] = ...``),

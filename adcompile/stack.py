@@ -18,8 +18,9 @@ from numba import literal_unroll, types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-__all__ = ["adjoint_pool", "bool_tape", "element_tape", "float_tape", "int_tape", "push_shape",
-           "recycled", "reserve", "restore_shape", "shape_tape"]
+__all__ = ["adjoint_pool", "array_pool", "bool_tape", "element_tape", "float_tape", "int_tape",
+           "pooled_empty", "pooled_zeros", "push_shape", "recycled", "reserve", "restore_shape",
+           "shape_tape"]
 
 
 def float_tape(n: int) -> np.ndarray:
@@ -108,6 +109,48 @@ def recycled(pool: tuple[np.ndarray, np.ndarray], like: object, live: tuple
     return fresh, (last, fresh)
 
 
+def array_pool(empty_shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The pool of :func:`pooled_zeros` before a loop's forward sweep: two empty float
+    arrays of the rank of ``empty_shape`` (``(0,)``, ``(0, 0)``...)."""
+    empty = np.empty(empty_shape)
+    return empty, empty
+
+
+def pooled_zeros(pool: tuple[np.ndarray, np.ndarray], shape: object
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``np.zeros(shape)`` in memory used again, and the pool to pass next time.
+
+    A gradient's forward sweep of a loop that makes a fresh array each iteration
+    (``v = np.zeros(n)``, ``u = v``) tapes what its reversal reads, so the array made two
+    iterations ago is garbage once nothing holds it; the code generator uses this only where
+    it proved that (``reverse.pool_fresh_arrays``).  The pool holds the two arrays handed
+    out last (the older first): the older one is zeroed and handed out again when it has
+    the shape, else a new one is made."""
+    return _pooled(pool, shape, True)
+
+
+def pooled_empty(pool: tuple[np.ndarray, np.ndarray], shape: object
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``np.empty(shape)`` in memory used again (see :func:`pooled_zeros`)."""
+    return _pooled(pool, shape, False)
+
+
+def _as_shape(shape: object) -> tuple:
+    """A shape as a tuple (``n`` is ``(n,)``)."""
+    return shape if isinstance(shape, tuple) else (shape,)
+
+
+def _pooled(pool: tuple[np.ndarray, np.ndarray], shape: object, zeroed: bool
+            ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    older, last = pool
+    if older.shape == _as_shape(shape):
+        if zeroed:
+            older[...] = 0.0
+        return older, (last, older)
+    fresh = np.zeros(shape) if zeroed else np.empty(shape)
+    return fresh, (last, fresh)
+
+
 def _arrays_in(value: object) -> list[np.ndarray]:
     if isinstance(value, np.ndarray):
         return [value]
@@ -182,6 +225,44 @@ def _recycled(pool, like, live):
             older[:] = 0.0
             return older, (last, older)
         fresh = np.zeros(like.shape)
+        return fresh, (last, fresh)
+    return impl
+
+
+@overload(array_pool)
+def _array_pool(empty_shape):
+    def impl(empty_shape):
+        empty = np.empty(empty_shape)
+        return empty, empty
+    return impl
+
+
+@overload(_as_shape, inline="always")
+def _as_shape_impl(shape):
+    if isinstance(shape, types.Integer):
+        return lambda shape: (shape,)
+    return lambda shape: shape
+
+
+@overload(pooled_zeros, inline="always")
+def _pooled_zeros(pool, shape):
+    return lambda pool, shape: _pooled(pool, shape, True)
+
+
+@overload(pooled_empty, inline="always")
+def _pooled_empty(pool, shape):
+    return lambda pool, shape: _pooled(pool, shape, False)
+
+
+@overload(_pooled, inline="always")
+def _pooled_impl(pool, shape, zeroed):
+    def impl(pool, shape, zeroed):
+        older, last = pool
+        if older.shape == _as_shape(shape):
+            if zeroed:
+                older[:] = 0.0
+            return older, (last, older)
+        fresh = np.zeros(shape) if zeroed else np.empty(shape)
         return fresh, (last, fresh)
     return impl
 

@@ -54,6 +54,10 @@ class Recorder:
     kernel: Callable[[str], str]
     #: whether a value may be an array (the reverse pass knows)
     may_be_array: Callable[[str], bool]
+    #: a store-all loop's recorded body with its fresh arrays taken from pools, and the
+    #: statements making the pools (the reverse pass knows which arrays nothing else holds)
+    pool_fresh_arrays: Callable[[ast.For | ast.While, list[ast.stmt]],
+                                tuple[list[ast.stmt], list[ast.stmt]]]
     #: the ``for`` loops being recorded around the current one: (trip count, tape index),
     #: for a hint of how much a stack tape will hold
     around: list[tuple[ast.expr, ast.expr]]
@@ -97,7 +101,8 @@ class Recorder:
                 args[0] if len(args) == 1 else args[1])
             self.around.append((trips, self.tape_index(loop)))
         if not tape.replays:
-            body = self.record(loop.body)
+            body, pools = self.pool_fresh_arrays(loop, self.record(loop.body))
+            pre.extend(pools)
         elif not self.count_tape or not _has_loop(loop.body):
             body = loop.body  # the reversal records the loops inside, iteration by iteration
         else:  # what is held at once: this loop's tapes and one iteration's loops' tapes

@@ -15,7 +15,7 @@ import pytest
 from test_nested_loops import agrees
 
 import adcompile as adc
-from adcompile.stack import adjoint_pool, recycled
+from adcompile.stack import adjoint_pool, array_pool, pooled_zeros, recycled
 
 N = 7
 
@@ -138,8 +138,75 @@ def early_exit(k, u0):
     return np.sum(u * u)
 
 
+def lagging_alias(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    acc = 0.0
+    for _t in range(6):
+        v = np.zeros(n)
+        w = u  # the previous step's array, still held while v is the next one's
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+        u = v
+        acc += w[2] * u[3]
+    return np.sum(u * u) + acc
+
+
+def listed_steps(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    seen = []
+    for _t in range(5):
+        v = np.empty(n)
+        v[0] = u[0]
+        v[n - 1] = u[n - 1]
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * u[i - 1] * u[i + 1]
+        seen.append(v)
+        u = v
+    return np.sum(np.array(seen) ** 2)
+
+
+def empty_steps(k, u0):
+    n = u0.shape[0]
+    u = u0.copy()
+    for _t in range(6):
+        v = np.empty(n)
+        v[0] = u[n - 1]
+        for i in range(1, n):
+            v[i] = u[i] + k * np.sin(u[i - 1])
+        u = v
+    return np.sum(u ** 3)
+
+
+def growing_steps(k, u0):
+    u = u0.copy()
+    for t in range(4):
+        v = np.zeros(u.shape[0] + (t % 2))  # shapes alternate: a pool array fits or not
+        for i in range(u.shape[0]):
+            v[i] = u[i] * (1.0 + k * u[i])
+        u = v
+    return np.sum(u * u)
+
+
+def inner_fresh_rows(k, X0):
+    m, n = X0.shape
+    X = X0.copy()
+    total = 0.0
+    for _t in range(3):
+        for i in range(m):
+            r = np.zeros(n)
+            for j in range(n):
+                r[j] = X[i, j] * k + X[i, (j + 1) % n]
+            s = r
+            total += s[0] * s[n - 1]
+        X = X * (1.0 + k)
+    return total + np.sum(X)
+
+
 CASES = [stencil, kept_after_the_loop, kept_in_a_branch_each_step, swapped, history_rows,
-         a_view_of_the_step, early_exit, rows_inside_steps]
+         a_view_of_the_step, early_exit, rows_inside_steps, lagging_alias, listed_steps,
+         empty_steps, growing_steps]
 
 
 @pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
@@ -150,11 +217,27 @@ def test_adjoints_recycled_in_a_loop_are_right(f):
     agrees(f, args, 1)
 
 
-def test_a_rank_two_step():
+@pytest.mark.parametrize("f", [matrix_steps, inner_fresh_rows], ids=lambda f: f.__name__)
+def test_a_rank_two_step(f):
     rng = np.random.default_rng(6)
     args = (0.4, rng.uniform(0.2, 1.0, (5, 3)))
-    agrees(matrix_steps, args, 0)
-    agrees(matrix_steps, args, 1)
+    agrees(f, args, 0)
+    agrees(f, args, 1)
+
+
+def test_forward_sweeps_take_fresh_arrays_from_a_pool_only_where_nothing_holds_them():
+    """The forward sweep of a gradient hands a step's fresh array out again two steps later
+    (stack.pooled_zeros) where the array is used only by element, by copies made after it in
+    the step and as an operand; never where a list, a view, a row of a history, a branch or
+    a copy made before it may still hold it."""
+    def pooled(f):
+        forward = adc.grad(f, wrt="k").source.split("# backward sweep")[0]
+        return "pooled_" in forward
+    for f in (stencil, matrix_steps, empty_steps, growing_steps, early_exit, inner_fresh_rows):
+        assert pooled(f), f.__name__
+    for f in (kept_after_the_loop, kept_in_a_branch_each_step, history_rows,
+              a_view_of_the_step, lagging_alias, listed_steps):
+        assert not pooled(f), f.__name__
 
 
 def test_the_stencil_reversal_takes_its_zeros_from_the_pool():
@@ -226,3 +309,20 @@ def test_a_quotient_in_code_without_infinities_has_no_guard():
     assert "finite_or_zero" not in adc.grad(pair_forces, wrt="G").source
     agrees(pair_forces, args, 0)
     agrees(pair_forces, args, 1)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+def test_pooled_zeros_hands_out_the_array_of_two_calls_ago(jit):
+    import numba
+    run = numba.njit(lambda pool, shape: pooled_zeros(pool, shape)) if jit else pooled_zeros
+    pool = array_pool((0,))
+    first, pool = run(pool, 4)
+    first[:] = 1.0
+    second, pool = run(pool, 4)
+    second[:] = 2.0
+    third, pool = run(pool, 4)
+    assert np.shares_memory(first, third) and not np.shares_memory(second, third)
+    assert not third.any() and (second == 2.0).all()  # the last one handed out is kept
+    other, pool = run(pool, 5)  # another shape: a new array
+    assert other.shape == (5,) and not other.any()
+    assert not np.shares_memory(other, second) and not np.shares_memory(other, third)
