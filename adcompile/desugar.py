@@ -25,10 +25,11 @@ Then a function whose ``return`` statements all end branches once the statements
 is ``if c: result = a`` / ``else: result = b``) assigns ``result`` on each path, with no flag
 and no first value, so a branch may return an array.  Otherwise ``break``, ``continue`` and a
 ``return`` that is not the last statement become assignments to flags (``broke``, ``skip``,
-``returned``; ``result`` starts as ``0.0``); the statements after a possible exit are guarded by
-``if not flag:``; a ``for`` loop that may be left early becomes a ``while`` loop over an explicit
-counter.  The function then has exactly one ``return``, at its end.  AST in, AST out, on the
-user's function before normalization.
+``returned``; ``result`` takes no first value: every path assigns it before the end, and a
+first ``0.0`` would clash with an array returned from a loop); the statements after a possible
+exit are guarded by ``if not flag:``; a ``for`` loop that may be left early becomes a ``while``
+loop over an explicit counter.  The function then has exactly one ``return``, at its end.
+AST in, AST out, on the user's function before normalization.
 """
 
 from __future__ import annotations
@@ -617,7 +618,7 @@ class _Desugar:
             return fix_locations(tree)
         self.returned = self.names.fresh("returned")
         first = body[0]
-        init = [_set(self.returned, False, first), _set(self.retval, 0.0, first)]
+        init = [_set(self.returned, False, first)]
         tree.body = init + self.block(body) + [
             ast.copy_location(ast.Return(value=_name(self.retval)), body[-1])]
         return fix_locations(tree)

@@ -139,6 +139,34 @@ def test_a_tuple_result_is_refused_naming_the_entry_point(what, one):
     assert "scalar (the loss)" not in text
 
 
+
+def exit_with_array(x, n):
+    y = x * 1.0
+    for _ in range(n):
+        y = y * 1.1 + 0.1 * np.sin(y)
+        if np.sum(y) > 3.0:
+            return y * 2.0  # from inside the loop: the result takes no first value
+    return y
+
+
+def exit_with_number(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] ** 3
+        if s > 1.0:
+            return s * x[0]
+    return s
+
+
+@pytest.mark.parametrize("x", [X3, 3 * X3], ids=["loop ends", "returns inside"])
+def test_an_array_returned_from_inside_a_loop(x):
+    args = (x, 6)
+    close(adc.jacobian(exit_with_array, wrt="x")(*args), fd_jacobian(exit_with_array, args, 0))
+    t = np.array([0.2, -0.4, 0.3])
+    close(adc.hvp(exit_with_number)(x, t), fd_hessian(exit_with_number, (x,), 0) @ t, 1e-4,
+          1e-5)
+
+
 # -- second derivatives a rule does not have ---------------------------------------------------
 #
 # Reverse mode over forward code meets the tangent kernel of a primitive that has a forward
