@@ -26,7 +26,8 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .kernels import _dims, _is_array
 
-__all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent", "cumsum",
+__all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent",
+           "cumprod_tangent_adjoint", "cumprod_tangent2", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
            "diff_adjoint", "expand_dims", "flip", "gradient_adjoint", "gradient_along",
            "item", "last_written", "pad",
@@ -71,6 +72,29 @@ def cumprod_tangent(t: Any, x: Any, axis: Any) -> np.ndarray:
     lanes, _ = _lanes(x, axis)
     t3 = np.broadcast_to(np.asarray(t, dtype=float), x.shape).reshape(lanes.shape)
     out = _cumprod_tangent3(lanes, t3)
+    return out.reshape(x.shape) if axis is not None else out.reshape(-1)
+
+
+def cumprod_tangent_adjoint(g: Any, t: Any, x: Any, axis: Any) -> np.ndarray:
+    """The adjoint of ``cumprod_tangent(t, x, axis)`` with respect to ``x`` (second order of
+    ``cumprod``): the tangent along ``t`` of ``cumprod_adjoint(g, x, axis)``, ``T_{i-1} s_i +
+    P_{i-1} ds_i`` with ``ds_i = x_{i+1} ds_{i+1} + t_{i+1} s_{i+1}`` (no division)."""
+    x = np.asarray(x, dtype=float)
+    lanes, back = _lanes(x, axis)
+    t3 = np.broadcast_to(np.asarray(t, dtype=float), x.shape).reshape(lanes.shape)
+    g3 = np.asarray(g, dtype=float).reshape(lanes.shape)
+    return back(_cumprod_tangent_adjoint3(lanes, t3, g3))
+
+
+def cumprod_tangent2(t: Any, u: Any, x: Any, axis: Any) -> np.ndarray:
+    """The tangent along ``u`` (of ``x``) of ``cumprod_tangent(t, x, axis)``:
+    ``F_j = x_j F_{j-1} + t_j E_{j-1} + u_j T_{j-1}`` (``E``, ``T``: the tangents along
+    ``u`` and ``t``)."""
+    x = np.asarray(x, dtype=float)
+    lanes, _ = _lanes(x, axis)
+    t3 = np.broadcast_to(np.asarray(t, dtype=float), x.shape).reshape(lanes.shape)
+    u3 = np.broadcast_to(np.asarray(u, dtype=float), x.shape).reshape(lanes.shape)
+    out = _cumprod_tangent2_3(lanes, t3, u3)
     return out.reshape(x.shape) if axis is not None else out.reshape(-1)
 
 
@@ -422,6 +446,48 @@ def _cumprod_tangent3(x, t):
                 d = x[i, j, k] * d + t[i, j, k] * p
                 p *= x[i, j, k]
                 out[i, j, k] = d
+    return out
+
+
+@njit(cache=True)
+def _cumprod_tangent_adjoint3(x, t, g):
+    pre, n, post = x.shape
+    out = np.empty(x.shape)
+    s = np.empty(n)
+    for i in range(pre):
+        for k in range(post):
+            sj = 0.0
+            dsj = 0.0
+            for j in range(n - 1, -1, -1):
+                if j + 1 < n:
+                    dsj = x[i, j + 1, k] * dsj + t[i, j + 1, k] * sj
+                    sj = g[i, j, k] + x[i, j + 1, k] * sj
+                else:
+                    dsj = 0.0
+                    sj = g[i, j, k]
+                s[j] = sj
+                out[i, j, k] = dsj
+            p = 1.0
+            dp = 0.0
+            for j in range(n):
+                out[i, j, k] = p * out[i, j, k] + dp * s[j]
+                dp = x[i, j, k] * dp + t[i, j, k] * p
+                p *= x[i, j, k]
+    return out
+
+
+@njit(cache=True)
+def _cumprod_tangent2_3(x, t, u):
+    out = np.empty(x.shape)
+    for lane in range(x.shape[0] * x.shape[2]):  # (i, k): the products along j
+        i, k = divmod(lane, x.shape[2])
+        p, d, e, f = 1.0, 0.0, 0.0, 0.0
+        for j in range(x.shape[1]):
+            f = x[i, j, k] * f + t[i, j, k] * e + u[i, j, k] * d
+            d = x[i, j, k] * d + t[i, j, k] * p
+            e = x[i, j, k] * e + u[i, j, k] * p
+            p *= x[i, j, k]
+            out[i, j, k] = f
     return out
 
 
@@ -886,6 +952,34 @@ def _cumprod_adjoint(g, x, axis):
         g3 = np.ascontiguousarray(g).reshape(lanes.shape).astype(np.float64)
         return _cumprod_adjoint3(lanes, g3).reshape(x.shape)
     return adjoint
+
+
+@overload(cumprod_tangent_adjoint)
+def _cumprod_tangent_adjoint(g, t, x, axis):
+    lanes_of = _lanes_of(axis)
+
+    def adjoint(g, t, x, axis):
+        lanes = lanes_of(x, axis).astype(np.float64)
+        t3 = np.ascontiguousarray(t).reshape(lanes.shape).astype(np.float64)
+        g3 = np.ascontiguousarray(g).reshape(lanes.shape).astype(np.float64)
+        return _cumprod_tangent_adjoint3(lanes, t3, g3).reshape(x.shape)
+    return adjoint
+
+
+@overload(cumprod_tangent2)
+def _cumprod_tangent2(t, u, x, axis):
+    lanes_of = _lanes_of(axis)
+    flat = _is_none(axis)
+
+    def tangent(t, u, x, axis):
+        lanes = lanes_of(x, axis).astype(np.float64)
+        t3 = np.ascontiguousarray(t).reshape(lanes.shape).astype(np.float64)
+        u3 = np.ascontiguousarray(u).reshape(lanes.shape).astype(np.float64)
+        out = _cumprod_tangent2_3(lanes, t3, u3)
+        if flat:
+            return out.reshape(x.size)
+        return out.reshape(x.shape)
+    return tangent
 
 
 @overload(cumprod_tangent)

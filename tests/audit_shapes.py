@@ -66,6 +66,9 @@ def cases(audit) -> list:
         Case(ks.expand_dims, 2, "{f}({0}, (0, 2))", (v(REAL),), "array"),
         Case(ks.sort_tangent, 3, "{f}({0}, {1}, -1)",
              (m(REAL), audit.const(REAL, (2, 3))), "array"),
+        Case(ks.cumprod_tangent, 3, "{f}({0}, {1}, None)", (m(REAL), m(FACTOR)), "array"),
+        Case(ks.cumprod_tangent, 3, "{f}({0}, {1}, 1)", (cube, Arg(FACTOR, (2, 3, 4))),
+             "array"),
         Case(ks.astype_float, 1, "{f}({0})", (m(REAL),), "array"),
         Case(ks.item, 1, "{f}({0})", (m(REAL, (1, 1)),), "array"),
     ]

@@ -56,6 +56,17 @@ def cumprod_axis(g, ans, x, axis):
     return ks.cumprod_adjoint(g, x, axis), None
 
 
+def cumprod_tangent_forward(dt, ans, t, x, axis):
+    return ks.cumprod_tangent(dt, x, axis), ks.cumprod_tangent2(t, dt, x, axis), None
+
+
+@derivative(ks.cumprod_tangent, elementwise=False, forward=cumprod_tangent_forward)
+def cumprod_tangent_reverse(g, ans, t, x, axis):
+    """Second order of ``cumprod``: the tangent is linear in ``t`` (its adjoint is the
+    adjoint of ``cumprod``) and multilinear in ``x``."""
+    return ks.cumprod_adjoint(g, x, axis), ks.cumprod_tangent_adjoint(g, t, x, axis), None
+
+
 # -- differences ------------------------------------------------------------------------------
 
 implemented_by(np.diff, ks.diff)
