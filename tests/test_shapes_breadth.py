@@ -276,7 +276,10 @@ def test_refusals_name_the_construct_and_the_way_out(f, construct, hint):
     assert "test_shapes_breadth.py" in str(err)
 
 
-def test_second_order_through_cumprod_is_refused_clearly():
-    with pytest.raises(adc.AdcompileError) as info:
-        adc.hessian(cumprod_twice)(np.array([0.5, 2.0, -1.0]))
-    assert "cumprod_tangent" in str(info.value)
+def test_second_order_through_cumprod_with_a_zero_inside():
+    x = np.array([0.5, 0.0, 2.0, -1.0])
+    h = 1e-4
+    want = np.array([(numeric_gradient(cumprod_twice, (x + h * e,), 0)
+                      - numeric_gradient(cumprod_twice, (x - h * e,), 0)) / (2 * h)
+                     for e in np.eye(4)])
+    np.testing.assert_allclose(adc.hessian(cumprod_twice)(x), want, rtol=1e-5, atol=1e-5)
