@@ -334,7 +334,8 @@ def test_augmented_assignment_to_a_row_of_an_array_of_unknown_rank():
     with pytest.raises(adc.AdcompileError, match=r"'r \+= \.\.\.' \(or another augmented "
                        "assignment\\) changes in place the row or slice 'r'") as info:
         adc.grad(row_updated_in_place)(rng.normal(size=(3, 4)))
-    assert "write r = r + ..." in str(info.value)
+    assert "write into the array itself, A[i] += ..." in str(info.value)
+    assert "r = r + ... for a new array" in str(info.value)
     agrees(row_updated_in_place, (rng.normal(size=3),), 0)
     agrees(element_accumulated, (rng.normal(size=4),), 0)
     assert "number_only" not in adc.grad(element_of_a_local).source  # no check needed there
