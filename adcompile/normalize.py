@@ -97,6 +97,7 @@ class _Normalizer:
         self.views: set[str] = set()
 
     def run(self) -> Normalized:
+        _rows_as_indexes(self.info.tree, self.counters())
         tree = desugar(self.info.tree, self.names)
         self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
@@ -1124,10 +1125,10 @@ class _Normalizer:
         return self.atom(part)
 
     def flat_target(self, target: ast.Subscript) -> ast.Subscript:
-        """``D[i][j] = v`` is ``D[i, j] = v`` where each index but the last is a number (an
-        int literal, the counter of a for loop over a range, and + - * // % of them); any
-        other chained store is refused with that form."""
-        if not isinstance(target.value, ast.Subscript) or isinstance(target.slice, ast.Tuple):
+        """``D[i][j] = v`` is ``D[i, j] = v`` (``T[k][i, j]`` is ``T[k, i, j]``) where each
+        index but the last is a number (an int literal, the counter of a for loop over a
+        range, and + - * // % of them); any other chained store is refused with that form."""
+        if not isinstance(target.value, ast.Subscript):
             return target
         inner = target.value
         if isinstance(inner.value, ast.Subscript):
@@ -1142,8 +1143,9 @@ class _Normalizer:
                                   construct="a chained indexed assignment",
                                   hint=f"index once: {base}[i, j] = ..., with i an int "
                                   "(a literal or the counter of a for loop over a range)")
+        last = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
         return ast.copy_location(ast.Subscript(
-            value=inner.value, slice=ast.Tuple(elts=[*parts, target.slice], ctx=ast.Load()),
+            value=inner.value, slice=ast.Tuple(elts=[*parts, *last], ctx=ast.Load()),
             ctx=target.ctx), target)
 
     def counters(self) -> set[str]:
@@ -1547,6 +1549,62 @@ _STATIC_COMPARE = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not
 
 def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
+
+
+def _rows_as_indexes(tree: ast.FunctionDef, counters: set[str]) -> None:
+    """``r = B[i]`` (``i`` ints: literals and counters of for loops over a range, no slices)
+    read and written only by index after it in its block, where ``B`` is written (``cur =
+    D[i]; cur[j] = ...; prev[j]``), is ``B[i]`` there: ``D[i][j] = ...`` (a store into ``D``, which
+    ``flat_target`` writes ``D[i, j] = ...``) and ``D[i - 1][j]``, when ``r`` is assigned
+    nowhere else and nothing after it assigns ``B`` or the names of ``i``.  Indexed, ``r``
+    is a row, a view of ``B``: a write through it changes ``B`` and a read sees ``B`` as it
+    is then, which the gradient follows only through ``B`` itself."""
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    assigned = [n.id for n in names if isinstance(n.ctx, ast.Store)]
+    blocks = [getattr(node, part) for node in ast.walk(tree)
+              for part in ("body", "orelse", "finalbody")
+              if isinstance(getattr(node, part, None), list) and getattr(node, part)
+              and isinstance(getattr(node, part)[0], ast.stmt)]
+
+    def row_of(stmt: ast.stmt) -> tuple[str, ast.Subscript] | None:
+        value = stmt.value if isinstance(stmt, ast.Assign) else None
+        if (len(getattr(stmt, "targets", ())) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                and all(_counter_index(p, counters) for p in (
+                    value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]))):
+            return stmt.targets[0].id, value
+        return None
+
+    for block in blocks:
+        rows = {stmt: found for stmt in block if (found := row_of(stmt))}
+        for stmt, (row, value) in rows.items():
+            rest = block[block.index(stmt) + 1:]
+            bases = {value.value.id} | {r for r, v in rows.values() if v.value.id == value.value.id}
+            if not any(isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
+                       and _indexed_name(n) in bases for s in rest for n in ast.walk(s)):
+                continue  # nothing writes into B after it: r stays a view
+            parents = {id(c): n for s in rest for n in ast.walk(s) for c in ast.iter_child_nodes(n)}
+            later = [n for s in rest for n in ast.walk(s) if isinstance(n, ast.Name)]
+            uses = [n for n in later if n.id == row]
+            needed = {value.value.id} | {n.id for n in ast.walk(value.slice)
+                                         if isinstance(n, ast.Name)}
+            if (assigned.count(row) != 1 or not uses
+                    or len(uses) != sum(n.id == row for n in names) - 1
+                    or any(n.id in needed and isinstance(n.ctx, ast.Store) for n in later)
+                    or not all(isinstance(parents.get(id(n)), ast.Subscript)
+                               and parents[id(n)].value is n for n in uses)
+                    or row in needed):
+                continue
+            for use in uses:
+                parents[id(use)].value = ast.copy_location(copy.deepcopy(value), use)
+            block.remove(stmt)
+
+
+def _indexed_name(node: ast.expr) -> str | None:
+    """The name ``D`` that ``D[i]``, ``D[i][j]``, ... index, if one."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _counter_index(node: ast.expr, counters: set[str]) -> bool:

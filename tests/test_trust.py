@@ -594,9 +594,16 @@ def view_kept_across_iterations(x, A):
 
 def write_through_a_local_view(x, A):
     B = A.copy()
-    r = B[0]
-    r[1] = 5.0
-    return np.sum(B * x)
+    r = B[0, 1:]
+    r[0] = 5.0
+    return np.sum(B * x[0])
+
+
+def write_through_a_local_row(x, A):
+    B = A.copy()
+    r = B[0]  # indexed only: the row B[0] itself, r[1] = ... a store into B
+    r[1] = 5.0 * x[1]
+    return np.sum(B * x) + r[0]
 
 
 def view_taken_each_iteration(x, A):
@@ -627,6 +634,13 @@ def test_views_out_of_step_with_their_base_are_refused(f, construct):
     x, A = np.array([0.5, -0.3]), np.arange(4.0).reshape(2, 2)
     with pytest.raises(adc.AdcompileError, match=construct):
         adc.grad(f, wrt=1)(x, A)
+
+
+def test_a_row_written_through_a_name_is_a_store_into_its_array():
+    # once refused ("'B' is read after a write through its view 'r'")
+    x, A = np.array([0.5, -0.3]), np.arange(4.0).reshape(2, 2)
+    agrees(write_through_a_local_row, (x, A), 0)
+    agrees(write_through_a_local_row, (x, A), 1)
 
 
 def test_elements_of_arrays_of_known_rank_are_numbers_not_views():
