@@ -1582,7 +1582,8 @@ else:
 
     def chained_table(self, indent):
         """A dynamic programming table written ``D[q][j] = ...`` (``+=``), read ``D[q - 1][j]``,
-        its first row ``np.arange(4, dtype=float)`` scaled."""
+        or through its rows by name (``prev = D[q - 1]; cur = D[q]; cur[j] = ...``), its
+        first row ``np.arange(4, dtype=float)`` scaled."""
         self.features.add("chained-index")
         name, d, q, j = self.name("r"), self.name("D"), self.name("q"), self.name("j")
         v, _ = self.operand_vector()
@@ -1591,12 +1592,19 @@ else:
         self.emit(indent, f"{d} = np.zeros((3, 4))")
         self.emit(indent, f"{d}[0] = np.arange(4, dtype={dtype}) * 0.25 * {s}")
         self.emit(indent, f"for {q} in range(1, 3):")
-        self.emit(indent + 1, f"{d}[{q}][0] = {v}[{q}] * {s}")
+        # the rows by name (prev = D[q - 1]; cur = D[q]; cur[j] = ...), or chained indices
+        prev, cur = (self.name("prev"), self.name("cur")) if self.flip() else (
+            f"{d}[{q} - 1]", f"{d}[{q}]")
+        if not prev.startswith(d):
+            self.features.add("rows-by-name")
+            self.emit(indent + 1, f"{prev} = {d}[{q} - 1]")
+            self.emit(indent + 1, f"{cur} = {d}[{q}]")
+        self.emit(indent + 1, f"{cur}[0] = {v}[{q}] * {s}")
         self.emit(indent + 1, f"for {j} in range(1, 4):")
         step = self.choice([
-            f"{d}[{q}][{j}] = math.tanh({d}[{q} - 1][{j}] + {d}[{q}][{j} - 1] * {v}[{j} % 3])",
-            f"{d}[{q}][{j}] = min({d}[{q} - 1][{j}], {d}[{q}][{j} - 1]) + {v}[{j} - 1] ** 2",
-            f"{d}[{q}][{j}] += 0.5 * {d}[{q} - 1][{j} - 1] + math.sin({v}[{j} % 3] * {s})"])
+            f"{cur}[{j}] = math.tanh({prev}[{j}] + {cur}[{j} - 1] * {v}[{j} % 3])",
+            f"{cur}[{j}] = min({prev}[{j}], {cur}[{j} - 1]) + {v}[{j} - 1] ** 2",
+            f"{cur}[{j}] += 0.5 * {prev}[{j} - 1] + math.sin({v}[{j} % 3] * {s})"])
         self.emit(indent + 2, step)
         self.emit(indent, f"{name} = {d}[2][3] + 0.1 * np.sum({d})")
         self.finish(indent, name, 12.0)
