@@ -1148,11 +1148,20 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
         in_place = (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
                     and node.value.func.attr == "sort")
         base = ast.unparse(node.value.func.value) if in_place else ""
-        raise info.error(node, "an expression statement has no effect on the result",
+        hint = "assign the value to a name or remove the statement"
+        message = "an expression statement has no effect on the result"
+        if (isinstance(call, ast.Call) and call.args and isinstance(call.args[0], ast.Name)
+                and inspect.isfunction(_early_resolve(info, call.func))):
+            name = ast.unparse(call.func)  # a helper that writes into its argument, likely
+            message = (f"the call of {name}() as a statement leaves its result unused; "
+                       "differentiated code does not write into a function's arguments")
+            hint = (f"if {name}() writes into the array it is given, have it write into a copy "
+                    "and return it (out = out.copy() first, return out last) and assign the "
+                    f"result: {call.args[0].id} = {ast.unparse(call)}")
+        raise info.error(node, message,
                          construct="an expression statement",
                          hint=f"{base}.sort() sorts in place, which differentiated code does not "
-                         f"do: write {base} = np.sort({base})" if in_place else
-                         "assign the value to a name or remove the statement")
+                         f"do: write {base} = np.sort({base})" if in_place else hint)
 
 
 #: functions whose result is a boolean array (or truth value)

@@ -208,3 +208,26 @@ def test_second_derivatives_of_cumprod():
     T = np.array([[0.2, -0.4, 0.3], [0.5, 0.1, -0.6]])
     want = np.tensordot(fd_hessian(cumulative_products, (X,), 0), T, axes=2)
     close(adc.hvp(cumulative_products)(X, T), want, 1e-4, 1e-5)
+
+
+# -- a helper that writes into its argument, called as a statement -----------------------------
+
+def _put_square(out, i, v):
+    out[i] = v * v
+    return out
+
+
+def squares_in_place(x):
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        _put_square(out, i, x[i])
+    return out
+
+
+def test_a_helper_called_as_a_statement_says_to_return_a_copy():
+    with pytest.raises(adc.AdcompileError) as e:
+        adc.jacobian(squares_in_place)
+    text = str(e.value)
+    assert e.value.filename == __file__ and "_put_square(out, i, x[i])" in text
+    assert "the call of _put_square() as a statement leaves its result unused" in text
+    assert "out = out.copy() first" in text and "out = _put_square(out, i, x[i])" in text
