@@ -236,6 +236,14 @@ def pnorm_tangent(t, ans, x, p):
     return np.sum(t * pnorm_weights(x, ans, p)), None
 
 
+@composite(pnorm_weights)
+def pnorm_weights_definition(x, norm, p):
+    """The kernel of the two rules above as differentiable code: what reverse mode reads
+    where it differentiates a p-norm's tangent (second order)."""
+    ratio = ratio_or_zero(np.abs(x), norm)
+    return np.where(ratio == 0.0, 0.0, np.sign(x) * np.abs(ratio) ** (p - 1.0))
+
+
 @derivative(pnorm_kept, elementwise=False)
 def pnorm_kept_rule(g, ans, x, p, axis):
     return g * pnorm_weights(x, ans, p), None, None
