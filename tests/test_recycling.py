@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from test_nested_loops import agrees
+from test_nested_loops import agrees_all
 
 import adcompile as adc
 from adcompile.stack import adjoint_pool, array_pool, pooled_zeros, recycled
@@ -212,17 +212,13 @@ CASES = [stencil, kept_after_the_loop, kept_in_a_branch_each_step, swapped, hist
 @pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
 def test_adjoints_recycled_in_a_loop_are_right(f):
     rng = np.random.default_rng(5)
-    args = (0.3, rng.uniform(0.2, 1.0, N))
-    agrees(f, args, 0)
-    agrees(f, args, 1)
+    agrees_all(f, (0.3, rng.uniform(0.2, 1.0, N)))
 
 
 @pytest.mark.parametrize("f", [matrix_steps, inner_fresh_rows], ids=lambda f: f.__name__)
 def test_a_rank_two_step(f):
     rng = np.random.default_rng(6)
-    args = (0.4, rng.uniform(0.2, 1.0, (5, 3)))
-    agrees(f, args, 0)
-    agrees(f, args, 1)
+    agrees_all(f, (0.4, rng.uniform(0.2, 1.0, (5, 3))))
 
 
 def test_forward_sweeps_take_fresh_arrays_from_a_pool_only_where_nothing_holds_them():
@@ -307,8 +303,7 @@ def test_a_quotient_in_code_without_infinities_has_no_guard():
     rng = np.random.default_rng(8)
     args = (1.3, rng.uniform(-1.0, 1.0, 6), rng.uniform(0.5, 1.5, 6))
     assert "finite_or_zero" not in adc.grad(pair_forces, wrt="G").source
-    agrees(pair_forces, args, 0)
-    agrees(pair_forces, args, 1)
+    agrees_all(pair_forces, args)
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
