@@ -1044,7 +1044,30 @@ class _Reverser(Recorder):
                 values[0].value, ast.Name) and values[0].value.id in self.norm.info.params \
                 and self.plain_index(values[0].slice) and not _has_slice(values[0].slice):
             return f"element:{values[0].value.id}"  # an element of a parameter's array
+        if len(values) == 1 and isinstance(values[0], ast.Subscript) and isinstance(
+                values[0].value, ast.Name) and self.plain_index(values[0].slice) and not (
+                _has_slice(values[0].slice)) and self.made_float(values[0].value.id):
+            return "float"  # an element of R = np.full((n, m), np.inf) (a DP table)
         return None
+
+    def made_float(self, array: str) -> bool:
+        """Whether every assignment of ``array`` makes a new float64 array: ``np.zeros``,
+        ``np.ones``, ``np.empty`` of a shape, or ``np.full`` of a float, without ``dtype``."""
+        made = [s.value for s in assignments(self.norm.stmts)
+                if not is_store(s) and target_name(s) == array]
+        if not made or array in self.norm.info.params:
+            return False
+        info = self.norm.info
+
+        def float_fill(v: ast.expr) -> bool:
+            if isinstance(v, ast.Constant):
+                return type(v.value) is float
+            return isinstance(v, ast.Attribute) and info.resolve(v) in (numpy.inf, numpy.nan)
+
+        return all(isinstance(v, ast.Call) and not v.keywords and (
+            (info.resolve(v.func) in (numpy.zeros, numpy.ones, numpy.empty) and len(v.args) == 1)
+            or (info.resolve(v.func) is numpy.full and len(v.args) == 2
+                and float_fill(v.args[1]))) for v in made)
 
     def values_read(self, stmts: list[ast.stmt]) -> set[str]:
         """Names whose values ``stmts`` read somewhere: not counting an argument a kernel

@@ -92,6 +92,29 @@ def periodic(a, x):
     return np.sum(out * out)
 
 
+def table(a, x):
+    n = x.shape[0]
+    R = np.full((n + 1, n + 1), np.inf)  # a float table: its elements' tapes are typed
+    R[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, n + 1):
+            best = min(R[i - 1, j - 1], R[i - 1, j] + a, R[i, j - 1] + a)
+            R[i, j] = (x[i - 1] - x[j - 1] * a) ** 2 + best
+    return R[n, n]
+
+
+def int_table(a, x):
+    n = x.shape[0]
+    C = np.full((n + 1, n + 1), 0)  # integers: their tapes stay made inside the loop
+    total = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, n + 1):
+            C[i, j] = C[i - 1, j] + (1 if x[i - 1] > x[j - 1] else 0)
+            c = C[i, j - 1]
+            total += math.sin(a * c + x[j - 1])
+    return total
+
+
 RNG = np.random.default_rng(11)
 X2 = RNG.uniform(-1.0, 1.0, (6, 2))
 MASS = RNG.uniform(0.5, 1.5, 6)
@@ -105,6 +128,8 @@ CASES = [
     (branch_value, (0.6, X1)),
     (nested_steps, (0.2, U0)),
     (periodic, (0.8, X1)),
+    (table, (0.3, X1)),
+    (int_table, (0.3, X1)),
 ]
 
 
@@ -130,3 +155,8 @@ def test_costly_numbers_are_read_from_the_tape_in_the_reversal():
     src = adc.grad(chained, wrt="a").source
     for costly in ("math.sqrt", "math.exp", "math.log", "math.tanh", "** 1.5"):
         assert costly not in reversal(src), costly
+
+
+def test_elements_of_a_float_table_go_on_tapes_typed_before_the_loops():
+    src = adc.grad(table, wrt="x").source
+    assert "float_tape(" in src and "new_tape(" not in src and "grow_tape(" not in src, src
