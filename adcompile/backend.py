@@ -31,7 +31,7 @@ from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.registry import CPUDispatcher
 from numba.core.typed_passes import NopythonTypeInference
 
-from . import structure
+from . import kernel_cache, structure  # noqa: F401 - kernel_cache: before any compile
 from .errors import AdcompileError, api_boundary
 
 _JITTED: dict[tuple[int, str], Any] = {}

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 from numba.core.caching import NullCache
 
-from . import constants, hoist, kernels, rules, stack
+from . import constants, hoist, kernel_cache, kernels, rules, stack
 from .alias import check_writes, snapshot
 from .analyze import activity, promote
 from .backend import CompiledFunction, jitted, load_module
@@ -53,7 +53,6 @@ _INJECTED_LINE = re.compile(r"^# Bound when loaded: (.*)$", re.MULTILINE)
 #: generated modules loaded in this process, by cache key (which covers everything the
 #: module's text depends on, so a changed helper or constant gives a new key)
 _LOADED: dict[str, Generated] = {}
-_SELF_HASH: list[str] = []
 _WARNED: set[str] = set()
 _FALLBACK: list[Path] = []
 #: the last line of every module file: a hash of the text above it
@@ -754,14 +753,7 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _self_hash() -> str:
     """A hash of this compiler's own source: a change to it invalidates generated modules."""
-    if not _SELF_HASH:
-        h = hashlib.sha256()
-        root = Path(__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(path.relative_to(root).as_posix().encode())
-            h.update(path.read_bytes())
-        _SELF_HASH.append(h.hexdigest())
-    return _SELF_HASH[0]
+    return kernel_cache.package_stamp()
 
 
 def _describe(info: FunctionInfo) -> str:

@@ -17,6 +17,8 @@ from numba import njit, types
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from .kernel_cache import CACHED
+
 #: generated modules import these by name (see codegen)
 __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matmul_left",
            "matmul_right", "max_along", "mean_along", "min_along", "new_tape", "pow_dx", "power",
@@ -588,7 +590,7 @@ def _axis_mask(axis, ndim):
     """Which of ``ndim`` axes a reduction over a tuple of axes removes."""
 
 
-@overload(_axis_mask)
+@overload(_axis_mask, jit_options=CACHED)
 def _axis_mask_impl(axis, ndim):
     if isinstance(axis, types.BaseTuple) and all(isinstance(t, types.Integer) for t in axis):
         lines = ["def several(axis, ndim):", "    mask = np.zeros(ndim, np.bool_)"]
@@ -820,11 +822,11 @@ def _matrix_reduction(mean: bool, keep: bool):
     return along
 
 
-overload(sum_along)(_reduction("sum"))
-overload(mean_along)(_reduction("mean"))
-overload(max_along)(_reduction("max"))
-overload(min_along)(_reduction("min"))
-overload(prod_along)(_reduction("prod"))
+overload(sum_along, jit_options=CACHED)(_reduction("sum"))
+overload(mean_along, jit_options=CACHED)(_reduction("mean"))
+overload(max_along, jit_options=CACHED)(_reduction("max"))
+overload(min_along, jit_options=CACHED)(_reduction("min"))
+overload(prod_along, jit_options=CACHED)(_reduction("prod"))
 
 
 @njit(cache=True)
@@ -835,7 +837,7 @@ def _sum_to(g, x):
     return _sum_into(_flat(g), _broadcast_map(gd, xd), x.size).reshape(x.shape)
 
 
-@overload(unbroadcast)
+@overload(unbroadcast, jit_options=CACHED)
 def _unbroadcast(g, x):
     if not _is_array(x) or x.ndim == 0:  # a 0-d array takes part in arithmetic as a number
         if _is_array(g):
@@ -869,7 +871,7 @@ def _is_int(t: Any) -> bool:
     return isinstance(t, (types.Integer, types.Boolean))
 
 
-@overload(power)
+@overload(power, jit_options=CACHED)
 def _power(x, y):
     if _is_array(x) or _is_array(y):
         return lambda x, y: np.power(as_float(x), y)
@@ -880,7 +882,7 @@ def _power(x, y):
     return lambda x, y: x ** y
 
 
-@overload(pow_dx)
+@overload(pow_dx, jit_options=CACHED)
 def _pow_dx(x, y):
     if _is_array(x) or _is_array(y):
         def along(x, y):
@@ -894,14 +896,14 @@ def _pow_dx(x, y):
     return lambda x, y: 0.0 if y == 0 else y * power(x, y - 1)
 
 
-@overload(log_or_zero)
+@overload(log_or_zero, jit_options=CACHED)
 def _log_or_zero(x):
     if _is_array(x):
         return lambda x: np.log(np.where(x == 0, 1.0, x))
     return lambda x: 0.0 if x == 0 else np.log(x)
 
 
-@overload(as_float)
+@overload(as_float, jit_options=CACHED)
 def _as_float(x):
     if _is_array(x):
         if isinstance(x.dtype, types.Complex):
@@ -920,7 +922,7 @@ def _extent(x, g, axis):
     """How far an element of a built array reaches along ``axis``."""
 
 
-@overload(_extent)
+@overload(_extent, jit_options=CACHED)
 def _extent_impl(x, g, axis):
     if _is_array(x) and x.ndim == g.ndim:
         return lambda x, g, axis: x.shape[axis]
@@ -931,7 +933,7 @@ def _block(g, start, n, axis, x):
     """``g[start:start + n]`` along ``axis``, shaped like ``x`` (a new array, or a float)."""
 
 
-@overload(_block)
+@overload(_block, jit_options=CACHED)
 def _block_impl(g, start, n, axis, x):
     cases = []
     for a in range(g.ndim):
@@ -948,7 +950,7 @@ def _block_impl(g, start, n, axis, x):
     return scope["block"]
 
 
-@overload(split_along)
+@overload(split_along, jit_options=CACHED)
 def _split_along(g, xs, axis):
     if _is_array(xs):  # np.array(x) of an array: a copy
         return lambda g, xs, axis: g
@@ -1013,7 +1015,7 @@ def _others_tangent_in_groups(flat, tangent, where, n):
     return out
 
 
-@overload(prod_others_tangent)
+@overload(prod_others_tangent, jit_options=CACHED)
 def _prod_others_tangent(x, t, axis):
     if not _is_array(x) or x.ndim == 0:
         return lambda x, t, axis: 0.0
@@ -1027,7 +1029,7 @@ def _prod_others_tangent(x, t, axis):
     return grouped
 
 
-@overload(prod_others)
+@overload(prod_others, jit_options=CACHED)
 def _prod_others(x, axis):
     if not _is_array(x) or x.ndim == 0:
         return lambda x, axis: 1.0
@@ -1039,7 +1041,7 @@ def _prod_others(x, axis):
     return grouped
 
 
-@overload(number_only)
+@overload(number_only, jit_options=CACHED)
 def _number_only(x):
     if _is_array(x):
         from numba.core.errors import TypingError
@@ -1048,24 +1050,24 @@ def _number_only(x):
     return lambda x: x
 
 
-@overload(rows_for)
+@overload(rows_for, jit_options=CACHED)
 def _rows_for(n, item):
     if _is_array(item):
         return lambda n, item: np.zeros((n,) + item.shape)
     return lambda n, item: np.zeros(n)
 
 
-@overload(int_array)
+@overload(int_array, jit_options=CACHED)
 def _int_array(shape, fill):
     return lambda shape, fill: np.full(shape, np.int64(fill), np.int64)
 
 
-@overload(bool_array)
+@overload(bool_array, jit_options=CACHED)
 def _bool_array(shape, fill):
     return lambda shape, fill: np.full(shape, fill != 0, np.bool_)
 
 
-@overload(stored_adjoint)
+@overload(stored_adjoint, jit_options=CACHED)
 def _stored_adjoint(g, y):
     exact = isinstance(y.dtype, (types.Integer, types.Boolean))
     if _is_array(g):
@@ -1092,7 +1094,7 @@ def _share(flat, best, where, n):
     return out
 
 
-@overload(ties)
+@overload(ties, jit_options=CACHED)
 def _ties(x, ans, axis):
     if not _is_array(x) or x.ndim == 0:
         return lambda x, ans, axis: 1.0
@@ -1112,14 +1114,14 @@ def _ties(x, ans, axis):
     return grouped
 
 
-@overload(ratio_or_zero)
+@overload(ratio_or_zero, jit_options=CACHED)
 def _ratio_or_zero(a, b):
     if _is_array(a) or _is_array(b):
         return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
     return lambda a, b: 0.0 if b == 0 else a / b
 
 
-@overload(finite_or_zero)
+@overload(finite_or_zero, jit_options=CACHED)
 def _finite_or_zero(x):
     if _is_array(x):
         def finite_or_zero_array(x):
@@ -1199,7 +1201,7 @@ def _one_index_array(d: Any, index: Any, value: Any) -> Any:
     return _ONE_ARRAY_SOURCES[key]
 
 
-@overload(add_at)
+@overload(add_at, jit_options=CACHED)
 def _add_at(d, index, value):
     if isinstance(index, types.BaseTuple) and len(index) in (2, 3) and any(
             _is_flag_array(t) for t in index):
@@ -1259,15 +1261,15 @@ def _add_at(d, index, value):
     return plain
 
 
-@overload(snapshot)
-@overload(fresh_copy)
+@overload(snapshot, jit_options=CACHED)
+@overload(fresh_copy, jit_options=CACHED)
 def _fresh_copy(x):
     if _is_array(x):
         return lambda x: x.copy()
     return lambda x: x
 
 
-@overload(reshape)
+@overload(reshape, jit_options=CACHED)
 def _reshape(x, shape):
     if _is_array(x) and x.layout == "C":
         return lambda x, shape: np.reshape(x, shape)
@@ -1276,7 +1278,7 @@ def _reshape(x, shape):
     return lambda x, shape: np.full(shape, x)  # the adjoint of a value squeezed to a number
 
 
-@overload(abs)
+@overload(abs, jit_options=CACHED)
 def _abs_of_array(x):
     """``abs(x)`` of an array, as in NumPy (Numba's ``abs`` takes numbers only)."""
     if _is_array(x):
@@ -1284,7 +1286,7 @@ def _abs_of_array(x):
     return None
 
 
-@overload(np.array)
+@overload(np.array, jit_options=CACHED)
 def _array_of_arrays(obj, dtype=None):
     """``np.array((a, b))`` of arrays of one shape, as NumPy makes it (Numba's ``np.array``
     takes tuples of numbers only): ``np.stack``."""
@@ -1304,19 +1306,19 @@ def _at_least(shape: tuple):
 
 
 # np.atleast_1d/2d/3d of a number, as NumPy makes it (Numba's take arrays only)
-overload(np.atleast_1d)(_at_least((1,)))
-overload(np.atleast_2d)(_at_least((1, 1)))
-overload(np.atleast_3d)(_at_least((1, 1, 1)))
+overload(np.atleast_1d, jit_options=CACHED)(_at_least((1,)))
+overload(np.atleast_2d, jit_options=CACHED)(_at_least((1, 1)))
+overload(np.atleast_3d, jit_options=CACHED)(_at_least((1, 1, 1)))
 
 
-@overload(zeros_like)
+@overload(zeros_like, jit_options=CACHED)
 def _zeros_like(x):
     if _is_array(x) and x.ndim > 0:
         return lambda x: np.zeros(x.shape)
     return lambda x: 0.0  # a 0-d array takes part in arithmetic as a number
 
 
-@overload(broadcast_tangent)
+@overload(broadcast_tangent, jit_options=CACHED)
 def _broadcast_tangent(t, y):
     if not _is_array(y) or y.ndim == 0:
         return lambda t, y: t
@@ -1329,7 +1331,7 @@ def _broadcast_tangent(t, y):
     return lambda t, y: _spread_tangent(t, y)
 
 
-@overload(fresh_tangent)
+@overload(fresh_tangent, jit_options=CACHED)
 def _fresh_tangent(t, y):
     if not _is_array(y) or y.ndim == 0:
         return lambda t, y: t
@@ -1340,7 +1342,7 @@ def _spread_tangent(t, y):
     """A new float64 array of ``y``'s shape holding ``t`` broadcast."""
 
 
-@overload(_spread_tangent)
+@overload(_spread_tangent, jit_options=CACHED)
 def _spread_tangent_impl(t, y):
     if _is_array(t) and t.ndim > 0:
         def spread(t, y):
@@ -1351,7 +1353,7 @@ def _spread_tangent_impl(t, y):
     return lambda t, y: np.full(y.shape, t, np.float64)
 
 
-@overload(reduce_to)
+@overload(reduce_to, jit_options=CACHED)
 def _reduce_to(h, g, axis):
     if not _is_array(g) or g.ndim == 0:
         if _is_array(h):
@@ -1364,7 +1366,7 @@ def _reduce_to(h, g, axis):
     return lambda h, g, axis: reshape(sum_along(h, axis), g.shape)
 
 
-@overload(unit_seed)
+@overload(unit_seed, jit_options=CACHED)
 def _unit_seed(x):
     if _is_array(x):
         from numba.core.errors import TypingError
@@ -1373,7 +1375,7 @@ def _unit_seed(x):
     return lambda x: 1.0
 
 
-@overload(stored_tangent)
+@overload(stored_tangent, jit_options=CACHED)
 def _stored_tangent(t, y):
     exact = isinstance(y.dtype, (types.Integer, types.Boolean))
     if exact:
@@ -1383,7 +1385,7 @@ def _stored_tangent(t, y):
     return lambda t, y: t
 
 
-@overload(new_tape)
+@overload(new_tape, jit_options=CACHED)
 def _new_tape(n, value):
     if _is_array(value):
         ndim = value.ndim
@@ -1401,7 +1403,7 @@ def _is_ragged(tape: Any) -> bool:
     return isinstance(tape, types.BaseTuple)
 
 
-@overload(push)
+@overload(push, jit_options=CACHED)
 def _push(tape, i, value):
     if _is_ragged(tape):
         ndim = tape[3].ndim
@@ -1439,7 +1441,7 @@ def _push(tape, i, value):
     return scalar
 
 
-@overload(tape_row)
+@overload(tape_row, jit_options=CACHED)
 def _tape_row(tape, i):
     if _is_ragged(tape):
         ndim = tape[3].ndim
@@ -1451,7 +1453,7 @@ def _tape_row(tape, i):
     return lambda tape, i: tape[i]
 
 
-@overload(tape_next)
+@overload(tape_next, jit_options=CACHED)
 def _tape_next(tape, i, last):
     def impl(tape, i, last):
         if i < tape_len(tape):
@@ -1460,14 +1462,14 @@ def _tape_next(tape, i, last):
     return impl
 
 
-@overload(tape_len)
+@overload(tape_len, jit_options=CACHED)
 def _tape_len(tape):
     if _is_ragged(tape):
         return lambda tape: len(tape[2])
     return lambda tape: len(tape)
 
 
-@overload(tape_nbytes)
+@overload(tape_nbytes, jit_options=CACHED)
 def _tape_nbytes(tape):
     if _is_ragged(tape):
         return lambda tape: tape[0].nbytes + tape[1].nbytes + tape[2].nbytes
@@ -1488,7 +1490,7 @@ def _grow_ragged(data, bounds, shapes, witness):
     return data, more_bounds, more_shapes, witness
 
 
-@overload(grow_tape)
+@overload(grow_tape, jit_options=CACHED)
 def _grow_tape(tape):
     if _is_ragged(tape):
         return lambda tape: _grow_ragged(tape[0], tape[1], tape[2], tape[3])
@@ -1521,7 +1523,7 @@ def _weighted(out, weights):
     """``out`` (flat, new) times ``weights`` (None, a number, or an array of ``out``'s size)."""
 
 
-@overload(_weighted)
+@overload(_weighted, jit_options=CACHED)
 def _weighted_impl(out, weights):
     if _is_none(weights):
         return lambda out, weights: out
@@ -1542,7 +1544,7 @@ def _weighted_impl(out, weights):
     return times
 
 
-@overload(reduce_adjoint)
+@overload(reduce_adjoint, jit_options=CACHED)
 def _reduce_adjoint(g, x, axis, weights=None):
     plain = _is_none(weights)
     if not _is_array(x) or x.ndim == 0:  # a number (a 0-d array is used as one)
@@ -1564,7 +1566,7 @@ def _reduce_adjoint(g, x, axis, weights=None):
     return lambda g, x, axis, weights=None: _spread(g, x, mask_of(axis, x.ndim), weights)
 
 
-@overload(reduced_size)
+@overload(reduced_size, jit_options=CACHED)
 def _reduced_size(x, axis):
     if not _is_array(x) or x.ndim == 0:
         return lambda x, axis: 1
@@ -1574,7 +1576,7 @@ def _reduced_size(x, axis):
     return lambda x, axis: x.size // _size(_kept(x, mask_of(axis, x.ndim)))
 
 
-@overload(untranspose)
+@overload(untranspose, jit_options=CACHED)
 def _untranspose(g, axes):
     if not _is_array(g) or not isinstance(axes, types.BaseTuple) or len(axes) != g.ndim:
         return None
@@ -1588,7 +1590,7 @@ def _untranspose(g, axes):
     return scope["inverse"]
 
 
-@overload(np.squeeze)
+@overload(np.squeeze, jit_options=CACHED)
 def _squeeze(a, axis=None):
     """``np.squeeze`` with its axes given (Numba has none; without them the rank of the result
     would depend on the values of the shape)."""
@@ -1623,7 +1625,7 @@ def _scalar(t: Any) -> bool:
     return isinstance(t, (types.Number, types.Boolean)) or (_is_array(t) and t.ndim == 0)
 
 
-@overload(np.dot)
+@overload(np.dot, jit_options=CACHED)
 def _dot_mixed(a, b):
     """``np.dot`` with a number or a rank-0 operand (NumPy's product, which Numba's does not
     take) and of arrays of different dtypes, as NumPy does it (in float64); Numba's own takes
@@ -1635,7 +1637,7 @@ def _dot_mixed(a, b):
     return None
 
 
-@overload(operator.matmul)
+@overload(operator.matmul, jit_options=CACHED)
 def _matmul_mixed(a, b):
     """``a @ b`` of arrays of different dtypes, in float64 (then Numba's own, or the kernel
     below for stacks of matrices)."""
@@ -1644,7 +1646,7 @@ def _matmul_mixed(a, b):
     return None
 
 
-@overload(matmul_left)
+@overload(matmul_left, jit_options=CACHED)
 def _matmul_left(g, a, b):
     if _scalar(a):  # np.dot(a, b) = a * b
         return lambda g, a, b: np.sum(g * b)
@@ -1663,7 +1665,7 @@ def _matmul_left(g, a, b):
     return lambda g, a, b: np.dot(g, np.ascontiguousarray(b.T))
 
 
-@overload(matmul_right)
+@overload(matmul_right, jit_options=CACHED)
 def _matmul_right(g, a, b):
     if _scalar(b):
         return lambda g, a, b: np.sum(g * a)
@@ -1716,7 +1718,7 @@ def _stack_plan(a, b):
     return stack_a, stack_b, batch, _broadcast_map(batch, pa), _broadcast_map(batch, pb)
 
 
-@overload(operator.matmul)
+@overload(operator.matmul, jit_options=CACHED)
 def _matmul_stacks(a, b):
     """``a @ b`` where an operand is a stack of matrices (3-D or more), which Numba's ``@``
     does not take: the product of each pair of matrices, stacks broadcast as in NumPy."""

@@ -32,6 +32,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
+from .kernel_cache import CACHED
+
 __all__ = ["exp", "expm1", "log", "log1p", "logaddexp", "tanh"]
 
 #: the loops over flat data: float arithmetic only, divisions give inf/nan (no exceptions,
@@ -327,32 +329,32 @@ def _map(kernel: Any, flat: Any, x: Any) -> Any:
     return contiguous
 
 
-@overload(tanh)
+@overload(tanh, jit_options=CACHED)
 def _tanh(x):
     return _map(tanh, _tanh_flat, x)
 
 
-@overload(exp)
+@overload(exp, jit_options=CACHED)
 def _exp(x):
     return _map(exp, _exp_flat, x)
 
 
-@overload(expm1)
+@overload(expm1, jit_options=CACHED)
 def _expm1(x):
     return _map(expm1, _expm1_flat, x)
 
 
-@overload(log)
+@overload(log, jit_options=CACHED)
 def _log(x):
     return _map(log, _log_flat, x)
 
 
-@overload(log1p)
+@overload(log1p, jit_options=CACHED)
 def _log1p(x):
     return _map(log1p, _log1p_flat, x)
 
 
-@overload(logaddexp)
+@overload(logaddexp, jit_options=CACHED)
 def _logaddexp(x, y):
     if _float_array(x) and _number(y):
         def with_number(x, y):

@@ -24,6 +24,7 @@ from numba import njit, types
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from .kernel_cache import CACHED
 from .kernels import _dims, _is_array
 
 __all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent",
@@ -879,7 +880,7 @@ def _one_lane(x):
     return np.ascontiguousarray(x).reshape((1, x.size, 1))
 
 
-@overload(cumsum)
+@overload(cumsum, jit_options=CACHED)
 def _cumsum(x, axis=None):
     if not _is_array(x):
         return None
@@ -896,7 +897,7 @@ def _cumsum(x, axis=None):
     return along
 
 
-@overload(cumsum_adjoint)
+@overload(cumsum_adjoint, jit_options=CACHED)
 def _cumsum_adjoint(g, x, axis):
     if _is_none(axis):
         def flat(g, x, axis):
@@ -925,7 +926,7 @@ def _lanes_of(axis: Any):
     return _lanes_none if _is_none(axis) else _lanes_axis
 
 
-@overload(cumprod)
+@overload(cumprod, jit_options=CACHED)
 def _cumprod(x, axis=None):
     if not _is_array(x):
         return None
@@ -943,7 +944,7 @@ def _cumprod(x, axis=None):
     return along
 
 
-@overload(cumprod_adjoint)
+@overload(cumprod_adjoint, jit_options=CACHED)
 def _cumprod_adjoint(g, x, axis):
     lanes_of = _lanes_of(axis)
 
@@ -954,7 +955,7 @@ def _cumprod_adjoint(g, x, axis):
     return adjoint
 
 
-@overload(cumprod_tangent_adjoint)
+@overload(cumprod_tangent_adjoint, jit_options=CACHED)
 def _cumprod_tangent_adjoint(g, t, x, axis):
     lanes_of = _lanes_of(axis)
 
@@ -966,7 +967,7 @@ def _cumprod_tangent_adjoint(g, t, x, axis):
     return adjoint
 
 
-@overload(cumprod_tangent2)
+@overload(cumprod_tangent2, jit_options=CACHED)
 def _cumprod_tangent2(t, u, x, axis):
     lanes_of = _lanes_of(axis)
     flat = _is_none(axis)
@@ -982,7 +983,7 @@ def _cumprod_tangent2(t, u, x, axis):
     return tangent
 
 
-@overload(cumprod_tangent)
+@overload(cumprod_tangent, jit_options=CACHED)
 def _cumprod_tangent(t, x, axis):
     lanes_of = _lanes_of(axis)
     flat = _is_none(axis)
@@ -997,7 +998,7 @@ def _cumprod_tangent(t, x, axis):
     return tangent
 
 
-@overload(diff)
+@overload(diff, jit_options=CACHED)
 def _diff(x, n=1, axis=-1):
     if not _is_array(x):
         return None
@@ -1066,17 +1067,17 @@ _GRADIENT_FORMS = ("unsupported form of np.gradient: the forms differentiated ar
                    "as one number")
 
 
-@overload(gradient_along)
+@overload(gradient_along, jit_options=CACHED)
 def _gradient_along(f, h, axis):
     return _gradient_kernel(f, h, axis, False)
 
 
-@overload(gradient_adjoint)
+@overload(gradient_adjoint, jit_options=CACHED)
 def _gradient_adjoint(g, h, axis):
     return _gradient_kernel(g, h, axis, True)
 
 
-@overload(diff_adjoint)
+@overload(diff_adjoint, jit_options=CACHED)
 def _diff_adjoint(g, x, n, axis):
     def adjoint(g, x, n, axis):
         a = _axis(axis, x.ndim)
@@ -1085,7 +1086,7 @@ def _diff_adjoint(g, x, n, axis):
     return adjoint
 
 
-@overload(flip)
+@overload(flip, jit_options=CACHED)
 def _flip(x, axis=None):
     if not _is_array(x):
         return None
@@ -1103,7 +1104,7 @@ def _flip(x, axis=None):
     return None
 
 
-@overload(roll)
+@overload(roll, jit_options=CACHED)
 def _roll(x, shift, axis=None):
     if not _is_array(x) or not isinstance(shift, types.Integer):
         return None
@@ -1115,7 +1116,7 @@ def _roll(x, shift, axis=None):
     return None
 
 
-@overload(repeat)
+@overload(repeat, jit_options=CACHED)
 def _repeat(x, repeats, axis=None):
     if not _is_array(x) or not isinstance(repeats, types.Integer):
         return None
@@ -1132,7 +1133,7 @@ def _repeat(x, repeats, axis=None):
     return along
 
 
-@overload(repeat_adjoint)
+@overload(repeat_adjoint, jit_options=CACHED)
 def _repeat_adjoint(g, x, repeats, axis):
     if _is_none(axis):
         return lambda g, x, repeats, axis: _repeat_adjoint3(
@@ -1165,7 +1166,7 @@ def _index_array(indices: Any) -> bool:
     return _is_array(indices) and isinstance(indices.dtype, types.Integer)
 
 
-@overload(take)
+@overload(take, jit_options=CACHED)
 def _take(x, indices, axis=None):
     if not _is_array(x):
         return None
@@ -1219,14 +1220,14 @@ def _many_axes(mask: Any) -> bool:
     return _is_array(mask) and isinstance(mask.dtype, types.Boolean) and mask.ndim > 1
 
 
-@overload(masked)
+@overload(masked, jit_options=CACHED)
 def _masked(x, mask):
     if _many_axes(mask):
         return lambda x, mask: x[np.nonzero(mask)]
     return lambda x, mask: x[mask]
 
 
-@overload(mask_put)
+@overload(mask_put, jit_options=CACHED)
 def _mask_put(y, mask, v):
     if _many_axes(mask):
         def many(y, mask, v):
@@ -1242,7 +1243,7 @@ def _mask_put(y, mask, v):
     return one
 
 
-@overload(take_adjoint)
+@overload(take_adjoint, jit_options=CACHED)
 def _take_adjoint(g, x, indices, axis):
     index_of = (_index_one if isinstance(indices, types.Integer) else _dims
                 if isinstance(indices, types.UniTuple) else _index_flat)
@@ -1263,7 +1264,7 @@ def _take_adjoint(g, x, indices, axis):
     return along
 
 
-@overload(sort)
+@overload(sort, jit_options=CACHED)
 def _sort(x, axis=-1):
     if not _is_array(x):
         return None
@@ -1272,7 +1273,7 @@ def _sort(x, axis=-1):
     return lambda x, axis=-1: _sort3(_lanes3(x, _axis(axis, x.ndim))).reshape(x.shape)
 
 
-@overload(sort_adjoint)
+@overload(sort_adjoint, jit_options=CACHED)
 def _sort_adjoint(g, x, axis):
     lanes_of = _lanes_of(axis)
 
@@ -1283,7 +1284,7 @@ def _sort_adjoint(g, x, axis):
     return adjoint
 
 
-@overload(sort_tangent)
+@overload(sort_tangent, jit_options=CACHED)
 def _sort_tangent(t, x, axis):
     lanes_of = _lanes_of(axis)
     flat = _is_none(axis)
@@ -1298,7 +1299,7 @@ def _sort_tangent(t, x, axis):
     return tangent
 
 
-@overload(diag_adjoint)
+@overload(diag_adjoint, jit_options=CACHED)
 def _diag_adjoint(g, v, k):
     if not _is_array(v):
         return None
@@ -1315,7 +1316,7 @@ def _diag_adjoint(g, v, k):
     return matrix
 
 
-@overload(diagonal)
+@overload(diagonal, jit_options=CACHED)
 def _diagonal(x, offset=0, axis1=0, axis2=1):
     if not _is_array(x) or x.ndim < 2:
         return None
@@ -1329,7 +1330,7 @@ def _diagonal(x, offset=0, axis1=0, axis2=1):
     return take_diagonal
 
 
-@overload(diagonal_adjoint)
+@overload(diagonal_adjoint, jit_options=CACHED)
 def _diagonal_adjoint(g, x, offset, axis1, axis2):
     def adjoint(g, x, offset, axis1, axis2):
         src, _ = _diagonal_map(_dims(x.shape), offset, _axis(axis1, x.ndim),
@@ -1348,7 +1349,7 @@ def _reps_of(reps: Any):
     return None
 
 
-@overload(tile)
+@overload(tile, jit_options=CACHED)
 def _tile(x, reps):
     reps_of = _reps_of(reps)
     if not _is_array(x) or reps_of is None:
@@ -1362,7 +1363,7 @@ def _tile(x, reps):
     return tiled
 
 
-@overload(tile_adjoint)
+@overload(tile_adjoint, jit_options=CACHED)
 def _tile_adjoint(g, x, reps):
     reps_of = _reps_of(reps)
     if reps_of is None:
@@ -1392,7 +1393,7 @@ def _pairs(width):
     return out
 
 
-@overload(pad)
+@overload(pad, jit_options=CACHED)
 def _pad(x, width):
     widths_of = _widths_of(width)
     if _is_array(x) and widths_of is not None:
@@ -1407,7 +1408,7 @@ def _pad(x, width):
     return None
 
 
-@overload(pad_adjoint)
+@overload(pad_adjoint, jit_options=CACHED)
 def _pad_adjoint(g, x, width):
     widths_of = _widths_of(width)
     rank = getattr(x, "ndim", 0)
@@ -1419,7 +1420,7 @@ def _pad_adjoint(g, x, width):
     return adjoint if widths_of is not None else None
 
 
-@overload(expand_dims)
+@overload(expand_dims, jit_options=CACHED)
 def _expand_dims(x, axis):
     if not _is_array(x):
         return None
@@ -1435,7 +1436,7 @@ def _expand_dims(x, axis):
     return None
 
 
-@overload(reshape_like)
+@overload(reshape_like, jit_options=CACHED)
 def _reshape_like(g, x):
     if not _is_array(x) or x.ndim == 0:
         if _is_array(g):
@@ -1446,7 +1447,7 @@ def _reshape_like(g, x):
     return lambda g, x: np.ascontiguousarray(g).reshape(x.shape).astype(np.float64)
 
 
-@overload(tri_mask)
+@overload(tri_mask, jit_options=CACHED)
 def _tri_mask_impl(m, k):
     if not _is_array(m):
         return None
@@ -1455,14 +1456,14 @@ def _tri_mask_impl(m, k):
     return lambda m, k: _tri_mask(m.shape[-2], m.shape[-1], k)
 
 
-@overload(astype_float)
+@overload(astype_float, jit_options=CACHED)
 def _astype_float(x):
     if _is_array(x):
         return lambda x: x.astype(np.float64)
     return lambda x: float(x)
 
 
-@overload(item)
+@overload(item, jit_options=CACHED)
 def _item(x):
     if _is_array(x):
         def one(x):
@@ -1479,7 +1480,7 @@ def _has_index_array(index: Any) -> bool:
     return any(_is_array(t) and isinstance(t.dtype, types.Integer) for t in parts)
 
 
-@overload(last_written)
+@overload(last_written, jit_options=CACHED)
 def _last_written(d, index):
     if not _is_array(d) or not _has_index_array(index):
         return lambda d, index: d[index]

@@ -18,6 +18,8 @@ from numba import literal_unroll, types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from .kernel_cache import CACHED
+
 __all__ = ["adjoint_pool", "array_pool", "bool_tape", "element_tape", "float_tape", "int_tape",
            "pooled_empty", "pooled_zeros", "push_shape", "recycled", "reserve", "restore_shape",
            "shape_tape"]
@@ -179,7 +181,7 @@ def _extent(a):
     return low, high + a.itemsize
 
 
-@overload(_shares)
+@overload(_shares, jit_options=CACHED)
 def _shares_impl(buffer, value):
     if isinstance(value, types.Array):
         def array(buffer, value):
@@ -202,7 +204,7 @@ def _shares_impl(buffer, value):
     return lambda buffer, value: False
 
 
-@overload(adjoint_pool)
+@overload(adjoint_pool, jit_options=CACHED)
 def _adjoint_pool(adjoint):
     ndim = max(adjoint.ndim, 1) if isinstance(adjoint, types.Array) else 1
 
@@ -229,7 +231,7 @@ def _recycled(pool, like, live):
     return impl
 
 
-@overload(array_pool)
+@overload(array_pool, jit_options=CACHED)
 def _array_pool(empty_shape):
     def impl(empty_shape):
         empty = np.empty(empty_shape)
@@ -260,7 +262,7 @@ overload(pooled_zeros, inline="always")(_pooled_overload(True))
 overload(pooled_empty, inline="always")(_pooled_overload(False))
 
 
-@overload(shape_tape)
+@overload(shape_tape, jit_options=CACHED)
 def _shape_tape(n, x):
     ndim = x.ndim if isinstance(x, types.Array) else 0
     return lambda n, x: np.empty((max(n, 0), ndim), np.int64)
@@ -292,22 +294,22 @@ def _restore_shape(witness, shape):
     return impl
 
 
-@overload(float_tape)
+@overload(float_tape, jit_options=CACHED)
 def _float_tape(n):
     return lambda n: np.empty(max(n, 0), np.float64)
 
 
-@overload(int_tape)
+@overload(int_tape, jit_options=CACHED)
 def _int_tape(n):
     return lambda n: np.empty(max(n, 0), np.int64)
 
 
-@overload(bool_tape)
+@overload(bool_tape, jit_options=CACHED)
 def _bool_tape(n):
     return lambda n: np.empty(max(n, 0), np.bool_)
 
 
-@overload(element_tape)
+@overload(element_tape, jit_options=CACHED)
 def _element_tape(array, n):
     return lambda array, n: np.empty(max(n, 0), array.dtype)
 

@@ -1,0 +1,88 @@
+"""Numba's on-disk cache for adcompile's own kernels.
+
+The kernels that generated code calls (tapes, reductions, broadcasting, shape functions) are
+Numba overloads and ``njit`` functions.  Compiled afresh in every process, they made up about a
+third of the first call of a new gradient (the N-body gradient of ``benchmarks/loops.py``).
+Overloads compiled with ``jit_options=CACHED`` and ``njit(cache=True)`` kernels keep their
+machine code on disk instead, one entry per signature, in the directory Numba would choose
+(``__pycache__`` beside the module, else the user's cache).
+
+A leaf module: ``kernels*`` and ``stack`` import it, and it imports nothing of adcompile's at
+import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+from pathlib import Path
+from typing import Any
+
+from numba.core import caching
+
+_STAMP: list[str] = []
+
+
+def package_stamp() -> str:
+    """A hash of adcompile's whole source, computed once per process."""
+    if not _STAMP:
+        h = hashlib.sha256()
+        root = Path(__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+        _STAMP.append(h.hexdigest())
+    return _STAMP[0]
+
+
+class _PackageLocator(caching._CacheLocator):  # type: ignore[misc]
+    """Where Numba caches adcompile's own compiled kernels (``njit(cache=True)`` functions
+    and overloads compiled with ``jit_options=CACHED``), and when an entry is fresh.
+
+    Numba judges a cached function by its own file's time stamp, but a kernel of one module
+    calls kernels of others (``kernels_shapes`` calls ``kernels``, overloads call
+    ``stack``): an edit to the callee alone would leave the caller's machine code stale.
+    Here the stamp is the hash of the whole package's source (:func:`package_stamp`, the
+    same as keys generated modules); the directory is the one Numba would choose."""
+
+    def __init__(self, inner: Any, stamp: str) -> None:
+        self._inner = inner
+        self._stamp = stamp
+
+    def ensure_cache_path(self) -> None:
+        self._inner.ensure_cache_path()
+
+    def get_cache_path(self) -> str:
+        return self._inner.get_cache_path()
+
+    def get_source_stamp(self) -> str:
+        return self._stamp
+
+    def get_disambiguator(self) -> str:
+        return self._inner.get_disambiguator()
+
+    @classmethod
+    def from_function(cls, py_func: Any, py_file: str) -> Any:
+        module = getattr(py_func, "__module__", None) or ""
+        if module != "adcompile" and not module.startswith("adcompile."):
+            return None
+        for other in _NUMBA_LOCATORS:
+            inner = other.from_function(py_func, py_file)
+            if inner is not None:
+                return cls(inner, package_stamp())
+        return None
+
+
+#: Numba's list of cache locators (``CacheImpl``; ``_CacheImpl`` before Numba 0.61).
+_LOCATORS = getattr(getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None),
+                    "_locator_classes", None)
+#: Numba's own locators, which choose the directory; ours goes first in the list.
+_NUMBA_LOCATORS = tuple(c for c in _LOCATORS or () if c is not _PackageLocator)
+if isinstance(_LOCATORS, list) and _PackageLocator not in _LOCATORS:
+    _LOCATORS.insert(0, _PackageLocator)
+
+#: ``jit_options`` of an overload whose compiled implementation Numba may keep on disk: a
+#: new gradient in a new process then compiles only its own code, not the tape and
+#: reduction kernels it calls (about a third of the first call of an N-body gradient).
+#: Empty, so nothing more is cached, where this Numba has no list to put our locator in.
+CACHED = types.MappingProxyType({"cache": True} if isinstance(_LOCATORS, list) else {})

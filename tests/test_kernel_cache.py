@@ -1,0 +1,94 @@
+"""Numba's disk cache of adcompile's own kernels (``adcompile/kernel_cache.py``).
+
+A cached kernel is fresh only for the exact source of the whole package, since kernels of one
+module call those of others: the entries carry the package's hash as their stamp, where Numba
+would use the time stamp of the kernel's own file.  Functions outside the package keep Numba's
+own rule."""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from adcompile import kernel_cache
+
+
+def _index_stamps(directory: Path, name_part: str) -> list[object]:
+    """The source stamps recorded in the Numba index files under ``directory`` whose name
+    contains ``name_part`` (an index file: Numba's version, then a pickle of (stamp, ...))."""
+    stamps = []
+    for index in directory.rglob("*.nbi"):
+        if name_part in index.name:
+            with open(index, "rb") as f:
+                pickle.load(f)
+                stamp, _ = pickle.loads(f.read())
+            stamps.append(stamp)
+    return stamps
+
+
+_CHILD = textwrap.dedent("""
+    import numpy as np
+    import adcompile as adc
+
+    def loss(x, n):
+        s = 0.0
+        for i in range(n):
+            s += np.sum(x * x) / (i + 1)
+        return s
+
+    print(adc.grad(loss, wrt="x")(np.arange(3.0), 4)[1])
+""")
+
+
+def test_kernels_are_cached_with_the_package_stamp(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+               ADCOMPILE_CACHE_DIR=str(tmp_path / "adc"))
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    outputs = [subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                              text=True, check=True).stdout for _ in range(2)]
+    # d/dx[1] of sum_i sum(x^2)/(i+1) for 4 terms at x[1] = 1: 2 * (1 + 1/2 + 1/3 + 1/4)
+    for out in outputs:
+        assert abs(float(out) - 2.0 * (1 + 1 / 2 + 1 / 3 + 1 / 4)) < 1e-12
+    # kernels of several modules were cached, each stamped with the package's hash
+    stamps = _index_stamps(tmp_path / "numba", "kernels")
+    assert stamps, "no kernel was cached"
+    assert all(s == kernel_cache.package_stamp() for s in stamps)
+
+
+@numba.njit(cache=True)
+def _outside(x):
+    return x + 1.0
+
+
+def test_functions_outside_the_package_keep_numbas_stamp(tmp_path, monkeypatch):
+    locator = kernel_cache._PackageLocator.from_function(_outside.py_func, __file__)
+    assert locator is None
+    from adcompile import kernels
+    inner = kernel_cache._PackageLocator.from_function(kernels._dims.py_func, kernels.__file__)
+    assert inner is not None
+    assert inner.get_source_stamp() == kernel_cache.package_stamp()
+    assert np.isclose(_outside(1.0), 2.0)
+
+
+def test_the_stamp_follows_the_source(tmp_path, monkeypatch):
+    """The stamp is a hash of every file of the package: another text, another stamp."""
+    first = kernel_cache.package_stamp()
+    root = Path(kernel_cache.__file__).parent
+    copy = tmp_path / "adcompile"
+    copy.mkdir()
+    for path in root.rglob("*.py"):
+        target = copy / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    monkeypatch.setattr(kernel_cache, "__file__", str(copy / "kernel_cache.py"))
+    monkeypatch.setattr(kernel_cache, "_STAMP", [])
+    assert kernel_cache.package_stamp() == first
+    (copy / "stack.py").write_text((copy / "stack.py").read_text() + "\n# edited\n")
+    monkeypatch.setattr(kernel_cache, "_STAMP", [])
+    assert kernel_cache.package_stamp() != first
