@@ -4,6 +4,7 @@ Each example is imported from ``examples/`` and its functions are called with sm
 counts; each script also runs once as ``python examples/NAME.py``, the way a reader runs it.
 """
 
+import ast
 import importlib.util
 import math
 import os
@@ -364,14 +365,30 @@ def checkout_env():
     return env
 
 
+def main_block(name):
+    """The statements of ``examples/<name>.py`` under ``if __name__ == "__main__":``."""
+    tree = ast.parse((EXAMPLES / f"{name}.py").read_text())
+    blocks = [node.body for node in tree.body if isinstance(node, ast.If)
+              and ast.unparse(node.test) == "__name__ == '__main__'"]
+    assert len(blocks) == 1, name
+    assert any(isinstance(node, ast.ImportFrom) and node.module == "adcompile.cli"
+               and "run_script" in [a.name for a in node.names] for node in tree.body), name
+    return [ast.unparse(statement) for statement in blocks[0]]
+
+
 def test_a_pipe_closed_early_ends_every_script_quietly(tmp_path):
     """``python examples/NAME.py ... | head -3``: head leaves before the script has written
     everything.  Here the reading end is closed before the first line: the script must end
     with status 0 and nothing on stderr (no BrokenPipeError traceback, no 'Exception
-    ignored').  Every script with --help, neuron.py also through its training run."""
-    runs = {(name, "--help"): [sys.executable, str(EXAMPLES / f"{name}.py"), "--help"]
-            for name in ALL_SCRIPTS}
-    runs["neuron", "train"] = [sys.executable, str(EXAMPLES / "neuron.py"), "--steps", "2000"]
+    ignored').  Every script runs its ``main`` through ``cli.run_script``, which does this;
+    two run as processes, one with --help and neuron.py through its training run (a fresh
+    Python per script costs seconds of imports, and every script's --help is read above)."""
+    for name in ALL_SCRIPTS:
+        assert main_block(name) == ["run_script(main)"], name
+    runs = {("derivative", "--help"): [sys.executable, str(EXAMPLES / "derivative.py"),
+                                       "--help"],
+            ("neuron", "train"): [sys.executable, str(EXAMPLES / "neuron.py"), "--steps",
+                                  "2000"]}
     running = {}
     for key, argv in runs.items():
         running[key] = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
