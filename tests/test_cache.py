@@ -53,7 +53,10 @@ print(json.dumps({
 
 def run_fresh(workdir: Path, cache: Path) -> dict:
     """Run the runner script in a fresh interpreter; its JSON report."""
-    env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1")
+    # an optimizing level, as users run: at NUMBA_OPT=0 (tests/conftest.py) LLVM may leave
+    # dynamic globals in the code, which Numba does not cache
+    env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1",
+               NUMBA_OPT="1")
     done = subprocess.run([sys.executable, "runner.py"], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -273,7 +273,7 @@ def test_fresh_processes_recover_from_a_garbled_cache(tmp_path):
     (workdir / "damagedmod.py").write_text(USER_MODULE)
     (workdir / "runner.py").write_text(RUNNER)
     env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=str(Path(adc.__file__).parent.parent))
+               PYTHONPATH=str(Path(adc.__file__).parent.parent), NUMBA_OPT="1")  # cacheable
 
     def run() -> dict:
         done = subprocess.run([sys.executable, "runner.py"], cwd=workdir, env=env,

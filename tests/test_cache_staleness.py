@@ -81,7 +81,7 @@ def oracle(values: dict) -> dict:
 
 def run_fresh(workdir: Path, cache: Path) -> dict:
     env = dict(os.environ, ADCOMPILE_CACHE_DIR=str(cache), PYTHONDONTWRITEBYTECODE="1",
-               PYTHONPATH=str(Path(adc.__file__).parent.parent))
+               PYTHONPATH=str(Path(adc.__file__).parent.parent), NUMBA_OPT="1")  # cacheable
     done = subprocess.run([sys.executable, "runner.py"], cwd=workdir, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
