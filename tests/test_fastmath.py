@@ -195,9 +195,11 @@ def test_other_dtypes_keep_numbas_function():
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
                     reason="reads x86 assembly")
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_the_loops_are_vector_code(name):
+def test_the_loops_are_vector_code(name, monkeypatch):
     """Packed arithmetic on 256- or 512-bit registers (no call of the C library per element:
-    that is the point of these kernels)."""
+    that is the point of these kernels), at Numba's default level: the suite's NUMBA_OPT=0
+    (tests/conftest.py) does not vectorize, and Numba reads the level again at each compile."""
+    monkeypatch.setenv("NUMBA_OPT", "3")
     cached = FUNCTIONS[name][0]
     options = {k: v for k, v in cached.targetoptions.items() if k != "nopython"}
     loop = njit(**options)(cached.py_func)  # compiled again: the cache keeps no assembly
