@@ -306,14 +306,17 @@ class CompiledFunction(CPUDispatcher):
         if "number_only" in detail:  # r = A[i]; r += v with A[i] a row (normalize, alias)
             found = re.search(r"number_only\((\w+)\)", _ANSI.sub("", str(exc)))
             name = re.sub(r"(_\d+)*$", "", found.group(1)) if found else "the name"
+            filename, lineno, op = _augmented_line(self.user_function, name)
+            where = (f"in {self.user_function.partition(' at ')[0]}" if lineno
+                     else self.user_function)
             return AdcompileError(
-                f"{self.user_function}: '{name} += ...' (or another augmented assignment) "
-                f"changes in place the row or slice '{name}' of an array, for {types_}, and "
-                "the array is read afterwards (or is an argument): the gradient cannot follow "
-                "a write through a view", construct="augmented assignment to a view",
-                hint="write into the array itself, A[i] += ... (a loop over range(len(A)) "
-                f"instead of over its rows: for {name} in A), or {name} = {name} + ... for a "
-                "new array that leaves A as it was")
+                f"{where}: '{name} {op} ...' changes in place the row or slice '{name}' of an "
+                f"array, for {types_}, and the array is read afterwards (or is an argument): "
+                "the gradient cannot follow a write through a view", filename=filename,
+                lineno=lineno, construct="augmented assignment to a view",
+                hint=f"write into the array itself, A[i] {op} ... (a loop over "
+                f"range(len(A)) instead of over its rows: for {name} in A), or {name} = "
+                f"{name} {op[:-1]} ... for a new array that leaves A as it was")
         if unify:  # one variable holds two kinds of value (int64 on entry, float64 later)
             name = re.sub(r"(_\d+)*(\.\d+)?$", "", unify.group(3))
             detail = (f"the variable '{name}' holds {unify.group(1)} in one place and "
@@ -525,6 +528,22 @@ class _FunctionCache(FunctionCache):
             super().save_overload(sig, data)
         except Exception:  # noqa: BLE001, S110 - the machine code is already in memory
             pass
+
+
+def _augmented_line(user_function: str, name: str) -> tuple[str | None, int | None, str]:
+    """The file, line and operator of the first augmented assignment to ``name`` in the user's
+    function (``fn() at file:line``) after its ``def`` line; no line when none is found."""
+    where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
+    if where is None:
+        return None, None, "+="
+    filename, start = where.group(1), int(where.group(2))
+    pattern = re.compile(rf"\s*{re.escape(name)}\s*(\*\*=|//=|<<=|>>=|[-+*/%@&|^]=)")
+    lines = linecache.getlines(filename)
+    for lineno in range(start + 1, len(lines) + 1):
+        match = pattern.match(lines[lineno - 1])
+        if match:
+            return filename, lineno, match.group(1)
+    return None, None, "+="
 
 
 def load_module(path: Path, module_name: str, injected: dict[str, Any],

@@ -61,8 +61,8 @@ def test_a_row_updated_through_a_name_is_refused_by_every_derivative():
     u, T = rng.normal(size=3), rng.normal(size=(2, 2, 3))
     for make, args in [(adc.value_and_grad, (u, T)), (adc.grad, (u, T)),
                        (adc.jvp, (u, T, np.ones(3), np.ones((2, 2, 3))))]:
-        with pytest.raises(adc.AdcompileError, match=r"'r \+= \.\.\.' \(or another augmented "
-                           "assignment\\) changes in place the row or slice 'r'"):
+        with pytest.raises(adc.AdcompileError, match=r"'r \+= \.\.\.' changes in place the "
+                           "row or slice 'r'"):
             make(rows_updated_through_a_name, wrt=(0, 1))(*args)
     x = rng.normal(size=(2, 3))
     with pytest.raises(adc.AdcompileError, match="changes in place the row or slice 'r'"):
