@@ -306,6 +306,10 @@ def np_float64(x):
     return np.float64(x) * x
 
 
+def np_float32(x):
+    return np.float32(x) * 3.0 + x
+
+
 def kernel_power(x, y):
     return power(x, y)
 
@@ -606,6 +610,8 @@ CASES = [
     (np_fmax, UNTIED),
     (np_fmin, UNTIED),
     (np_float64, REALS),
+    # float32's spacing near 0 (1e-12 at 1e-5) is below what the difference resolves
+    (np_float32, [0.0, 1e-5, -3e-6]),
     (kernel_power, POSITIVE_BASE),
     (kernel_as_float, REALS),
     (kernel_snapshot, REALS),

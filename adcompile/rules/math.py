@@ -170,9 +170,9 @@ def minimum(g, ans, x, y):
     return g * (x <= y), g * (x > y)
 
 
-@derivative(float, np.float64, as_float, snapshot)
+@derivative(float, np.float64, np.float32, as_float, snapshot)
 def to_float(g, ans, x):
-    return g
+    return g  # np.float32 rounds: the derivative of the number it rounds, as for float
 
 
 nondifferentiable(

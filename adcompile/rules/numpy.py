@@ -34,7 +34,7 @@ from ..kernels import (
     ties,
     untranspose,
 )
-from . import derivative, linear, nondifferentiable, rewrite, shape_only, tangent
+from . import derivative, implemented_by, linear, nondifferentiable, rewrite, shape_only, tangent
 
 
 @derivative(np.sum, elementwise=False)
@@ -256,7 +256,10 @@ def where(g, ans, condition, x, y):
     return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
 
 
-@derivative(np.clip)
+implemented_by(np.clip, kernels.clip)  # Numba's np.clip takes no numbers
+
+
+@derivative(np.clip, kernels.clip)
 def clip(g, ans, x, low, high):
     return g * (x >= low) * (x <= high), g * (x < low), g * (x > high)
 
