@@ -243,6 +243,13 @@ class _Loops:
                     skip: str | None = None) -> list[ast.stmt]:
         """``target = value`` as one assignment per name (``skip``: the loop's counter)."""
         if isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(value, ast.Tuple) and not any(
+                    isinstance(t, ast.Starred) for t in target.elts):
+                # for i, j in edges: the row's elements one by one (edges[k][0], ...)
+                value = ast.Tuple(elts=[ast.Subscript(value=copy_tree(value),
+                                                      slice=ast.Constant(value=m),
+                                                      ctx=ast.Load())
+                                        for m in range(len(target.elts))], ctx=ast.Load())
             if not isinstance(value, ast.Tuple):
                 # (construct: a tuple parameter, once its nesting is known, is unrolled)
                 raise self.error(node, f"the loop target '{ast.unparse(target)}' unpacks "

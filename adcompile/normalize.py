@@ -675,6 +675,9 @@ class _Normalizer:
             value = self.info.resolve(node)
             if isinstance(value, numbers.Real):
                 return node
+            if (isinstance(value, tuple) and value and node.attr == "shape"
+                    and all(isinstance(n, int) for n in value)):  # of a module-level array
+                return ast.Tuple(elts=[ast.Constant(value=n) for n in value], ctx=ast.Load())
             if not self.is_local(node.value):
                 raise self.info.error(node, f"cannot use '{ast.unparse(node)}' as a value",
                                       construct="an attribute", hint="only numeric module "

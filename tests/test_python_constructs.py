@@ -476,8 +476,8 @@ def zips_strictly(x, y):
 
 def unpacks_rows(X):
     s = 0.0
-    for a, b in X:                                  # pc-unpack-rows
-        s = s + a * b
+    for a, *rest in X:                              # pc-unpack-rows
+        s = s + a * rest[0]
     return s
 
 
@@ -545,8 +545,7 @@ REFUSED = [
     (unnamed_lambda, (1.0,), "pc-lambda", "lambda that is not assigned", "assign it"),
     (helper_with_string_default, (1.0,), "pc-helper-default", "not a number", "default"),
     (zips_strictly, (np.ones(2), np.ones(2)), "pc-zip-strict", "zip", "strict=False"),
-    (unpacks_rows, (np.ones((2, 2)),), "pc-unpack-rows", "unpacks each element",
-     "row[0], row[1]"),
+    (unpacks_rows, (np.ones((2, 2)),), "pc-unpack-rows", "is not a name", "plain names"),
     (breaks_a_tuple_loop, (1.0,), "pc-tuple-break", "'break' in a loop over a tuple", "flag"),
     (prints_with_a_keyword, (1.0,), "pc-print-keyword", "keyword argument 'end'", "commas"),
     (prints_in_an_expression, (1.0,), "pc-print-expression", "inside an expression",
