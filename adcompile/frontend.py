@@ -786,9 +786,14 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
                              f"for step in range(max_steps): if not ({test}): break; ... "
                              f"{name}.append(...) (one item per iteration)")
         bounds = _range_args(loop.iter) if isinstance(loop, ast.For) else None
-        if bounds is None or loop.orelse or not isinstance(loop.target, ast.Name):
+        over = None  # for x in X (enumerate, zip, reversed): as many items as len(X)
+        if bounds is None and isinstance(loop, ast.For):
+            over = _sequence_length(loop.iter)
+            bounds = None if over is None else [over]
+        if bounds is None or loop.orelse or (over is None
+                                             and not isinstance(loop.target, ast.Name)):
             return False
-        holder, inner = loop, nested_range(loop, name)
+        holder, inner = loop, (nested_range(loop, name) if over is None else None)
         if inner is not None:  # for i in range(n): for j in range(i + 1, n): L.append(e)
             holder = inner[0]
         appended = [k for k, st in enumerate(holder.body) if appends(st, name) is not None]
@@ -821,7 +826,8 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         if inner is not None:
             head[-1:] = [_assign(n, ast.Constant(value=0)),
                          counting_loop(loop, names, inner[1], n)]
-        loop.iter = _call("range", *map(_load, names))
+        if over is None:
+            loop.iter = _call("range", *map(_load, names))
         position = appended[0]
         value = appends(holder.body[position], name)
         store = ast.Assign(targets=[ast.Subscript(value=_load(rows), slice=_load(k),
@@ -981,6 +987,30 @@ def _fresh_names(info: FunctionInfo) -> Callable[[str], str]:
                 taken.add(name)
                 return name
     return fresh
+
+
+def _sequence_length(node: ast.expr) -> ast.expr | None:
+    """How many times ``for ... in node`` runs, for a loop over a sequence that is a name
+    (or an attribute or subscript of one), ``enumerate`` or ``reversed`` of one, or ``zip``
+    of several: ``len(X)``, ``min(len(a), len(b))``; else None."""
+    def plain(seq: ast.expr) -> bool:
+        return isinstance(seq, (ast.Name, ast.Attribute, ast.Subscript)) and not any(
+            isinstance(n, (ast.Call, ast.NamedExpr)) for n in ast.walk(seq))
+
+    if plain(node):
+        return _call("len", copy.deepcopy(node))
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and not node.keywords and node.args):
+        return None
+    if node.func.id == "enumerate" and len(node.args) == 1:  # enumerate(zip(a, b)) too
+        return _sequence_length(node.args[0])
+    if all(plain(a) for a in node.args):
+        if node.func.id == "reversed" and len(node.args) == 1:
+            return _call("len", copy.deepcopy(node.args[0]))
+        if node.func.id == "zip":
+            lengths = [_call("len", copy.deepcopy(a)) for a in node.args]
+            return lengths[0] if len(lengths) == 1 else _call("min", *lengths)
+    return None
 
 
 def _range_args(node: ast.expr) -> list[ast.expr] | None:
