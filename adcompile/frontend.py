@@ -999,8 +999,8 @@ def _sequence_length(node: ast.expr) -> ast.expr | None:
 
     if plain(node):
         return _call("len", copy.deepcopy(node))
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and not node.keywords and node.args):
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args
+            and all(k.arg == "strict" for k in node.keywords)):  # zip(a, b, strict=False)
         return None
     if node.func.id == "enumerate" and len(node.args) == 1:  # enumerate(zip(a, b)) too
         return _sequence_length(node.args[0])
