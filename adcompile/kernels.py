@@ -26,7 +26,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed", "reduce_to", "number_only", "clip", "rows_for",
+           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for",
            "prod_others_tangent", "finite_or_zero"]
 
 
@@ -164,12 +164,6 @@ def number_only(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         raise TypeError(_NUMBER_ONLY)
     return x
-
-
-def clip(x: Any, low: Any, high: Any) -> Any:
-    """``np.clip(x, low, high)`` of numbers as well as arrays (Numba's ``np.clip`` takes
-    arrays only): what the forward sweep calls for ``np.clip``."""
-    return np.clip(x, low, high)
 
 
 _NUMBER_ONLY = ("number_only: an augmented assignment changes a row or slice of an array in "
@@ -1054,13 +1048,6 @@ def _number_only(x):
 
         raise TypingError(_NUMBER_ONLY)
     return lambda x: x
-
-
-@overload(clip, jit_options=CACHED)
-def _clip(x, low, high):
-    if not any(_is_array(a) for a in (x, low, high)):
-        return lambda x, low, high: min(max(x, low), high)
-    return lambda x, low, high: np.clip(x, low, high)
 
 
 @overload(rows_for, jit_options=CACHED)

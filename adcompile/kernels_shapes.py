@@ -27,7 +27,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from .kernel_cache import CACHED
 from .kernels import _dims, _is_array
 
-__all__ = ["astype_float", "cumprod", "cumprod_adjoint", "cumprod_tangent",
+__all__ = ["astype_float", "clip", "cumprod", "cumprod_adjoint", "cumprod_tangent",
            "cumprod_tangent_adjoint", "cumprod_tangent2", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
            "diff_adjoint", "expand_dims", "flip", "gradient_adjoint", "gradient_along",
@@ -1492,3 +1492,16 @@ def _last_written(d, index):
             positions.size), d.size)
         return out
     return keep_last
+
+
+def clip(x: Any, low: Any, high: Any) -> Any:
+    """``np.clip(x, low, high)`` of numbers as well as arrays (Numba's ``np.clip`` takes
+    arrays only): what the forward sweep calls for ``np.clip``."""
+    return np.clip(x, low, high)
+
+
+@overload(clip)
+def _clip(x, low, high):
+    if not any(_is_array(a) for a in (x, low, high)):
+        return lambda x, low, high: min(max(x, low), high)
+    return lambda x, low, high: np.clip(x, low, high)

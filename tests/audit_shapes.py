@@ -13,6 +13,11 @@ import numpy as np
 import adcompile.kernels_shapes as ks
 
 
+def _off_bounds(x: float, lo: float, hi: float) -> bool:
+    """lo < hi and the number x away from both bounds (inside or outside)."""
+    return hi - lo > 0.4 and abs(x - lo) > 0.1 and abs(x - hi) > 0.1
+
+
 def cases(audit) -> list:
     audit.bind("ks", ks)
     Arg, Case, m, s, v = audit.Arg, audit.Case, audit.m, audit.s, audit.v
@@ -53,6 +58,10 @@ def cases(audit) -> list:
     for f in (np.take, ks.take):
         out += [Case(f, 2, "{f}({0}, np.array([5, 0, 5, -1]))", (m(REAL),), "array"),
                 Case(f, 3, "{f}({0}, np.array([2, 0, 2]), 1)", (m(REAL),), "array")]
+    # np.clip of numbers: the forward sweep calls ks.clip (Numba's np.clip takes arrays)
+    out.append(Case(ks.clip, 3, "{f}({0}, {1}, {2})", (s(REAL), s(audit.uniform(-1.5, 0.0)),
+                                                        s(audit.uniform(0.0, 1.5))),
+                    "scalar", _off_bounds))
     for f in (np.sort, ks.sort):
         out += [Case(f, 1, "{f}({0})", (m(REAL),), "array"),
                 Case(f, 2, "{f}({0}, 0)", (cube,), "array")]

@@ -17,7 +17,7 @@ import operator
 
 import numpy as np
 
-from .. import kernels
+from .. import kernels, kernels_shapes
 from ..kernels import (
     matmul_left,
     matmul_right,
@@ -256,10 +256,10 @@ def where(g, ans, condition, x, y):
     return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
 
 
-implemented_by(np.clip, kernels.clip)  # Numba's np.clip takes no numbers
+implemented_by(np.clip, kernels_shapes.clip)  # Numba's np.clip takes no numbers
 
 
-@derivative(np.clip, kernels.clip)
+@derivative(np.clip, kernels_shapes.clip)
 def clip(g, ans, x, low, high):
     return g * (x >= low) * (x <= high), g * (x < low), g * (x > high)
 
