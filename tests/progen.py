@@ -1640,6 +1640,69 @@ for {q} in range(3):
         {name} = {t}""")
         self.finish(indent, name, 2.5 ** 2)
 
+    def inf_table(self, indent):
+        """A dynamic programming table from ``np.full((4, 4), np.inf)`` (``math.inf``,
+        ``float("inf")``; ``-np.inf`` with ``max``) with one finite corner: each cell a cost
+        and the best of its three neighbours, a neighbour multiplied by a positive weight
+        (``inf * w``), or with a gap added (``inf + g``), read at the far corner."""
+        self.features.add("inf-table")
+        name, d, i, j, c = (self.name(p) for p in ("r", "D", "i", "j", "c"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        w = f"(1.5 + {s} * {s})"
+        sign = self.choice(["", "-"])
+        best = "min" if sign == "" else "max"
+        inf = self.choice(["np.inf", "math.inf", 'float("inf")'])
+        up, left, diag = f"{d}[{i} - 1, {j}]", f"{d}[{i}, {j} - 1]", f"{d}[{i} - 1, {j} - 1]"
+        step = self.choice([f"{best}({w} * {up}, {w} * {left}, {diag})",
+                            f"{best}({up} {'+' if not sign else '-'} {w}, {left} "
+                            f"{'+' if not sign else '-'} 0.5, {diag})",
+                            f"{best}({w} * {up} {'+' if not sign else '-'} 0.5, {left} * {w}, "
+                            f"{diag})"])
+        self.emit_lines(indent, f"""{d} = np.full((4, 4), {sign}{inf})
+{d}[0, 0] = 0.0
+for {i} in range(1, 4):
+    for {j} in range(1, 4):
+        {c} = ({v}[{i} - 1] - {v}[{j} - 1] * {s}) ** 2
+        {d}[{i}, {j}] = {sign}{c} + {step}
+{name} = {d}[3, 3]""")
+        self.finish(indent, name, 3 * 3.0 ** 2 * 2.5 ** 3)
+
+    def row_loops(self, indent):
+        """Loops over an array's rows as JAX users write them: a list appended to in
+        ``for a in A`` (``enumerate``, ``zip``, ``reversed``) and read whole, the rows of an
+        int array unpacked in the loop target (``for p, q in E``), ``np.clip`` of numbers."""
+        self.features.add("row-loops")
+        name, lst, q, a, b = (self.name(p) for p in ("r", "L", "q", "a", "b"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["list", "edges", "clip"])
+        if form == "list":
+            self.used.add("A")
+            head, item = self.choice([
+                (f"for {a} in A:", f"np.tanh({a} * {s})"),
+                (f"for {q}, {a} in enumerate(A):", f"{a} * {s} + {q}"),
+                (f"for {a}, {b} in zip(A, A[::-1]):", f"{a} * {b} * {s}"),
+                (f"for {a} in reversed({v}):", f"math.sin({a} * {s})")])
+            self.emit_lines(indent, f"""{lst} = []
+{head}
+    {lst}.append({item})""")
+            read = self.choice([f"np.sum(np.array({lst}) ** 2)", f"np.sum(np.stack({lst}))",
+                                f"np.mean({lst}) * len({lst})"])
+            self.emit(indent, f"{name} = {read}")
+            return self.finish(indent, name, 6 * 7.5 ** 2)
+        if form == "edges":
+            e = self.name("E")
+            self.emit_lines(indent, f"""{e} = np.array([[0, 1], [2, 1], [0, 2], [1, 1]])
+{name} = 0.0
+for {a}, {b} in {e}:
+    {name} += ({v}[{a}] - {v}[{b}] * {s}) ** 2""")
+            return self.finish(indent, name, 4 * 3.0 ** 2)
+        self.emit_lines(indent, f"""{name} = 0.0
+for {a} in {v}:
+    {name} += np.clip({a} * {s}, -0.3, 0.4) + max(0.0, {a} - {s})""")
+        self.finish(indent, name, 3 * 3.4)
+
     def array_copy(self, indent):
         """``y = np.array(v)``, a copy written in a loop, and ``np.array`` of an expression
         of arrays."""
@@ -1678,7 +1741,7 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: a loop's ``else``, a copy sorted in place).  Not in ``BODY_KINDS``: drawn by
 #: ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
-              "handed_rows", "else_and_sorts"]
+              "handed_rows", "else_and_sorts", "inf_table", "row_loops"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
