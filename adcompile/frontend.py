@@ -68,7 +68,8 @@ _REJECTED: dict[type, tuple[str, str]] = {
                   "for i in range(n): y[i] = ...)"),
     ast.DictComp: ("a dict comprehension", "keep the values in an array or in names of their "
                    "own"),
-    ast.GeneratorExp: ("a generator expression", "sum(...) of one works; for anything else "
+    ast.GeneratorExp: ("a generator expression", "sum(...), max(...) and min(...) of one "
+                       "work; for anything else "
                        "write the loop (m = x[0], then for v in x: m = max(m, v)) or work on "
                        "whole arrays (np.max(x * y))"),
     ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
@@ -515,8 +516,8 @@ def _sums_as_loops(info: FunctionInfo) -> None:
                 and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp))):
             return False
         func = node.func
-        if isinstance(func, ast.Name):
-            return func.id == "sum" and "sum" not in info.func.__globals__
+        if isinstance(func, ast.Name):  # max(e for ...), min(...): the running extremum
+            return func.id in ("sum", "max", "min") and func.id not in info.func.__globals__
         return (isinstance(func, ast.Attribute) and func.attr == "fsum"
                 and isinstance(func.value, ast.Name) and func.value.id == "math")
 
@@ -537,12 +538,17 @@ def _sums_as_loops(info: FunctionInfo) -> None:
 
     def lowered_sum(call: ast.Call) -> tuple[list[ast.stmt], str]:
         comp = call.args[0]
-        total = fresh("total")
+        which = call.func.id if isinstance(call.func, ast.Name) else "sum"
+        total = fresh("total" if which == "sum" else f"{which}imum")
         renamed = renamer(comp)
-        inner: list[ast.stmt] = [ast.Assign(
-            targets=[ast.Name(id=total, ctx=ast.Store())],
-            value=ast.BinOp(left=ast.Name(id=total, ctx=ast.Load()), op=ast.Add(),
-                            right=renamed(comp.elt)))]
+        update: ast.expr = ast.BinOp(left=ast.Name(id=total, ctx=ast.Load()), op=ast.Add(),
+                                     right=renamed(comp.elt))
+        first: ast.expr = ast.Constant(value=0.0)
+        if which != "sum":  # from -inf (inf): no item leaves it there, where Python raises
+            update = _call(which, _load(total), renamed(comp.elt))
+            first = _call("float", ast.Constant(value="-inf" if which == "max" else "inf"))
+        inner: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())],
+                                            value=update)]
         for gen in reversed(comp.generators):
             if gen.is_async:
                 raise info.error(call, "an async comprehension is not supported",
@@ -553,8 +559,7 @@ def _sums_as_loops(info: FunctionInfo) -> None:
                              orelse=[])]
         # the iterables are read where Python reads them: the first one outside the renames
         inner[0].iter = copy.deepcopy(comp.generators[0].iter)
-        start = ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())],
-                           value=ast.Constant(value=0.0))
+        start = ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())], value=first)
         return located([start, *inner], call), total
 
     def lowered_array(call: ast.Call) -> tuple[list[ast.stmt], str]:

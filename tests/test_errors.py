@@ -158,7 +158,7 @@ def builds_a_list(x):
 
 
 def comprehends(x):
-    total = max([x * k for k in (1.0, 2.0)])  # err-comprehension
+    total = sorted([x * k for k in (1.0, 2.0)])[-1]  # err-comprehension
     return total
 
 

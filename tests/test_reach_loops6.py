@@ -8,7 +8,9 @@ on tables with np.inf borders, the inside algorithm, NCHW convolutions and max/a
 over rank-4 batches, Newton iterations inside the loss, conjugate gradients, IRLS, graph
 energies over edge lists, float32 inputs, np.float32, module-level data, pytrees of tuples,
 second order through np.linalg).
-The programs kept here are those of the classes the sweep found, and a few of each kind.
+The programs kept here are those of the classes the sweep found (edge lists unpacked in a
+loop target, a module array's .shape, lists appended to in loops over rows, max and min of
+generators, np.clip of numbers, np.einsum in a loop, np.float32), and a few of each kind.
 Every gradient is checked against float64 central differences of the function run as plain
 Python, or against a derivative worked out by hand where Python's own arithmetic is float32.
 """
@@ -74,6 +76,13 @@ def reversed_numbers_list(x):
         vals.append(v * v)
     a = np.array(vals)
     return a[0] + 2 * a[-1]
+
+
+def extremes_of_generators(x, y):
+    # once refused ("a generator expression is not supported"): max and min of one
+    top = max(x[i] * x[i + 1] for i in range(len(x) - 1))
+    gap = min(abs(a - b) for a, b in zip(x, y, strict=False) if a > -1.0)
+    return top + gap * max(math.sin(v) for v in x)
 
 
 def clip_relu_scalars(x, a):
@@ -282,6 +291,8 @@ PROGRAMS = [
     (states_listed, lambda: (N(3, 3) * 0.5, N(4, 3)), (0, 1)),
     (enumerate_zip_list, lambda: (N(3, 2), N(4)), (0, 1)),
     (reversed_numbers_list, lambda: (N(4),), 0),
+    (extremes_of_generators, lambda: (np.array([0.3, -0.7, 1.2, 0.9]),
+                                      np.array([0.1, 0.5, -0.4, 0.2])), (0, 1)),
     (clip_relu_scalars, lambda: (np.array([-0.9, -0.2, 0.1, 0.4, 1.3]), 0.5), (0, 1)),
     (einsum_rows_in_loop, lambda: (N(3, 4), N(4, 2)), (0, 1)),
     (rk2_tuple_state, lambda: (1.1, 0.5, -0.2), (0, 1, 2)),
