@@ -120,6 +120,14 @@ def _primitive_keys(target: Any) -> set[int]:
             for part in name[1:]:
                 obj = getattr(obj, part, None)
             keys |= {id(obj), id(rules.implementation(obj))}
+    rewriter = rules.rewriter_of(target)
+    if rewriter is not None:  # np.linalg.eigh: the primitives its rewrite calls, by name
+        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(rewriter)))):
+            if isinstance(node, ast.Name):
+                keys.add(id(rewriter.__globals__.get(node.id)))
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                keys |= {id(getattr(np.linalg, node.value, None)),
+                         id(getattr(np, node.value, None))}
     return keys
 
 

@@ -380,3 +380,25 @@ def test_second_order_through_linalg_is_refused_by_name():
     with pytest.raises(adc.AdcompileError, match="eigenvectors") as info:
         adc.grad(eigh_top)(A)
     assert info.value.lineno == eigh_top.__code__.co_firstlineno + 1
+
+
+def eigenvalues_unpacked(A):
+    w, V = np.linalg.eigh(A)
+    return w[-1] ** 2 + w[0]
+
+
+def singular_values_only(A):
+    s = np.linalg.svd(A, compute_uv=False)
+    return np.sum(s ** 3)
+
+
+@pytest.mark.parametrize("f", [eigenvalues_unpacked, singular_values_only])
+def test_second_order_through_a_rewritten_linalg_call_names_its_line(f):
+    # np.linalg.eigh and svd are rewritten (into eigvalsh, singular values): the refusal
+    # named the def line and "a function it calls"
+    with pytest.raises(adc.AdcompileError, match=r"hessian\(\) needs second derivatives of "
+                       r"np\.linalg\.(eigh|svd), which adcompile has to first order only") as e:
+        adc.hessian(f)(spd(3))
+    assert e.value.filename == __file__
+    assert e.value.lineno == f.__code__.co_firstlineno + 1
+
