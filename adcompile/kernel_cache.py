@@ -48,6 +48,9 @@ class _PackageLocator(caching._CacheLocator):  # type: ignore[misc]
     def __init__(self, inner: Any, stamp: str) -> None:
         self._inner = inner
         self._stamp = stamp
+        # Numba names the file in its warning for a kernel it cannot cache (one that keeps
+        # dynamic globals, as at NUMBA_OPT=0)
+        self._py_file = getattr(inner, "_py_file", "")
 
     def ensure_cache_path(self) -> None:
         self._inner.ensure_cache_path()

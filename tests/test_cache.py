@@ -151,3 +151,32 @@ def test_the_scalar_check_of_a_loss_is_kept_beside_its_module(tmp_path, monkeypa
     assert len(lines) == 1 and "Array(float64, 1, " in lines[0]
     grad(np.ones((2, 2)), np.zeros((2, 2)))  # other argument types: checked too
     assert len(marker.read_text().splitlines()) == 2
+
+
+UNCACHEABLE_RUNNER = """\
+import numpy as np
+
+import adcompile as adc
+
+
+def loss(x):
+    return np.sum(np.tanh(x) * 1.7)
+
+
+print(repr(adc.grad(loss)(np.array([0.3, -0.5, 1.0])).tolist()))
+"""
+
+
+def test_kernels_numba_cannot_cache_still_compile(tmp_path):
+    """At NUMBA_OPT=0 LLVM leaves dynamic globals in kernels, which Numba does not cache: it
+    warns, naming the kernel's file, and the gradient works (it used to fail in the warning,
+    on the cache locator of adcompile's kernels).  A fresh process and an empty Numba cache,
+    so that the kernels compile there."""
+    (tmp_path / "runner.py").write_text(UNCACHEABLE_RUNNER)
+    env = dict(os.environ, NUMBA_OPT="0", NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+               ADCOMPILE_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "runner.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    x = np.array([0.3, -0.5, 1.0])
+    np.testing.assert_allclose(eval(done.stdout), 1.7 * (1.0 - np.tanh(x) ** 2), rtol=1e-12)
