@@ -9,7 +9,7 @@ import tempfile
 # 81 -> 56 s).  Code left unoptimized keeps "dynamic globals", which Numba does not write to
 # its cache (a NumbaWarning, silenced below): the tests of that cache start their fresh
 # processes with NUMBA_OPT=1, as a user's optimizing level would.
-os.environ.setdefault("NUMBA_OPT", "1")  # 0 once kernel_cache gives Numba its _py_file
+os.environ.setdefault("NUMBA_OPT", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
