@@ -156,27 +156,6 @@ def rk2_tuple_state(a, x0, v0):
     return x * v + x
 
 
-def _damped(x, v, c=0.3, k=1.0):
-    return -c * v - k * x
-
-
-def symplectic_keyword_helper(k, x0):
-    x, v = x0, 0.0
-    for _ in range(10):
-        v = v + 0.1 * _damped(x, v, k=k)
-        x = x + 0.1 * v
-    return x ** 2 + v
-
-
-def adaptive_min_step(lam, y0):
-    t, y, dt, T = 0.0, y0, 0.13, 1.0
-    while t < T - 1e-12:
-        h = min(dt, T - t)
-        y = y + h * (-lam * y + math.cos(t))
-        t += h
-    return y
-
-
 def kalman_scalar_zip(obs, q, r):
     m, P, ll = 0.0, 1.0, 0.0
     for y in obs:
@@ -210,16 +189,6 @@ def newton_sqrt_per_element(a):
             x = 0.5 * (x + a[i] / x)
         total += x * a[i]
     return total
-
-
-def fixed_point_while_tol(a, b):
-    x, err, it = 0.0, 1.0, 0
-    while err > 1e-13 and it < 200:
-        x_new = math.cos(a * x) * b + 0.2
-        err = abs(x_new - x)
-        x = x_new
-        it += 1
-    return x
 
 
 def nested_break_flag(M, thr):
@@ -296,10 +265,7 @@ PROGRAMS = [
     (clip_relu_scalars, lambda: (np.array([-0.9, -0.2, 0.1, 0.4, 1.3]), 0.5), (0, 1)),
     (einsum_rows_in_loop, lambda: (N(3, 4), N(4, 2)), (0, 1)),
     (rk2_tuple_state, lambda: (1.1, 0.5, -0.2), (0, 1, 2)),
-    (symplectic_keyword_helper, lambda: (1.4, 0.8), (0, 1)),
-    (adaptive_min_step, lambda: (0.7, 1.2), (0, 1)),
     (kalman_scalar_zip, lambda: (N(6), 0.5, 0.3), (0, 1, 2)),
-    (fixed_point_while_tol, lambda: (0.7, 0.3), (0, 1)),
     (nested_break_flag, lambda: (np.array([[0.1, -0.4, 0.3], [0.2, 1.5, -0.7]]), 0.9),
      (0, 1)),
     (helper_early_return_in_loop, lambda: (np.array([[0.1, 0.8, 0.2], [0.3, -0.2, 0.1]]),
