@@ -87,5 +87,7 @@ if isinstance(_LOCATORS, list) and _PackageLocator not in _LOCATORS:
 #: ``jit_options`` of an overload whose compiled implementation Numba may keep on disk: a
 #: new gradient in a new process then compiles only its own code, not the tape and
 #: reduction kernels it calls (about a third of the first call of an N-body gradient).
-#: Empty, so nothing more is cached, where this Numba has no list to put our locator in.
+#: Never for an implementation made by ``exec``: its globals are not part of Numba's key, and
+#: it has no file to be located by.  Empty, so nothing more is cached, where this Numba has no
+#: list to put our locator in.
 CACHED = types.MappingProxyType({"cache": True} if isinstance(_LOCATORS, list) else {})

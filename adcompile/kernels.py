@@ -590,7 +590,7 @@ def _axis_mask(axis, ndim):
     """Which of ``ndim`` axes a reduction over a tuple of axes removes."""
 
 
-@overload(_axis_mask, jit_options=CACHED)
+@overload(_axis_mask)
 def _axis_mask_impl(axis, ndim):
     if isinstance(axis, types.BaseTuple) and all(isinstance(t, types.Integer) for t in axis):
         lines = ["def several(axis, ndim):", "    mask = np.zeros(ndim, np.bool_)"]
@@ -933,7 +933,7 @@ def _block(g, start, n, axis, x):
     """``g[start:start + n]`` along ``axis``, shaped like ``x`` (a new array, or a float)."""
 
 
-@overload(_block, jit_options=CACHED)
+@overload(_block)
 def _block_impl(g, start, n, axis, x):
     cases = []
     for a in range(g.ndim):
@@ -950,7 +950,7 @@ def _block_impl(g, start, n, axis, x):
     return scope["block"]
 
 
-@overload(split_along, jit_options=CACHED)
+@overload(split_along)
 def _split_along(g, xs, axis):
     if _is_array(xs):  # np.array(x) of an array: a copy
         return lambda g, xs, axis: g
@@ -1201,7 +1201,7 @@ def _one_index_array(d: Any, index: Any, value: Any) -> Any:
     return _ONE_ARRAY_SOURCES[key]
 
 
-@overload(add_at, jit_options=CACHED)
+@overload(add_at)
 def _add_at(d, index, value):
     if isinstance(index, types.BaseTuple) and len(index) in (2, 3) and any(
             _is_flag_array(t) for t in index):
@@ -1576,7 +1576,7 @@ def _reduced_size(x, axis):
     return lambda x, axis: x.size // _size(_kept(x, mask_of(axis, x.ndim)))
 
 
-@overload(untranspose, jit_options=CACHED)
+@overload(untranspose)
 def _untranspose(g, axes):
     if not _is_array(g) or not isinstance(axes, types.BaseTuple) or len(axes) != g.ndim:
         return None

@@ -19,7 +19,6 @@ from numba import njit, types
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from .kernel_cache import CACHED
 from .kernels import _axis_index, _dims, _is_array, as_float, ratio_or_zero, sum_along
 
 # -- contractions: np.tensordot, np.inner, einsum --------------------------------------------
@@ -175,14 +174,14 @@ def _contraction(kind: str, a: Any, b: Any, axes_a: Any, axes_b: Any, g: Any = N
     return _SOURCES[key]
 
 
-@overload(_contract, jit_options=CACHED)
+@overload(_contract)
 def _contract_impl(a, b, axes_a, axes_b):
     if not (_is_array(a) and _is_array(b)):
         return lambda a, b, axes_a, axes_b: a * b
     return _contraction("value", a, b, axes_a, axes_b)
 
 
-@overload(_contract_left, jit_options=CACHED)
+@overload(_contract_left)
 def _contract_left_impl(g, a, b, axes_a, axes_b):
     if not _is_array(a):
         return lambda g, a, b, axes_a, axes_b: np.sum(g * b)
@@ -191,7 +190,7 @@ def _contract_left_impl(g, a, b, axes_a, axes_b):
     return _contraction("left", a, b, axes_a, axes_b, g)
 
 
-@overload(_contract_right, jit_options=CACHED)
+@overload(_contract_right)
 def _contract_right_impl(g, a, b, axes_a, axes_b):
     if not _is_array(b):
         return lambda g, a, b, axes_a, axes_b: np.sum(g * a)
