@@ -74,14 +74,14 @@ class Generated:
 
     def source(self, role: str, *more: str) -> str:
         """The module header, the generated function for ``role`` (then those of ``more``)
-        and the helpers they call."""
+        and the helpers they call (or pass to a kernel: ``elementwise(tangent_H, ...)``)."""
         header, functions = _split(self.text)
         main = {n for r, n in self.names.items() if not r.startswith("flat_")}
         helpers = [n for n in functions if n not in main]
         order = [self.names[r] for r in (role, *more)]
         for name in order:  # helpers called, transitively, in module order
             for helper in helpers:
-                if helper not in order and re.search(rf"\b{helper}\(", functions[name]):
+                if helper not in order and re.search(rf"\b{helper}[(,]", functions[name]):
                     order.append(helper)
         body = "\n\n".join(functions[n] for n in order)
         return _used_header(header, body) + "\n\n\n" + body
@@ -255,13 +255,14 @@ def _forward_module_text(info: FunctionInfo, wrt: list[str], as_tuple: bool,
         wrt = structure.flat_wrt(wrt)
         names = _flat_names(names)
     norm, act, ns, forward, callees = _prepared(info, wrt, names, "forward")
-    jvp = jvp_function(norm, act, wrt, ns, names["jvp"], callees=callees)
+    outlined: list[ast.FunctionDef] = []  # the jvp's tangents of arrays, on numbers
+    jvp = jvp_function(norm, act, wrt, ns, names["jvp"], callees=callees, outlined=outlined)
     tangent = jvp_function(norm, act, wrt, ns, names["tangent"], callees=callees,
                            tangent_only=True)
     helpers = callees.generate()
     helpers += _user_functions(ns, [forward, jvp, tangent, *helpers])
-    functions = [function_def(names["forward"], forward.args, forward.body), jvp, tangent,
-                 *_split_for_columns(jvp, columns, ns, names)]
+    functions = [function_def(names["forward"], forward.args, forward.body), jvp, *outlined,
+                 tangent, *_split_for_columns(jvp, columns, ns, names)]
     if "derivative" in names:  # f' for a number: the tangent along 1 (grad of a gradient)
         seed = ast.Call(func=ast.Name(id=ns.bind("unit_seed", kernels.unit_seed),
                                       ctx=ast.Load()),
