@@ -16,12 +16,15 @@ arithmetic NumPy does on the arrays, in the same order.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
+
+from .rules import rewrite
 
 __all__ = ["elementwise"]
 
@@ -112,3 +115,13 @@ def _elementwise(fn, operands):  # noqa: ANN001, ANN202 - Numba compares signatu
             return fn(*operands)
         return impl
     return _loops(ranks)
+
+
+@rewrite(elementwise)
+def _as_a_call(call: ast.Call, normalizer: Any) -> ast.expr | None:
+    """Differentiating a jvp (a user's function may call one) reads ``elementwise(fn, (a,
+    b))`` as what it computes, ``fn(a, b)``: a function of the module, arithmetic that
+    works on arrays too, differentiated like any user function."""
+    if len(call.args) == 2 and isinstance(call.args[1], ast.Tuple) and not call.keywords:
+        return ast.Call(func=call.args[0], args=list(call.args[1].elts), keywords=[])
+    return None
