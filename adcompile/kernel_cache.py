@@ -18,7 +18,9 @@ import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from numba.core import caching
+from numba.core import types as nbtypes
 
 _STAMP: list[str] = []
 
@@ -84,10 +86,84 @@ _NUMBA_LOCATORS = tuple(c for c in _LOCATORS or () if c is not _PackageLocator)
 if isinstance(_LOCATORS, list) and _PackageLocator not in _LOCATORS:
     _LOCATORS.insert(0, _PackageLocator)
 
+class _Opaque(Exception):
+    """A closure holds a value :func:`_describe` does not know how to name."""
+
+
+def _describe(value: Any, depth: int = 0) -> str:
+    """A text that names ``value`` the same way in every process (for the key of a cached
+    kernel whose implementation is a closure): numbers and strings by ``repr``, Numba types
+    by their name, functions and dispatchers by module, name, line, bytecode and, in turn,
+    their own closure and defaults."""
+    if depth > 12:
+        raise _Opaque
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_describe(v, depth + 1) for v in value)
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, (set, frozenset)):
+        return "set(" + ", ".join(sorted(_describe(v, depth + 1) for v in value)) + ")"
+    if isinstance(value, dict):
+        return "dict(" + ", ".join(sorted(
+            f"{_describe(k, depth + 1)}: {_describe(v, depth + 1)}"
+            for k, v in value.items())) + ")"
+    py_func = getattr(value, "py_func", None)  # a Numba dispatcher
+    if isinstance(py_func, types.FunctionType):
+        return "jit " + _describe(py_func, depth + 1)
+    if isinstance(value, types.FunctionType):
+        cells = tuple(c.cell_contents for c in value.__closure__ or ())
+        return (f"function {value.__module__}.{value.__qualname__} "
+                f"{_describe_code(value.__code__, depth + 1)} {_describe(cells, depth + 1)} "
+                f"{_describe(value.__defaults__, depth + 1)}")
+    if isinstance(value, types.CodeType):
+        return _describe_code(value, depth + 1)
+    if isinstance(value, nbtypes.Type):
+        return f"type {value}"
+    if isinstance(value, (types.BuiltinFunctionType, np.ufunc, np.dtype, type)):
+        return f"{type(value).__name__} {getattr(value, '__module__', '')} {value!r}"
+    if isinstance(value, types.ModuleType):
+        return f"module {value.__name__}"
+    raise _Opaque
+
+
+def _describe_code(code: types.CodeType, depth: int) -> str:
+    consts = tuple(c for c in code.co_consts)
+    digest = hashlib.sha256(code.co_code + _describe(consts, depth + 1).encode()).hexdigest()
+    return f"code {code.co_name}:{code.co_firstlineno} {digest}"
+
+
+_NUMBA_INDEX_KEY = getattr(caching.Cache, "_index_key", None)
+
+
+def _index_key(self: Any, sig: Any, codegen: Any) -> Any:
+    """Numba's key of a cached function, with the closure of one of adcompile's kernels
+    described by :func:`_describe` instead of pickled: a pickled dispatcher or function
+    differs from one process to the next, so each process would add an entry that the next
+    cannot find (``_map``'s closures of the fastmath kernels, ``reduce_adjoint``'s)."""
+    func = self._py_func
+    module = getattr(func, "__module__", None) or ""
+    if func.__closure__ is not None and (module == "adcompile"
+                                         or module.startswith("adcompile.")):
+        try:
+            cells = _describe(tuple(c.cell_contents for c in func.__closure__))
+        except (_Opaque, ValueError):  # (ValueError: an empty cell)
+            pass
+        else:
+            return (sig, codegen.magic_tuple(), (
+                hashlib.sha256(func.__code__.co_code).hexdigest(),
+                hashlib.sha256(cells.encode()).hexdigest()))
+    return _NUMBA_INDEX_KEY(self, sig, codegen)
+
+
+_KEYED = _NUMBA_INDEX_KEY is not None and isinstance(_LOCATORS, list)
+if _KEYED and caching.Cache._index_key is not _index_key:
+    caching.Cache._index_key = _index_key
+
 #: ``jit_options`` of an overload whose compiled implementation Numba may keep on disk: a
 #: new gradient in a new process then compiles only its own code, not the tape and
 #: reduction kernels it calls (about a third of the first call of an N-body gradient).
 #: Never for an implementation made by ``exec``: its globals are not part of Numba's key, and
 #: it has no file to be located by.  Empty, so nothing more is cached, where this Numba has no
-#: list to put our locator in.
-CACHED = types.MappingProxyType({"cache": True} if isinstance(_LOCATORS, list) else {})
+#: list to put our locator in, or no key to replace.
+CACHED = types.MappingProxyType({"cache": True} if _KEYED else {})
