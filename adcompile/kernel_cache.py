@@ -18,6 +18,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 from numba.core import caching
 from numba.core import types as nbtypes
@@ -137,14 +138,21 @@ _NUMBA_INDEX_KEY = getattr(caching.Cache, "_index_key", None)
 
 
 def _index_key(self: Any, sig: Any, codegen: Any) -> Any:
-    """Numba's key of a cached function, with the closure of one of adcompile's kernels
-    described by :func:`_describe` instead of pickled: a pickled dispatcher or function
-    differs from one process to the next, so each process would add an entry that the next
-    cannot find (``_map``'s closures of the fastmath kernels, ``reduce_adjoint``'s)."""
+    """Numba's key of a cached function; for one of adcompile's kernels, with two changes.
+
+    - The closure of an implementation is described by :func:`_describe` instead of
+      pickled: a pickled dispatcher or function differs from one process to the next, so
+      each process would add an entry that the next cannot find (``_map``'s closures of the
+      fastmath kernels, ``reduce_adjoint``'s).
+    - Numba's optimisation level is part of the key: the test suite compiles at
+      ``NUMBA_OPT=0``, and a kernel it cached must not be what a program at the default
+      level then loads from the same directory."""
     func = self._py_func
     module = getattr(func, "__module__", None) or ""
-    if func.__closure__ is not None and (module == "adcompile"
-                                         or module.startswith("adcompile.")):
+    if module != "adcompile" and not module.startswith("adcompile."):
+        return _NUMBA_INDEX_KEY(self, sig, codegen)
+    level = f"NUMBA_OPT={int(numba.config.OPT)}"
+    if func.__closure__ is not None:
         try:
             cells = _describe(tuple(c.cell_contents for c in func.__closure__))
         except (_Opaque, ValueError):  # (ValueError: an empty cell)
@@ -152,8 +160,8 @@ def _index_key(self: Any, sig: Any, codegen: Any) -> Any:
         else:
             return (sig, codegen.magic_tuple(), (
                 hashlib.sha256(func.__code__.co_code).hexdigest(),
-                hashlib.sha256(cells.encode()).hexdigest()))
-    return _NUMBA_INDEX_KEY(self, sig, codegen)
+                hashlib.sha256(cells.encode()).hexdigest()), level)
+    return (*_NUMBA_INDEX_KEY(self, sig, codegen), level)
 
 
 _KEYED = _NUMBA_INDEX_KEY is not None and isinstance(_LOCATORS, list)

@@ -88,6 +88,24 @@ def test_kernels_are_cached_with_the_package_stamp(tmp_path, monkeypatch):
     assert all(s == kernel_cache.package_stamp() for s in stamps)
 
 
+
+def test_each_optimisation_level_has_its_own_entries(tmp_path):
+    """A kernel cached by a process at one NUMBA_OPT is not what a process at another loads
+    (the suite compiles at 0; a program at Numba's default level must get optimised code)."""
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    entries = []
+    for level in ("1", "3"):
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), NUMBA_OPT=level,
+                   ADCOMPILE_CACHE_DIR=str(tmp_path / f"adc{level}"))
+        out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        assert float(out) < 1e-6
+        entries.append(_entries(tmp_path / "numba"))
+    kernels = [name for name in entries[0] if name.startswith("kernels")]
+    assert kernels
+    assert all(entries[1][name] == 2 * entries[0][name] for name in kernels)
+
 @numba.njit(cache=True)
 def _outside(x):
     return x + 1.0
