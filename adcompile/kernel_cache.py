@@ -129,8 +129,8 @@ def _describe(value: Any, depth: int = 0) -> str:
 
 
 def _describe_code(code: types.CodeType, depth: int) -> str:
-    consts = tuple(c for c in code.co_consts)
-    digest = hashlib.sha256(code.co_code + _describe(consts, depth + 1).encode()).hexdigest()
+    digest = hashlib.sha256(code.co_code + _describe(code.co_consts, depth + 1).encode()
+                            ).hexdigest()
     return f"code {code.co_name}:{code.co_firstlineno} {digest}"
 
 
