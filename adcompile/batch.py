@@ -42,9 +42,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import hoist, kernels, kernels_fastmath
+from . import hoist, kernels, kernels_fastmath, rules
 from .render import function_def
-from .tangents import fuse_tangents, without_dead
+from .tangents import fuse_tangents
 
 #: the kernels of :mod:`adcompile.kernels` these rules know
 _K = kernels
@@ -71,6 +71,21 @@ def column_means(x: np.ndarray) -> np.ndarray:
 column_sums_jit = numba.njit(column_sums, error_model="numpy")
 column_means_jit = numba.njit(
     lambda x: column_sums_jit(x) / (x.size // x.shape[0]), error_model="numpy")
+
+
+def unit_rows(first: int, count: int, shape: tuple) -> np.ndarray:
+    """The unit seeds ``first`` to ``first + count`` of an array of ``shape``, stacked:
+    rows of the identity, each shaped as ``shape``."""
+    size = 1
+    for n in shape:
+        size *= n
+    out = np.zeros((count, size))
+    for k in range(count):
+        out[k, first + k] = 1.0
+    return out.reshape((count,) + shape)
+
+
+unit_rows_jit = numba.njit(unit_rows)
 
 
 @contextlib.contextmanager
@@ -133,8 +148,21 @@ class _Batcher:
         self.renamed: dict[str, str] = {}
         self.taken: set[str] = set(shapes) | set(namespace)
         self.helpers: list[ast.FunctionDef] = []
+        #: names that hold the seeds as rows of the identity, and the names of the first
+        #: row's index and of the count of rows (the block of unit seeds)
+        self.units: set[str] = set()
+        self.span: tuple[str, str] = ("", "")
+        #: the functions the rules call that are not the module's (all pure)
+        self.own: set[str] = set()
 
     # -- names ----------------------------------------------------------------------------
+
+    def free(self, base: str) -> str:
+        """``base`` itself when no name takes it, else a fresh name."""
+        if base in self.taken:
+            return self.fresh(base)
+        self.taken.add(base)
+        return base
 
     def fresh(self, base: str) -> str:
         k = 1
@@ -145,6 +173,17 @@ class _Batcher:
 
     def name(self, node: ast.Name) -> ast.Name:
         return ast.Name(id=self.renamed.get(node.id, node.id), ctx=ast.Load())
+
+    def is_unit(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a name that holds the unit seeds of the block."""
+        return isinstance(node, ast.Name) and self.renamed.get(node.id, node.id) in self.units
+
+    def rows(self, node: ast.expr) -> ast.expr:
+        """``node[first:first + count]``: the rows of the block's unit seeds."""
+        first, count = (ast.Name(id=n, ctx=ast.Load()) for n in self.span)
+        end = ast.BinOp(left=first, op=ast.Add(), right=count)
+        return ast.Subscript(value=node, slice=ast.Slice(lower=copy.copy(first), upper=end),
+                             ctx=ast.Load())
 
     def is_batched(self, node: ast.expr) -> bool:
         return any(isinstance(n, ast.Name) and self.renamed.get(n.id, n.id) in self.batched
@@ -203,8 +242,13 @@ class _Batcher:
         if target in self.renamed or target in self.assigned:
             name = self.fresh(target)  # a value of another type: a name of its own
         self.assigned.add(name)
+        self.defined.append(name)
         self.renamed[target] = name
         self.shapes[name] = self.shapes[target]
+        if self.is_unit(value):
+            self.units.add(name)
+        else:
+            self.units.discard(name)
         if batched and not self.shape_only:
             self.batched.add(name)
         else:
@@ -214,6 +258,8 @@ class _Batcher:
                           lineno=1)
 
     assigned: set[str]
+    #: the names defined so far, in order (the parameters first)
+    defined: list[str]
     shape_only = False
 
     # -- expressions ------------------------------------------------------------------------
@@ -272,9 +318,13 @@ class _Batcher:
         ra, rb = self.rank(a), self.rank(b)
         na, nb = self.name(a), self.name(b)
         if self.is_batched(a) and not self.is_batched(b) and ra == 1 and rb in (1, 2):
+            if self.is_unit(a):
+                return self.rows(nb)  # unit seed j @ b is row (entry) j of b
             return ast.BinOp(left=na, op=ast.MatMult(), right=nb)  # (k, n) @ (n, m)
         if self.is_batched(b) and not self.is_batched(a) and rb == 1 and ra in (1, 2):
             right = ast.Attribute(value=na, attr="T", ctx=ast.Load()) if ra == 2 else na
+            if self.is_unit(b):
+                return self.rows(right)  # a @ unit seed j is column (entry) j of a
             return ast.BinOp(left=nb, op=ast.MatMult(), right=right)  # (k, n) @ a.T
         raise _Unsupported("@")
 
@@ -320,6 +370,15 @@ class _Batcher:
         def call(f: ast.expr, *parts: ast.expr) -> ast.Call:
             return ast.Call(func=f, args=list(parts), keywords=[])
 
+        if (func in (_K.broadcast_tangent, _K.fresh_tangent, _K.unbroadcast)
+                and len(args) == 2 and same(0, 1)):
+            self.shape_only = not batched[0]
+            return names[0]  # the identity at these shapes
+        if any(batched) and all(_shape_only(func, i) for i, b in enumerate(batched) if b):
+            self.shape_only = True  # the batched values give their shape only: the same
+            return call(self.renamed_expr(value.func),  # for every column, computed once
+                        *(self.stand_in(n) if b else n
+                          for n, b in zip(names, batched, strict=True)))
         if isinstance(func, np.ufunc) or func in _ELEMENTWISE_KERNELS:
             return call(self.renamed_expr(value.func), *(self.lifted(a, rank) for a in args))
         if getattr(math, getattr(func, "__name__", ""), None) is func and isinstance(
@@ -330,25 +389,14 @@ class _Batcher:
         if func in (np.sum, np.mean) and len(args) == 1 and batched[0]:
             helper = "column_sums" if func is np.sum else "column_means"
             self.namespace[helper] = column_sums_jit if func is np.sum else column_means_jit
+            self.own.add(helper)
             return call(ast.Name(id=helper, ctx=ast.Load()), names[0])
         if func in (_K.as_float, _K.zeros_like) and len(args) == 1:
             return call(self.renamed_expr(value.func), names[0])
-        if func in (_K.broadcast_tangent, _K.fresh_tangent) and same(0, 1) and batched[0]:
-            return names[0]
-        if func is _K.unbroadcast and batched[0]:
-            if same(0, 1):
-                return names[0]
-            if shapes[1] == ():
-                self.namespace["column_sums"] = column_sums_jit
-                return call(ast.Name(id="column_sums", ctx=ast.Load()), names[0])
-        if func is _K.reduced_size and len(args) == 2 and batched == [True, False]:
-            self.shape_only = True
-            column = ast.Subscript(value=names[0], slice=ast.Constant(value=0), ctx=ast.Load())
-            return call(self.renamed_expr(value.func), column, names[1])
-        if func is _K.reduce_adjoint and len(args) == 3 and batched == [False, True, False] \
-                and shapes[0] == () and isinstance(args[2], ast.Constant) \
-                and args[2].value is None:
-            return call(self.renamed_expr(value.func), *names)  # g spread over each column
+        if func is _K.unbroadcast and batched[0] and shapes[1] == ():
+            self.namespace["column_sums"] = column_sums_jit
+            self.own.add("column_sums")
+            return call(ast.Name(id="column_sums", ctx=ast.Load()), names[0])
         if func is _K.matmul_right and len(args) == 3 and batched == [True, False, False] \
                 and len(shapes[1]) == 2 and len(shapes[0]) == 1:
             return ast.BinOp(left=names[0], op=ast.MatMult(), right=names[1])  # a.T @ g
@@ -357,6 +405,17 @@ class _Batcher:
             return ast.BinOp(left=self.lifted_right(names[0]), op=ast.Mult(),
                              right=names[2])  # outer(g, b) per column
         raise _Unsupported(ast.unparse(value))
+
+    def stand_in(self, node: ast.Name) -> ast.expr:
+        """For a kernel that reads the batched ``node`` only for its shape: a value that is
+        the same for every column and has that shape, a name already defined when one has
+        it (a float array, as ``node``'s columns), else the first column ``node[0]``."""
+        shape = self.shapes.get(node.id)
+        if shape:
+            for name in self.defined:
+                if name not in self.batched and self.shapes.get(name) == shape:
+                    return ast.Name(id=name, ctx=ast.Load())
+        return ast.Subscript(value=node, slice=ast.Constant(value=0), ctx=ast.Load())
 
     def lifted_right(self, node: ast.expr) -> ast.expr:
         index = ast.Tuple(elts=[ast.Slice(), ast.Slice(), ast.Constant(value=None)],
@@ -400,6 +459,7 @@ class _Batcher:
 
         np_name = self.np_name()
         helper = self.fresh(f"{target}_per_column")
+        self.own.add(helper)
         first = stacked[0]
         source = (f"def {helper}({', '.join(reads)}):\n"
                   f"    first = {ast.unparse(column(ast.Constant(value=0)))}\n"
@@ -411,6 +471,19 @@ class _Batcher:
         self.helpers.append(ast.parse(source).body[0])
         return ast.Call(func=ast.Name(id=helper, ctx=ast.Load()),
                         args=[ast.Name(id=n, ctx=ast.Load()) for n in reads], keywords=[])
+
+
+#: arguments that kernels read only for their shape, besides those declared to the rules
+_SHAPE_ONLY = {_K.zeros_like: {0}, _K.reduced_size: {0}}
+
+
+def _shape_only(func: Any, position: int) -> bool:
+    """Whether ``func`` reads argument ``position`` only for its shape (or dtype)."""
+    try:
+        known = position in _SHAPE_ONLY.get(func, ())
+    except TypeError:  # not hashable: not a kernel
+        return False
+    return known or rules.is_shape_only(func, position)
 
 
 def _is_arithmetic(node: ast.expr) -> bool:
@@ -541,25 +614,80 @@ def _python(f: Callable) -> Callable:
     return getattr(f, "py_func", f)
 
 
-def _compiled(source: str, space: dict[str, Any], helpers: list[ast.FunctionDef], name: str,
-              args: tuple, seed: int, last: np.ndarray) -> tuple[Any, Any]:
-    """The block function of ``source``, compiled, and its result for the stack of the
-    first and the last unit seed."""
+def _live(body: list[ast.stmt], pure: Callable[[ast.expr], bool]) -> list[ast.stmt]:
+    """Straight-line ``body`` without the assignments to a name nothing reads whose value
+    calls only functions for which ``pure`` holds, over and over: the adjoint of a tangent
+    that no parameter depends on, the seeds when only their rows are read."""
+    while True:
+        read = {n.id for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)}
+        kept = [stmt for stmt in body if not (
+            isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id not in read
+            and all(pure(n.func) for n in ast.walk(stmt.value) if isinstance(n, ast.Call)))]
+        if len(kept) == len(body):
+            return body
+        body = kept
+
+
+def _shared_parts(body: list[ast.stmt], batcher: _Batcher) -> list[ast.stmt]:
+    """``body`` with each part of the arithmetic of a batched value that reads no batched
+    value but an array (``-(d_t4 / t12)`` in ``-(d_t4 / t12) * dt_t4``) computed once, by a
+    statement of its own before its first reader (a part written twice, once), rather than
+    for every element of the stack.  The same operations on the same numbers: the results
+    are unchanged to the bit."""
+    out: list[ast.stmt] = []
+    made: dict[str, str] = {}
+
+    def arrays(node: ast.expr) -> bool:
+        return any(isinstance(n, ast.Name) and (batcher.shapes.get(n.id) or ()) != ()
+                   for n in ast.walk(node))
+
+    def parts(node: ast.expr) -> ast.expr:
+        if not _is_arithmetic(node):
+            return node
+        if not batcher.is_batched(node) and arrays(node):
+            key = ast.dump(node)
+            if key not in made:
+                made[key] = batcher.fresh("shared")
+                out.append(ast.Assign(targets=[ast.Name(id=made[key], ctx=ast.Store())],
+                                      value=node, lineno=1))
+            return ast.Name(id=made[key], ctx=ast.Load())
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(left=parts(node.left), op=node.op, right=parts(node.right))
+        return ast.UnaryOp(op=node.op, operand=parts(node.operand))
+
+    for stmt in body:
+        if (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                and stmt.targets[0].id in batcher.batched):
+            stmt = ast.Assign(targets=stmt.targets, value=parts(stmt.value), lineno=1)
+        out.append(stmt)
+    return out
+
+
+def _compiled(source: str, space: dict[str, Any], helpers: list[ast.FunctionDef], name: str
+              ) -> Any:
+    """The block function of ``source``, compiled."""
     exec(compile(source, f"<adcompile {name}>", "exec"), space)  # noqa: S102
     space.update({f.name: numba.njit(space[f.name], error_model="numpy") for f in helpers})
-    function = numba.njit(space[name], error_model="numpy")
-    stack = np.stack([np.asarray(args[seed]), last])
-    return function, function(*args[:seed], stack, *args[seed + 1:])
+    return numba.njit(space[name], error_model="numpy")
 
 
 def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: int,
-            name: str, rank: int | None = None) -> tuple[Any, str, list[bool], int] | None:
+            name: str, rank: int | None = None, units: bool = False
+            ) -> tuple[Any, str, list[bool], int] | None:
     """``fn`` (a ``columns`` function) for a stack of seeds in parameter ``seed``: the
     compiled block function, its source, which parts of its result are stacked (the others
     do not depend on the seed) and the largest number of elements a value of one column has;
     or ``None`` when the body is not straight-line code, a value that reads the seed has
     ``rank`` axes or more (stacked, one more), or the block function disagrees with ``fn``
-    at ``args`` (whose seed is the first unit vector)."""
+    at ``args`` (whose seed is the first unit vector).
+
+    With ``units``, the seeds are unit seeds, rows ``first`` to ``first + count`` of the
+    identity, and the block function takes those two numbers in place of the stack: a
+    product of a unit seed and an array is that array's rows (or columns) ``first`` to
+    ``first + count``, a slice where it would be a product, and the stack itself is made
+    (``unit_rows``) only where something else reads it."""
     if any(not isinstance(s, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr))
            for s in fn.body) or not isinstance(fn.body[-1], ast.Return):
         return None
@@ -583,36 +711,67 @@ def batched(fn: ast.FunctionDef, namespace: dict[str, Any], args: tuple, seed: i
     space = dict(namespace)
     batcher = _Batcher(space, shapes, {stacked_seed})
     batcher.assigned = set(params)
+    batcher.defined = list(params)
+    block_args = copy.deepcopy(fn.args)
+    prologue: list[ast.stmt] = []
+    if units:
+        batcher.units = {stacked_seed}
+        batcher.span = (batcher.free("first"), batcher.free("count"))
+        block_args.args[seed:seed + 1] = [ast.arg(arg=n) for n in batcher.span]
+        maker = batcher.free("unit_rows")
+        space[maker] = unit_rows_jit
+        batcher.own.add(maker)
+        shape = ast.Tuple(elts=[ast.Constant(value=n) for n in shapes[stacked_seed]],
+                          ctx=ast.Load())
+        prologue.append(ast.Assign(
+            targets=[ast.Name(id=stacked_seed, ctx=ast.Store())], lineno=1,
+            value=ast.Call(func=ast.Name(id=maker, ctx=ast.Load()), keywords=[], args=[
+                *(ast.Name(id=n, ctx=ast.Load()) for n in batcher.span), shape])))
     try:
-        body = [batcher.statement(s) for s in fn.body]
+        body = prologue + [batcher.statement(s) for s in fn.body]
     except _Unsupported:
         return None
     if rank is not None and any(len(batcher.shapes.get(n) or ()) >= rank
                                 for n in batcher.batched):
         return None
-    body = without_dead(_merged(body))
-    fuse_tangents(body, {n for s in body if isinstance(s, ast.Assign) for n in _assigned(s)})
-    block = function_def(name, copy.deepcopy(fn.args), body)
+
+    def pure(func: ast.expr) -> bool:
+        return (isinstance(func, ast.Name) and func.id in batcher.own) or hoist.pure(
+            batcher.resolve(func))
+
+    body = _live(_merged(body), pure)
+    fuse_tangents(body, {n for s in body if isinstance(s, ast.Assign) for n in _assigned(s)
+                         if n in batcher.batched})
+    body = _shared_parts(body, batcher)
+    block = function_def(name, block_args, body)
     source = "\n\n\n".join(ast.unparse(f) for f in [block, *batcher.helpers])
+    size = int(np.size(args[seed]))
+    count = min(2, size)
+    if units:  # the first two seeds, then the last two
+        trials = [((*args[:seed], 0, count, *args[seed + 1:]), 0),
+                  ((*args[:seed], size - count, count, *args[seed + 1:]), count - 1)]
+    else:
+        both = (*args[:seed], np.stack([np.asarray(args[seed]), last]), *args[seed + 1:])
+        trials = [(both, 0), (both, 1)]
     try:
         with warnings.catch_warnings():  # a view multiplied in a helper loop: slower, right
             warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
-            function, got = _compiled(source, space, batcher.helpers, name, args, seed, last)
+            function = _compiled(source, space, batcher.helpers, name)
+            results = [function(*call) for call, _ in trials]
     except Exception:  # noqa: BLE001 - a rule Numba cannot compile: the column loop
         return None
-    parts = got if isinstance(got, tuple) else (got,)
     returned = body[-1].value
     names = returned.elts if isinstance(returned, ast.Tuple) else [returned]
-    for k, result in enumerate((reference, reference_last)):
+    outputs = [isinstance(node, ast.Name) and node.id in batcher.batched for node in names]
+    for got, (_, k), result in zip(results, trials, (reference, reference_last), strict=True):
+        parts = got if isinstance(got, tuple) else (got,)
         want = result if isinstance(result, tuple) else (result,)
-        for part, expected, node in zip(parts, want, names, strict=True):
-            column = part[k] if isinstance(node, ast.Name) and node.id in batcher.batched \
-                else part
+        for part, expected, stacked in zip(parts, want, outputs, strict=True):
+            column = part[k] if stacked else part
             if np.shape(column) != np.shape(expected) or not np.allclose(
                     column, expected, rtol=1e-10, atol=1e-12 * (
                     1.0 + float(np.max(np.abs(expected), initial=0.0)))):
                 return None
-    outputs = [isinstance(node, ast.Name) and node.id in batcher.batched for node in names]
     largest = max((int(np.prod(batcher.shapes[n])) for n in batcher.batched
                    if batcher.shapes.get(n) is not None), default=1)
     return function, source, outputs, largest

@@ -704,7 +704,8 @@ class Hessian:
             fn = _function_ast(module, "columns")
             name = f"{fn.name[:-len('_columns')]}_block"
             _BLOCKS[key] = batch.batched(fn, vars(module.module), (*args, *given, *first),
-                                         len(args) + len(given) + j, name, rank=STACKED_RANK)
+                                         len(args) + len(given) + j, name, rank=STACKED_RANK,
+                                         units=True)
         block = _BLOCKS[key]
         if block is not None and not self._block_source:
             self._block_source = module.source("setup").rstrip() + "\n\n\n" + block[1]
@@ -820,9 +821,7 @@ def _block_of_columns(function: Any, args: tuple, given: tuple, seeds: tuple, j:
                       outs: tuple, several: bool, stacked: list[bool], start: int,
                       count: int, shape: tuple) -> None:
     """Columns ``start`` to ``start + count`` of each block in ``outs``."""
-    stack = np.zeros((count, int(np.prod(shape))))
-    stack[np.arange(count), start + np.arange(count)] = 1.0
-    r = function(*args, *given, *seeds[:j], stack.reshape((count, *shape)), *seeds[j + 1:])
+    r = function(*args, *given, *seeds[:j], start, count, *seeds[j + 1:])
     for i, part in enumerate(r if several else (r,)):
         if stacked[i]:
             outs[i][:, start:start + count] = np.reshape(part, (count, -1)).T
