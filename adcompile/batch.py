@@ -371,7 +371,7 @@ class _Batcher:
             return ast.Call(func=f, args=list(parts), keywords=[])
 
         if (func in (_K.broadcast_tangent, _K.fresh_tangent, _K.unbroadcast)
-                and len(args) == 2 and same(0, 1)):
+                and len(args) == 2 and shapes[0] is not None and same(0, 1)):
             self.shape_only = not batched[0]
             return names[0]  # the identity at these shapes
         if any(batched) and all(_shape_only(func, i) for i, b in enumerate(batched) if b):
@@ -397,14 +397,37 @@ class _Batcher:
             self.namespace["column_sums"] = column_sums_jit
             self.own.add("column_sums")
             return call(ast.Name(id="column_sums", ctx=ast.Load()), names[0])
-        if func is _K.matmul_right and len(args) == 3 and batched == [True, False, False] \
-                and len(shapes[1]) == 2 and len(shapes[0]) == 1:
-            return ast.BinOp(left=names[0], op=ast.MatMult(), right=names[1])  # a.T @ g
-        if func is _K.matmul_left and len(args) == 3 and batched == [True, False, False] \
-                and len(shapes[2]) == 1 and len(shapes[0]) == 1 and len(shapes[1]) == 2:
-            return ast.BinOp(left=self.lifted_right(names[0]), op=ast.Mult(),
-                             right=names[2])  # outer(g, b) per column
+        ranks = [-1 if shape is None else len(shape) for shape in shapes]
+        if func in (_K.matmul_left, _K.matmul_right) and len(args) == 3 \
+                and batched == [True, False, False]:
+            return self.product_adjoint(func is _K.matmul_left, names, ranks)
+        if func is _K.reduce_adjoint and batched == [True, False, False] and ranks[0] == 0 \
+                and isinstance(args[2], ast.Constant) and args[2].value is None:
+            ones = ast.Attribute(value=ast.Name(id=self.np_name(), ctx=ast.Load()),
+                                 attr="ones_like", ctx=ast.Load())
+            return ast.BinOp(left=self.lifted(args[0], rank), op=ast.Mult(),
+                             right=call(ones, names[1]))  # each column's g, spread
         raise _Unsupported(ast.unparse(value))
+
+    def product_adjoint(self, left: bool, names: list[ast.expr], ranks: list[int]
+                        ) -> ast.expr:
+        """``matmul_left(g, a, b)`` (``left``: the adjoint of ``a`` in ``a @ b``) or
+        ``matmul_right(g, a, b)`` (of ``b``) for a batched ``g`` and vectors or matrices
+        ``a`` and ``b`` that are the same for every column."""
+        g, a, b = names
+        if ranks[1] == ranks[2] == 1:  # a number per column times the other vector
+            index = ast.Tuple(elts=[ast.Slice(), ast.Constant(value=None)], ctx=ast.Load())
+            return ast.BinOp(left=ast.Subscript(value=g, slice=index, ctx=ast.Load()),
+                             op=ast.Mult(), right=b if left else a)
+        if left and ranks[1] == 1 and ranks[2] == 2:  # b @ g per column
+            return ast.BinOp(left=g, op=ast.MatMult(),
+                             right=ast.Attribute(value=b, attr="T", ctx=ast.Load()))
+        if left and ranks[1] == 2 and ranks[2] == 1 and ranks[0] == 1:
+            return ast.BinOp(left=self.lifted_right(g), op=ast.Mult(),
+                             right=b)  # outer(g, b) per column
+        if not left and ranks[1] == 2 and ranks[2] == 1 and ranks[0] == 1:
+            return ast.BinOp(left=g, op=ast.MatMult(), right=a)  # a.T @ g per column
+        raise _Unsupported("the adjoint of a product")
 
     def stand_in(self, node: ast.Name) -> ast.expr:
         """For a kernel that reads the batched ``node`` only for its shape: a value that is
@@ -646,7 +669,8 @@ def _shared_parts(body: list[ast.stmt], batcher: _Batcher) -> list[ast.stmt]:
     def parts(node: ast.expr) -> ast.expr:
         if not _is_arithmetic(node):
             return node
-        if not batcher.is_batched(node) and arrays(node):
+        if not any(isinstance(n, ast.Name) and n.id in batcher.batched
+                   for n in ast.walk(node)) and arrays(node):
             key = ast.dump(node)
             if key not in made:
                 made[key] = batcher.fresh("shared")

@@ -81,7 +81,7 @@ def _namespace():
         "broadcast_tangent")}}
 
 
-def _block(source):
+def _block(source, units=True):
     tree = ast.parse(textwrap.dedent(source)).body[0]
     namespace = _namespace()
     exec(compile(ast.Module(body=[tree], type_ignores=[]), "<program>", "exec"),  # noqa: S102
@@ -90,29 +90,62 @@ def _block(source):
     x, A = rng.standard_normal(3), rng.standard_normal((3, 3))
     first = np.zeros(3)
     first[0] = 1.0
-    made = batch.batched(tree, namespace, (x, A, first), 2, "f_block")
+    made = batch.batched(tree, namespace, (x, A, first), 2, "f_block", units=units)
     assert made is not None
     return made, namespace["f"], x, A
 
 
+SOURCES = {  # what the block of unit seeds writes for some of the programs
+    "a matrix times the seed, the seed times a matrix":
+        ["u = A.T[first:first + count]", "v = A[first:first + count]"],
+    "a vector times the seed": ["c = x[first:first + count]"],
+    "a number per column meets a matrix": ["c[:, None, None] * A", "column_sums("],
+    "what the rules leave to a loop per column": ["def s_per_column_1(dt):"],
+    "the kernels of the backward sweep":  # read for the shape of g: once, on x (as wide)
+        ["= reduce_adjoint(2.0, x, None)", "= reduced_size(x, None)", "t = g * b[:, None]"],
+}
+
+
 @pytest.mark.parametrize("name", list(PROGRAMS))
-def test_a_block_gives_each_column_what_the_function_gives(name):
+def test_a_block_of_unit_seeds_gives_each_column_what_the_function_gives(name):
     (function, source, stacked, _), f, x, A = _block(PROGRAMS[name])
+    assert stacked == [True]
+    for first, count in ((1, 2), (0, 3)):  # seeds 1 and 2, then all three
+        got = function(x, A, first, count)
+        assert got.shape[0] == count
+        for k in range(count):
+            seed = np.zeros(3)
+            seed[first + k] = 1.0
+            np.testing.assert_allclose(got[k], f(x, A, seed), rtol=1e-12, atol=1e-12)
+    for text in SOURCES.get(name, []):
+        assert text in source
+
+
+def test_a_block_of_any_seeds_multiplies_matrices():
+    (function, source, stacked, _), f, x, A = _block(
+        PROGRAMS["a matrix times the seed, the seed times a matrix"], units=False)
+    assert "u = dt @ A.T" in source and "v = dt @ A" in source
     seeds = np.random.default_rng(8).standard_normal((4, 3))
     got = function(x, A, seeds)
-    assert stacked == [True]
     for k in range(4):
         np.testing.assert_allclose(got[k], f(x, A, seeds[k]), rtol=1e-12, atol=1e-12)
 
 
-def test_the_block_source_multiplies_matrices():
-    (_, source, _, _), _, _, _ = _block(PROGRAMS["a matrix times the seed, the seed times "
-                                                  "a matrix"])
-    assert "u = dt @ A.T" in source and "v = dt @ A" in source
-    (_, source, _, _), _, _, _ = _block(PROGRAMS["a number per column meets a matrix"])
-    assert "c[:, None, None] * A" in source and "column_sums(" in source
-    (_, source, _, _), _, _, _ = _block(PROGRAMS["what the rules leave to a loop per column"])
-    assert "def s_per_column_1(dt):" in source
+def test_a_product_with_what_is_not_a_unit_seed_stays_a_product():
+    source = """
+        def f(x, A, dt):
+            t = dt * 2.0
+            u = A @ t
+            r = dt
+            v = r @ A
+            return u * x + v
+        """
+    (function, text, _, _), f, x, A = _block(source)
+    assert "u = t @ A.T" in text  # twice a unit seed is not one: a product
+    assert "v = A[first:first + count]" in text  # a copy of the seeds still is
+    got = function(x, A, 0, 3)
+    for k in range(3):
+        np.testing.assert_allclose(got[k], f(x, A, np.eye(3)[k]), rtol=1e-12, atol=1e-12)
 
 
 def test_a_body_with_a_loop_is_left_to_the_column_loop():
@@ -184,6 +217,23 @@ def test_hessians_by_blocks_match_second_differences():
         for j in range(2):
             np.testing.assert_allclose(blocks[i][j], second_differences(two_layers, args, i, j),
                                        rtol=1e-4, atol=1e-6)
+
+
+def scaled(w, X, B, c):
+    z = X @ (c * w)  # the tangent c * dt_w is not a unit seed: a product stays a product
+    v = w @ B  # dt_w @ B is rows of B
+    return np.mean(np.tanh(z) ** 2) + np.sum(np.sin(v)) * np.sum(w * w)
+
+
+def test_a_hessian_of_unit_seeds_and_of_other_tangents_matches_second_differences():
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal(4), rng.standard_normal((7, 4)), rng.standard_normal((4, 3)),
+            rng.standard_normal(4))
+    H = adc.hessian(scaled)
+    np.testing.assert_allclose(H(*args), second_differences(scaled, args, 0, 0),
+                               rtol=1e-5, atol=1e-6)
+    assert "B[first:first + count]" in H.source and "dt_t1 @ X.T" in H.source
+    assert "per_column" not in H.source  # the adjoints of the products and sums: rules
 
 
 def test_blocks_run_blas_on_one_thread_and_give_it_back():
