@@ -693,10 +693,12 @@ class Hessian:
             self._made[key] = (shaped, names, as_tuple, module)
         return self._made[key]
 
-    def _block(self, module: codegen.Generated, args: tuple, seeds: tuple, j: int) -> Any:
-        """The columns function for stacks of seeds of ``wrt`` leaf ``j`` (see
-        :mod:`adcompile.batch`), made for the shapes of ``args``; None where it cannot be."""
-        key = (module.path, tuple((np.shape(a), np.asarray(a).dtype.str) for a in args), j)
+    def _block(self, module: codegen.Generated, args: tuple, seeds: tuple, j: int,
+               kinds: tuple) -> Any:
+        """The columns function for blocks of unit seeds of ``wrt`` leaf ``j`` (see
+        :mod:`adcompile.batch`), made for the shapes of ``args`` (``kinds``: the module,
+        the shapes and types); None where it cannot be."""
+        key = (*kinds, j)
         if key not in _BLOCKS:
             given = module.function("setup")(*args)
             first = tuple(s.copy() if i == j else s for i, s in enumerate(seeds))
@@ -738,7 +740,7 @@ class Hessian:
         rows: list[list[Any]] = [[None] * len(xs) for _ in xs]
         for j, x in enumerate(xs):
             outs = tuple(np.empty((sizes[i], sizes[j])) for i in range(len(xs)))
-            block = self._block(module, flat_args, seeds, j) if arrays[j] else None
+            block = self._block(module, flat_args, seeds, j, kinds) if arrays[j] else None
             if block is not None:
                 _blocks(block, flat_args, setup, seeds, j, outs, several)
             elif arrays[j]:
