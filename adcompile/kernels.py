@@ -1123,6 +1123,8 @@ def _ratio_or_zero(a, b):
 
 @overload(finite_or_zero, jit_options=CACHED)
 def _finite_or_zero(x):
+    if isinstance(getattr(x, "dtype", x), (types.Integer, types.Boolean)):
+        return lambda x: x  # integers are never infinite (Numba has no np.isinf of them)
     if _is_array(x):
         def finite_or_zero_array(x):
             for v in x.flat:  # one read, no allocation, where nothing is infinite
