@@ -241,7 +241,7 @@ def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] =
             name = getattr(target, "__name__", "")
             if target is len or (name in _ARRAY_ARGUMENTS and _is_numpy(target)):
                 # both operands of a product (contract: np.einsum, np.tensordot)
-                args = value.args[:2] if name in ("dot", "outer", "contract") else value.args[:1]
+                args = value.args[:2] if name in _BOTH_ARRAYS else value.args[:1]
                 arrays.update(a.id for a in args if isinstance(a, ast.Name))
             elif (name in _JOINING and _is_numpy(target) and value.args
                   and isinstance(value.args[0], ast.Tuple)):
@@ -302,7 +302,10 @@ _ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", 
                     "transpose", "reshape", "copy", "ascontiguousarray", "argmax", "argmin",
                     "sum_along", "mean_along", "max_along", "min_along", "prod_along",
                     "zeros_like", "ones_like", "empty_like", "ravel", "squeeze", "expand_dims",
-                    "swapaxes", "moveaxis", "masked", "mask_put", "contract"}
+                    "swapaxes", "moveaxis", "masked", "mask_put", "contract", "cross",
+                    "vdot"}
+#: products both of whose operands are arrays
+_BOTH_ARRAYS = {"dot", "outer", "contract", "cross", "vdot"}
 
 
 def _is_numpy(target: object) -> bool:
