@@ -533,6 +533,17 @@ def builtin_of_array(call: ast.Call, normalizer) -> ast.expr | None:
     return _call(normalizer, which.__name__, arg)
 
 
+@rewrite(any, all)
+def builtin_test_of_array(call: ast.Call, normalizer) -> ast.expr | None:
+    """Python's ``any(x)`` and ``all(x)`` of an array (``if any(w > 0.5):``) as ``np.any``,
+    ``np.all``, which Numba compiles (it has no builtin ``any``).  Displays and generators
+    are left as they are."""
+    if len(call.args) != 1 or call.keywords or isinstance(
+            call.args[0], (ast.Starred, ast.Tuple, ast.List, ast.GeneratorExp, ast.ListComp)):
+        return None
+    return _call(normalizer, normalizer.info.resolve(call.func).__name__, call.args[0])
+
+
 # -- np.gradient: central differences along one axis ------------------------------------------
 
 
