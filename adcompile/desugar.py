@@ -485,8 +485,9 @@ def _stable(node: ast.expr, assigned: set[str]) -> bool:
 
 
 def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
-    """Names bound once, in the function's top block, to a tuple display: their lengths
-    (a tuple parameter's leaves are bound so, first: see :mod:`adcompile.structure`)."""
+    """Names bound once to a tuple display (anywhere), or in the function's top block to a
+    part of one: their lengths (a tuple parameter's leaves are bound so, first: see
+    :mod:`adcompile.structure`)."""
     stores: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -527,6 +528,11 @@ def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
                     < len(display.elts) and isinstance(display.elts[k], (ast.Tuple, ast.List))):
                 out[stmt.targets[0].id] = len(display.elts[k].elts)  # Ws = params[0]
                 shown[stmt.targets[0].id] = display.elts[k]
+    for node in ast.walk(tree):  # c = (0.0, a, b) once, in a loop or a branch: one length
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and stores.get(node.targets[0].id) == 1
+                and isinstance(node.value, (ast.Tuple, ast.List))):
+            out.setdefault(node.targets[0].id, len(node.value.elts))
     return out
 
 

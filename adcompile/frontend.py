@@ -1509,6 +1509,12 @@ def _check_loop(info: FunctionInfo, loop: ast.For, it: ast.expr, target: ast.exp
                              "range(...): or for i, v in enumerate(x):")
     kind = _builtin(info, it)
     it.builtin = getattr(kind, "__name__", "")  # type: ignore[attr-defined] # for desugar
+    if (isinstance(it, ast.Call) and isinstance(it.func, (ast.Name, ast.Attribute))
+            and any(_early_resolve(info, it.func) is f for f in (numpy.ndindex,
+                                                                  numpy.ndenumerate))):
+        raise refuse("write one loop over range per axis: for i in range(A.shape[0]): for j "
+                     "in range(A.shape[1]): ... A[i, j] (a break then leaves the inner loop "
+                     "only)")
     if kind is None:
         return  # an array (elements or rows) or a tuple: see desugar
     assert isinstance(it, ast.Call)
@@ -1656,26 +1662,32 @@ def _bind_loop_builtins(info: FunctionInfo, outer: FunctionInfo) -> None:
     info.tree.builtin_names = chosen  # type: ignore[attr-defined]
 
 
-def _lookup(info: FunctionInfo, name: str, node: ast.Name) -> Any:
-    """What the free name ``name`` of ``info.func`` denotes: its closure variable, else its
-    global, else the builtin."""
+def free_value(info: FunctionInfo, name: str, node: ast.AST | None = None) -> Any:
+    """The object the free name ``name`` of ``info.func`` holds, as the user wrote it (a
+    tuple of numbers stays a tuple): its closure variable, else its global, else the
+    builtin."""
     func = info.func
     code = func.__code__
     if name in code.co_freevars and func.__closure__:
         try:
-            value = func.__closure__[code.co_freevars.index(name)].cell_contents
+            return func.__closure__[code.co_freevars.index(name)].cell_contents
         except ValueError:  # an empty cell
             raise info.error(node, f"the variable '{name}' of the enclosing function has no "
                              "value yet", construct="an unassigned closure variable",
                              hint=f"assign '{name}' before returning this function from the "
                              "one that defines it") from None
-    elif name in func.__globals__:
-        value = func.__globals__[name]
-    elif hasattr(builtins, name):
-        value = getattr(builtins, name)
-    else:
-        raise info.error(node, f"name '{name}' is not defined", construct="an unknown name",
-                         hint="define it at module level or pass it as an argument")
+    if name in func.__globals__:
+        return func.__globals__[name]
+    if hasattr(builtins, name):
+        return getattr(builtins, name)
+    raise info.error(node, f"name '{name}' is not defined", construct="an unknown name",
+                     hint="define it at module level or pass it as an argument")
+
+
+def _lookup(info: FunctionInfo, name: str, node: ast.Name) -> Any:
+    """What the free name ``name`` of ``info.func`` denotes: its closure variable, else its
+    global, else the builtin."""
+    value = free_value(info, name, node)
     if isinstance(value, numpy.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
         value = value.item()  # a 0-d array reads as the number it holds
     if isinstance(value, (list, tuple)) and value:

@@ -32,7 +32,14 @@ from .calls import is_user_function, positional_arguments
 from .desugar import desugar
 from .errors import AdcompileError
 from .fold import fold_constant_branches
-from .frontend import FunctionInfo, is_local_function, is_mask, mask_names, parse_function
+from .frontend import (
+    FunctionInfo,
+    free_value,
+    is_local_function,
+    is_mask,
+    mask_names,
+    parse_function,
+)
 from .names import NameGen
 from .render import function_def
 from .reuse import share_loads
@@ -95,10 +102,15 @@ class _Normalizer:
         self.masks: set[str] = set()
         #: versions assigned an element or slice of an array (``r = A[i]``): maybe views
         self.views: set[str] = set()
+        self.mixed: dict[str, int] = {}  # module rows of ints and floats: see run
 
     def run(self) -> Normalized:
         _rows_as_indexes(self.info.tree, self.counters())
-        tree = desugar(self.info.tree, self.names)
+        # module-level rows of ints and floats ((0, 1, 2.5), ...): loops over them are
+        # unrolled, each row a tuple of its literals, so that the ints stay ints
+        self.mixed = {name: len(raw) for name in self.info.sequences
+                      if _mixed_rows(raw := free_value(self.info, name))}
+        tree = desugar(self.info.tree, self.names, tuples=self.mixed)
         self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
@@ -240,6 +252,20 @@ class _Normalizer:
                     value=copy.deepcopy(whole), slice=ast.Constant(value=k), ctx=ast.Load()))
             return
         if isinstance(target, ast.Tuple):
+            if (isinstance(value, ast.Name) and value.id in self.info.sequences
+                    and not self.is_local(value)):
+                # a, b = PARAMS, a module-level tuple of numbers: its values, as the literals
+                # they are (an int stays an int)
+                display = _number_display(free_value(self.info, value.id))
+                if display is not None:
+                    value = ast.copy_location(display, value)
+            if (isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords
+                    and self.info.resolve(value.func) is builtins.divmod):
+                a, b = value.args  # q, r = divmod(k, 6): k // 6, k % 6
+                value = ast.copy_location(ast.Tuple(elts=[
+                    ast.BinOp(left=a, op=ast.FloorDiv(), right=b),
+                    ast.BinOp(left=copy.deepcopy(a), op=ast.Mod(), right=copy.deepcopy(b))],
+                    ctx=ast.Load()), value)
             if not isinstance(value, ast.Tuple):
                 names = [ast.unparse(e) for e in target.elts]
                 if isinstance(value, ast.Name):
@@ -369,6 +395,10 @@ class _Normalizer:
             return copy.deepcopy(self.tuples[value.id])
         if isinstance(value, ast.Name) and value.id in self.tuple_vars:
             return self.load_tuple(self.tuple_vars[value.id], value)
+        if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                and value.value.id in self.mixed and not self.is_local(value.value)
+                and isinstance(value.slice, ast.Constant)):
+            return _number_display(free_value(self.info, value.value.id)[value.slice.value])
         if isinstance(value, ast.Subscript):
             whole = self.tuple_value(value.value)
             if whole is not None:
@@ -378,6 +408,7 @@ class _Normalizer:
             # a library function defined in plain Python that returns a tuple
             # (np.linalg.slogdet): its body inlined, its result kept as atoms
             target = self.info.resolve(value.func)
+
             definition = rules.composite_of(target)
             if definition is not None and _returns_tuple(definition):
                 return self.inline(value, definition)
@@ -1050,16 +1081,19 @@ class _Normalizer:
         return func, args
 
     def fold_tuple_call(self, target: object, node: ast.Call) -> ast.expr | None:
-        """``max((a, b, c))``, ``max(a, b, c)``, ``min(...)``, ``sum((a, b))`` and
-        ``math.fsum((a, b))`` as the pairwise operations they mean, so that every value in
-        the tuple gets its derivative (``fsum`` becomes a plain sum: the same derivative,
-        rounded like ``+``)."""
+        """``max((a, b, c))``, ``max(a, b, c)``, ``max(t)`` of a tuple ``t``, ``min(...)``,
+        ``sum((a, b))`` and ``math.fsum((a, b))`` as the pairwise operations they mean, so
+        that every value in the tuple gets its derivative (``fsum`` becomes a plain sum: the
+        same derivative, rounded like ``+``)."""
         if node.keywords or target not in (builtins.max, builtins.min, builtins.sum,
                                            math.fsum):
             return None
         display = len(node.args) == 1 and isinstance(node.args[0], ast.Tuple)
+        held = self.tuple_value(node.args[0]) if len(node.args) == 1 and not display else None
         if display:
             items = list(node.args[0].elts)
+        elif held is not None:  # c = (a, b, c) made in a loop, then max(c): its elements
+            items = list(held.elts)
         elif target in (builtins.max, builtins.min) and len(node.args) > 2:
             items = list(node.args)
         else:
@@ -1621,6 +1655,46 @@ def _counter_index(node: ast.expr, counters: set[str]) -> bool:
     return (isinstance(node, ast.BinOp)
             and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
             and _counter_index(node.left, counters) and _counter_index(node.right, counters))
+
+
+def _number_display(value: Any) -> ast.Tuple | None:
+    """A (nested) tuple of Python numbers as a display of literals, else ``None``."""
+    if not isinstance(value, tuple) or not value:
+        return None
+    elts: list[ast.expr] = []
+    for v in value:
+        inner = _number_display(v)
+        if inner is None:
+            inner = _literal(v)
+        if inner is None:
+            return None
+        elts.append(inner)
+    return ast.Tuple(elts=elts, ctx=ast.Load())
+
+
+def _mixed_rows(value: Any) -> bool:
+    """Whether ``value`` is a short sequence of rows of numbers in which some position holds
+    ints in every row and another floats (an array of it would make the ints floats)."""
+    if not isinstance(value, (list, tuple)) or not 0 < len(value) <= 64 or not all(
+            isinstance(r, (list, tuple)) and r and len(r) == len(value[0]) for r in value):
+        return False
+    columns = list(zip(*value, strict=True))
+    ints = [all(isinstance(v, numbers.Integral) for v in c) for c in columns]
+    return any(ints) and not all(ints) and all(
+        isinstance(v, numbers.Real) for c in columns for v in c)
+
+
+def _literal(v: Any) -> ast.expr | None:
+    """A finite Python or NumPy number as a literal of its kind (``-2.0`` as ``-(2.0)``, as
+    the user writes it), else ``None``."""
+    if isinstance(v, (bool, numpy.bool_)):
+        return ast.Constant(value=bool(v))
+    if not isinstance(v, numbers.Real) or not math.isfinite(v):
+        return None
+    v = int(v) if isinstance(v, numbers.Integral) else float(v)
+    if v < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-v))
+    return ast.Constant(value=v)
 
 
 def _is_number(node: ast.expr) -> bool:
