@@ -1719,6 +1719,46 @@ for {q} in {self.loop_range()}:
         self.finish(indent, name, 3 * 2.5 ** 2)
 
 
+    def tuple_loops(self, indent):
+        """The classes fixed after tests/test_reach_loops7.py: a tuple display made in a loop,
+        then ``max(c)`` and ``for e in c``; ``q, r = divmod(k, 3)`` as indices; ``any`` and
+        ``all`` of a slice; a factor that is an int array (``np.arange(3).reshape(1, 3)``)."""
+        self.features.add("tuple-loops")
+        name, c, t, z, e, q, a, b, w = (self.name(p) for p in
+                                        ("r", "c", "t", "z", "e", "q", "a", "b", "w"))
+        v, vb = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["display", "divmod", "any_all", "int_factor"])
+        if form == "display":
+            pick = self.choice(["max", "min"])
+            self.emit_lines(indent, f"""{name} = 0.0
+for {q} in range(3):
+    {c} = (0.0, {v}[{q}] * {s}, 0.5 * {name} - 0.5)
+    {t} = {pick}({c})
+    {z} = 0.0
+    for {e} in {c}:
+        {z} += math.exp({e} - {t})
+    {name} = {t} + math.log({z})""")
+            return self.finish(indent, name, 2 * vb + 3.0)
+        if form == "divmod":
+            self.emit_lines(indent, f"""{name} = 0.0
+for {q} in range(6):
+    {a}, {b} = divmod({q}, 3)
+    {name} += {v}[{b}] * ({a} + 1) * {s}""")
+            return self.finish(indent, name, 9 * vb)
+        if form == "any_all":
+            self.emit_lines(indent, f"""{name} = 0.0
+for {q} in range(2):
+    {w} = {v}[{q}:{q} + 2] * {s}
+    if any({w} > 0.2):
+        {name} += np.sum({w} ** 2)
+    elif all({w} < 0.0):
+        {name} -= np.sum({w})""")
+            return self.finish(indent, name, 4 * vb * vb + 4 * vb)
+        self.emit(indent, f"{name} = np.sum({v} * {s} * np.arange(3).reshape(1, 3))")
+        self.finish(indent, name, 3 * vb)
+
+
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
               "view", "matrix", "carried", "pair"]
@@ -1738,10 +1778,12 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: tests/test_reach_loops4.py (``[0.0] * n``, ``D[i][j] = ...``, ``np.arange(n,
 #: dtype=float)``, ``np.logaddexp`` of two ``-inf``, ``float('inf')``, ``np.array(x)`` of
 #: an array), and after tests/test_reach_loops5.py (rows of a recursion as lists handed on,
-#: a loop's ``else``, a copy sorted in place).  Not in ``BODY_KINDS``: drawn by
-#: ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or ``ALL_KINDS``.
+#: a loop's ``else``, a copy sorted in place), and after tests/test_reach_loops7.py (tuple
+#: displays made in loops, ``divmod``, ``any``/``all``, int array factors).  Not in
+#: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
+#: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
-              "handed_rows", "else_and_sorts", "inf_table", "row_loops"]
+              "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
