@@ -27,7 +27,7 @@ import numpy
 
 from . import scopes
 from .errors import AdcompileError
-from .trees import copy_tree, depth, fix_locations, transform
+from .trees import copy_tree, depth, fix_locations, preorder, transform
 
 _LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
             "np.logical_or (arrays)")
@@ -1071,8 +1071,37 @@ def _hoist_final_else(body: list[ast.stmt]) -> None:
         body.extend(rest)
 
 
+def _close_endless_loop(info: FunctionInfo, body: list[ast.stmt]) -> None:
+    """``while True:`` at the end of the function, left only by a ``return`` in it, followed
+    by that return's value returned again (never reached, as in Python; the later passes take
+    a function that ends with a ``return``), when that value reads only names the function
+    has before the loop."""
+    if not body or not isinstance(body[-1], ast.While):
+        return
+    loop = body[-1]
+    if not (isinstance(loop.test, ast.Constant) and loop.test.value is True) or loop.orelse:
+        return
+    if any(isinstance(n, ast.Break) for stmt in loop.body
+           for n in preorder(stmt, lambda n: isinstance(n, (ast.For, ast.While)))):
+        return
+    returns = [n for n in ast.walk(loop) if isinstance(n, ast.Return) and n.value is not None]
+    if not returns:
+        return
+    def stored(stmts: list[ast.stmt]) -> set[str]:
+        return {n.id for s in stmts for n in ast.walk(s)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    before = set(info.params) | stored(body[:-1])
+    local = stored(body)
+    value = returns[-1].value
+    if all(n.id in before or n.id not in local for n in ast.walk(value)
+           if isinstance(n, ast.Name)):
+        body.append(ast.copy_location(ast.Return(value=copy.deepcopy(value)), returns[-1]))
+
+
 def _check_subset(info: FunctionInfo, tuple_result: bool = False) -> None:
     _hoist_final_else(info.tree.body)
+    _close_endless_loop(info, info.tree.body)
     body = info.tree.body
     for stmt in body:
         _check_node(info, stmt, stmt, body)

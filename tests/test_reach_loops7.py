@@ -14,7 +14,8 @@ np.where in loops, loops in reverse time and over zip of arrays, float32 and int
 module-level tables; one compiled gradient of every parameter each).
 The programs kept here are those of the classes the sweep found (a factor that is an int
 array, a module-level tuple unpacked, a tuple made in a loop and iterated, module rows of
-ints and floats, any/all of an array, np.cross in a loop, divmod) and a few of each kind.
+ints and floats, any/all of an array, np.cross in a loop, divmod, a function that ends in
+a while True left by its return) and a few of each kind.
 Every gradient is checked against float64 central differences of the function run as plain
 Python.
 """
@@ -114,6 +115,19 @@ def flags_cross_divmod(x, b):
     return s + np.sum(v ** 2)
 
 
+def cube_root_while_true(c, x0):
+    # refused: "the function must end with 'return <scalar>'" (a while True: left only by
+    # the return in it)
+    x = x0
+    it = 0
+    while True:
+        fx = x ** 3 - c
+        if abs(fx) < 1e-12 or it > 50:
+            return x * c
+        x -= fx / (3 * x * x)
+        it += 1
+
+
 # ---------------------------------------------------------------- a few of each kind
 
 
@@ -211,6 +225,7 @@ PROGRAMS = [
     (bellman_ford_soft, lambda: (np.array([0.5, 1.2, 0.8, 2.0]), 0.1), (0, 1)),
     (flags_cross_divmod, lambda: (np.array([0.6, -0.2, -0.3, -0.1, 0.9, 0.2]),
                                   np.array([0.3, -0.5, 0.8])), (0, 1)),
+    (cube_root_while_true, lambda: (2.0, 1.0), (0, 1)),
     (bouncing_ball, lambda: (2.0, 0.8, 0.1), (0, 1, 2)),
     (pendulum_energy_break, lambda: (1.2, 0.3), (0, 1)),
     (ising_energy_periodic, lambda: (N(3, 4) * 0.5, 0.9, 0.2), (0, 1, 2)),
