@@ -485,9 +485,9 @@ def _stable(node: ast.expr, assigned: set[str]) -> bool:
 
 
 def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
-    """Names bound once to a tuple display (anywhere), or in the function's top block to a
-    part of one: their lengths (a tuple parameter's leaves are bound so, first: see
-    :mod:`adcompile.structure`)."""
+    """Names bound only to tuple displays of one length (anywhere), or once in the function's
+    top block to a part of one: their lengths (a tuple parameter's leaves are bound so,
+    first: see :mod:`adcompile.structure`)."""
     stores: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -528,11 +528,15 @@ def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
                     < len(display.elts) and isinstance(display.elts[k], (ast.Tuple, ast.List))):
                 out[stmt.targets[0].id] = len(display.elts[k].elts)  # Ws = params[0]
                 shown[stmt.targets[0].id] = display.elts[k]
-    for node in ast.walk(tree):  # c = (0.0, a, b) once, in a loop or a branch: one length
+    lengths: dict[str, list[int]] = {}
+    for node in ast.walk(tree):  # c = (0.0, a, b) in a loop, c = (a, b) or (b, a) in branches
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and stores.get(node.targets[0].id) == 1
+                and isinstance(node.targets[0], ast.Name)
                 and isinstance(node.value, (ast.Tuple, ast.List))):
-            out.setdefault(node.targets[0].id, len(node.value.elts))
+            lengths.setdefault(node.targets[0].id, []).append(len(node.value.elts))
+    for name, seen in lengths.items():  # every binding a display, all of one length
+        if len(seen) == stores.get(name) and len(set(seen)) == 1:
+            out.setdefault(name, seen[0])
     return out
 
 

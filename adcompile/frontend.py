@@ -1108,9 +1108,12 @@ def _check_subset(info: FunctionInfo, tuple_result: bool = False) -> None:
     returns = [n for n in ast.walk(info.tree) if isinstance(n, ast.Return)]
     if not body or not isinstance(body[-1], ast.Return):
         node = returns[-1] if returns else info.tree
+        hint = ("return the loss as the last statement (early returns before it are fine)"
+                if not body or not isinstance(body[-1], ast.While) else "return a name "
+                "assigned before the loop (r = 0.0 before it; in it: r = d * d; return r), "
+                "or end the function with return r after the loop")
         raise info.error(node, "the function must end with 'return <scalar>'",
-                         construct="return", hint="return the loss as the last statement "
-                         "(early returns before it are fine)")
+                         construct="return", hint=hint)
     for ret in returns:
         if ret.value is None or (isinstance(ret.value, ast.Tuple) and not tuple_result):
             raise info.error(ret, "the function must return one scalar (the loss)",

@@ -396,9 +396,16 @@ class _Normalizer:
         if isinstance(value, ast.Name) and value.id in self.tuple_vars:
             return self.load_tuple(self.tuple_vars[value.id], value)
         if (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
-                and value.value.id in self.mixed and not self.is_local(value.value)
-                and isinstance(value.slice, ast.Constant)):
-            return _number_display(free_value(self.info, value.value.id)[value.slice.value])
+                and value.value.id in self.mixed and not self.is_local(value.value)):
+            name = value.value.id
+            if not isinstance(value.slice, ast.Constant):
+                raise self.info.error(value, f"the rows of '{name}' hold ints and floats, and "
+                                      "a row picked by a variable would make its ints floats",
+                                      construct="a module-level list of mixed rows",
+                                      hint=f"loop over '{name}' itself (for i, j, w in {name}:"
+                                      "), or keep the ints in an int array of their own (E = "
+                                      "np.array([[0, 1], ...]); W = np.array([1.0, ...]))")
+            return _number_display(free_value(self.info, name)[value.slice.value])
         if isinstance(value, ast.Subscript):
             whole = self.tuple_value(value.value)
             if whole is not None:
@@ -1092,8 +1099,11 @@ class _Normalizer:
         held = self.tuple_value(node.args[0]) if len(node.args) == 1 and not display else None
         if display:
             items = list(node.args[0].elts)
-        elif held is not None:  # c = (a, b, c) made in a loop, then max(c): its elements
-            items = list(held.elts)
+        elif held is not None:  # c = (a, b, c) made in a loop, then max(c): c[0], c[1], ...
+            items = [ast.copy_location(ast.Subscript(value=copy.deepcopy(node.args[0]),
+                                                     slice=ast.Constant(value=k),
+                                                     ctx=ast.Load()), node)
+                     for k in range(len(held.elts))]
         elif target in (builtins.max, builtins.min) and len(node.args) > 2:
             items = list(node.args)
         else:

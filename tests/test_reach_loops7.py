@@ -115,6 +115,21 @@ def flags_cross_divmod(x, b):
     return s + np.sum(v ** 2)
 
 
+def tuple_in_branches_then_max(x):
+    # refused: a name bound to displays in both branches had no known length; crashed: max
+    # of a tuple carried through a loop (Numba has no max of a UniTuple)
+    c = (x[0], x[1])
+    s = 0.0
+    for i in range(len(x) - 1):
+        if x[i] > 0:
+            c = (x[i], x[i + 1] + s * 0.1)
+        else:
+            c = (x[i + 1], x[i])
+        for v in c:
+            s += v * math.sin(s) + v
+    return s + max(c)
+
+
 def cube_root_while_true(c, x0):
     # refused: "the function must end with 'return <scalar>'" (a while True: left only by
     # the return in it)
@@ -225,6 +240,7 @@ PROGRAMS = [
     (bellman_ford_soft, lambda: (np.array([0.5, 1.2, 0.8, 2.0]), 0.1), (0, 1)),
     (flags_cross_divmod, lambda: (np.array([0.6, -0.2, -0.3, -0.1, 0.9, 0.2]),
                                   np.array([0.3, -0.5, 0.8])), (0, 1)),
+    (tuple_in_branches_then_max, lambda: (np.array([0.3, -0.5, 0.2, 0.7]),), (0,)),
     (cube_root_while_true, lambda: (2.0, 1.0), (0, 1)),
     (bouncing_ball, lambda: (2.0, 0.8, 0.1), (0, 1, 2)),
     (pendulum_energy_break, lambda: (1.2, 0.3), (0, 1)),
@@ -257,6 +273,22 @@ def ndenumerate_loop(A):
     return s
 
 
+def mixed_rows_zipped(x, wts):
+    s = 0.0
+    for (u, v, w), c in zip(EDGE_LIST, wts, strict=False):
+        s += w * c * (x[u] - x[v]) ** 2
+    return s
+
+
+def while_true_returns_a_local(x):
+    i = 0
+    while True:
+        d = x[i] * 2.0
+        i += 1
+        if i >= 3:
+            return d * d
+
+
 def walrus_in_loop(x):
     s = 0.0
     for i in range(len(x)):
@@ -277,10 +309,14 @@ def dict_params(p, X):
     (ndindex_loop, (np.ones((2, 3)),), "for i, j in np.ndindex", "one loop over range per"),
     (ndenumerate_loop, (np.ones((2, 3)),), "for (i, j), v in np.ndenumerate",
      "one loop over range per"),
+    # crashed: a row of ints and floats picked by the counter of a zip (d[u] by a float)
+    (mixed_rows_zipped, (np.ones(4), np.ones(5)), "for (u, v, w), c in zip(EDGE_LIST",
+     "loop over 'EDGE_LIST' itself"),
+    (while_true_returns_a_local, (np.ones(4),), "return d * d", "a name assigned before"),
     (walrus_in_loop, (np.ones(3),), "if (d := x[i] * 2.0) > 0:", "assign in a statement"),
     (dict_params, ({"w": np.ones(2), "b": 0.1}, np.ones((2, 2))), 'p["w"]',
      "as parameters of their own"),
-], ids=["ndindex", "ndenumerate", "walrus", "dict"])
+], ids=["ndindex", "ndenumerate", "mixed_rows", "while_true", "walrus", "dict"])
 def test_refused_at_the_users_line_with_the_form_that_works(f, args, line, construct):
     with pytest.raises(adc.AdcompileError) as raised:
         adc.grad(f)(*args)
