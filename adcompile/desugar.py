@@ -68,6 +68,7 @@ class _Loops:
         builtins_ = getattr(tree, "builtin_names", {})
         self.len = builtins_.get("len", "len")
         self.min = builtins_.get("min", "min")
+        self.same_length = builtins_.get("same_length", "same_length")
         stored = _stored(tree.body)
         self.tuples = {**{n: k for n, k in tuples.items() if n not in stored},
                        **_known_tuples(tree)}
@@ -230,9 +231,12 @@ class _Loops:
         if kind in ("enumerate", "reversed"):
             return self.length(it.args[0])
         if kind == "zip":
+            strict = any(k.arg == "strict" and isinstance(k.value, ast.Constant)
+                         and k.value.value is True for k in it.keywords)
             total = self.length(it.args[0])
-            for a in it.args[1:]:
-                total = self.call(self.min, total, self.length(a))
+            for a in it.args[1:]:  # the shortest, or one length for all (strict=True)
+                total = self.call(self.same_length if strict else self.min, total,
+                                  self.length(a))
             return total
         return self.call(self.len, it)
 

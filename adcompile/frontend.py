@@ -1573,10 +1573,10 @@ def _check_loop(info: FunctionInfo, loop: ast.For, it: ast.expr, target: ast.exp
         return
     if kind is builtins.zip:
         if not it.args or any(not (k.arg == "strict" and isinstance(k.value, ast.Constant)
-                                   and k.value.value is False) for k in it.keywords):
-            raise refuse("write zip(a, b) or zip(a, b, strict=False): the loop runs over the "
-                         "shortest sequence (check the lengths before calling the gradient "
-                         "where they must be equal)")
+                                   and k.value.value in (False, True)) for k in it.keywords):
+            raise refuse("write zip(a, b), zip(a, b, strict=False) (the loop runs over the "
+                         "shortest sequence) or zip(a, b, strict=True) (the lengths must be "
+                         "equal)")
         if isinstance(target, (ast.Tuple, ast.List)):
             if len(target.elts) != len(it.args):
                 raise info.error(loop, f"zip() gives {len(it.args)} values per step, the "
@@ -1675,15 +1675,27 @@ def _check_sequence_arithmetic(info: FunctionInfo, node: ast.AST) -> None:
                              "level)")
 
 
+def _strict_zip(node: ast.AST) -> bool:
+    """Whether ``node`` is the sequence of a loop, ``zip(..., strict=True)``."""
+    return getattr(node, "builtin", "") == "zip" and any(
+        k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in node.keywords)
+
+
 def _bind_loop_builtins(info: FunctionInfo, outer: FunctionInfo) -> None:
-    """Loops that desugar lowers to ``range`` read ``len`` and ``min``: bound here (under
-    another name where the function uses these names otherwise), named on the tree."""
+    """Loops that desugar lowers to ``range`` read ``len`` and ``min`` (and ``zip(...,
+    strict=True)`` ``kernels.same_length``): bound here (under another name where the
+    function uses these names otherwise), named on the tree."""
     if not any(isinstance(n, ast.For) and getattr(n.iter, "builtin", "range") != "range"
                for n in ast.walk(info.tree)):
         return
+    from . import kernels
+
     chosen = {}
-    for builtin in ("len", "min"):
-        obj = getattr(builtins, builtin)
+    needed = ["len", "min"] + (["same_length"] if any(
+        _strict_zip(n) for n in ast.walk(info.tree)) else [])
+    for builtin in needed:
+        obj = getattr(builtins, builtin, None) or kernels.same_length
         name, k = builtin, 0
         while any(name in i.names and i.bindings.get(name) is not obj
                   or i.bindings.get(name, obj) is not obj for i in (info, outer)):

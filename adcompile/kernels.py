@@ -176,6 +176,17 @@ def int_array(shape: Any, fill: Any) -> np.ndarray:
     return np.full(shape, int(fill), dtype=np.int64)
 
 
+def same_length(n: int, m: int) -> int:
+    """``n``, the number of steps of ``zip(a, b, strict=True)``, which must equal ``m`` (the
+    ``ValueError`` Python raises for sequences of different lengths)."""
+    if n != m:
+        raise ValueError(_SAME_LENGTH)
+    return n
+
+
+_SAME_LENGTH = "zip(..., strict=True): the sequences have different lengths"
+
+
 def bool_array(shape: Any, fill: Any) -> np.ndarray:
     """``np.full(shape, fill, dtype=bool)``: what ``np.zeros(n, dtype=bool)`` makes."""
     return np.full(shape, bool(fill), dtype=np.bool_)
@@ -1060,6 +1071,15 @@ def _rows_for(n, item):
 @overload(int_array, jit_options=CACHED)
 def _int_array(shape, fill):
     return lambda shape, fill: np.full(shape, np.int64(fill), np.int64)
+
+
+@overload(same_length, jit_options=CACHED)
+def _same_length(n, m):
+    def same_length_impl(n, m):
+        if n != m:
+            raise ValueError(_SAME_LENGTH)
+        return n
+    return same_length_impl
 
 
 @overload(bool_array, jit_options=CACHED)

@@ -63,7 +63,7 @@ def loop_over_array(x):
 
 def loop_over_zip(x, y, strict=True):
     s = 0.0
-    for a, b in zip(x, y, strict=True):  # no-loop-zip
+    for a, b in zip(x, y, strict=strict):  # no-loop-zip
         s = s + a * b
     return s
 

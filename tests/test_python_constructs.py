@@ -471,9 +471,9 @@ def helper_with_string_default(x):
     return h(x)
 
 
-def zips_strictly(x, y):
+def zips_strictly(x, y, strict=True):
     s = 0.0
-    for a, b in zip(x, y, strict=True):             # pc-zip-strict
+    for a, b in zip(x, y, strict=strict):           # pc-zip-strict
         s = s + a * b
     return s
 

@@ -15,7 +15,7 @@ module-level tables; one compiled gradient of every parameter each).
 The programs kept here are those of the classes the sweep found (a factor that is an int
 array, a module-level tuple unpacked, a tuple made in a loop and iterated, module rows of
 ints and floats, any/all of an array, np.cross in a loop, divmod, a function that ends in
-a while True left by its return) and a few of each kind.
+a while True left by its return, zip(..., strict=True)) and a few of each kind.
 Every gradient is checked against float64 central differences of the function run as plain
 Python.
 """
@@ -185,7 +185,8 @@ def robot_arm_zip(angles, lengths):
     x = 0.0
     y = 0.0
     th = 0.0
-    for a, length in zip(angles, lengths, strict=False):
+    # refused: zip(..., strict=True), which ruff's B905 asks for
+    for a, length in zip(angles, lengths, strict=True):
         th += a
         x += length * math.cos(th)
         y += length * math.sin(th)
@@ -245,13 +246,19 @@ PROGRAMS = [
     (bouncing_ball, lambda: (2.0, 0.8, 0.1), (0, 1, 2)),
     (pendulum_energy_break, lambda: (1.2, 0.3), (0, 1)),
     (ising_energy_periodic, lambda: (N(3, 4) * 0.5, 0.9, 0.2), (0, 1, 2)),
-    (robot_arm_zip, lambda: (np.array([0.3, 0.5, -0.2]), np.array([1.0, 0.8, 0.5])), (0, 1)),
     (bilinear_floor_int, lambda: (N(4, 5), np.array([1.3, 2.7]), np.array([0.4, 3.2])),
      (0, 1, 2)),
     (discounted_returns_reverse, lambda: (N(6) * 0.3, 0.9), (0, 1)),
     (rank4_contraction_loops, lambda: (N(2, 3, 2, 2) * 0.5, N(2, 3) * 0.5), (0, 1)),
     (gru_like_tuple_state, lambda: ((1.5, 0.3), N(4)), (0, 1)),
 ]
+
+
+def test_zip_strict_runs_over_equal_lengths_and_raises_on_others():
+    angles, lengths = np.array([0.3, 0.5, -0.2]), np.array([1.0, 0.8, 0.5])
+    agrees(robot_arm_zip, (angles, lengths), (0, 1))
+    with pytest.raises(ValueError, match="strict=True"):
+        adc.value_and_grad(robot_arm_zip, wrt=(0, 1))(angles, lengths[:2])
 
 
 @pytest.mark.parametrize("f, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
