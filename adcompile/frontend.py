@@ -68,8 +68,8 @@ _REJECTED: dict[type, tuple[str, str]] = {
                   "for i in range(n): y[i] = ...)"),
     ast.DictComp: ("a dict comprehension", "keep the values in an array or in names of their "
                    "own"),
-    ast.GeneratorExp: ("a generator expression", "sum(...), max(...) and min(...) of one "
-                       "work; for anything else "
+    ast.GeneratorExp: ("a generator expression", "sum(...), max(...), min(...), any(...) "
+                       "and all(...) of one work; for anything else "
                        "write the loop (m = x[0], then for v in x: m = max(m, v)) or work on "
                        "whole arrays (np.max(x * y))"),
     ast.List: ("a list", "pass the values in as a NumPy array (np.array([...]) at the call), "
@@ -502,9 +502,10 @@ def _check_signature(info: FunctionInfo) -> None:
 
 
 def _sums_as_loops(info: FunctionInfo) -> None:
-    """``sum(e for v in x if c)`` and ``sum([e for i in range(n)])`` (also ``math.fsum``) as
-    the loop they mean, written before the statement that uses the sum:
-    ``total = 0.0; for v in x: if c: total = total + e``; and ``np.array([e for v in x])``
+    """``sum(e for v in x if c)`` and ``sum([e for i in range(n)])`` (also ``math.fsum``,
+    ``max``, ``min``, ``any``, ``all``) as the loop they mean, written before the statement
+    that uses the sum: ``total = 0.0; for v in x: if c: total = total + e`` (``found =
+    False; for v in x: if e: found = True`` for ``any``); and ``np.array([e for v in x])``
     (``np.asarray``, ``np.stack``: one generator, no condition, numbers as elements) as the
     loop that fills an array: ``n = len(x); out = np.zeros(n); for k in range(n): v = x[k];
     out[k] = e`` (over ``range(a, b, c)``: ``v = a + k * c``).  The comprehension's variables
@@ -517,7 +518,8 @@ def _sums_as_loops(info: FunctionInfo) -> None:
             return False
         func = node.func
         if isinstance(func, ast.Name):  # max(e for ...), min(...): the running extremum
-            return func.id in ("sum", "max", "min") and func.id not in info.func.__globals__
+            return (func.id in ("sum", "max", "min", "any", "all")
+                    and func.id not in info.func.__globals__)
         return (isinstance(func, ast.Attribute) and func.attr == "fsum"
                 and isinstance(func.value, ast.Name) and func.value.id == "math")
 
@@ -539,16 +541,24 @@ def _sums_as_loops(info: FunctionInfo) -> None:
     def lowered_sum(call: ast.Call) -> tuple[list[ast.stmt], str]:
         comp = call.args[0]
         which = call.func.id if isinstance(call.func, ast.Name) else "sum"
-        total = fresh("total" if which == "sum" else f"{which}imum")
+        total = fresh({"sum": "total", "any": "found", "all": "every"}.get(which,
+                                                                         f"{which}imum"))
         renamed = renamer(comp)
         update: ast.expr = ast.BinOp(left=ast.Name(id=total, ctx=ast.Load()), op=ast.Add(),
                                      right=renamed(comp.elt))
         first: ast.expr = ast.Constant(value=0.0)
-        if which != "sum":  # from -inf (inf): no item leaves it there, where Python raises
+        if which in ("max", "min"):  # from -inf (inf): no item leaves it there (Python raises)
             update = _call(which, _load(total), renamed(comp.elt))
             first = _call("float", ast.Constant(value="-inf" if which == "max" else "inf"))
         inner: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id=total, ctx=ast.Store())],
                                             value=update)]
+        if which in ("any", "all"):  # a flag, set where an item is true (any) or false (all)
+            first = ast.Constant(value=which == "all")
+            test = renamed(comp.elt)
+            inner = [ast.If(test=test if which == "any" else ast.UnaryOp(op=ast.Not(),
+                                                                          operand=test),
+                            body=[_assign(total, ast.Constant(value=which == "any"))],
+                            orelse=[])]
         for gen in reversed(comp.generators):
             if gen.is_async:
                 raise info.error(call, "an async comprehension is not supported",
@@ -632,12 +642,14 @@ def _sums_as_loops(info: FunctionInfo) -> None:
                 inner = getattr(stmt, part, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(stmt, part, block(inner))
-            if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
-                found = [n for n in ast.walk(stmt) if is_lowered(n)]
+            # the statement, or the test of an if (if any(v > c for v in x):)
+            root = stmt.test if isinstance(stmt, ast.If) else stmt
+            if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr, ast.If)):
+                found = [n for n in ast.walk(root) if is_lowered(n)]
                 for call in reversed(found):  # innermost first: a sum inside a sum's body
-                    if any(call is n for n in ast.walk(stmt)) and not any(
+                    if any(call is n for n in ast.walk(root)) and not any(
                             is_lowered(m) and m is not call
-                            and any(call is k for k in ast.walk(m)) for m in ast.walk(stmt)):
+                            and any(call is k for k in ast.walk(m)) for m in ast.walk(root)):
                         pre, total = lowered_sum(call) if is_sum(call) else lowered_array(call)
                         out.extend(pre)
                         _replace(stmt, call, ast.copy_location(

@@ -106,6 +106,8 @@ def flags_cross_divmod(x, b):
             s += np.sum(w ** 2)
         elif all(w < 0.0):
             s -= np.sum(w)
+    if any(v > 0.8 for v in x) and all(abs(v) < 2.0 for v in b):  # (refused: generators)
+        s += x[0] * b[1]
     v = x[:3].copy()
     for _ in range(3):
         v = v + 0.1 * np.cross(v, b)
