@@ -66,6 +66,80 @@ def ordered_reductions() -> Iterator[None]:
             llvm.set_option("", "-force-ordered-reductions=false")
 
 
+#: the rank from which arrays make LLVM's O3 pipeline slow beyond use
+HIGH_RANK = 3
+
+
+def _rank(t: Any) -> int:
+    if isinstance(t, nbtypes.Array):
+        return t.ndim
+    if isinstance(t, nbtypes.BaseTuple):
+        return max((_rank(u) for u in t.types), default=0)
+    return 0
+
+
+def highest_rank(types_: Any) -> int:
+    """The highest rank of the arrays among Numba types ``types_`` (a signature, or any
+    iterable of types), looking inside tuples."""
+    types_ = types_.args if hasattr(types_, "args") else types_
+    return max((_rank(t) for t in types_), default=0)
+
+
+def _moderate() -> None:
+    if int(numba.config.OPT) >= 3:
+        numba.config.OPT = type(numba.config.OPT)(2)
+
+
+@contextlib.contextmanager
+def moderate_optimization(sig: Any) -> Iterator[None]:
+    """LLVM at ``-O2`` instead of Numba's ``-O3`` while a generated function that handles
+    arrays of rank 3 or more compiles.  Numba writes an elementwise operation on such arrays
+    as a nest of loops with a test per axis for broadcasting, and O3's non-trivial loop
+    unswitching copies the nest for each test: a gradient of three elementwise operations
+    on rank-4 arrays took 275 s of CPU to compile at O3, 9 s at O2, and ran as fast.
+
+    Numba reads its level (``numba.config.OPT``) each time it optimizes a module, so the
+    level is lowered here for a function whose arguments have such ranks (and so for the
+    kernels it calls with them, typed inside this compilation), and by :class:`_RankCheck`
+    once the function's own values are typed; it is put back when this compilation ends
+    (under Numba's compiler lock).  A level the user set below 3 is kept."""
+    level = numba.config.OPT
+    if isinstance(sig, (tuple, list)) or hasattr(sig, "args"):
+        if highest_rank(sig) >= HIGH_RANK:
+            _moderate()
+    try:
+        yield
+    finally:
+        numba.config.OPT = level
+
+
+@register_pass(mutates_CFG=False, analysis_only=True)
+class _RankCheck(FunctionPass):
+    """After type inference: a function with values of rank 3 or more (made from arrays
+    of lower rank, ``x[:, :, None] * y[:, None, :]``) is optimized at O2, as
+    :func:`moderate_optimization` says."""
+
+    _name = "adcompile_rank_check"
+
+    def __init__(self) -> None:
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state: Any) -> bool:
+        if highest_rank(state.typemap.values()) >= HIGH_RANK:
+            _moderate()
+        return False
+
+
+class _Compiler(CompilerBase):
+    """Numba's nopython pipeline with :class:`_RankCheck` after type inference."""
+
+    def define_pipelines(self) -> list:
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(_RankCheck, NopythonTypeInference)
+        pm.finalize()
+        return [pm]
+
+
 class CompiledFunction(CPUDispatcher):
     """A Numba dispatcher for a generated function, with its generated source attached.
 
@@ -173,8 +247,8 @@ class CompiledFunction(CPUDispatcher):
     def compile(self, sig: Any) -> Any:
         """Numba's compilation (with loops that add floats up in order vectorizable, see
         :attr:`ordered`), for a call from Python or from ``@numba.njit`` code."""
-        with global_compiler_lock, ordered_reductions() if self.ordered else \
-                contextlib.nullcontext():
+        with global_compiler_lock, moderate_optimization(sig), \
+                ordered_reductions() if self.ordered else contextlib.nullcontext():
             return super().compile(sig)
 
     def _compile_for_args(self, *args: Any, **kws: Any) -> Any:
@@ -460,8 +534,9 @@ def return_type(dispatcher: Any, argtypes: tuple) -> Any:
         return dispatcher.overloads[argtypes].signature.return_type
     flags = Flags()
     dispatcher.targetdescr.options.parse_as_flags(flags, dispatcher.targetoptions)
-    return compile_extra(dispatcher.typingctx, dispatcher.targetctx, dispatcher.py_func,
-                         argtypes, None, flags, {}, pipeline_class=_TypeOnly)
+    with global_compiler_lock, moderate_optimization(argtypes):
+        return compile_extra(dispatcher.typingctx, dispatcher.targetctx, dispatcher.py_func,
+                             argtypes, None, flags, {}, pipeline_class=_TypeOnly)
 
 
 def _unsupported(value: Any) -> tuple[str, str] | None:
@@ -571,7 +646,8 @@ def load_module(path: Path, module_name: str, injected: dict[str, Any],
     for name, value in list(vars(module).items()):
         if isinstance(value, types.FunctionType) and value.__module__ == module_name:
             dispatcher = CompiledFunction(value, targetoptions={
-                "nopython": True, "error_model": "numpy", "boundscheck": None})
+                "nopython": True, "error_model": "numpy", "boundscheck": None},
+                pipeline_class=_Compiler)
             if text is None:
                 dispatcher.enable_caching()
             dispatcher.module_path = str(path)
