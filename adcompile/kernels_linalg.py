@@ -406,8 +406,40 @@ def singular_values_tangent(t, a):
 @njit(cache=True)
 def eigenvectors(a):
     """``np.linalg.eigh(a)[1]``: the eigenvectors of the symmetric matrix whose lower
-    triangle is that of ``a`` (no derivative: the eigenvalues have one, ``eigvalsh``)."""
+    triangle is that of ``a``, one per column, in the order of the eigenvalues."""
     return np.linalg.eigh(np.asarray(a, dtype=np.float64))[1]
+
+
+@njit(cache=True)
+def eigen_gaps(w):
+    """``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it: how the eigenvectors of a
+    matrix with eigenvalues ``w`` turn into each other (distinct eigenvalues; where two
+    coincide the eigenvectors are not differentiable and ``F`` is infinite)."""
+    n = w.shape[0]
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                out[i, j] = 1.0 / (w[j] - w[i])
+    return out
+
+
+@njit(cache=True)
+def eigenvectors_adjoint(g, a):
+    """The adjoint of ``A`` in ``V = eigenvectors(A)``: ``S = V (F * V^T g) V^T``
+    (``F = eigen_gaps(w)``), made symmetric and folded onto the lower triangle LAPACK reads."""
+    w, v = np.linalg.eigh(np.asarray(a, dtype=np.float64))
+    s = v @ (eigen_gaps(w) * (v.T @ np.asarray(g, dtype=np.float64))) @ v.T
+    return _lower_folded(0.5 * (s + s.T))
+
+
+@njit(cache=True)
+def eigenvectors_tangent(t, a):
+    """The tangent of ``V = eigenvectors(A)``: ``V (F * V^T E V)``, ``E`` the lower triangle
+    of ``t`` and its mirror (each eigenvector moves along the others: ``V^T dV`` is
+    antisymmetric)."""
+    w, v = np.linalg.eigh(np.asarray(a, dtype=np.float64))
+    return v @ (eigen_gaps(w) * (v.T @ _mirrored_lower(t) @ v))
 
 
 # -- the QR factors (reduced, of a matrix with at least as many rows as columns) ------------

@@ -25,13 +25,21 @@ import numpy as np
 from .. import einsum as _einsum
 from ..kernels import matmul_left, ratio_or_zero, sum_along, unbroadcast
 from ..kernels_linalg import (
+    _lower_folded,
+    _mirrored_lower,
+    _phi,
+    _qr_adjoint,
+    _qr_tangents,
     cholesky_adjoint,
     cholesky_tangent,
     contract,
     contract_left,
     contract_right,
     det_sign,
+    eigen_gaps,
     eigenvectors,
+    eigenvectors_adjoint,
+    eigenvectors_tangent,
     eigvalsh_adjoint,
     eigvalsh_tangent,
     kron_left,
@@ -165,6 +173,15 @@ def eigvalsh(g, ans, a):
     return eigvalsh_adjoint(g, a)
 
 
+def eigenvectors_forward(t, ans, a):
+    return eigenvectors_tangent(t, a)
+
+
+@derivative(eigenvectors, elementwise=False, forward=eigenvectors_forward)
+def eigenvectors_rule(g, ans, a):
+    return eigenvectors_adjoint(g, a)
+
+
 def singular_values_forward(t, ans, a):
     return singular_values_tangent(t, a)
 
@@ -201,6 +218,160 @@ def _factor_rules(primal: Any, adjoint: Any, forward: Any) -> None:
 
 _factor_rules(qr_q, qr_q_adjoint, qr_q_tangent)
 _factor_rules(qr_r, qr_r_adjoint, qr_r_tangent)
+
+
+# -- second order: the kernels of the rules above as differentiable code ---------------------
+#
+# Reverse mode over forward code (hvp, hessian, grad(grad)), forward mode over a gradient
+# (jacobian of grad) and reverse mode over a jvp meet the adjoint and tangent kernels of the
+# factorizations.  Each has a definition in operations that have rules of their own (inv,
+# solve, @, np.tril, eigvalsh, eigenvectors), inlined where generated code that is
+# differentiated again calls it; first-order code keeps calling the kernels.  The second
+# derivatives hold where the first ones do: full rank, distinct eigenvalues and singular
+# values (where two coincide ``eigen_gaps`` is infinite, as the derivative of the
+# eigenvectors is undefined there).
+
+
+@composite(_phi)
+def phi_definition(x):
+    return np.tril(x, -1) + 0.5 * (x * np.eye(x.shape[0]))
+
+
+@composite(_lower_folded)
+def lower_folded_definition(s):
+    return 2.0 * np.tril(s, -1) + s * np.eye(s.shape[0])
+
+
+@composite(_mirrored_lower)
+def mirrored_lower_definition(t):
+    return np.tril(t) + np.transpose(np.tril(t, -1))
+
+
+@composite(cholesky_adjoint)
+def cholesky_adjoint_definition(g, chol):
+    inverse = np.linalg.inv(chol)
+    s = np.transpose(inverse) @ _phi(np.transpose(chol) @ g) @ inverse
+    return _lower_folded(0.5 * (s + np.transpose(s)))
+
+
+@composite(cholesky_tangent)
+def cholesky_tangent_definition(t, chol):
+    inverse = np.linalg.inv(chol)
+    return chol @ _phi(inverse @ _mirrored_lower(t) @ np.transpose(inverse))
+
+
+@composite(eigen_gaps)
+def eigen_gaps_definition(w):
+    n = w.shape[0]
+    gaps = np.reshape(w, (1, n)) - np.reshape(w, (n, 1)) + np.eye(n)
+    return (1.0 - np.eye(n)) / gaps
+
+
+@composite(eigenvectors_adjoint)
+def eigenvectors_adjoint_definition(g, a):
+    v = eigenvectors(a)
+    s = v @ (eigen_gaps(np.linalg.eigvalsh(a)) * (np.transpose(v) @ g)) @ np.transpose(v)
+    return _lower_folded(0.5 * (s + np.transpose(s)))
+
+
+@composite(eigenvectors_tangent)
+def eigenvectors_tangent_definition(t, a):
+    v = eigenvectors(a)
+    return v @ (eigen_gaps(np.linalg.eigvalsh(a))
+                * (np.transpose(v) @ _mirrored_lower(t) @ v))
+
+
+@composite(eigvalsh_adjoint)
+def eigvalsh_adjoint_definition(g, a):
+    v = eigenvectors(a)
+    return _lower_folded((v * g) @ np.transpose(v))
+
+
+@composite(eigvalsh_tangent)
+def eigvalsh_tangent_definition(t, a):
+    v = eigenvectors(a)
+    return np.sum(v * (_mirrored_lower(t) @ v), axis=0)
+
+
+# The singular values of A (m x n) are the square roots of the eigenvalues of its Gram
+# matrix, A^T A for m >= n (V its eigenvectors, U = A V / s), A A^T otherwise (V^T =
+# U^T A / s), in the reverse order; the products below need no sign of U or V.
+
+
+@composite(singular_values_adjoint)
+def singular_values_adjoint_definition(g, a):
+    if a.shape[0] >= a.shape[1]:
+        gram = np.transpose(a) @ a
+        v = eigenvectors(gram)
+        return a @ (v * (np.flip(g) / np.sqrt(np.linalg.eigvalsh(gram)))) @ np.transpose(v)
+    gram = a @ np.transpose(a)
+    u = eigenvectors(gram)
+    return (u * (np.flip(g) / np.sqrt(np.linalg.eigvalsh(gram)))) @ np.transpose(u) @ a
+
+
+@composite(singular_values_tangent)
+def singular_values_tangent_definition(t, a):
+    if a.shape[0] >= a.shape[1]:
+        gram = np.transpose(a) @ a
+        v = eigenvectors(gram)
+        return np.flip(np.sum((a @ v) * (t @ v), axis=0)
+                       / np.sqrt(np.linalg.eigvalsh(gram)))
+    gram = a @ np.transpose(a)
+    u = eigenvectors(gram)
+    return np.flip(np.sum(u * (t @ np.transpose(a) @ u), axis=0)
+                   / np.sqrt(np.linalg.eigvalsh(gram)))
+
+
+@composite(spectral_weights)
+def spectral_weights_definition(a):
+    if a.shape[0] >= a.shape[1]:
+        gram = np.transpose(a) @ a
+        v = eigenvectors(gram)[:, -1]
+        return ratio_or_zero(np.outer(a @ v, v), np.sqrt(np.linalg.eigvalsh(gram)[-1]))
+    gram = a @ np.transpose(a)
+    u = eigenvectors(gram)[:, -1]
+    return ratio_or_zero(np.outer(u, np.transpose(a) @ u),
+                         np.sqrt(np.linalg.eigvalsh(gram)[-1]))
+
+
+@composite(_qr_adjoint)
+def qr_adjoint_definition(g_q, g_r, a):
+    q = qr_q(a)
+    r = qr_r(a)
+    m = r @ np.transpose(g_r) - np.transpose(g_q) @ q
+    return np.transpose(np.linalg.solve(r, np.transpose(g_q + q @ _mirrored_lower(m))))
+
+
+@composite(qr_q_adjoint)
+def qr_q_adjoint_definition(g, a):
+    return _qr_adjoint(g, np.zeros((a.shape[1], a.shape[1])), a)
+
+
+@composite(qr_r_adjoint)
+def qr_r_adjoint_definition(g, a):
+    return _qr_adjoint(np.zeros(a.shape), g, a)
+
+
+@composite(_qr_tangents)
+def qr_tangents_definition(t, a):
+    q = qr_q(a)
+    r = qr_r(a)
+    x = np.transpose(np.linalg.solve(np.transpose(r), np.transpose(t)))
+    c = np.transpose(q) @ x
+    omega = np.tril(c, -1) - np.transpose(np.tril(c, -1))
+    return q @ omega + x - q @ c, (c - omega) @ r
+
+
+@composite(qr_q_tangent)
+def qr_q_tangent_definition(t, a):
+    q_tangent, r_tangent = _qr_tangents(t, a)
+    return q_tangent
+
+
+@composite(qr_r_tangent)
+def qr_r_tangent_definition(t, a):
+    q_tangent, r_tangent = _qr_tangents(t, a)
+    return r_tangent
 
 
 # -- norms -------------------------------------------------------------------------------------
