@@ -44,6 +44,7 @@ def cases(audit) -> list:
         Case(kl.pnorm_kept, 3, "{f}({0}, 3.0, (0,))", (m(NONZERO),), "array"),
         Case(kl.spectral_norm, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
         Case(np.linalg.eigvalsh, 1, "{f}({0})", (m(_spread, (3, 3)),), "array"),
+        Case(kl.eigenvectors, 1, "{f}({0})", (m(_spread, (3, 3)),), "array"),
         Case(kl.singular_values, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
         Case(np.linalg.pinv, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),
         Case(kl.qr_q, 1, "{f}({0})", (m(REAL, (3, 2)),), "array"),

@@ -11,8 +11,12 @@ at 0 is the subgradient 0 (never NaN).
 Forward mode: products are linear in each factor (``linear(..., jointly=False)``); the
 others have a forward rule beside their reverse rule.  ``det``, ``slogdet``, ``inv`` and
 ``solve`` are written in terms of ``inv``/``solve`` themselves, so their second derivatives
-come from the same table; the Cholesky factor and the norms' kernels have first derivatives
-only.
+come from the same table; the kernels of the factorizations' rules (Cholesky, QR, ``eigh``,
+the singular values, ``ord=2``) are composites for second order (see the section below).
+Second derivatives hold where the first ones do: full rank, distinct eigenvalues and
+distinct nonzero singular values; where two eigenvalues coincide the eigenvectors have no
+derivative and ``eigen_gaps`` is infinite (the first-order rules' policy: the formula for
+distinct ones, evaluated).
 """
 
 from __future__ import annotations
@@ -556,9 +560,8 @@ def _matrix_with_default(call: ast.Call, normalizer: Any, option: str, default: 
 
 @rewrite(np.linalg.eigh, gives_tuple=True)
 def eigh(call: ast.Call, normalizer: Any) -> ast.expr:
-    """``w, v = np.linalg.eigh(a)``: ``(np.linalg.eigvalsh(a), eigenvectors(a))``; the
-    eigenvalues are differentiated, the eigenvectors have no rule (an active use of them is
-    refused, naming ``eigenvectors``)."""
+    """``w, v = np.linalg.eigh(a)``: ``(np.linalg.eigvalsh(a), eigenvectors(a))``, each with
+    its rules (distinct eigenvalues for the eigenvectors)."""
     a = _matrix_with_default(call, normalizer, "UPLO", "L", "w, v")
     values = ast.Call(func=ast.Attribute(value=normalizer.numpy_function("linalg"),
                                          attr="eigvalsh", ctx=ast.Load()), args=[a],
