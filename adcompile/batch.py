@@ -10,11 +10,16 @@ one of higher rank: ``d[:, None]``), a sum per column is ``column_sums(d)``.  Ea
 either depends on the seed (it is *batched*: one per column) or does not (it is computed
 once, as before); a statement that reads only unbatched values is kept as it is.
 
+The Hessian's seeds are unit seeds, rows of the identity: with ``units``, the block function
+takes ``first, count`` in place of the stack, and a product of a unit seed and an array is a
+slice of the array, ``X @ dt_x`` being ``X.T[first:first + count]`` (a copy of columns, not a
+product); the stack itself (``unit_rows``) is made only where something else reads it.
+
 The ranks and shapes of the values come from one run of ``<name>_columns`` as Python, on
 the first seed, at the arguments' shapes: the block function is made for those shapes (the
-Hessian keeps one per shape of its arguments).  That run's result is also checked against
-the block function's first column; a body the rules below do not cover, or a mismatch, gives
-``None``, and the caller keeps its loop over columns.
+Hessian keeps one per shape of its arguments).  That run's result (and the run's on the last
+seed) is also checked against the block function's; a body the rules below do not cover, or
+a mismatch, gives ``None``, and the caller keeps its loop over columns.
 
 Rules, for a statement that reads a batched value: arithmetic and elementwise functions
 (ufuncs, the vector kernels; ``math.f`` becomes ``np.f``) as they are; ``@`` with a seed on
@@ -22,9 +27,17 @@ the right of a matrix as ``b @ a.T``, on the left as it is; ``np.sum``/``np.mean
 array per column; indexing with numbers and slices after a leading ``:``; ``x.T`` and
 ``x.shape`` of the column; the kernels of the backward sweep where the shapes make them the
 identity or a product (``unbroadcast``, ``broadcast_tangent``, ``fresh_tangent``,
-``reduce_adjoint``, ``reduced_size``, ``matmul_right``, ``matmul_left``, ``zeros_like``,
-``as_float``).  Anything else is computed column by column in a helper loop of its own
-(``<target>_per_column``), which is always right, only slower.
+``reduce_adjoint``, ``matmul_right``, ``matmul_left``, ``as_float``).  A kernel that reads
+the batched values only for their shape (``reduce_adjoint(g, dt_t4, None)``,
+``reduced_size``, ``zeros_like``: the arguments declared ``shape_only`` to the rules) gives
+the same for every column and is computed once, on a value of the column's shape.  Anything
+else is computed column by column in a helper loop of its own (``<target>_per_column``),
+which is always right, only slower.
+
+Then the body drops what nothing reads, writes batched arithmetic read once into its reader
+(one pass over the stack), and computes once, before it, each part of batched arithmetic
+that reads no batched value but an array (``-(d_dt_t4 / t12)`` in ``-(d_dt_t4 / t12) *
+dt_t4``): the same operations on the same numbers, once rather than per column.
 """
 
 from __future__ import annotations

@@ -203,9 +203,15 @@ def test_hessians_by_blocks_match_second_differences():
     X, w = rng.standard_normal((9, 5)), 0.3 * rng.standard_normal(5)
     labels = np.sign(rng.standard_normal(9))
     H = adc.hessian(logistic)
-    p = 1.0 / (1.0 + np.exp(labels * (X @ w)))  # by hand: X^T diag(p (1 - p)) X / n + 0.01 I
-    np.testing.assert_allclose(H(w, X, labels), (X.T * (p * (1 - p))) @ X / 9 + 0.01 * np.eye(5),
-                               rtol=1e-12, atol=1e-14)
+
+    def by_hand(w, labels):  # X^T diag(p (1 - p)) X / n + 0.01 I
+        p = 1.0 / (1.0 + np.exp(labels * (X @ w)))
+        return (X.T * (p * (1 - p))) @ X / 9 + 0.01 * np.eye(5)
+
+    # again at other values (the blocks alone), then with an integer w (made float)
+    for at in ((w, labels), (-w, -labels), (np.array([1, 0, -1, 2, 0]), labels)):
+        np.testing.assert_allclose(H(at[0], X, at[1]), by_hand(*at), rtol=1e-12, atol=1e-14)
+    assert len(H._fast) == 1  # the calls after the first with float w: the blocks alone
     assert "def grad_jvp_logistic_tangent_block(" in H.source
     # the matrix-vector products of the columns with unit seeds: columns of X, a slice
     assert "dt_t1 = X.T[first:first + count]" in H.source
