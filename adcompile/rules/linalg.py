@@ -541,7 +541,9 @@ def svd(call: ast.Call, normalizer: Any) -> ast.expr:
                                     "values only (compute_uv=False): the derivative of U and "
                                     "Vt is not supported", construct="np.linalg.svd",
                                     hint="np.linalg.svd(a, compute_uv=False) for the singular "
-                                    "values; np.linalg.norm(a, 2) for the largest")
+                                    "values; np.linalg.norm(a, 2) for the largest; the right "
+                                    "singular vectors are the eigenvectors of a.T @ a "
+                                    "(np.linalg.eigh, eigenvalues increasing, signs free)")
     return ast.Call(func=normalizer.reference(singular_values), args=[args["a"]], keywords=[])
 
 
