@@ -66,6 +66,7 @@ from ..kernels_linalg import (
     spectral_norm,
     spectral_weights,
 )
+from ..kernels_shapes import tri_mask
 from . import composite, derivative, linear, nondifferentiable, rewrite, tangent
 
 # -- products ----------------------------------------------------------------------------------
@@ -238,17 +239,17 @@ _factor_rules(qr_r, qr_r_adjoint, qr_r_tangent)
 
 @composite(_phi)
 def phi_definition(x):
-    return np.tril(x, -1) + 0.5 * (x * np.eye(x.shape[0]))
+    return np.where(tri_mask(x, -1), x, 0.5 * (x * np.eye(x.shape[0])))
 
 
 @composite(_lower_folded)
 def lower_folded_definition(s):
-    return 2.0 * np.tril(s, -1) + s * np.eye(s.shape[0])
+    return np.where(tri_mask(s, -1), 2.0 * s, s * np.eye(s.shape[0]))
 
 
 @composite(_mirrored_lower)
 def mirrored_lower_definition(t):
-    return np.tril(t) + np.transpose(np.tril(t, -1))
+    return np.where(tri_mask(t, 0), t, np.transpose(t))
 
 
 @composite(cholesky_adjoint)
