@@ -733,7 +733,10 @@ class Hessian:
         xs = [flat_args[p] for p in positions]
         seeds = tuple(np.zeros(np.shape(x)) if np.ndim(x) else 0.0 for x in xs)
         # a number or an array: Numba's typing fixes which for the arguments' types
-        kinds = (module.path, tuple((np.shape(a), np.asarray(a).dtype.str) for a in flat_args))
+        # (an integer by its value: it may be a size, that the block function is made for)
+        kinds = (module.path, tuple((np.shape(a), np.asarray(a).dtype.str,
+                                     a if isinstance(a, (int, np.integer)) else None)
+                                    for a in flat_args))
         if kinds not in self._scalar and np.ndim(
                 module.function(flat + "forward")(*flat_args, *seeds)):
             raise info.error(None, f"{info.name}() must return a scalar to have a Hessian, "
@@ -750,7 +753,9 @@ class Hessian:
             if block is not None:
                 _blocks(block, flat_args, setup, seeds, j, outs, several)
                 if (not several and block[2] == [True]
-                        and all(a is b for a, b in zip(flat_args, args, strict=True))):
+                        and all(a is b for a, b in zip(flat_args, args, strict=True))
+                        and all(isinstance(a, (np.ndarray, float, int, np.number))
+                                for a in args)):
                     self._fast[_kind(args)] = _by_blocks(block, setup, x)
             elif arrays[j]:
                 parts = [f"r[{i}]" if several else "r" for i in range(len(xs))]
@@ -829,9 +834,10 @@ def _blocks(block: Any, args: tuple, setup: Any, seeds: tuple, j: int, outs: tup
 
 
 def _kind(args: tuple) -> tuple:
-    """The shapes and types of ``args``, for a look-up."""
-    return tuple((a.shape, a.dtype.str) if isinstance(a, np.ndarray) else type(a)
-                 for a in args)
+    """The shapes and types of ``args`` (an integer's value: it may be a size), for a
+    look-up."""
+    return tuple((a.shape, a.dtype.str) if isinstance(a, np.ndarray) else (
+        (type(a), a) if isinstance(a, (int, np.integer)) else type(a)) for a in args)
 
 
 def _by_blocks(block: Any, setup: Any, x: np.ndarray) -> Callable:

@@ -242,6 +242,22 @@ def test_a_hessian_of_unit_seeds_and_of_other_tangents_matches_second_difference
     assert "per_column" not in H.source  # the adjoints of the products and sums: rules
 
 
+def first_rows(w, X, s, m):
+    z = s[:m] * (X[:m] @ w)
+    return np.mean(np.log1p(np.exp(-z))) + 0.005 * np.sum(w * w)
+
+
+def test_a_hessian_is_made_again_for_another_size_given_by_an_integer():
+    rng = np.random.default_rng(1)
+    X, w, s = rng.standard_normal((9, 4)), 0.3 * rng.standard_normal(4), np.sign(
+        rng.standard_normal(9))
+    H = adc.hessian(first_rows)
+    for m in (9, 5, 9):  # the block of 9 rows must not serve 5
+        p = 1.0 / (1.0 + np.exp(s[:m] * (X[:m] @ w)))  # by hand, on the first m rows
+        want = (X[:m].T * (p * (1 - p))) @ X[:m] / m + 0.01 * np.eye(4)
+        np.testing.assert_allclose(H(w, X, s, m), want, rtol=1e-12, atol=1e-14)
+
+
 def test_blocks_run_blas_on_one_thread_and_give_it_back():
     get, _ = batch._openblas_threads()
     if get is None:
