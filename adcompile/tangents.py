@@ -476,6 +476,49 @@ def outline_tangents(body: list[ast.stmt], arrays: set[str], ns: Namespace
     return out
 
 
+#: calls whose result is new memory, never a view of an argument
+_NEW_MEMORY = {"copy", "fresh_copy", "fresh_tangent", "zeros_like", "sum", "dot", "outer",
+               "where", "full", "concatenate", "stack", "matmul"}
+
+
+def _may_share(body: list[ast.stmt], name: str, tangents: list[str]) -> bool:
+    """Whether ``name`` may be one of ``tangents`` (the caller's) or a view of one, after
+    ``body``: a name, an element or slice of one, ``.T``, a view function's result or a
+    helper's result may share its argument's memory; arithmetic makes new arrays."""
+    shares: dict[str, set[str]] = {t: {t} for t in tangents}
+
+    def of(value: ast.expr) -> set[str]:
+        if isinstance(value, ast.Name):
+            return shares.get(value.id, set())
+        if isinstance(value, (ast.Subscript, ast.Attribute)):
+            return of(value.value)
+        if isinstance(value, ast.IfExp):
+            return of(value.body) | of(value.orelse)
+        if isinstance(value, (ast.Tuple, ast.List)):
+            return set().union(*(of(e) for e in value.elts))
+        if isinstance(value, ast.Call):
+            func = value.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in _NEW_MEMORY:
+                return set()
+            seen = of(func.value) if isinstance(func, ast.Attribute) else set()
+            return seen.union(*(of(a) for a in value.args))
+        return set()
+
+    assigns = [n for s in body for n in ast.walk(s) if isinstance(n, ast.Assign)]
+    changed = True
+    while changed:
+        changed = False
+        for stmt in assigns:
+            new = of(stmt.value)
+            for target in stmt.targets:
+                for leaf in ast.walk(target):
+                    if isinstance(leaf, ast.Name) and not new <= shares.get(leaf.id, set()):
+                        shares[leaf.id] = shares.get(leaf.id, set()) | new
+                        changed = True
+    return bool(shares.get(name))
+
+
 def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace, name: str,
                  callees: Callees | None = None, tangent_only: bool = False,
                  outlined: list[ast.FunctionDef] | None = None) -> ast.FunctionDef:
@@ -498,8 +541,13 @@ def jvp_function(norm: Normalized, act: Activity, wrt: list[str], ns: Namespace,
         outlined.extend(outline_tangents(body, arrays, ns))
     if isinstance(result, ast.Name) and act.is_active(result):
         dresult: ast.expr = _name(tan.tangent(result.id))
-    else:
+        if not tangent_only and _may_share(body, dresult.id, [tan.tangent(p) for p in wrt]):
+            # the caller's tangent (or a view of it) is not handed back as the derivative
+            dresult = _call(tan.kernel("fresh_copy"), dresult)
+    elif tangent_only or isinstance(result, ast.Constant):
         dresult = tan.zero_like(result)
+    else:  # a result that does not vary is still an array of its shape (or a number)
+        dresult = _call(tan.kernel("zeros_like"), copy_tree(result))
     out = dresult if tangent_only else ast.Tuple(elts=[copy_tree(result), dresult],
                                                  ctx=ast.Load())
     body.append(ast.Return(value=out))
