@@ -248,6 +248,8 @@ def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] =
                 # the parts joined by np.stack((u, v)) and the like: arrays (a number
                 # given there is still handled, by the kernels' scalar versions)
                 arrays.update(a.id for a in value.args[0].elts if isinstance(a, ast.Name))
+            elif _takes_arrays(target, len(value.args)):
+                arrays.update(a.id for a in value.args if isinstance(a, ast.Name))
     changed = True
     while changed:
         changed = False
@@ -277,6 +279,14 @@ def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] =
                 arrays |= new
                 changed = True
     return arrays
+
+
+def _takes_arrays(func: object, nargs: int) -> bool:
+    """Whether ``func`` has a user's rule that is not elementwise (``elementwise=False``:
+    it gives adjoints of the arguments' shapes, which may be arrays: ``sqnorm(v)``)."""
+    rule = rules.lookup(func, nargs)
+    return (rule is not None and not rule.elementwise
+            and rule.template.__module__.rpartition(".")[0] != rules.__name__)
 
 
 _CALLEE_ARRAYS: dict[int, tuple[set[int], bool]] = {}
