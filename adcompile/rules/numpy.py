@@ -440,6 +440,8 @@ def spread_tangent(g, ans, t, y):
 
 
 shape_only(1, kernels.stored_tangent, kernels.fresh_tangent, kernels.broadcast_tangent)
+# linear in the tangent: forward mode over forward code (a jvp of a loss that calls a jvp)
+linear(kernels.stored_tangent, kernels.fresh_tangent, kernels.broadcast_tangent)
 
 
 # The helpers that reverse-mode code calls: a gradient of array code is differentiable in
