@@ -580,6 +580,8 @@ class _Reverser(Recorder):
                     getattr(primal, "__module__", None) or "").split(".")[0] in _LIBRARIES:
                 hint = (f"write it with functions adcompile differentiates (arithmetic, math "
                         f"and numpy functions), or {register}")
+            elif type(primal).__module__ == "adcompile.higher":  # a Hessian or a Jacobian
+                hint = matrix_hint(type(primal).__name__)
             else:  # a callable object
                 hint = ("make it a module-level function defined with 'def' (adcompile "
                         f"differentiates through those), or {register}")
@@ -1249,6 +1251,20 @@ def _reuse(expr: ast.expr, shared: ast.expr, adjoint: str) -> ast.expr:
             return super().visit(node)
 
     return Replace().visit(expr)
+
+
+def matrix_hint(kind: str) -> str:
+    """What to write instead of a call of an ``adcompile.hessian`` / ``jacobian`` in code
+    that is differentiated (a Newton step inside a loss): the matrix from products, which
+    are generated code and differentiable in their turn."""
+    if kind == "Hessian":
+        how = ("adcompile.hvp(f, wrt=...), one column per unit vector e_k: "
+               "H[:, k] = hvp_f(..., e_k)")
+    else:
+        how = ("adcompile.jvp(f, wrt=...), one column per unit tangent e_k: "
+               "J[:, k] = jvp_f(..., e_k)[1]")
+    return (f"a {kind} from adcompile.{kind.lower()}() is not differentiated in its turn: "
+            f"build it in the code from {how} (generated products are differentiable)")
 
 
 def _fresh(value: ast.expr) -> bool:

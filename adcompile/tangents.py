@@ -46,7 +46,7 @@ from .calls import Callees, is_user_function
 from .names import NameGen, Namespace
 from .normalize import Normalized
 from .render import comment, function_def
-from .reverse import BINOPS, UNARYOPS, _op_text, instantiate
+from .reverse import BINOPS, UNARYOPS, _op_text, instantiate, matrix_hint
 from .simplify import simplify
 from .trees import copy_tree
 
@@ -227,7 +227,9 @@ class _Tangents:
         if kind == "none":
             hint = ("give it a forward rule: @adcompile.derivative(f, forward=rule) or "
                     "@adcompile.tangent(f)")
-            if rules.lookup(primal, len(args)) is None and not rules.has_rule(primal):
+            if type(primal).__module__ == "adcompile.higher":  # a Hessian or a Jacobian
+                hint = matrix_hint(type(primal).__name__)
+            elif rules.lookup(primal, len(args)) is None and not rules.has_rule(primal):
                 hint = "register its derivative with @adcompile.derivative(...)"
             raise info.error(stmt, f"no forward-mode rule for {what}", construct=what,
                              hint=hint)
