@@ -410,3 +410,54 @@ def test_the_hessian_of_a_tuple_of_numbers_is_nested_twice():
             got = block[pj[0]] if len(pj) == 1 else block[pj[0]][pj[1]]
             assert isinstance(got, float)
             assert got == pytest.approx(M[i, j], rel=1e-4, abs=1e-5), (pi, pj)
+
+
+# -- a Newton step inside the loss ------------------------------------------------------------
+#
+# A loss that calls an ``adc.hessian`` (a compiled loop over Hessian-vector products, not
+# generated code) was refused with "make it a module-level function defined with 'def'"; the
+# refusal now says to build the matrix from ``adc.hvp`` columns, and that loss is right.
+
+
+def energy(x, a):
+    return np.sum(a * x ** 4 + x ** 2) + x[0] * x[1]
+
+
+energy_grad = adc.grad(energy, wrt="x")
+energy_hessian = adc.hessian(energy, wrt="x")
+energy_hvp = adc.hvp(energy, wrt="x")
+
+
+def newton_step_loss(x, a):
+    H = energy_hessian(x, a)
+    return energy(x - np.linalg.solve(H, energy_grad(x, a)), a)
+
+
+def newton_columns_loss(x, a):
+    g = energy_grad(x, a)
+    n = x.shape[0]
+    H = np.zeros((n, n))
+    for k in range(n):
+        e = np.zeros(n)
+        e[k] = 1.0
+        H[:, k] = energy_hvp(x, a, e)
+    return energy(x - np.linalg.solve(H, g), a)
+
+
+def newton_ref(x, a):  # the gradient and the Hessian by hand
+    g = 4 * a * x ** 3 + 2 * x + x[::-1]
+    H = np.diag(12 * a * x ** 2 + 2) + np.array([[0.0, 1.0], [1.0, 0.0]])
+    return energy(x - np.linalg.solve(H, g), a)
+
+
+def test_a_newton_step_in_the_loss_from_hessian_vector_products():
+    with pytest.raises(adc.AdcompileError) as e:
+        adc.grad(newton_step_loss)
+    text = str(e.value)
+    assert "test_higher_contract3.py" in text and "H = energy_hessian(x, a)" in text
+    assert "from adcompile.hvp(f, wrt=...), one column per unit vector" in text
+    args = (np.array([0.7, -0.4]), 0.5)
+    L, (dx, da) = adc.value_and_grad(newton_columns_loss, wrt=("x", "a"))(*args)
+    assert L == pytest.approx(newton_ref(*args), rel=1e-12)
+    close(dx, fd_jacobian(newton_ref, args, 0))
+    assert da == pytest.approx(fd_jacobian(newton_ref, args, 1), rel=1e-6)
