@@ -167,6 +167,34 @@ def unwrap(f: Any) -> types.FunctionType:
     return f
 
 
+def is_generated(func: object) -> bool:
+    """Whether ``func`` is adcompile's own generated code (a gradient, or the gradient's
+    helper of a called function), differentiated again by ``jacobian(grad(f))`` or
+    ``jvp(grad(f))``."""
+    module = getattr(func, "__module__", None) or ""
+    return module.startswith("_adcompile_") and not module.startswith("_adcompile_cli_")
+
+
+def _copy_written_adjoints(info: FunctionInfo) -> None:
+    """A gradient's helper adds into the adjoint arrays its caller passes (``d_x[i] += g``)
+    and returns them, and the caller rebinds them (``d_x = grad_h(x, d_h, d_x)``); to
+    differentiate it again, it adds into a copy instead (``d_x = d_x.copy()`` first), which
+    gives the caller the same values without writing into its argument."""
+    if not is_generated(info.func):
+        return
+    params = {a.arg for a in info.tree.args.args}
+    written = sorted({t.value.id for node in ast.walk(info.tree)
+                      if isinstance(node, (ast.Assign, ast.AugAssign))
+                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                      if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)
+                      and t.value.id in params})
+    line = info.tree.body[0].lineno if info.tree.body else info.tree.lineno
+    copies = [ast.parse(f"{p} = {p}.copy()").body[0] for p in written]
+    for stmt in copies:
+        ast.increment_lineno(stmt, line - 1)
+    info.tree.body[:0] = copies
+
+
 def parse_function(f: Any, tuple_result: bool = False,
                    prepare: Callable[[ast.FunctionDef], ast.FunctionDef] | None = None
                    ) -> FunctionInfo:
@@ -209,6 +237,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     if prepare is not None:
         info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
+    _copy_written_adjoints(info)
     _loop_else_as_flags(info)
     _plain_zeros(info)
     helpers = scopes.extract(info.tree, info.error)

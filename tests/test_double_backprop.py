@@ -165,3 +165,34 @@ def test_the_gradient_of_a_pair_is_refused_with_what_to_write(make):
         adc.grad(make())
     assert "returns a pair" in str(info.value)
     assert "def g(x, t): return jf(x, t)[1]" in info.value.hint
+
+
+def cubes(x, a):
+    """A helper whose gradient adds into its adjoint element by element."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i] ** 3 * a[i]
+    return s
+
+
+def waves(x, a):
+    """A helper whose gradient adds into its adjoint as a whole array (d_x += ...)."""
+    return np.sum(np.sin(x) * a)
+
+
+def with_helpers(x, a):
+    return cubes(x, a) + waves(x, a) + np.sum(x * x)
+
+
+def test_gradients_that_call_helpers_are_differentiated_again():
+    """jacobian(grad(f)) and jvp(grad(f)) differentiate the generated gradient, whose helpers
+    add into the adjoint arrays their caller passes (d_x[i] += ..., d_x += ...): they add
+    into a copy there, and the Hessian is the hand-derived diagonal."""
+    x, a = RNG.normal(size=4), RNG.normal(size=4)
+    hand = np.diag(6.0 * x * a - np.sin(x) * a + 2.0)
+    g = adc.grad(with_helpers, "x")
+    np.testing.assert_allclose(adc.jacobian(g, "x")(x, a), hand, rtol=1e-12, atol=1e-12)
+    v = RNG.normal(size=4)
+    _, hv = adc.jvp(g, "x")(x, a, v)
+    np.testing.assert_allclose(hv, hand @ v, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g(x, a), 3.0 * x**2 * a + np.cos(x) * a + 2.0 * x, rtol=1e-12)
