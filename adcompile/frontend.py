@@ -82,7 +82,10 @@ _REJECTED: dict[type, tuple[str, str]] = {
                "several together as a tuple"),
     ast.Set: ("a set", "use a tuple (a, b) or an array (np.array([a, b]))"),
     ast.Starred: ("star-unpacking", "name each value"),
-    ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own"),
+    ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own "
+                    "(err = abs(x - y) before the loop and again at the end of its body, then "
+                    "while err > tol:); := works as the first thing a while or if test "
+                    "evaluates"),
     ast.Await: ("'await'", "use a plain function"),
     ast.BitAnd: ("a bitwise operator", _LOGICAL),
     ast.BitOr: ("a bitwise operator", _LOGICAL),
@@ -248,6 +251,8 @@ def parse_function(f: Any, tuple_result: bool = False,
     _sums_as_loops(info)
     _errstate_blocks(info)
     _concatenations(info)
+    _transposing_zips(info)
+    _assignment_expressions(info.tree)
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
     _lower(info)
@@ -1416,6 +1421,86 @@ def _concatenations(info: FunctionInfo) -> None:
             args=[ast.Tuple(elts=parts, ctx=ast.Load())], keywords=[]), node)
 
     if any(isinstance(n, ast.Attribute) and n.attr == "r_" for n in ast.walk(info.tree)):
+        info.tree = transform(info.tree, rewrite)
+        fix_locations(info.tree)
+
+
+def _first_evaluated(test: ast.expr) -> ast.NamedExpr | None:
+    """The ``:=`` that ``test`` always evaluates first (``(e := abs(d)) > tol and k < n``),
+    if any."""
+    node = test
+    while not isinstance(node, ast.NamedExpr):
+        if isinstance(node, ast.Compare):
+            node = node.left
+        elif isinstance(node, ast.BoolOp):
+            node = node.values[0]
+        elif isinstance(node, ast.UnaryOp):
+            node = node.operand
+        elif isinstance(node, ast.BinOp):
+            node = node.left
+        else:
+            return None
+    return node if isinstance(node.target, ast.Name) else None
+
+
+def _assignment_expressions(tree: ast.FunctionDef) -> None:
+    """``while (err := abs(x - y)) > tol:`` is ``err = abs(x - y)`` before the loop and at
+    the end of its body, then ``while err > tol:``; ``if (m := f(x)) > 0:`` is ``m = f(x)``
+    then ``if m > 0:`` (where the ``:=`` is what the test evaluates first, and the loop has
+    no ``continue``, which would skip the assignment at the end of its body)."""
+    def block(stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            for _name, inner in _inner_blocks(stmt):
+                setattr(stmt, _name, block(inner))
+            named = (_first_evaluated(stmt.test) if isinstance(stmt, (ast.While, ast.If))
+                     else None)
+            if named is not None and isinstance(stmt, ast.While) and any(
+                    isinstance(n, ast.Continue) for n in _own_statements(stmt.body)):
+                named = None
+            if named is not None:
+                def assign(named: ast.NamedExpr = named) -> ast.Assign:
+                    return ast.copy_location(ast.Assign(
+                        targets=[ast.Name(id=named.target.id, ctx=ast.Store())],
+                        value=copy_tree(named.value)), named)
+                out.append(assign())
+                if isinstance(stmt, ast.While):
+                    stmt.body.append(assign())
+                _replace(stmt.test, named, ast.Name(id=named.target.id, ctx=ast.Load()))
+                if stmt.test is named:
+                    stmt.test = ast.Name(id=named.target.id, ctx=ast.Load())
+            out.append(stmt)
+        return out
+
+    if any(isinstance(n, ast.NamedExpr) for n in ast.walk(tree)):
+        tree.body = block(tree.body)
+        fix_locations(tree)
+
+
+def _transposing_zips(info: FunctionInfo) -> None:
+    """``zip(*PAIRS)`` of a module-level tuple, list or array of rows is ``zip(PAIRS[0],
+    PAIRS[1], ...)``, one argument per row (their number is fixed when the function is
+    compiled); ``zip(*p)`` of any other value is refused naming that form."""
+    def rewrite(node: ast.AST) -> ast.AST:
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and _early_resolve(info, node.func) is builtins.zip
+                and any(isinstance(a, ast.Starred) for a in node.args)):
+            return node
+        star = node.args[0]
+        value = _early_resolve(info, star.value) if isinstance(star, ast.Starred) else None
+        if len(node.args) != 1 or not isinstance(value, (tuple, list, numpy.ndarray)) or (
+                isinstance(value, numpy.ndarray) and value.ndim < 2) or not len(value):
+            raise info.error(node, "zip(*p) of a value whose rows are not known before the "
+                             "call is not supported", construct="zip(*...)",
+                             hint="name the rows: zip(p[0], p[1]) for a loop over the columns "
+                             "of two rows (or for a, b in p.T: for an array p of two rows), "
+                             "or keep p a module-level tuple of rows")
+        rows = [ast.Subscript(value=copy_tree(star.value), slice=ast.Constant(value=k),
+                              ctx=ast.Load()) for k in range(len(value))]
+        return ast.copy_location(ast.Call(func=node.func, args=rows, keywords=node.keywords),
+                                 node)
+
+    if any(isinstance(n, ast.Starred) for n in ast.walk(info.tree)):
         info.tree = transform(info.tree, rewrite)
         fix_locations(info.tree)
 

@@ -1505,3 +1505,17 @@ def _clip(x, low, high):
     if not any(_is_array(a) for a in (x, low, high)):
         return lambda x, low, high: min(max(x, low), high)
     return lambda x, low, high: np.clip(x, low, high)
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """``np.where(condition, x, y)``, a number where all three are numbers (Numba's makes a
+    0-d array, which a loop carrying it as a number cannot hold): what the forward sweep
+    calls for ``np.where``."""
+    return np.where(condition, x, y)
+
+
+@overload(where)
+def _where(condition, x, y):
+    if not any(_is_array(a) for a in (condition, x, y)):
+        return lambda condition, x, y: x if condition else y
+    return lambda condition, x, y: np.where(condition, x, y)

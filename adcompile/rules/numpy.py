@@ -251,9 +251,12 @@ def copy(g, ans, x):
 linear(np.copy, np.ascontiguousarray, kernels.fresh_copy)
 
 
-@derivative(np.where)
+implemented_by(np.where, kernels_shapes.where)  # a number of numbers, as Python's if-else
+
+
+@derivative(np.where, kernels_shapes.where)
 def where(g, ans, condition, x, y):
-    return None, np.where(condition, g, 0.0), np.where(condition, 0.0, g)
+    return None, kernels_shapes.where(condition, g, 0.0), kernels_shapes.where(condition, 0.0, g)
 
 
 implemented_by(np.clip, kernels_shapes.clip)  # Numba's np.clip takes no numbers
