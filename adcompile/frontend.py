@@ -248,6 +248,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _filled_lists_as_arrays(info)
     _comprehensions_as_appends(info)
     _lists_as_arrays(info)
+    _sorted_comprehensions(info)
     _sums_as_loops(info)
     _errstate_blocks(info)
     _concatenations(info)
@@ -859,7 +860,14 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
             counted = [*after[:cut], ast.Expr(value=after[cut].value)]
         reads = [n for stmt in counted for n in ast.walk(stmt)
                  if read_kind(n, name) is not None]
-        if len(reads) != len(uses(counted, name)) or any(
+        # L[i] read or written (rows[i] = rows[i] + v): the row of the array, where the loop
+        # appends one item in each of its iterations (no break, continue or return)
+        indexed = [n for stmt in counted for n in ast.walk(stmt) if isinstance(n, ast.Subscript)
+                   and isinstance(n.value, ast.Name) and n.value.id == name] if (
+            over is None and inner is None and not any(
+                isinstance(st, (ast.Break, ast.Continue, ast.Return))
+                for st in _own_statements(loop.body))) else []
+        if len(reads) + len(indexed) != len(uses(counted, name)) or any(
                 isinstance(n, (ast.FunctionDef, ast.Lambda)) for stmt in counted
                 for n in ast.walk(stmt)):
             return False
@@ -893,6 +901,8 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
         filled = ast.Subscript(value=_load(rows), slice=ast.Slice(upper=_load(k)),
                                ctx=ast.Load())
         np_name = next(iter(sorted(numpy_names)))
+        for node in indexed:
+            node.value = _load(rows)
         for stmt in after:
             for node in [m for m in ast.walk(stmt) if read_kind(m, name) is not None]:
                 kind = read_kind(node, name)
@@ -1475,6 +1485,44 @@ def _assignment_expressions(tree: ast.FunctionDef) -> None:
     if any(isinstance(n, ast.NamedExpr) for n in ast.walk(tree)):
         tree.body = block(tree.body)
         fix_locations(tree)
+
+
+def _sorted_comprehensions(info: FunctionInfo) -> None:
+    """``sorted(e for v in x)`` (or of ``[e for v in x]``) is ``np.sort(np.array([e for v
+    in x]))``, with ``reverse=True`` read backwards (``[::-1]``): an array of the numbers in
+    order, read as the list would be (``ys[0]``, ``ys[-1]``, ``sum(ys)``, ``for y in ys``)."""
+    numpy_names = sorted(name for name, value in info.func.__globals__.items()
+                         if value is numpy)
+
+    def rewrite(node: ast.AST) -> ast.AST:
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and _early_resolve(info, node.func) is builtins.sorted and numpy_names
+                and len(node.args) == 1
+                and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp))):
+            return node
+        reverse = [k for k in node.keywords if k.arg == "reverse"]
+        if len(reverse) != len(node.keywords) or reverse and not (
+                isinstance(reverse[0].value, ast.Constant)
+                and reverse[0].value.value in (False, True)):
+            raise info.error(node, "sorted() with key= (or a reverse= that is not a literal) "
+                             "is not supported", construct="sorted(..., key=...)",
+                             hint="sort the keys themselves: sorted(abs(v) for v in x), or "
+                             "order by np.argsort(keys) and index with it")
+        comp = node.args[0]
+        items = ast.ListComp(elt=comp.elt, generators=comp.generators)
+        numpy_ = ast.Name(id=numpy_names[0], ctx=ast.Load())
+        array = ast.Call(func=ast.Attribute(value=numpy_, attr="array", ctx=ast.Load()),
+                         args=[items], keywords=[])
+        out: ast.expr = ast.Call(func=ast.Attribute(value=copy_tree(numpy_), attr="sort",
+                                                    ctx=ast.Load()), args=[array], keywords=[])
+        if reverse and reverse[0].value.value:
+            out = ast.Subscript(value=out, slice=ast.Slice(step=ast.Constant(value=-1)),
+                                ctx=ast.Load())
+        return ast.copy_location(out, node)
+
+    if any(isinstance(n, ast.Name) and n.id == "sorted" for n in ast.walk(info.tree)):
+        info.tree = transform(info.tree, rewrite)
+        fix_locations(info.tree)
 
 
 def _transposing_zips(info: FunctionInfo) -> None:

@@ -62,6 +62,11 @@ def cases(audit) -> list:
     out.append(Case(ks.clip, 3, "{f}({0}, {1}, {2})", (s(REAL), s(audit.uniform(-1.5, 0.0)),
                                                         s(audit.uniform(0.0, 1.5))),
                     "scalar", _off_bounds))
+    # np.where of numbers: the forward sweep calls ks.where (a number, not a 0-d array)
+    out += [Case(ks.where, 3, "{f}(True, {0}, {1})", (s(REAL), s(REAL)), "scalar"),
+            Case(ks.where, 3, "{f}(False, {0}, 2.0)", (s(REAL),), "scalar"),
+            Case(ks.where, 3, "{f}(np.array([True, False, True]), {0}, {1})",
+                 (v(REAL), s(REAL)), "vector")]
     for f in (np.sort, ks.sort):
         out += [Case(f, 1, "{f}({0})", (m(REAL),), "array"),
                 Case(f, 2, "{f}({0}, 0)", (cube,), "array")]
@@ -99,4 +104,7 @@ def nondiff(audit) -> dict:
         np.any: [Flat("{f}({0} > 0.0)", (v(REAL, 5),))],
         np.all: [Flat("{f}({0} > 0.0)", (v(REAL, 5),))],
         ks.tri_mask: [Flat("{f}({0}, 0)", (m(REAL),))],
+        np.digitize: [Flat("{f}({0}, np.array([-0.5, 0.0, 0.5]))", (v(REAL, 5),)),
+                      Flat("{f}({0}, np.array([-0.5, 0.0, 0.5]), True)", (v(REAL, 5),))],
+        np.searchsorted: [Flat("{f}(np.array([-0.5, 0.0, 0.5]), {0})", (v(REAL, 5),))],
     }

@@ -354,7 +354,7 @@ def item(g, ans, x):
 
 
 linear(ks.item)
-nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask)
+nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask, np.digitize, np.searchsorted)
 
 
 # -- broadcasting, stacking by depth, splitting ------------------------------------------------
