@@ -135,7 +135,7 @@ def generator(x):
 
 
 def generator_expression(x, n):
-    s = sorted(x * i for i in range(n))[-1]  # no-generator-expression
+    s = tuple(x * i for i in range(n))[-1]  # no-generator-expression
     return s
 
 
