@@ -1758,6 +1758,39 @@ for {q} in range(2):
         self.emit(indent, f"{name} = np.sum({v} * {s} * np.arange(3).reshape(1, 3))")
         self.finish(indent, name, 3 * vb)
 
+    def ordinary_forms(self, indent):
+        """The refusals of ordinary code fixed after tests/test_reach_loops7.py: ``np.where``
+        of numbers carried in a loop, a list of rows made by a comprehension then read and
+        written by index, ``sorted`` of a generator, ``:=`` as a while test's first operand."""
+        self.features.add("ordinary-forms")
+        name, c, t, z, e, q, w = (self.name(p) for p in ("r", "c", "t", "z", "e", "q", "w"))
+        v, vb = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["where", "rows", "sorted", "walrus"])
+        if form == "where":
+            self.emit_lines(indent, f"""{name} = 0.0
+for {q} in range(3):
+    {name} = np.where({v}[{q}] > 0.1, {name} * 0.5 + {v}[{q}] * {s}, {name} - 0.25 * {v}[{q}])""")
+            return self.finish(indent, name, 3 * vb)
+        if form == "rows":
+            self.emit_lines(indent, f"""{w} = [{v}[:3] * {s} for {e} in range(3)]
+for {q} in range(1, 3):
+    {w}[{q}] = np.sin({w}[{q} - 1]) + {w}[{q}] * 0.5
+{name} = np.sum(np.array({w}) ** 2) + np.sum(sum({w}))""")
+            return self.finish(indent, name, 9 * (1 + 0.5 * vb) ** 2 + 9 * (1 + 0.5 * vb))
+        if form == "sorted":
+            self.emit_lines(indent, f"""{c} = sorted({e} * {s} for {e} in {v})
+{name} = {c}[0] + 2.0 * {c}[-1]""")
+            return self.finish(indent, name, 3 * vb)
+        self.emit_lines(indent, f"""{t} = 1.0 + {v}[0] * {v}[0]
+{z} = 1.0 + 0.5 * {t}
+{q} = 0
+while ({e} := abs({z} * {z} - {t})) > 1e-12 and {q} < 40:
+    {z} = 0.5 * ({z} + {t} / {z})
+    {q} += 1
+{name} = {z} * {s} + {e}""")
+        self.finish(indent, name, 1.0 + vb)
+
 
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
@@ -1779,11 +1812,14 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: dtype=float)``, ``np.logaddexp`` of two ``-inf``, ``float('inf')``, ``np.array(x)`` of
 #: an array), and after tests/test_reach_loops5.py (rows of a recursion as lists handed on,
 #: a loop's ``else``, a copy sorted in place), and after tests/test_reach_loops7.py (tuple
-#: displays made in loops, ``divmod``, ``any``/``all``, int array factors).  Not in
+#: displays made in loops, ``divmod``, ``any``/``all``, int array factors), and after
+#: tests/test_reach_loops8.py (``np.where`` of numbers, lists of rows by index, ``sorted``
+#: of a generator, ``:=`` in a while test).  Not in
 #: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
 #: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
-              "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops"]
+              "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops",
+              "ordinary_forms"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
