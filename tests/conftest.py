@@ -57,7 +57,8 @@ def numeric_gradient(f, args, i, h=1e-6):
 #: whole files (--dist loadfile) in collection order (--no-loadscope-reorder): these go
 #: first, so that the files left for the end, when a worker runs out of work, are short.
 COSTLIEST_FIRST = (
-    "test_linalg.py", "test_audit.py", "test_rank.py", "test_arrays.py",
+    "test_linalg.py", "test_linalg_second_order.py", "test_audit.py", "test_rank.py",
+    "test_arrays.py", "test_batch.py", "test_higher_contract3.py",
     "test_shapes_breadth.py", "test_parallel.py", "test_examples.py", "test_forward_mode.py",
     "test_double_backprop.py", "test_einsum.py", "test_differential.py",
     "test_elementwise_breadth.py", "test_nested_loops.py", "test_python_constructs.py",
