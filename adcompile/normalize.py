@@ -1403,6 +1403,13 @@ def _keyword_hint(target: object, node: ast.Call, keyword: str | None) -> str:
         return f"leave out out= and assign the result: y = {name}(...)"
     if target is builtins.sum and keyword == "start":
         return "add the start value to the sum instead: sum((a, b)) + start"
+    if target is builtins.sorted and keyword == "key":
+        return ("sort the keys themselves (sorted(abs(v) for v in x)), or index with the "
+                "order of the keys: x[np.argsort(np.abs(x))]")
+    if target in (builtins.max, builtins.min) and keyword == "key":
+        better = ">" if target is builtins.max else "<"
+        return (f"write the loop that keeps the item whose key is {target.__name__}imal: m = "
+                f"x[0], then for v in x: if abs(v) {better} abs(m): m = v")
     call = _positional_call(target, node)
     if call is not None:
         return f"pass it positionally: {call}"

@@ -144,6 +144,10 @@ def sorted_by_key(x):
     return ys[0]
 
 
+def largest_by_magnitude(x):
+    return max(x, key=abs) * 2.0
+
+
 def walrus_not_first(x):
     y = x[0]
     k = 0
@@ -157,6 +161,8 @@ def walrus_not_first(x):
     (write_through_tail_view, (np.ones(3),), r"through its view 'tail'", r"D\[i, j\] ="),
     (zip_star_of_a_parameter, (np.ones((2, 3)), 1.0), r"zip\(\*p\)", r"zip\(p\[0\], p\[1\]\)"),
     (sorted_by_key, (np.ones(3),), r"sorted\(\) with key=", r"argsort"),
+    (largest_by_magnitude, (np.ones(3),), r"'key' in the call to 'max'",
+     r"if abs\(v\) > abs\(m\): m = v"),
     (walrus_not_first, (np.ones(2),), r"assignment expression", r"err = abs"),
 ])
 def test_forms_still_refused_name_what_to_write(f, args, pattern, hint):
