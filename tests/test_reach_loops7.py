@@ -301,8 +301,7 @@ def while_true_returns_a_local(x):
 def walrus_in_loop(x):
     s = 0.0
     for i in range(len(x)):
-        if (d := x[i] * 2.0) > 0:
-            s += d * d
+        s += (d := x[i] * 2.0) * d  # := not first in a test: still refused
     return s
 
 
@@ -322,7 +321,7 @@ def dict_params(p, X):
     (mixed_rows_zipped, (np.ones(4), np.ones(5)), "for (u, v, w), c in zip(EDGE_LIST",
      "loop over 'EDGE_LIST' itself"),
     (while_true_returns_a_local, (np.ones(4),), "return d * d", "a name assigned before"),
-    (walrus_in_loop, (np.ones(3),), "if (d := x[i] * 2.0) > 0:", "assign in a statement"),
+    (walrus_in_loop, (np.ones(3),), "s += (d := x[i] * 2.0) * d", "assign in a statement"),
     (dict_params, ({"w": np.ones(2), "b": 0.1}, np.ones((2, 2))), 'p["w"]',
      "as parameters of their own"),
 ], ids=["ndindex", "ndenumerate", "mixed_rows", "while_true", "walrus", "dict"])
