@@ -1514,7 +1514,7 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     return np.where(condition, x, y)
 
 
-@overload(where)
+@overload(where, jit_options=CACHED)
 def _where(condition, x, y):
     if not any(_is_array(a) for a in (condition, x, y)):
         return lambda condition, x, y: x if condition else y

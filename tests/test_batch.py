@@ -258,11 +258,19 @@ def test_a_hessian_is_made_again_for_another_size_given_by_an_integer():
         np.testing.assert_allclose(H(w, X, s, m), want, rtol=1e-12, atol=1e-14)
 
 
-def test_blocks_run_blas_on_one_thread_and_give_it_back():
+def test_blocks_run_blas_on_one_thread_and_give_it_back(monkeypatch):
     get, _ = batch._openblas_threads()
-    if get is None:
-        pytest.skip("no OpenBLAS of SciPy's to be found here")
-    before = get()
+    if get is not None:  # SciPy's own OpenBLAS, where it is found
+        before = get()
+        with batch.one_blas_thread():
+            assert get() == 1  # a block's products: threads that wait for a busy core cost 40x
+        assert get() == before
+    threads = [4]  # the same, on a stand-in BLAS, wherever the suite runs
+    monkeypatch.setattr(batch, "_THREADS", [(lambda: threads[0],
+                                            lambda n: threads.__setitem__(0, n))])
     with batch.one_blas_thread():
-        assert get() == 1  # a block's products: threads that wait for a busy core cost 40x
-    assert get() == before
+        assert threads == [1]
+    assert threads == [4]
+    monkeypatch.setattr(batch, "_THREADS", [(None, None)])
+    with batch.one_blas_thread():  # no BLAS of SciPy's: nothing to change, no error
+        assert threads == [4]
