@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy
 
-from . import kernels, kernels_shapes, rules, stack
+from . import kernels, kernels_shapes, rules, stack, sums
 from .alias import _known_ranks, roots
 from .analyze import (
     Activity,
@@ -151,7 +151,9 @@ class _Reverser(Recorder):
             self.owned.add(name)
 
     def accumulate(self, name: str, value: ast.expr, out: list[ast.stmt],
-                   index: ast.expr | None = None) -> None:
+                   index: ast.expr | None = None, element: bool = False) -> None:
+        """Add ``value`` to the adjoint of ``name`` (of its ``index``, a number there when
+        ``element``)."""
         d = self.adjoint(name)
         if index is not None:  # an element (or slice) of an array adjoint
             self.own(name, out)
@@ -160,7 +162,8 @@ class _Reverser(Recorder):
                                             _slices_as_values(index), value)))
                 return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
-            out.append(ast.AugAssign(target=target, op=ast.Add(), value=value))
+            update = ast.AugAssign(target=target, op=ast.Add(), value=value)
+            out.append(sums.mark(update) if element else update)
             return
         if name not in self.live:
             self.live.add(name)
@@ -444,7 +447,8 @@ class _Reverser(Recorder):
                     self.owned.add(value.id)
         elif isinstance(value, ast.Subscript):
             if self.act.is_active(value.value):
-                self.accumulate(value.value.id, g, out, index=copy.deepcopy(value.slice))
+                self.accumulate(value.value.id, g, out, index=copy.deepcopy(value.slice),
+                                element=target not in self.act.arrays)
         else:
             args = operands(value)
             active = [i for i, a in enumerate(args) if self.act.is_active(a)
@@ -1403,7 +1407,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             rev.live.add(result.id)
         else:
             rev.accumulate(result.id, _const(1.0), backward)
-    backward.extend(rev.block(norm.stmts))
+    backward.extend(sums.hoist_element_sums(rev.block(norm.stmts), names))
     for p in wrt:
         if p not in rev.live:  # the result does not depend on p, which may be an array
             act.arrays.add(p)

@@ -609,8 +609,16 @@ class Writer:
         s, bs = self.scalar(1)
         self.emit(indent, f"for {i} in range(2):")
         self.emit(indent + 1, f"for {j} in {self.choice(['range(3)', f'range({i}, 3)'])}:")
-        self.emit(indent + 2, f"{name} = {name} + ({a})[{i}, {j}] * {s}")
-        self.finish(indent, name, 6 * ba * bs)
+        # an element whose index the inner loop does not change (its adjoint is summed in a
+        # number: adcompile/sums.py), directly or through a name computed in the loop
+        term = self.choice([f"({a})[{i}, {j}]", f"({a})[{i}, {j}] * ({a})[{i}, 0]",
+                            f"({a})[{i}, 2 - {j}] * ({a})[1 - {i}, 1]"])
+        if "*" in term and self.flip():
+            k = self.name("k")
+            self.emit(indent + 2, f"{k} = 1 - {i}")
+            term = f"({a})[{i}, {j}] * ({a})[{k}, 1]"
+        self.emit(indent + 2, f"{name} = {name} + {term} * {s}")
+        self.finish(indent, name, 6 * max(ba, 1.0) ** 2 * bs)
 
     def branch(self, indent):
         self.features.add("branch")
