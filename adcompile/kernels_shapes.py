@@ -27,7 +27,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from .kernel_cache import CACHED
 from .kernels import _dims, _is_array
 
-__all__ = ["astype_float", "clip", "cumprod", "cumprod_adjoint", "cumprod_tangent",
+__all__ = ["astype_float", "astype_int", "clip", "cumprod", "cumprod_adjoint", "cumprod_tangent",
            "cumprod_tangent_adjoint", "cumprod_tangent2", "cumsum",
            "cumsum_adjoint", "diag_adjoint", "diagonal", "diagonal_adjoint", "diff",
            "diff_adjoint", "expand_dims", "flip", "gradient_adjoint", "gradient_along",
@@ -300,6 +300,14 @@ def astype_float(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.astype(np.float64)
     return float(x)
+
+
+def astype_int(x: Any) -> Any:
+    """``x.astype(np.int64)`` (``int``): an int64 copy of an array, each element truncated
+    toward zero, an int of a number."""
+    if isinstance(x, np.ndarray):
+        return x.astype(np.int64)
+    return int(x)
 
 
 def item(x: Any) -> Any:
@@ -1461,6 +1469,13 @@ def _astype_float(x):
     if _is_array(x):
         return lambda x: x.astype(np.float64)
     return lambda x: float(x)
+
+
+@overload(astype_int, jit_options=CACHED)
+def _astype_int(x):
+    if _is_array(x):
+        return lambda x: x.astype(np.int64)
+    return lambda x: int(x)
 
 
 @overload(item, jit_options=CACHED)

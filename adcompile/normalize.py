@@ -716,7 +716,7 @@ class _Normalizer:
             if (isinstance(value, tuple) and value and node.attr == "shape"
                     and all(isinstance(n, int) for n in value)):  # of a module-level array
                 return ast.Tuple(elts=[ast.Constant(value=n) for n in value], ctx=ast.Load())
-            if not self.is_local(node.value):
+            if not self.array_attribute_read(node):
                 raise self.info.error(node, f"cannot use '{ast.unparse(node)}' as a value",
                                       construct="an attribute", hint="only numeric module "
                                       "constants such as math.pi, and .T, .shape, .size, .ndim "
@@ -739,7 +739,7 @@ class _Normalizer:
             return self.call(node)
         if isinstance(node, ast.Subscript):
             return self.subscript(node)
-        if isinstance(node, ast.Attribute) and self.is_local(node.value):
+        if isinstance(node, ast.Attribute) and self.array_attribute_read(node):
             return self.array_attribute(node)
         return self.atom(node)
 
@@ -817,6 +817,13 @@ class _Normalizer:
             return ast.UnaryOp(op=node.op, operand=atoms[0])
         assert isinstance(node, ast.Compare)
         return ast.Compare(left=atoms[0], ops=node.ops, comparators=[atoms[1]])
+
+    def array_attribute_read(self, node: ast.Attribute) -> bool:
+        """Whether ``node`` reads an attribute of an array: of a local value, or ``X.T`` of a
+        module-level array (a constant, as ``X`` itself is)."""
+        return self.is_local(node.value) or (
+            node.attr in ("T", "size", "ndim")
+            and isinstance(self.info.resolve(node.value), numpy.ndarray))
 
     def is_local(self, node: ast.expr) -> bool:
         """Whether ``node`` is computed by the function (not a module or global)."""
@@ -924,9 +931,9 @@ class _Normalizer:
                                   construct=f"the method .{func.attr}()",
                                   hint=_method_hint(func))
         if func.attr in ("astype", "item"):  # x.astype(float), x.item(): kernels
-            if func.attr == "astype" and (len(node.args) != 1 or node.keywords or not isinstance(
-                    node.args[0], (ast.Name, ast.Attribute)) or self.info.resolve(
-                    node.args[0]) not in (float, numpy.float64)):
+            dtype = (self.info.resolve(node.args[0]) if len(node.args) == 1 and isinstance(
+                node.args[0], (ast.Name, ast.Attribute)) and not node.keywords else None)
+            if func.attr == "astype" and dtype not in (float, numpy.float64, int, numpy.int64):
                 raise self.info.error(node, f"'{ast.unparse(node)}' is not supported",
                                       construct="the method .astype()",
                                       hint=_method_hint(func))
@@ -934,7 +941,8 @@ class _Normalizer:
                 raise self.info.error(node, "item() is read without arguments here",
                                       construct="the method .item()", hint="index the "
                                       "element instead: x[i, j]")
-            kernel = kernels_shapes.astype_float if func.attr == "astype" else kernels_shapes.item
+            kernel = (kernels_shapes.item if func.attr == "item" else kernels_shapes.astype_int
+                      if dtype in (int, numpy.int64) else kernels_shapes.astype_float)
             call = ast.Call(func=self.reference(kernel), args=[func.value], keywords=[])
             return self.call(ast.copy_location(call, node))
         args = [func.value, *node.args]
@@ -1380,8 +1388,10 @@ def _method_hint(func: ast.Attribute) -> str:
     """What to write instead of an array method outside ``_METHODS``."""
     base, name = ast.unparse(func.value), func.attr
     if name == "astype":
-        return (f"{base}.astype(float) and {base}.astype(np.float64) are read; for another "
-                "dtype leave out .astype(...): differentiated code computes in float64")
+        return (f"{base}.astype(float) and {base}.astype(np.float64) are read, and "
+                f"{base}.astype(int) and {base}.astype(np.int64) (indices, piecewise constant); "
+                "for another dtype leave out .astype(...): differentiated code computes in "
+                "float64")
     if name in ("sort", "fill", "put", "resize", "partition", "itemset"):
         return (f".{name}() changes {base} in place, which differentiated code does not do: "
                 + (f"write y = np.sort({base}) (or np.sort({base}, axis))" if name == "sort"

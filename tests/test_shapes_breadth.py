@@ -254,7 +254,7 @@ def squeezed(x):
 
 
 def to_int(x):
-    return np.sum(x.astype(np.int64) * x)
+    return np.sum(x.astype(np.int32) * x)
 
 
 def cumprod_twice(x):

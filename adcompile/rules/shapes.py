@@ -354,7 +354,8 @@ def item(g, ans, x):
 
 
 linear(ks.item)
-nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask, np.digitize, np.searchsorted)
+nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask, np.digitize, np.searchsorted,
+                  ks.astype_int)
 
 
 # -- broadcasting, stacking by depth, splitting ------------------------------------------------
