@@ -251,6 +251,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _sorted_comprehensions(info)
     _sums_as_loops(info)
     _errstate_blocks(info)
+    _fills_as_stores(info)
     _concatenations(info)
     _transposing_zips(info)
     _assignment_expressions(info.tree)
@@ -499,9 +500,14 @@ for _feature in __future__.all_feature_names:
 def _lower(info: FunctionInfo) -> None:
     """Rewrite calls Numba cannot compile into equivalents it can: ``math.log(x, b)``
     becomes ``math.log(x) / math.log(b)``, ``np.array(WEIGHTS)`` of a module-level list of
-    numbers (an array already) ``WEIGHTS.copy()``."""
+    numbers (an array already) ``WEIGHTS.copy()``, ``x[...]`` (every element of an array of
+    rank 1 or more, which Numba does not index by a lone Ellipsis) ``x[:]``."""
 
     def lower(node: ast.AST) -> ast.AST:
+        if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+                and node.slice.value is Ellipsis):
+            node.slice = ast.copy_location(ast.Slice(), node.slice)
+            return node
         if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
                 and isinstance(node.args[0], ast.Name) and node.args[0].id in info.sequences
                 and info.resolve(node.func) in (numpy.array, numpy.asarray)):
@@ -1406,6 +1412,27 @@ def _errstate_blocks(info: FunctionInfo) -> None:
             if isinstance(block, list) and any(_is_errstate(info, s) for s in block):
                 block[:] = [inner for s in block
                             for inner in (s.body if _is_errstate(info, s) else [s])]
+
+
+def _fills_as_stores(info: FunctionInfo) -> None:
+    """``g.fill(v)``, a statement that sets every element of a local array (a force array
+    zeroed at each step), is the store ``g[:] = v``."""
+    for node in ast.walk(info.tree):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for k, stmt in enumerate(block):
+                call = stmt.value if isinstance(stmt, ast.Expr) else None
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == "fill" and isinstance(call.func.value, ast.Name)
+                        and len(call.args) == 1 and not call.keywords):
+                    target = ast.Subscript(value=ast.Name(id=call.func.value.id,
+                                                          ctx=ast.Load()),
+                                           slice=ast.Slice(), ctx=ast.Store())
+                    block[k] = ast.copy_location(
+                        ast.Assign(targets=[target], value=call.args[0]), stmt)
+    fix_locations(info.tree)
 
 
 def _concatenations(info: FunctionInfo) -> None:
