@@ -1415,8 +1415,9 @@ def _errstate_blocks(info: FunctionInfo) -> None:
 
 
 def _fills_as_stores(info: FunctionInfo) -> None:
-    """``g.fill(v)``, a statement that sets every element of a local array (a force array
-    zeroed at each step), is the store ``g[:] = v``."""
+    """``g.fill(v)``, ``np.copyto(g, v)`` and ``np.maximum(g, 0.0, out=g)``, statements that
+    set every element of an array (a force array zeroed at each step, a ReLU in place), are
+    the store ``g[:] = v`` (``g[:] = np.maximum(g, 0.0)``)."""
     for node in ast.walk(info.tree):
         for name in ("body", "orelse"):
             block = getattr(node, name, None)
@@ -1424,14 +1425,27 @@ def _fills_as_stores(info: FunctionInfo) -> None:
                 continue
             for k, stmt in enumerate(block):
                 call = stmt.value if isinstance(stmt, ast.Expr) else None
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr == "fill" and isinstance(call.func.value, ast.Name)
-                        and len(call.args) == 1 and not call.keywords):
-                    target = ast.Subscript(value=ast.Name(id=call.func.value.id,
-                                                          ctx=ast.Load()),
+                if not isinstance(call, ast.Call):
+                    continue
+                out = [kw for kw in call.keywords if kw.arg == "out"]
+                if out and getattr(_early_resolve(info, call.func), "__module__", None) == "numpy":
+                    array = out[0].value
+                    value = ast.Call(func=call.func, args=call.args,
+                                     keywords=[kw for kw in call.keywords if kw.arg != "out"])
+                elif call.keywords:
+                    continue
+                elif (isinstance(call.func, ast.Attribute) and call.func.attr == "fill"
+                        and len(call.args) == 1):
+                    array, value = call.func.value, call.args[0]
+                elif len(call.args) == 2 and _early_resolve(info, call.func) is numpy.copyto:
+                    array, value = call.args
+                else:
+                    continue
+                if isinstance(array, ast.Name) and _early_resolve(info, array) is None:
+                    target = ast.Subscript(value=ast.Name(id=array.id, ctx=ast.Load()),
                                            slice=ast.Slice(), ctx=ast.Store())
-                    block[k] = ast.copy_location(
-                        ast.Assign(targets=[target], value=call.args[0]), stmt)
+                    block[k] = ast.copy_location(ast.Assign(targets=[target], value=value),
+                                                 stmt)
     fix_locations(info.tree)
 
 

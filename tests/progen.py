@@ -1800,6 +1800,33 @@ while ({e} := abs({z} * {z} - {t})) > 1e-12 and {q} < 40:
         self.finish(indent, name, 1.0 + vb)
 
 
+    def reset_arrays(self, indent):
+        """The classes fixed after tests/test_reach_loops9.py: a work array reset at each
+        step by ``g.fill(c)`` or ``g[...] = c`` and then accumulated into, a read through
+        ``v[...]``, and a cell index ``np.floor(...).astype(np.int64)`` (piecewise
+        constant)."""
+        self.features.add("reset-arrays")
+        name, g, q, k, c = (self.name(p) for p in ("r", "g", "q", "k", "c"))
+        v, vb = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["fill", "ellipsis", "cells"])
+        if form == "cells":
+            self.emit_lines(indent, f"""{c} = np.floor(np.abs({v}) * 1.3).astype(np.int64) % 3
+{g} = np.zeros(3)
+for {q} in range(3):
+    {g}[{c}[{q}]] += {v}[{q}] * {s}
+{name} = np.sum({g} ** 2)""")
+            return self.finish(indent, name, 3 * (3 * vb) ** 2)
+        reset = f"{g}.fill(0.25)" if form == "fill" else f"{g}[...] = 0.25"
+        self.emit_lines(indent, f"""{g} = np.empty(3)
+{name} = 0.0
+for {q} in range(3):
+    {reset}
+    for {k} in range(3):
+        {g}[{k}] += {v}[...][{k}] * {s} + 0.5 * math.tanh({name})
+    {name} = 0.1 * np.sum({g} ** 2)""")
+        self.finish(indent, name, 0.3 * (0.75 + vb) ** 2)
+
 
 BODY_KINDS = ["scalar", "accumulate", "branch", "store", "vector", "update", "while", "nested",
               "view", "matrix", "carried", "pair"]
@@ -1822,12 +1849,13 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: a loop's ``else``, a copy sorted in place), and after tests/test_reach_loops7.py (tuple
 #: displays made in loops, ``divmod``, ``any``/``all``, int array factors), and after
 #: tests/test_reach_loops8.py (``np.where`` of numbers, lists of rows by index, ``sorted``
-#: of a generator, ``:=`` in a while test).  Not in
+#: of a generator, ``:=`` in a while test), and after tests/test_reach_loops9.py (arrays
+#: reset by ``.fill`` or ``[...] =``, ``.astype(np.int64)`` cells).  Not in
 #: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
 #: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
               "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops",
-              "ordinary_forms"]
+              "ordinary_forms", "reset_arrays"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
