@@ -402,6 +402,17 @@ class CompiledFunction(CPUDispatcher):
                 hint = (f"'{name}' starts as a 0-d array (np.array(0.0)), which arithmetic "
                         "turns into a number: start it as a number (0.0) or as an array of "
                         "one element (np.zeros(1))")
+            elif re.fullmatch(r"t\d+", name) and "array" in unify.group(1) + unify.group(
+                    2) and (line := _number_branch_line(
+                    self.user_function)):  # x[i - 1] if i > 0 else 0.0 with a row x[i - 1]
+                filename, lineno, text = line
+                return AdcompileError(
+                    f"in {self.user_function.partition(' at ')[0]}: a conditional expression "
+                    f"is an array in one branch and a number in the other, for {types_} "
+                    "(Numba gives each value one type)", filename=filename, lineno=lineno,
+                    construct="a conditional expression of an array and a number",
+                    hint=f"make both branches arrays of one shape, e.g. 'else np.zeros_like"
+                    f"(...)' or 'else np.zeros(n)' instead of a number, in: {text}")
             else:
                 hint = (f"keep '{name}' a number or an array throughout (Numba gives "
                         "each variable one type): use another name for the other one")
@@ -603,6 +614,25 @@ class _FunctionCache(FunctionCache):
             super().save_overload(sig, data)
         except Exception:  # noqa: BLE001, S110 - the machine code is already in memory
             pass
+
+
+def _number_branch_line(user_function: str) -> tuple[str, int, str] | None:
+    """The file, line and text of the first conditional expression of the user's function
+    (``fn() at file:line``) with a number literal as one branch (``... else 0.0``)."""
+    where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
+    if where is None:
+        return None
+    filename, start = where.group(1), int(where.group(2))
+    number = r"[-+]?\d[\d.eE+-]*"
+    pattern = re.compile(rf"\belse\s+{number}\b|{number}\s+if\b.*\belse\b")
+    lines = linecache.getlines(filename)
+    for lineno in range(start + 1, len(lines) + 1):
+        text = lines[lineno - 1]
+        if text.strip() and not text[:1].isspace():
+            break  # the end of the function
+        if pattern.search(text):
+            return filename, lineno, text.strip()
+    return None
 
 
 def _augmented_line(user_function: str, name: str) -> tuple[str | None, int | None, str]:
