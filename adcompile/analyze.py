@@ -16,6 +16,8 @@ import ast
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import kernels, rules
 from .calls import is_user_function
 from .frontend import parse_function
@@ -255,7 +257,12 @@ def array_like(norm: Normalized, stmts: list[ast.Assign], known: Iterable[str] =
         changed = False
         for stmt in stmts:
             target, value = target_name(stmt), stmt.value
-            if is_store(stmt):
+            if is_store(stmt):  # y[idx] = v with an index array idx stores an array v
+                if (isinstance(value, ast.Name) and value.id not in arrays and any(
+                        _index_array(info, p, arrays)
+                        for p in _index_parts(stmt.targets[0].slice))):
+                    arrays.add(value.id)
+                    changed = True
                 continue
             if isinstance(value, ast.Call) and is_user_function(info.resolve(value.func)):
                 params, result = callee_arrays(info.resolve(value.func))
@@ -463,12 +470,20 @@ def _known_ranks(info: object, stmts: list[ast.Assign]) -> dict[str, int]:
     return ranks
 
 
+def _index_array(info: object, part: ast.expr, arrays: set[str]) -> bool:
+    """Whether the index ``part`` may be an array of indices (a local array, or one of the
+    module: ``y[IDX]`` is then an array, not an element)."""
+    return isinstance(part, ast.Name) and (
+        part.id in arrays or isinstance(info.resolve(part), np.ndarray))
+
+
 def _makes_array(info: object, value: ast.expr, arrays: set[str], depth: dict[str, int]
                  ) -> bool:
     if isinstance(value, ast.Subscript):
         base = value.value.id if isinstance(value.value, ast.Name) else None
         parts = _index_parts(value.slice)
-        return (any(isinstance(p, ast.Slice) or _new_axis(p) or _ellipsis(p) for p in parts)
+        return (any(isinstance(p, ast.Slice) or _new_axis(p) or _ellipsis(p)
+                    or _index_array(info, p, arrays) for p in parts)
                 or (base is not None and len(parts) < depth.get(base, 0))
                 or (base in arrays and base not in depth))
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):

@@ -2,7 +2,8 @@
 (integrators with state helpers and rotated time levels, relaxation on grids, dynamic
 programming with back-pointers, convolutions and pooling on (N, C, H, W) arrays written as
 loops, tuple parameters, Kalman filters, particles, early exits, scans): the forms that sweep
-found refused or crashing, made to work, and a few of its programs of distinct kinds.
+found wrong, refused or crashing, made to work, and a few of its programs of distinct
+kinds.
 
 Several forms sit behind one compile; every gradient is checked against float64 central
 differences of the function run as plain Python (``agrees``), never against adcompile.
@@ -57,6 +58,23 @@ def cells_from_floor(pos, h):
     k = (pos * 2.0).astype(int)
     proj = DATA.T @ pos[:4] * h
     return np.sum(mass * np.arange(1, 5)) + np.sum(k * pos) + np.sum(proj ** 2) + DATA.T.size
+
+
+PICK = np.array([0, 2, 3])
+
+
+def stores_by_index_arrays(x, a, b):
+    # y[idx] = ... of a product with a number or a (1,) array: the value stored was taken
+    # for an element (an index read as an int), so its adjoint was not summed over the
+    # broadcast axis: d b came out of shape (3,) (silently wrong) and d a an array (refused
+    # as "returns an array"); in a loop, a Numba typing error
+    y = np.zeros(5)
+    idx = np.array([1, 3, 4])
+    y[idx] = x[idx] * b
+    for t in range(3):
+        y[PICK] = y[PICK] * a + x[PICK] * b
+        y[1] += x[t] * a
+    return np.sum(y ** 2)
 
 
 def viterbi_backpointers(logA, logB):
@@ -129,6 +147,7 @@ def maxpool_then_for_else(x, thr):
 @pytest.mark.parametrize(("f", "args"), [
     (reset_each_step, (rng.uniform(-1, 1, 5), 0.4)),
     (cells_from_floor, (np.array([0.13, 0.61, 1.37, 1.12, 0.88]), 0.4)),
+    (stores_by_index_arrays, (rng.uniform(-1, 1, 5), 0.6, np.array([0.7]))),
     (viterbi_backpointers, (np.log(np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2],
                                              [0.2, 0.3, 0.5]])), rng.uniform(-2, 0, (5, 3)))),
     (american_put, (1.0, 0.2, 0.05)),
