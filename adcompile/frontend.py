@@ -501,12 +501,29 @@ def _lower(info: FunctionInfo) -> None:
     """Rewrite calls Numba cannot compile into equivalents it can: ``math.log(x, b)``
     becomes ``math.log(x) / math.log(b)``, ``np.array(WEIGHTS)`` of a module-level list of
     numbers (an array already) ``WEIGHTS.copy()``, ``x[...]`` (every element of an array of
-    rank 1 or more, which Numba does not index by a lone Ellipsis) ``x[:]``."""
+    rank 1 or more, which Numba does not index by a lone Ellipsis) ``x[:]``, ``np.where(c)``
+    of one argument ``np.nonzero(c)``, and ``x[np.nonzero(m)]`` (a tuple of index arrays, which
+    Numba does not index by) the mask ``x[m]``."""
+
+    def nonzero_of(node: ast.AST) -> ast.expr | None:
+        """``m`` of ``np.nonzero(m)`` or ``np.where(m)``."""
+        if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and not isinstance(node.args[0], ast.Starred)
+                and info.resolve(node.func) in (numpy.nonzero, numpy.where)):
+            return node.args[0]
+        return None
 
     def lower(node: ast.AST) -> ast.AST:
         if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
                 and node.slice.value is Ellipsis):
             node.slice = ast.copy_location(ast.Slice(), node.slice)
+            return node
+        if isinstance(node, ast.Subscript) and (mask := nonzero_of(node.slice)) is not None:
+            node.slice = mask
+            return node
+        if (nonzero_of(node) is not None and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "where"):
+            node.func.attr = "nonzero"
             return node
         if (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
                 and isinstance(node.args[0], ast.Name) and node.args[0].id in info.sequences

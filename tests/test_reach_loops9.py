@@ -57,7 +57,12 @@ def cells_from_floor(pos, h):
         mass[cells[i]] += pos[i] ** 2
     k = (pos * 2.0).astype(int)
     proj = DATA.T @ pos[:4] * h
-    return np.sum(mass * np.arange(1, 5)) + np.sum(k * pos) + np.sum(proj ** 2) + DATA.T.size
+    # np.where of one argument (reached the kernel of np.where(c, a, b): a Numba typing
+    # error) and indexing by np.nonzero's tuple (a Numba KeyError, "report a bug")
+    far = np.where(pos > 0.7)[0]
+    near = pos[np.nonzero(pos < 0.5)]
+    return (np.sum(mass * np.arange(1, 5)) + np.sum(k * pos) + np.sum(proj ** 2)
+            + DATA.T.size + np.sum(pos[far] ** 3) * h + np.sum(near * h))
 
 
 PICK = np.array([0, 2, 3])
