@@ -70,12 +70,13 @@ def roots(norm: Normalized) -> dict[str, set[str]]:
     for stmt in stmts:
         out.setdefault(target_name(stmt), {target_name(stmt)})
     ranks = _known_ranks(info, stmts, norm.stmts)
+    fancy = _index_arrays(info, stmts)
     changed = True
     while changed:
         changed = False
         for stmt in stmts:
             target = target_name(stmt)
-            for source in _viewed(info, stmt.value, ranks):
+            for source in _viewed(info, stmt.value, ranks, fancy):
                 new = out.get(source, set()) - out[target]
                 if new:
                     out[target] |= new
@@ -122,16 +123,36 @@ def _known_ranks(info: object, stmts: list[ast.Assign], body: list[ast.stmt] | N
     return {**shown, **{n: r for n, r in made.items() if n not in other}}
 
 
-def _viewed(info: object, value: ast.expr, ranks: dict[str, int]) -> list[str]:
+def _index_arrays(info: object, stmts: list[ast.Assign]) -> set[str]:
+    """Names bound only to arrays of indexes or masks the function makes (``np.array((0,
+    2))``, ``x > 0``): indexing with one makes a copy, not a view."""
+    made: set[str] = set()
+    other: set[str] = set()
+    for stmt in stmts:
+        value = stmt.value
+        if isinstance(value, ast.Compare) or (
+                isinstance(value, ast.Call) and value.args
+                and isinstance(value.args[0], (ast.Tuple, ast.List))
+                and info.resolve(value.func) in (numpy.array, numpy.asarray)):
+            made.add(target_name(stmt))
+        else:
+            other.add(target_name(stmt))
+    return made - other
+
+
+def _viewed(info: object, value: ast.expr, ranks: dict[str, int],
+            fancy: set[str] = frozenset()) -> list[str]:
     """The names ``value`` may be a view of (an element of an array of known rank, every
-    index an integer, is a number, not a view; a call of a user function may return a view
-    of the arguments it returns views of: ``def row(A): return A[0]``)."""
+    index an integer, is a number, not a view, and so is a read by an array of indexes,
+    ``fancy``, a copy; a call of a user function may return a view of the arguments it
+    returns views of: ``def row(A): return A[0]``)."""
     if isinstance(value, ast.Name):
         return [value.id]
     if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
         parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         if (len(parts) == ranks.get(value.value.id, -1)
-                and not any(isinstance(p, ast.Slice) for p in parts)):
+                and not any(isinstance(p, ast.Slice) for p in parts)) or any(
+                isinstance(p, ast.Name) and p.id in fancy for p in parts):
             return []
         return [value.value.id]
     if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
@@ -354,9 +375,10 @@ def sharing(norm: Normalized, owners: dict[str, set[str]] | None = None,
     memory with the target when it runs."""
     stmts = list(assignments(norm.stmts)) if stmts is None else stmts
     owners = roots(norm) if owners is None else owners
+    made = [s for s in stmts if not is_store(s)]
     analysis = _Sharing(norm, array_like(norm, stmts),
-                        _known_ranks(norm.info, [s for s in stmts if not is_store(s)], norm.stmts),
-                        owners)
+                        _known_ranks(norm.info, made, norm.stmts), owners,
+                        _index_arrays(norm.info, made))
     analysis.block(norm.stmts, _State())
     return analysis.changes
 
@@ -385,8 +407,9 @@ class _State:
 
 class _Sharing:
     def __init__(self, norm: Normalized, arrays: set[str], ranks: dict[str, int],
-                 owners: dict[str, set[str]]) -> None:
+                 owners: dict[str, set[str]], fancy: set[str]) -> None:
         self.norm, self.arrays, self.ranks, self.owners = norm, arrays, ranks, owners
+        self.fancy = fancy
         self.changes: dict[int, set[str]] = {}
 
     def block(self, stmts: list[ast.stmt], state: _State) -> _State:
@@ -429,7 +452,7 @@ class _Sharing:
         name = target.id
         partners: set[str] = set()
         if name in self.arrays:
-            for source in _viewed(self.norm.info, stmt.value, self.ranks):
+            for source in _viewed(self.norm.info, stmt.value, self.ranks, self.fancy):
                 partners |= ({source} | state.shared.get(source, frozenset())) - {name}
         for old in state.shared.pop(name, frozenset()):
             state.shared[old] = state.shared[old] - {name}

@@ -71,7 +71,7 @@ class _Loops:
         self.same_length = builtins_.get("same_length", "same_length")
         stored = _stored(tree.body)
         self.tuples = {**{n: k for n, k in tuples.items() if n not in stored},
-                       **_known_tuples(tree)}
+                       **known_tuples(tree)}
 
     def run(self) -> None:
         self.tree.body = self.block(self.tree.body)
@@ -488,7 +488,7 @@ def _stable(node: ast.expr, assigned: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id not in assigned
 
 
-def _known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
+def known_tuples(tree: ast.FunctionDef) -> dict[str, int]:
     """Names bound only to tuple displays of one length (anywhere), or once in the function's
     top block to a part of one: their lengths (a tuple parameter's leaves are bound so,
     first: see :mod:`adcompile.structure`)."""

@@ -29,7 +29,7 @@ import numpy
 
 from . import kernels, kernels_fastmath, kernels_shapes, rules
 from .calls import is_user_function, positional_arguments
-from .desugar import desugar
+from .desugar import desugar, known_tuples
 from .errors import AdcompileError
 from .fold import fold_constant_branches
 from .frontend import (
@@ -43,6 +43,7 @@ from .frontend import (
 from .names import NameGen
 from .render import function_def
 from .reuse import share_loads
+from .views import views_as_indexes
 
 
 @dataclass
@@ -105,12 +106,13 @@ class _Normalizer:
         self.mixed: dict[str, int] = {}  # module rows of ints and floats: see run
 
     def run(self) -> Normalized:
-        _rows_as_indexes(self.info.tree, self.counters())
         # module-level rows of ints and floats ((0, 1, 2.5), ...): loops over them are
         # unrolled, each row a tuple of its literals, so that the ints stay ints
         self.mixed = {name: len(raw) for name in self.info.sequences
                       if _mixed_rows(raw := free_value(self.info, name))}
         tree = desugar(self.info.tree, self.names, tuples=self.mixed)
+        views_as_indexes(tree, set(self.info.params), self.info.resolve,
+                         set(known_tuples(tree)) | set(self.mixed), self.builtin)
         self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring
@@ -132,6 +134,19 @@ class _Normalizer:
         norm = Normalized(self.info, stmts, result, self.names, self.variables)
         self.vector_math(norm)
         return norm
+
+    def builtin(self, name: str) -> str:
+        """The name under which the function calls the builtin ``name`` (bound here, under
+        another name if the function uses this one otherwise)."""
+        obj = getattr(builtins, name)
+        chosen, k = name, 0
+        while self.info.bindings.get(chosen, obj) is not obj or (
+                chosen in self.info.names and chosen not in self.info.bindings):
+            k += 1
+            chosen = f"{name}_{k}"
+        self.info.bindings[chosen] = obj
+        self.names.taken.add(chosen)
+        return chosen
 
     def vector_math(self, norm: Normalized) -> None:
         """``np.tanh(x)``, ``np.exp(x)``, ... whose result may be an array as the kernels of
@@ -1613,62 +1628,6 @@ _STATIC_COMPARE = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not
 
 def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
-
-
-def _rows_as_indexes(tree: ast.FunctionDef, counters: set[str]) -> None:
-    """``r = B[i]`` (``i`` ints: literals and counters of for loops over a range, no slices)
-    read and written only by index after it in its block, where ``B`` is written (``cur =
-    D[i]; cur[j] = ...; prev[j]``), is ``B[i]`` there: ``D[i][j] = ...`` (a store into ``D``, which
-    ``flat_target`` writes ``D[i, j] = ...``) and ``D[i - 1][j]``, when ``r`` is assigned
-    nowhere else and nothing after it assigns ``B`` or the names of ``i``.  Indexed, ``r``
-    is a row, a view of ``B``: a write through it changes ``B`` and a read sees ``B`` as it
-    is then, which the gradient follows only through ``B`` itself."""
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
-    assigned = [n.id for n in names if isinstance(n.ctx, ast.Store)]
-    blocks = [getattr(node, part) for node in ast.walk(tree)
-              for part in ("body", "orelse", "finalbody")
-              if isinstance(getattr(node, part, None), list) and getattr(node, part)
-              and isinstance(getattr(node, part)[0], ast.stmt)]
-
-    def row_of(stmt: ast.stmt) -> tuple[str, ast.Subscript] | None:
-        value = stmt.value if isinstance(stmt, ast.Assign) else None
-        if (len(getattr(stmt, "targets", ())) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
-                and all(_counter_index(p, counters) for p in (
-                    value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]))):
-            return stmt.targets[0].id, value
-        return None
-
-    for block in blocks:
-        rows = {stmt: found for stmt in block if (found := row_of(stmt))}
-        for stmt, (row, value) in rows.items():
-            rest = block[block.index(stmt) + 1:]
-            bases = {value.value.id} | {r for r, v in rows.values() if v.value.id == value.value.id}
-            if not any(isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
-                       and _indexed_name(n) in bases for s in rest for n in ast.walk(s)):
-                continue  # nothing writes into B after it: r stays a view
-            parents = {id(c): n for s in rest for n in ast.walk(s) for c in ast.iter_child_nodes(n)}
-            later = [n for s in rest for n in ast.walk(s) if isinstance(n, ast.Name)]
-            uses = [n for n in later if n.id == row]
-            needed = {value.value.id} | {n.id for n in ast.walk(value.slice)
-                                         if isinstance(n, ast.Name)}
-            if (assigned.count(row) != 1 or not uses
-                    or len(uses) != sum(n.id == row for n in names) - 1
-                    or any(n.id in needed and isinstance(n.ctx, ast.Store) for n in later)
-                    or not all(isinstance(parents.get(id(n)), ast.Subscript)
-                               and parents[id(n)].value is n for n in uses)
-                    or row in needed):
-                continue
-            for use in uses:
-                parents[id(use)].value = ast.copy_location(copy.deepcopy(value), use)
-            block.remove(stmt)
-
-
-def _indexed_name(node: ast.expr) -> str | None:
-    """The name ``D`` that ``D[i]``, ``D[i][j]``, ... index, if one."""
-    while isinstance(node, ast.Subscript):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def _counter_index(node: ast.expr, counters: set[str]) -> bool:
