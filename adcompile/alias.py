@@ -470,7 +470,9 @@ class _Sharing:
                              f"'{base}' (line {getattr(store, 'lineno', '?')}): the gradient "
                              "cannot follow a write through a view",
                              construct="a write through a view",
-                             hint=f"write into '{mine}' itself, e.g. {mine}[i, j] = ...")
+                             hint=f"write into '{mine}' itself, e.g. {mine}[i, j] = ..., or "
+                             f"bind '{base}' once, outside branches, to integers and slices "
+                             f"of '{mine}' (then its writes reach '{mine}')")
         if name in self.norm.variables:
             what = f"'{mine}' is a view of '{base}', which was written after '{mine}' was taken"
             hint = f"take a copy ({mine} = {base}[...].copy()) or take the view after the write"

@@ -228,6 +228,16 @@ def planes_of_rank3(x, w):
 # ---------------------------------------------------------------- still refused
 
 
+def tail_view_chosen_in_a_branch(x):
+    D = np.zeros((3, 4))
+    for i in range(3):
+        tail = D[i, 1:]
+        if x[i] > 0:
+            tail = D[i, :2]
+        tail[0] = x[i]
+    return np.sum(D ** 2)
+
+
 def tail_view_written(x):
     D = np.zeros((3, 4))
     for i in range(3):
@@ -264,15 +274,18 @@ PROGRAMS = [
      ("model", "x")),
     (dp_two_d_views, lambda: (N(3, 4),), 0),
     (planes_of_rank3, lambda: (N(2), N(3)), (0, 1)),
+    (tail_view_written, lambda: (N(3),), 0),  # once refused: now D[i, 1 + k]
 ]
 
 #: programs still refused: what the message names (the construct and its line), and the
 #: form that works, which its hint gives
 REFUSED = {
-    "tail_view_written": ("'D' is read after a write through its view 'tail'",
-                          "tail = D[i, 1:]", "write into 'D' itself, e.g. D[i, j] = ..."),
+    "tail_view_chosen_in_a_branch": ("'D' is read after a write through its view 'tail'",
+                                     "tail = D[i, 1:]",
+                                     "write into 'D' itself, e.g. D[i, j] = ..."),
 }
-REFUSED_ARGS = {"tail_view_written": (tail_view_written, lambda: (N(3),), 0)}
+REFUSED_ARGS = {"tail_view_chosen_in_a_branch": (tail_view_chosen_in_a_branch,
+                                                 lambda: (N(3),), 0)}
 
 
 @pytest.mark.parametrize("f, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
