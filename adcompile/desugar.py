@@ -105,6 +105,8 @@ class _Loops:
     # -- for loops --------------------------------------------------------------------------
 
     def loop(self, node: ast.For) -> list[ast.stmt]:
+        if getattr(node.iter, "star", False):
+            node.iter = self.transposed(node)
         it = node.iter
         kind = _kind(it)
         if kind == "range":
@@ -133,6 +135,35 @@ class _Loops:
             orelse=node.orelse)
         loop.iter.builtin = "range"  # type: ignore[attr-defined]
         return [*pre, fix_locations(ast.copy_location(loop, node))]
+
+    def transposed(self, node: ast.For) -> ast.expr:
+        """The sequence of ``for target in zip(*p)`` (``zip(p)`` marked ``star``): ``zip(p[0],
+        p[1], ...)`` for a tuple ``p`` of known length or a target that unpacks as many
+        names (an array's rows, which must be as many, as Python requires), else ``p.T``
+        (the columns of an array) when the body uses each step only as a sequence
+        (``for v in col``, ``col[k]``, ``len(col)``, ``sum(col)``)."""
+        it = node.iter
+        p = it.args[0]
+        target = node.target
+        if p.id in self.tuples:
+            count = self.tuples[p.id]
+        elif isinstance(target, (ast.Tuple, ast.List)) and all(
+                isinstance(t, ast.Name) for t in target.elts):
+            count = len(target.elts)
+        elif isinstance(target, ast.Name) and _sequence_only(node.body, target.id):
+            return ast.copy_location(ast.Attribute(value=p, attr="T", ctx=ast.Load()), it)
+        else:
+            # (construct: a tuple parameter, once its nesting is known, gives its rows)
+            raise self.error(node, f"zip(*{p.id}) of a value whose rows are not known before "
+                             "the call is not supported", construct="a tuple value",
+                             hint=f"name the rows: zip({p.id}[0], {p.id}[1]) for a loop over "
+                             f"the columns of two rows, or for a, b in zip(*{p.id}) (as many "
+                             f"names as rows), or for col in {p.id}.T for an array")
+        rows = [ast.Subscript(value=_name(p.id), slice=ast.Constant(value=k), ctx=ast.Load())
+                for k in range(count)]
+        call = ast.copy_location(ast.Call(func=it.func, args=rows, keywords=it.keywords), it)
+        call.builtin = "zip"  # type: ignore[attr-defined]
+        return call
 
     def evaluated(self, it: ast.expr, assigned: set[str], pre: list[ast.stmt],
                   node: ast.For) -> ast.expr:
@@ -385,6 +416,27 @@ class _Loops:
                                             and v.id == literal else v for v in value]
             out.extend(body)
         return [fix_locations(s) for s in out] or [ast.copy_location(ast.Pass(), node)]
+
+
+def _sequence_only(body: list[ast.stmt], name: str) -> bool:
+    """Whether ``body`` reads ``name`` only as a sequence: looped over, indexed, or passed to
+    ``len``, ``sum``, ``min``, ``max``, ``zip`` or ``enumerate``."""
+    parents = {id(c): n for s in body for n in ast.walk(s) for c in ast.iter_child_nodes(n)}
+    for node in (n for s in body for n in ast.walk(s)):
+        if not (isinstance(node, ast.Name) and node.id == name):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(node.ctx, ast.Store):
+            return False
+        if isinstance(parent, ast.For) and parent.iter is node:
+            continue
+        if isinstance(parent, ast.Subscript) and parent.value is node:
+            continue
+        if (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name)
+                and parent.func.id in ("len", "sum", "min", "max", "zip", "enumerate")):
+            continue
+        return False
+    return True
 
 
 def _kind(node: ast.expr) -> str:

@@ -1586,13 +1586,23 @@ def _sorted_comprehensions(info: FunctionInfo) -> None:
 def _transposing_zips(info: FunctionInfo) -> None:
     """``zip(*PAIRS)`` of a module-level tuple, list or array of rows is ``zip(PAIRS[0],
     PAIRS[1], ...)``, one argument per row (their number is fixed when the function is
-    compiled); ``zip(*p)`` of any other value is refused naming that form."""
+    compiled); ``for ... in zip(*p)`` of a parameter ``p`` is ``zip(p)`` marked ``star``, whose
+    rows :mod:`adcompile.desugar` names (a tuple's, once its nesting is known, or as many as
+    the loop's target unpacks); ``zip(*p)`` of any other value is refused naming that form."""
+    iters = {id(n.iter) for n in ast.walk(info.tree) if isinstance(n, ast.For)}
+
     def rewrite(node: ast.AST) -> ast.AST:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and _early_resolve(info, node.func) is builtins.zip
                 and any(isinstance(a, ast.Starred) for a in node.args)):
             return node
         star = node.args[0]
+        if (id(node) in iters and len(node.args) == 1 and isinstance(star, ast.Starred)
+                and isinstance(star.value, ast.Name) and star.value.id in info.params):
+            marked = ast.copy_location(ast.Call(func=node.func, args=[star.value],
+                                                keywords=node.keywords), node)
+            marked.star = True  # type: ignore[attr-defined]
+            return marked
         value = _early_resolve(info, star.value) if isinstance(star, ast.Starred) else None
         if len(node.args) != 1 or not isinstance(value, (tuple, list, numpy.ndarray)) or (
                 isinstance(value, numpy.ndarray) and value.ndim < 2) or not len(value):
@@ -1809,6 +1819,8 @@ def _check_loop(info: FunctionInfo, loop: ast.For, it: ast.expr, target: ast.exp
             raise refuse("write zip(a, b), zip(a, b, strict=False) (the loop runs over the "
                          "shortest sequence) or zip(a, b, strict=True) (the lengths must be "
                          "equal)")
+        if getattr(it, "star", False):
+            return  # zip(*p) of a parameter: its rows are named by desugar
         if isinstance(target, (ast.Tuple, ast.List)):
             if len(target.elts) != len(it.args):
                 raise info.error(loop, f"zip() gives {len(it.args)} values per step, the "

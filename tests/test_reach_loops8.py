@@ -136,8 +136,8 @@ def write_through_tail_view(x):
 
 def zip_star_of_a_parameter(P, w):
     s = 0.0
-    for a, b in zip(*P, strict=True):
-        s += a * b * w
+    for col in zip(*P, strict=True):  # each column a tuple of len(P) numbers, made an array
+        s += np.sum(np.array(col)) * w
     return s
 
 
@@ -161,7 +161,7 @@ def walrus_not_first(x):
 
 @pytest.mark.parametrize("f, args, pattern, hint", [
     (write_through_tail_view, (np.ones(3),), r"through its view 'tail'", r"D\[i, j\] ="),
-    (zip_star_of_a_parameter, (np.ones((2, 3)), 1.0), r"zip\(\*p\)", r"zip\(p\[0\], p\[1\]\)"),
+    (zip_star_of_a_parameter, (np.ones((2, 3)), 1.0), r"zip\(\*P\)", r"zip\(P\[0\], P\[1\]\)"),
     (sorted_by_key, (np.ones(3),), r"sorted\(\) with key=", r"argsort"),
     (largest_by_magnitude, (np.ones(3),), r"'key' in the call to 'max'",
      r"if abs\(v\) > abs\(m\): m = v"),
