@@ -231,6 +231,11 @@ class _Facts:
     def _rank_of(self, value: ast.expr, ranks: dict[str, int]) -> int | None:
         if isinstance(value, ast.Name):
             return ranks.get(value.id)
+        if isinstance(value, ast.BinOp):  # np.ones((3, 4)) * 0.5
+            left, right = value.left, value.right
+            if isinstance(left, ast.Constant):
+                left, right = right, left
+            return self._rank_of(left, ranks) if isinstance(right, ast.Constant) else None
         if not isinstance(value, ast.Call) or not value.args:
             return None
         func = value.func
@@ -278,6 +283,8 @@ class _Facts:
         ints = sum(e[0] == "int" for e in entries)
         if rank is not None:
             view_rank = rank - ints + sum(e[0] == "new" for e in entries)
+            if view_rank == 0:
+                return None  # an element: a number, a copy
         elif any(e[0] != "int" for e in entries):
             view_rank = -1  # an array, of rank unknown
         else:
@@ -359,13 +366,14 @@ class _Rewrite:
         if not written:
             return False
         parents = {id(c): n for p in parts for n in ast.walk(p) for c in ast.iter_child_nodes(n)}
-        for node in (n for p in parts for n in ast.walk(p)):
-            if isinstance(node, ast.Name) and node.id == self.view:
-                parent = parents.get(id(node))
-                if self.replacement(parent, node) is None:
-                    return False
-                if isinstance(parent, ast.Subscript) and parent.value is node:
-                    self.indexed.add(id(node))
+        uses = [n for p in parts for n in ast.walk(p)
+                if isinstance(n, ast.Name) and n.id == self.view]
+        self.indexed = {id(n) for n in uses if isinstance(parents.get(id(n)), ast.Subscript)
+                        and parents[id(n)].value is n}
+        if self.indexed and self.rank is None:
+            self.rank = -1  # indexed: an array, not a number
+        if any(self.replacement(parents.get(id(n)), n) is None for n in uses):
+            return False
         for k, stmt in enumerate(self.region):
             self.block[self.first + k] = transform(stmt, self.rewrite)
         if self.last is not None:
