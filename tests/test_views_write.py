@@ -98,11 +98,11 @@ def ranks_three_and_four_and_tables(x, c):
 
 
 def tail_in_a_loss(x):
-    D = np.zeros((3, 4))
+    D = np.ones((3, 4))
     for i in range(3):
         row = D[i]
-        for j in range(4):
-            row[j] += x[j] * (i + 1)
+        row[1:] = row[:-1] * x[1:] + x[i]
+        row[0] *= x[0]
     tail = D[1, 1:]
     tail[0] = tail[0] * tail[-1]
     return np.sum(D * D * D)
@@ -113,11 +113,11 @@ def zips_of_parameters(p, A, x):
     # of two rows, unpacked into two names; zip(*A) one column at a time, looped over,
     # indexed and summed
     s = 0.0
-    for row, bias in zip(*p):
+    for row, bias in zip(*p, strict=True):
         s += np.sum(np.tanh(row * x)) * bias
     for a, b in zip(*A, strict=True):
         s += a * b * x[0]
-    for col in zip(*A):
+    for col in zip(*A, strict=False):
         t = 0.0
         for v in col:
             t += v * v
@@ -171,7 +171,7 @@ def view_of_a_parameter_written(x):
 
 def columns_made_arrays(P, w):
     s = 0.0
-    for col in zip(*P):
+    for col in zip(*P, strict=True):
         s += np.sum(np.array(col)) * w
     return s
 
