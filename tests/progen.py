@@ -1711,6 +1711,68 @@ for {a} in {v}:
     {name} += np.clip({a} * {s}, -0.3, 0.4) + max(0.0, {a} - {s})""")
         self.finish(indent, name, 3 * 3.4)
 
+    def view_writes(self, indent):
+        """Writes through views of local arrays (``row = B[q]; row[j] += ...``, ``tail =
+        B[q, 1:]; tail[-1] = ...``, steps ``B[1, ::2]``, ``B[0, 5::-2]``, a chained view
+        ``sub = row[1:]`` scaled in place, a column of a rank-3 copy ``C[q, :, 1]``), a
+        write into the base read through the view, and ``zip(*A)`` of the matrix parameter
+        (two names, or one column at a time looped over)."""
+        self.features.add("view-writes")
+        name, b, row, q, j = (self.name(p) for p in ("r", "B", "row", "q", "j"))
+        tail, sub, col, a, c = (self.name(p) for p in ("tail", "sub", "col", "a", "c"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["rows", "steps", "rank3", "seen", "zip"])
+        if form == "rows":
+            self.emit_lines(indent, f"""{b} = np.zeros((3, 3))
+for {q} in range(3):
+    {row} = {b}[{q}]
+    for {j} in range(3):
+        {row}[{j}] += {v}[{j}] * {s} + {q}
+    {tail} = {b}[{q}, 1:]
+    {tail}[-1] = {tail}[0] * {s}
+    {sub} = {row}[{self.choice(["1:", ":2", "::2"])}]
+    {sub} *= 0.5
+{name} = np.sum(np.sin({b}))""")
+            return self.finish(indent, name, 9.0)
+        if form == "steps":
+            self.emit_lines(indent, f"""{b} = np.ones((2, 6)) * {s}
+ev = {b}[1, ::2]
+ev[1:] = {v}[:2] * ev[0]
+od = {b}[0, 5::-2]
+od[-1] = od[0] + {v}[2]
+mid = {b}[0, 1:-1]
+mid[:2] *= {s}
+{name} = np.sum(np.tanh({b}))""")
+            return self.finish(indent, name, 12.0)
+        if form == "rank3":
+            self.used.add("T")
+            self.emit_lines(indent, f"""{b} = T.copy()
+for {q} in range(2):
+    {col} = {b}[{q}, :, 1]
+    {col}[0] = {col}[1] * {s}
+    {col}[-1] += {v}[{q}]
+{name} = np.sum(np.sin({b}))""")
+            return self.finish(indent, name, 12.0)
+        if form == "seen":
+            self.emit_lines(indent, f"""{b} = np.zeros((3, 3))
+{row} = {b}[1]
+{b}[1, 0] = {v}[0] * {s}
+{b}[1, 2] = {row}[0] + {v}[1]
+{name} = math.tanh({row}[2]) + np.sum(np.cos({row}))""")
+            return self.finish(indent, name, 4.0)
+        self.used.add("A")
+        if self.flip():
+            self.emit_lines(indent, f"""{name} = 0.0
+for {a}, {c} in zip(*A):
+    {name} += math.sin({a} * {s}) * math.tanh({c})""")
+        else:
+            self.emit_lines(indent, f"""{name} = 0.0
+for {col} in zip(*A):
+    for {a} in {col}:
+        {name} += math.tanh({a} * {s}) * len({col})""")
+        self.finish(indent, name, 6.0)
+
     def array_copy(self, indent):
         """``y = np.array(v)``, a copy written in a loop, and ``np.array`` of an expression
         of arrays."""
@@ -1850,12 +1912,13 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: displays made in loops, ``divmod``, ``any``/``all``, int array factors), and after
 #: tests/test_reach_loops8.py (``np.where`` of numbers, lists of rows by index, ``sorted``
 #: of a generator, ``:=`` in a while test), and after tests/test_reach_loops9.py (arrays
-#: reset by ``.fill`` or ``[...] =``, ``.astype(np.int64)`` cells).  Not in
+#: reset by ``.fill`` or ``[...] =``, ``.astype(np.int64)`` cells), and writes through
+#: views of local arrays and ``zip(*A)`` of a parameter (``view_writes``).  Not in
 #: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
 #: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
               "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops",
-              "ordinary_forms", "reset_arrays"]
+              "ordinary_forms", "reset_arrays", "view_writes"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
