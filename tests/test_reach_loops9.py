@@ -21,6 +21,7 @@ import adcompile as adc
 rng = np.random.default_rng(90)
 
 #: data rows read by the programs (a module-level array, as a script holds its data)
+GRID = np.array([0.1, 0.5, 0.8, 1.2])
 DATA = np.array([[0.2, -0.4, 0.7], [0.9, 0.1, -0.3], [-0.5, 0.6, 0.4], [0.3, 0.8, -0.9]])
 
 
@@ -61,8 +62,10 @@ def cells_from_floor(pos, h):
     # error) and indexing by np.nonzero's tuple (a Numba KeyError, "report a bug")
     far = np.where(pos > 0.7)[0]
     near = pos[np.nonzero(pos < 0.5)]
+    # np.interp, a lookup table read by value (had no derivative rule), x and fp active
+    table = np.interp(pos, GRID, pos[:4] * h)
     return (np.sum(mass * np.arange(1, 5)) + np.sum(k * pos) + np.sum(proj ** 2)
-            + DATA.T.size + np.sum(pos[far] ** 3) * h + np.sum(near * h))
+            + DATA.T.size + np.sum(pos[far] ** 3) * h + np.sum(near * h) + np.sum(table ** 2))
 
 
 PICK = np.array([0, 2, 3])

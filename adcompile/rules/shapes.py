@@ -358,6 +358,15 @@ nondifferentiable(np.argsort, np.any, np.all, ks.tri_mask, np.digitize, np.searc
                   ks.astype_int)
 
 
+@composite(np.interp)
+def interp(x, xp, fp):
+    # the segment of the increasing xp holding x, and the weight of its right end (clipped:
+    # fp[0] left of xp[0], fp[-1] right of xp[-1], as NumPy)
+    k = np.clip(np.searchsorted(xp, x) - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[k]) / (xp[k + 1] - xp[k]), 0.0, 1.0)
+    return fp[k] + t * (fp[k + 1] - fp[k])
+
+
 # -- broadcasting, stacking by depth, splitting ------------------------------------------------
 
 
