@@ -514,6 +514,8 @@ class _Normalizer:
         tree = desugar(tree, self.names, tuples={  # loops over them are unrolled
             renames[p]: len(v.elts) for p, v in zip(inner.params, values, strict=True)
             if isinstance(v, ast.Tuple)})
+        views_as_indexes(tree, {renames[p] for p in inner.params}, self.info.resolve,
+                         set(known_tuples(tree)), self.builtin)
         self.masks |= mask_names(tree, self.info.resolve)
         body = tree.body
         if body and isinstance(body[0], ast.Expr):  # docstring

@@ -340,6 +340,13 @@ class _Rewrite:
                 self.last = stmt
                 break
             self.region.append(stmt)
+        self.whole = [*self.region, *([self.last] if self.last is not None else [])]
+        if self.last is None or not _reads(self.last.value, view):
+            # the statements after the view's last read do not concern it (k += 1 at the
+            # end of a loop's body may change the index of D[k])
+            while self.region and not _reads(self.region[-1], view):
+                self.region.pop()
+                self.last = None
         self.index_names = {n.id for e in entries for part in e[1:]
                             if isinstance(part, ast.AST) for n in ast.walk(part)
                             if isinstance(n, ast.Name)}
@@ -347,7 +354,11 @@ class _Rewrite:
     def run(self) -> bool:
         parts = [*self.region, *([self.last.value] if self.last is not None else [])]
         family = self.facts.family(self.base)
-        written = False
+        written = any(
+            isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)
+            and n.target.id in family or isinstance(n, ast.Subscript)
+            and isinstance(n.ctx, ast.Store) and _indexed(n) in family
+            for p in self.whole for n in ast.walk(p))
         for node in (n for p in parts for n in ast.walk(p)):
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 if node.id in self.index_names or (node.id == self.base
@@ -355,12 +366,6 @@ class _Rewrite:
                     return False
                 if node.id == self.view and not _augmented(node, parts):
                     return False
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and (
-                    node.target.id in family):
-                written = True
-            if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
-                    and _indexed(node) in family):
-                written = True
             if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)):
                 return False
         if not written:
@@ -641,6 +646,10 @@ def _indexed(node: ast.expr) -> str | None:
     while isinstance(node, ast.Subscript):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
 
 
 def _augmented(name: ast.Name, parts: list[ast.AST]) -> bool:

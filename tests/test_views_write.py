@@ -83,6 +83,8 @@ def ranks_three_and_four_and_tables(x, c):
         fiber *= c
     B = np.zeros((3, 3))
     for i in range(3):
+        t = B[i, i:]  # a tail from a counter
+        t[-1] = x[i] * c
         r = B[i]
         if x[i] > 0:
             r[0] = x[i] * c
@@ -95,6 +97,28 @@ def ranks_three_and_four_and_tables(x, c):
     e = B[0, 1]  # a number: a copy too
     B[0, 1] = 7.0
     return np.sum(T ** 2) + np.sum(np.sin(Q)) + np.sum(np.tanh(B)) + np.sum(cp) + e * c
+
+
+def views_in_other_loops(x):
+    # a row per step of a while loop whose index changes after the row's last use; the rows
+    # of a for loop over the array written; ... and None in a view's index
+    W = np.ones((4, 3))
+    k = 0
+    while k < 4:
+        r = W[k]
+        r[:] = r * x * (k + 1)
+        r[k % 3] += 1.0
+        k += 1
+    for row in W:
+        row *= x
+        row[0] = row[1] * row[2]
+    T = np.zeros((2, 3, 3))
+    p = T[1, ...]
+    p[0] = x
+    p[1, :] = x * x
+    q = T[0, :, None, 1]
+    q[0, 0] = x[2] * 3.0
+    return np.sum(W ** 2) + np.sum(T * T)
 
 
 def tail_in_a_loss(x):
@@ -132,6 +156,10 @@ def test_writes_through_views_of_local_arrays_reach_their_base():
 def test_views_of_rank_three_and_four_arrays_and_tables():
     agrees(ranks_three_and_four_and_tables, (np.array([0.5, -0.3, 0.8]), 0.6), (0, 1),
            rtol=1e-5, atol=1e-7)
+
+
+def test_views_written_in_while_loops_over_rows_and_with_counters():
+    agrees(views_in_other_loops, (rng.normal(size=3),), 0, rtol=1e-5, atol=1e-7)
 
 
 def test_writes_through_views_in_a_loss_second_order():
