@@ -320,7 +320,7 @@ _ARRAY_ARGUMENTS = {"sum", "mean", "max", "min", "prod", "amax", "amin", "dot", 
                     "sum_along", "mean_along", "max_along", "min_along", "prod_along",
                     "zeros_like", "ones_like", "empty_like", "ravel", "squeeze", "expand_dims",
                     "swapaxes", "moveaxis", "masked", "mask_put", "contract", "cross",
-                    "vdot"}
+                    "vdot", "norm", "norm2", "norm2_kept"}
 #: products both of whose operands are arrays
 _BOTH_ARRAYS = {"dot", "outer", "contract", "cross", "vdot"}
 

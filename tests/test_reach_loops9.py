@@ -85,6 +85,20 @@ def stores_by_index_arrays(x, a, b):
     return np.sum(y ** 2)
 
 
+def pair_cutoff_by_norm(x, r):
+    # rows of an array whose rank is not known where the code is generated, read in a pair
+    # loop and passed to np.linalg.norm: taken for elements, their adjoints were summed in a
+    # number while the loop ran (a Numba typing error, "report a bug")
+    P = np.array([[0.0, 0.1], [0.3, 0.2], [1.0, 1.0], [0.2, 0.5]]) + x.reshape(4, 1) * 0.1
+    E = 0.0
+    for i in range(4):
+        for j in range(i + 1, 4):
+            d = np.linalg.norm(P[i] - P[j])
+            if d < r:
+                E += (r - d) ** 2
+    return E
+
+
 def viterbi_backpointers(logA, logB):
     # Viterbi with an int back-pointer table and argmax; the score of the best path walked
     # back through the pointers (piecewise: the gradient of that path's score)
@@ -156,6 +170,7 @@ def maxpool_then_for_else(x, thr):
     (reset_each_step, (rng.uniform(-1, 1, 5), 0.4)),
     (cells_from_floor, (np.array([0.13, 0.61, 1.37, 1.12, 0.88]), 0.4)),
     (stores_by_index_arrays, (rng.uniform(-1, 1, 5), 0.6, np.array([0.7]))),
+    (pair_cutoff_by_norm, (np.array([0.3, -0.5, 0.2, 0.9]), 0.5)),
     (viterbi_backpointers, (np.log(np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2],
                                              [0.2, 0.3, 0.5]])), rng.uniform(-2, 0, (5, 3)))),
     (american_put, (1.0, 0.2, 0.05)),
