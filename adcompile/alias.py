@@ -472,8 +472,9 @@ class _Sharing:
                              construct="a write through a view",
                              hint=f"write into '{mine}' itself, e.g. {mine}[i, j] = ..., or "
                              f"bind '{base}' once, outside branches, to integers and slices "
-                             f"of '{mine}' that do not change while '{base}' is used (then "
-                             f"its writes reach '{mine}')")
+                             f"of '{mine}' that do not change while '{base}' is used, and "
+                             f"index it by slices, integers known not to be negative or "
+                             f"negative literals (then its writes reach '{mine}')")
         if name in self.norm.variables:
             what = f"'{mine}' is a view of '{base}', which was written after '{mine}' was taken"
             hint = f"take a copy ({mine} = {base}[...].copy()) or take the view after the write"
