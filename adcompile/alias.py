@@ -10,7 +10,9 @@ NumPy views make one array reachable under several names (``r = B[0]``, ``y = w.
   ``h`` shares memory with another variable (or a parameter): ``check_writes`` refuses that
   case, and the refusal says to write ``h = h + x`` or to copy first.
 - A view whose base a store changes is out of step with its adjoint: a write through a view
-  of a local array, and a view read after such a store, are refused (``_check_views``).
+  of a local array, and a view read after such a store, are refused (``_check_views``)
+  where :mod:`adcompile.views` did not turn the view's accesses into indexes of its array
+  (a view rebound in a branch, of a parameter, indexed in a way that does not compose).
 - A value that the backward sweep reads must be the value the forward sweep used.  When an
   operation reads an array (or a view of one) that a later store changes, ``snapshot`` makes
   the operation read a copy taken just before it, ``r_seen = snapshot(r)``; the forward
