@@ -110,7 +110,8 @@ class _Facts:
         self.nonneg: set[str] = set()
         self.nonneg = self._fixed_point(set(self.ints), self._nonneg_binding)
         self.ranks = self._ranks(params)
-        bad = set(params) | set(tuples) | self.ints
+        self.least = self._least_ranks(params)
+        bad = self.bad = set(params) | set(tuples) | self.ints
         self.candidates = {n for n, where in stores.items() if n not in bad and all(
             isinstance(s, (ast.Assign, ast.AugAssign)) and not _sequence(s.value)
             for s in where)}
@@ -228,6 +229,43 @@ class _Facts:
                     ranks[name] = seen.pop()
         return ranks
 
+    def _least_ranks(self, params: set[str]) -> dict[str, int]:
+        """Ranks each name has at least, the same at every binding: an operation broadcasts
+        its operands (``np.zeros((2, 3)) + A`` has rank 2 or more)."""
+        least: dict[str, int] = {}
+        for _ in range(3):
+            for name, where in self.stores.items():
+                if name in params or not all(isinstance(s, (ast.Assign, ast.AugAssign))
+                                             for s in where):
+                    continue
+                seen = [self._least_of(s.value, least) for s in where
+                        if isinstance(s, ast.Assign)]
+                if seen and min(seen) > 0:
+                    least[name] = min(seen)
+        return least
+
+    def _least_of(self, value: ast.expr, least: dict[str, int]) -> int:
+        exact = self._rank_of(value, self.ranks)
+        if exact is not None:
+            return exact
+        if isinstance(value, ast.Name):
+            return least.get(value.id, 0)
+        if isinstance(value, ast.BinOp) and not isinstance(value.op, ast.MatMult):
+            return max(self._least_of(value.left, least), self._least_of(value.right, least))
+        if isinstance(value, ast.UnaryOp):
+            return self._least_of(value.operand, least)
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "copy" and not value.args):
+            return self._least_of(value.func.value, least)
+        if isinstance(value, ast.Call) and value.args and not value.keywords:
+            try:
+                func = self.resolve(value.func)
+            except Exception:  # noqa: BLE001 (an unknown name)
+                return 0
+            if isinstance(func, numpy.ufunc):  # np.tanh(B): B's shape
+                return max(self._least_of(a, least) for a in value.args)
+        return 0
+
     def _rank_of(self, value: ast.expr, ranks: dict[str, int]) -> int | None:
         if isinstance(value, ast.Name):
             return ranks.get(value.id)
@@ -274,7 +312,7 @@ class _Facts:
             parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
         else:
             return None
-        if base not in self.candidates or view not in self.candidates or base == view:
+        if base not in self.candidates or view in self.bad or base == view:
             return None
         rank = self.ranks.get(base)
         entries = self.entries(parts, rank)
@@ -285,7 +323,7 @@ class _Facts:
             view_rank = rank - ints + sum(e[0] == "new" for e in entries)
             if view_rank == 0:
                 return None  # an element: a number, a copy
-        elif any(e[0] != "int" for e in entries):
+        elif any(e[0] != "int" for e in entries) or self.least.get(base, 0) > ints:
             view_rank = -1  # an array, of rank unknown
         else:
             view_rank = None  # maybe a number

@@ -101,7 +101,8 @@ def ranks_three_and_four_and_tables(x, c):
 
 def views_in_other_loops(x):
     # a row per step of a while loop whose index changes after the row's last use; the rows
-    # of a for loop over the array written; ... and None in a view's index
+    # of a for loop over the array written; ... and None in a view's index; rows of an
+    # array of rank 2 at least updated in place (r = B[h]; r += w)
     W = np.ones((4, 3))
     k = 0
     while k < 4:
@@ -118,7 +119,12 @@ def views_in_other_loops(x):
     p[1, :] = x * x
     q = T[0, :, None, 1]
     q[0, 0] = x[2] * 3.0
-    return np.sum(W ** 2) + np.sum(T * T)
+    B = np.zeros((2, 3)) + x  # of rank 2 at least: B[h] is a row, not a number
+    for h in range(2):
+        rw = B[h]
+        rw += np.tanh(x) * (h + 1.0)
+        rw *= x[0]
+    return np.sum(W ** 2) + np.sum(T * T) + np.sum(B ** 2)
 
 
 def tail_in_a_loss(x):
