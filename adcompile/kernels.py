@@ -27,7 +27,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
            "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for",
-           "prod_others_tangent", "finite_or_zero"]
+           "prod_others_tangent", "finite_or_zero", "zero_at"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -251,6 +251,15 @@ def zeros_like(x: Any) -> Any:
     if np.ndim(x) == 0:
         return 0.0
     return np.zeros(np.shape(x))
+
+
+def zero_at(a: Any, *index: int) -> Any:
+    """The zero of ``a[index]`` (integers), without reading it: ``0.0`` for an element, zeros
+    of the remaining axes for a part of an array of higher rank (where the generated code
+    sums the adjoint of ``a[index]`` in a value of its own: adcompile/sums.py)."""
+    if len(index) >= np.ndim(a):
+        return 0.0
+    return np.zeros(np.shape(a)[len(index):])
 
 
 def broadcast_tangent(t: Any, y: Any) -> Any:
@@ -1338,6 +1347,14 @@ def _zeros_like(x):
     if _is_array(x) and x.ndim > 0:
         return lambda x: np.zeros(x.shape)
     return lambda x: 0.0  # a 0-d array takes part in arithmetic as a number
+
+
+@overload(zero_at, jit_options=CACHED)
+def _zero_at(a, *index):
+    count = len(index)
+    if not _is_array(a) or count >= a.ndim:
+        return lambda a, *index: 0.0
+    return lambda a, *index: np.zeros(a.shape[count:])
 
 
 @overload(broadcast_tangent, jit_options=CACHED)

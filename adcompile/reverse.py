@@ -163,7 +163,8 @@ class _Reverser(Recorder):
                 return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             update = ast.AugAssign(target=target, op=ast.Add(), value=value)
-            out.append(sums.mark(update) if element else update)
+            out.append(sums.mark(update, self.is_element(name, index)) if element and not
+                       _has_slice(index) else update)
             return
         if name not in self.live:
             self.live.add(name)
@@ -1407,7 +1408,7 @@ def gradient_function(norm: Normalized, act: Activity, wrt: list[str], ns: Names
             rev.live.add(result.id)
         else:
             rev.accumulate(result.id, _const(1.0), backward)
-    backward.extend(sums.hoist_element_sums(rev.block(norm.stmts), names))
+    backward.extend(sums.hoist_element_sums(rev.block(norm.stmts), names, rev.kernel))
     for p in wrt:
         if p not in rev.live:  # the result does not depend on p, which may be an array
             act.arrays.add(p)

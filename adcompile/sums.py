@@ -22,8 +22,12 @@ summed in a number, and the number is added into the element once, after the loo
     if d_x_i_0_added:                      # the index is known valid only if an update ran
         d_x[i, 0] += d_x_i_0
 
-Only the updates the reverse pass marked as one element of a float adjoint (``mark``) are
-moved, innermost loop first; the update after a loop is marked in turn, so it moves out of an
+Only the updates the reverse pass marked (``mark``: integer indices, and a value read that
+is a number as far as the analysis of the function can tell) are moved.  Where the array's
+rank is not known when the code is written (a parameter's), the sum starts from
+``kernels.zero_at(d_x, i, 0)``, which Numba compiles to ``0.0`` for an element and to zeros of
+the remaining axes where ``d_x[i, 0]`` is a part of an array of higher rank.  Sums are
+moved innermost loop first; the update after a loop is marked in turn, so it moves out of an
 enclosing loop where its index does not change there either.  An index is unchanged in a loop
 when its names are not assigned in it, or are assigned once, from arithmetic of such names
 (``t7 = i - 1`` recomputed in each reversed iteration; the update after the loop then reads
@@ -36,8 +40,9 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from collections.abc import Callable
 
-from .build import assign, const, name
+from .build import assign, call, const, name
 from .names import NameGen
 
 _MARK = "_adcompile_element_sum"
@@ -47,16 +52,21 @@ _PURE = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.Tuple,
          ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.USub, ast.UAdd)
 
 
-def mark(stmt: ast.AugAssign) -> ast.AugAssign:
-    """Mark ``d[index] += g`` as a sum into one float element (see the module docstring)."""
-    setattr(stmt, _MARK, True)
+def mark(stmt: ast.AugAssign, element: bool) -> ast.AugAssign:
+    """Mark ``d[index] += g`` (integer indices) as a sum that may be kept in a value of its
+    own: a number when ``element`` (the index names one element), else a number or, where
+    the array has more axes than the index has integers, an array of the remaining axes
+    (``kernels.zero_at`` starts it)."""
+    setattr(stmt, _MARK, "element" if element else "part")
     return stmt
 
 
-def hoist_element_sums(stmts: list[ast.stmt], names: NameGen) -> list[ast.stmt]:
+def hoist_element_sums(stmts: list[ast.stmt], names: NameGen,
+                       kernel: Callable[[str], str]) -> list[ast.stmt]:
     """``stmts`` with the marked sums of every loop in them kept in numbers (module
-    docstring); the loops are changed in place."""
-    out = _hoist(stmts, names)
+    docstring); the loops are changed in place.  ``kernel("zero_at")`` is the generated
+    module's name for ``kernels.zero_at``."""
+    out = _hoist(stmts, names, kernel)
     for node in ast.walk(ast.Module(body=out, type_ignores=[])):
         for attr in (_MARK, _INNER):
             if hasattr(node, attr):
@@ -64,15 +74,16 @@ def hoist_element_sums(stmts: list[ast.stmt], names: NameGen) -> list[ast.stmt]:
     return out
 
 
-def _hoist(stmts: list[ast.stmt], names: NameGen) -> list[ast.stmt]:
+def _hoist(stmts: list[ast.stmt], names: NameGen, kernel: Callable[[str], str]
+           ) -> list[ast.stmt]:
     out: list[ast.stmt] = []
     for stmt in stmts:
         for field in ("body", "orelse"):
             block = getattr(stmt, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                setattr(stmt, field, _hoist(block, names))
+                setattr(stmt, field, _hoist(block, names, kernel))
         if isinstance(stmt, (ast.For, ast.While)) and not stmt.orelse:
-            before, after = _promote(stmt, names)
+            before, after = _promote(stmt, names, kernel)
             out.extend(before)
             out.append(stmt)
             out.extend(after)
@@ -81,8 +92,8 @@ def _hoist(stmts: list[ast.stmt], names: NameGen) -> list[ast.stmt]:
     return out
 
 
-def _promote(loop: ast.For | ast.While, names: NameGen) -> tuple[list[ast.stmt],
-                                                                    list[ast.stmt]]:
+def _promote(loop: ast.For | ast.While, names: NameGen, kernel: Callable[[str], str]
+             ) -> tuple[list[ast.stmt], list[ast.stmt]]:
     nodes = list(ast.walk(loop))
     if any(isinstance(n, (ast.Return, ast.FunctionDef, ast.Lambda)) for n in nodes):
         return [], []
@@ -93,6 +104,8 @@ def _promote(loop: ast.For | ast.While, names: NameGen) -> tuple[list[ast.stmt],
         return [], []
     bases = {n.target.value.id for n in candidates}
     as_base = {id(n.target.value) for n in adds}
+    for n in candidates:  # zero_at(d_w, k), which starts an inner loop's sum, reads no element
+        as_base.update(id(m) for m in ast.walk(getattr(n, _INNER, (None, None, ast.Pass()))[2]))
     other_use = {n.id for n in nodes if isinstance(n, ast.Name) and n.id in bases
                  and id(n) not in as_base}
     definitions = _definitions(loop, nodes)
@@ -127,14 +140,17 @@ def _promote(loop: ast.For | ast.While, names: NameGen) -> tuple[list[ast.stmt],
                         m.id = total if m.id == inner_total else added
                 continue
             n.target = name(total, True)
-            delattr(n, _MARK)
             block = parents[id(n)]
             block.insert(next(k for k, s in enumerate(block) if s is n) + 1,
                          assign(added, const(True)))
-        start = [assign(total, const(0.0)), assign(added, const(False))]
+        element = all(getattr(n, _MARK) == "element" for n, _ in group)
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        zero = const(0.0) if element else call(kernel("zero_at"), name(base),
+                                                 *copy.deepcopy(parts))
+        start = [assign(total, zero), assign(added, const(False))]
         flush = mark(ast.AugAssign(target=ast.Subscript(value=name(base), slice=index,
                                                         ctx=ast.Store()),
-                                   op=ast.Add(), value=name(total)))
+                                   op=ast.Add(), value=name(total)), element)
         test = ast.If(test=name(added), body=[flush], orelse=[])
         setattr(flush, _INNER, (total, added, *start, test))
         before += start

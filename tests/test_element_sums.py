@@ -58,7 +58,7 @@ def test_a_sum_moves_out_of_every_loop_its_index_does_not_change_in():
     # d_w[k] summed over j and i in one number, added once per k
     source = vg.source.split("backward sweep")[1]
     assert source.count("_added = True") == 1 and source.count("d_w[k] +=") == 1
-    assert source.index("d_w_k = 0.0") < source.index("for i in") < source.index("d_w[k] +=")
+    assert source.index("d_w_k = ") < source.index("for i in") < source.index("d_w[k] +=")
 
 
 def pairwise(pos, mass):
@@ -139,3 +139,40 @@ def test_second_order_through_the_moved_sums():
     X = np.array([[x[i + k] for k in range(3)] for i in range(9 - 3 + 1)])
     hv = adc.hvp(conv_loops, wrt="w")(w, x, v)
     np.testing.assert_allclose(hv, 2.0 * X.T @ (X @ v), rtol=1e-10)
+
+
+def pair_distances(P, w):
+    n = P.shape[0]
+    s = 0.0
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                d = np.linalg.norm(P[i, 0] - P[j, 1])
+                s += w[j] * d
+    return s
+
+
+def test_parts_of_an_array_of_either_rank_in_a_pair_loop():
+    """P[i, 0] is a number for a matrix P and a row for a rank-3 P: one generated gradient,
+    compiled for each."""
+    rng = np.random.default_rng(8)
+    g = adc.grad(pair_distances, wrt=(0, 1))
+    for P in (rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2))):
+        args = (P, rng.standard_normal(4))
+        got = g(*args)
+        for k in range(2):
+            np.testing.assert_allclose(got[k], numeric_gradient(pair_distances, list(args), k),
+                                       rtol=1e-6, atol=1e-8)
+
+
+def test_a_sum_starts_from_a_zero_of_the_part_it_stands_for_without_reading_it():
+    """kernels.zero_at, which starts a sum where the array's rank is not known when the code
+    is written: a number for an element, zeros of the remaining axes for a part."""
+    @numba.njit
+    def compiled(a, i):
+        return adc.kernels.zero_at(a, i, 0)
+
+    for zero_at in (lambda a, i: adc.kernels.zero_at(a, i, 0), compiled):
+        assert zero_at(np.ones((3, 2)), 7) == 0.0  # row 7 does not exist: never read
+        part = zero_at(np.ones((3, 2, 5)), 1)
+        assert part.shape == (5,) and not part.any()
