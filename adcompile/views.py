@@ -175,23 +175,37 @@ class _Facts:
             self.nonneg = saved
 
     def is_int(self, node: ast.expr, ints: set[str] | None = None) -> bool:
+        """Whether ``node`` is an integer: literals, names of integers, ``len``, sizes, and
+        ``+ - * // %``, ``min``, ``max``, ``int`` of those (a walk without recursion: a
+        user's sum may nest a thousand operations)."""
         ints = self.ints if ints is None else ints
-        if isinstance(node, ast.Constant):
-            return type(node.value) is int
-        if isinstance(node, ast.Name):
-            return node.id in ints or (node.id not in self.stores and type(
-                self._free(node)) is int)
-        if isinstance(node, ast.UnaryOp):
-            return isinstance(node.op, (ast.USub, ast.UAdd)) and self.is_int(node.operand, ints)
-        if isinstance(node, ast.BinOp):
-            return (isinstance(node.op, _INT_OPS) and self.is_int(node.left, ints)
-                    and self.is_int(node.right, ints))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in self.lens:
-                return len(node.args) == 1
-            return node.func.id in self.int_calls and node.args and all(
-                self.is_int(a, ints) for a in node.args) or node.func.id == "int"
-        return _is_size(node)
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Constant):
+                ok = type(node.value) is int
+            elif isinstance(node, ast.Name):
+                ok = node.id in ints or (node.id not in self.stores and type(
+                    self._free(node)) is int)
+            elif isinstance(node, ast.UnaryOp):
+                ok = isinstance(node.op, (ast.USub, ast.UAdd))
+                stack.append(node.operand)
+            elif isinstance(node, ast.BinOp):
+                ok = isinstance(node.op, _INT_OPS)
+                stack += [node.left, node.right]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id in self.lens:
+                    ok = len(node.args) == 1
+                elif node.func.id == "int":
+                    ok = True
+                else:
+                    ok = node.func.id in self.int_calls and bool(node.args)
+                    stack += node.args
+            else:
+                ok = _is_size(node)
+            if not ok:
+                return False
+        return True
 
     def _free(self, node: ast.Name) -> Any:
         """The value of a module-level name (None if there is none)."""
@@ -201,18 +215,29 @@ class _Facts:
             return None
 
     def is_nonneg(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Constant):
-            return type(node.value) is int and node.value >= 0
-        if isinstance(node, ast.Name):
-            value = None if node.id in self.stores else self._free(node)
-            return node.id in self.nonneg or (type(value) is int and value >= 0)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult,
-                                                                ast.FloorDiv, ast.Mod)):
-            return self.is_nonneg(node.left) and self.is_nonneg(node.right)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            return node.func.id in self.lens or (node.func.id in ("min", "max") and all(
-                self.is_nonneg(a) for a in node.args))
-        return _is_size(node)
+        """Whether ``node`` is an integer known not to be negative (without recursion, as
+        ``is_int``)."""
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Constant):
+                ok = type(node.value) is int and node.value >= 0
+            elif isinstance(node, ast.Name):
+                value = None if node.id in self.stores else self._free(node)
+                ok = node.id in self.nonneg or (type(value) is int and value >= 0)
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult,
+                                                                      ast.FloorDiv, ast.Mod)):
+                ok = True
+                stack += [node.left, node.right]
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                ok = node.func.id in self.lens or node.func.id in ("min", "max")
+                if node.func.id not in self.lens:
+                    stack += node.args
+            else:
+                ok = _is_size(node)
+            if not ok:
+                return False
+        return True
 
     # -- ranks ------------------------------------------------------------------------------
 
@@ -245,40 +270,46 @@ class _Facts:
         return least
 
     def _least_of(self, value: ast.expr, least: dict[str, int]) -> int:
-        exact = self._rank_of(value, self.ranks)
-        if exact is not None:
-            return exact
-        if isinstance(value, ast.Name):
-            return least.get(value.id, 0)
-        if isinstance(value, ast.BinOp) and not isinstance(value.op, ast.MatMult):
-            return max(self._least_of(value.left, least), self._least_of(value.right, least))
-        if isinstance(value, ast.UnaryOp):
-            return self._least_of(value.operand, least)
-        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
-                and value.func.attr == "copy" and not value.args):
-            return self._least_of(value.func.value, least)
-        if isinstance(value, ast.Call) and value.args and not value.keywords:
-            try:
-                func = self.resolve(value.func)
-            except Exception:  # noqa: BLE001 (an unknown name)
-                return 0
-            if isinstance(func, numpy.ufunc):  # np.tanh(B): B's shape
-                return max(self._least_of(a, least) for a in value.args)
-        return 0
+        """The rank ``value`` has at least: the largest of its operands' (without recursion,
+        as ``is_int``)."""
+        best = 0
+        stack = [value]
+        while stack:
+            value = stack.pop()
+            exact = self._rank_of(value, self.ranks)
+            if exact is not None:
+                best = max(best, exact)
+            elif isinstance(value, ast.Name):
+                best = max(best, least.get(value.id, 0))
+            elif isinstance(value, ast.BinOp) and not isinstance(value.op, ast.MatMult):
+                stack += [value.left, value.right]
+            elif isinstance(value, ast.UnaryOp):
+                stack.append(value.operand)
+            elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                    and value.func.attr == "copy" and not value.args):
+                stack.append(value.func.value)
+            elif isinstance(value, ast.Call) and value.args and not value.keywords:
+                try:
+                    func = self.resolve(value.func)
+                except Exception:  # noqa: BLE001 (an unknown name)
+                    continue
+                if isinstance(func, numpy.ufunc):  # np.tanh(B): B's shape
+                    stack += value.args
+        return best
 
     def _rank_of(self, value: ast.expr, ranks: dict[str, int]) -> int | None:
-        if isinstance(value, ast.Name):
-            return ranks.get(value.id)
-        if isinstance(value, ast.BinOp):  # np.ones((3, 4)) * 0.5
+        while isinstance(value, ast.BinOp):  # np.ones((3, 4)) * 0.5 (a loop: no recursion)
             left, right = value.left, value.right
             if isinstance(left, ast.Constant):
                 left, right = right, left
-            return self._rank_of(left, ranks) if isinstance(right, ast.Constant) else None
+            if not isinstance(right, ast.Constant):
+                return None
+            value = left
+        if isinstance(value, ast.Name):
+            return ranks.get(value.id)
         if not isinstance(value, ast.Call) or not value.args:
             return None
         func = value.func
-        if isinstance(func, ast.Attribute) and func.attr == "copy" and not value.args:
-            return self._rank_of(func.value, ranks)
         try:
             target = self.resolve(func)
         except Exception:  # noqa: BLE001 (an unknown name: no rank)
