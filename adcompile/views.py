@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy
 
+from .desugar import _literal as _int_literal
 from .trees import copy_tree, fix_locations, preorder, transform
 
 #: an axis of a view in terms of its base: ("int", index), ("slice", lower, upper, step)
@@ -674,15 +675,6 @@ def _size(base: str, axis: int) -> ast.expr:
     return ast.Subscript(value=ast.Attribute(value=ast.Name(id=base, ctx=ast.Load()),
                                              attr="shape", ctx=ast.Load()),
                          slice=ast.Constant(value=axis), ctx=ast.Load())
-
-
-def _int_literal(node: ast.expr | None) -> int | None:
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
-            and isinstance(node.operand, ast.Constant) and type(node.operand.value) is int):
-        return -node.operand.value
-    return None
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -646,7 +646,7 @@ class Writer:
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
                             "accumulate", "alias", "while_store", "table", "pairwise",
                             "stencil", "inner_while", "read_then_store", "int_store",
-                            "augmented", "fresh_fill"])
+                            "augmented", "fresh_fill", "index_store"])
         if form in ("table", "pairwise", "stencil", "inner_while", "fresh_fill"):
             self.features.add("nested-store")
             return self.nested_store(indent, form, name, y)
@@ -663,6 +663,18 @@ class Writer:
             self.emit(indent, f"{y}[{self.choice(['0, 1', '1', ':, 2'])}] = {s}")
             self.emit(indent, f"{name} = {name} + np.sum(np.tanh({y}))")
             return self.finish(indent, name, 7.0)
+        if form == "index_store":
+            # a store through an index array (duplicates likely: the last write wins), of an
+            # array or of a number spread over the indexed elements
+            self.features.add("index-store")
+            self.used.add("idx")
+            (v, bv), (s, bs) = self.vector(1), self.scalar(1)
+            value = self.choice([f"({v})[idx] * {s}", s, f"{s} + ({v})[idx]"])
+            self.emit(indent, f"{y} = np.zeros(3)")
+            self.emit(indent, f"{y}[idx] = {value}")
+            w, bw = self.vector(1)
+            self.emit(indent, f"{name} = np.sum({y} * {w}) / 3.0")
+            return self.finish(indent, name, (bv + 1) * bs * bw)
         if form == "int_store":
             # a store into an integer array truncates: no derivative passes through it
             self.features.add("int-store")
