@@ -50,7 +50,7 @@ from .names import NameGen, Namespace
 from .normalize import _REDUCTIONS, Normalized
 from .render import comment, function_def
 from .simplify import expand_literal_powers, literal, simplify
-from .tape import Recorder, Tape
+from .tape import Recorder, Tape, stack_slot
 from .trees import copy_tree
 
 BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -731,15 +731,17 @@ class _Reverser(Recorder):
             index = _name(tape.stack)
             popped.append(ast.AugAssign(target=_name(tape.stack, True), op=ast.Sub(),
                                         value=_const(1)))
+        slot = stack_slot(index) if tape.stack else index
         restore = [_assign(n, ast.Subscript(value=_name(tape.names[n]),
-                                            slice=copy.deepcopy(index), ctx=ast.Load()))
+                                            slice=copy.deepcopy(slot), ctx=ast.Load()))
                    for n in tape.at_start + tape.at_end]
         for stmt in restore:
             value = stmt.targets[0].id
             if value in tape.shapes:  # a value read only for its shape: an array of it
                 stmt.value = _call(self.kernel("restore_shape"), _name(value), stmt.value)
             elif self.may_be_array(value):  # an entry of a ragged tape (kernels.new_tape)
-                stmt.value = _call(self.kernel("tape_row"), stmt.value.value, stmt.value.slice)
+                stmt.value = _call(self.kernel("tape_row"), stmt.value.value,
+                                   copy.deepcopy(index))
         recompute = _merge_branches(recompute, reverse_body)
         header.body = [*popped, *restore, *recompute, *reverse_body]
         return [*pre, header]

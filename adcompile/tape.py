@@ -17,6 +17,15 @@ from .build import assign, call, const, name
 from .simplify import simplify
 
 
+def stack_slot(index: ast.expr) -> ast.expr:
+    """``np.uint64(index)``: a position on a stack tape, which is never negative.  Numba fixes
+    up a negative signed index (``t[-1]`` is the last entry) with a compare and an add on
+    every access; an unsigned one skips that, and in the reversal of a loop nest, where a
+    running position (``i_pos + (i - 1)``) indexes the tape, that fix-up was a tenth of the
+    backward sweep (the heat stencil of ``benchmarks/loops.py``)."""
+    return call("np.uint64", index)
+
+
 @dataclass
 class Tape:
     """How the forward sweep records one loop for its reversal."""
@@ -156,7 +165,7 @@ class Recorder:
                    if tape.stack and made else made)
         if growing:  # room doubled when full, before the pushes
             start.extend(self.grow(tape.at_start, tape, index))
-        start.extend(self.push(tape.names[n], index, n, n in tape.shapes)
+        start.extend(self.push(tape.names[n], index, n, n in tape.shapes, bool(tape.stack))
                      for n in tape.at_start)
         if tape.at_end and not static:  # values of the iteration: room made when the first
             end.append(ast.If(test=first, body=[  # one exists
@@ -164,7 +173,8 @@ class Recorder:
                 orelse=[]))
             if growing:
                 end.extend(self.grow(tape.at_end, tape, index))
-        end.extend(self.push(tape.names[n], index, n, n in tape.shapes) for n in tape.at_end)
+        end.extend(self.push(tape.names[n], index, n, n in tape.shapes, bool(tape.stack))
+                   for n in tape.at_end)
         if tape.stack and tape.bulk is None:
             end.append(ast.AugAssign(target=name(tape.stack, True), op=ast.Add(),
                                      value=const(1)))
@@ -254,18 +264,20 @@ class Recorder:
         kernel = "shape_tape" if value in tape.shapes else "new_tape"
         return call(self.kernel(kernel), copy.deepcopy(capacity), name(value))
 
-    def push(self, tape: str, index: ast.expr, value: str, shape: bool = False) -> ast.Assign:
+    def push(self, tape: str, index: ast.expr, value: str, shape: bool = False,
+             stacked: bool = False) -> ast.Assign:
         """``tape[index] = value``; a value that may be an array goes through ``push`` (into
         a ragged tape, whose entries keep their own shapes).  With ``shape``, the value's
-        shape is taped (``push_shape``)."""
+        shape is taped (``push_shape``); with ``stacked``, ``index`` is a stack position
+        (:func:`stack_slot`)."""
         if shape:
             return assign(tape, call(self.kernel("push_shape"), name(tape),
                                      copy.deepcopy(index), name(value)))
         if self.may_be_array(value):
             return assign(tape, call(self.kernel("push"), name(tape), copy.deepcopy(index),
                                      name(value)))
-        return assign(ast.Subscript(value=name(tape), slice=copy.deepcopy(index),
-                                    ctx=ast.Store()), name(value))
+        slot = stack_slot(copy.deepcopy(index)) if stacked else copy.deepcopy(index)
+        return assign(ast.Subscript(value=name(tape), slice=slot, ctx=ast.Store()), name(value))
 
 
 def _has_loop(stmts: list[ast.stmt]) -> bool:

@@ -160,3 +160,14 @@ def test_costly_numbers_are_read_from_the_tape_in_the_reversal():
 def test_elements_of_a_float_table_go_on_tapes_typed_before_the_loops():
     src = adc.grad(table, wrt="x").source
     assert "float_tape(" in src and "new_tape(" not in src and "grow_tape(" not in src, src
+
+
+def test_stack_tapes_are_indexed_by_unsigned_positions():
+    """A running stack position goes through ``np.uint64`` on both sides (no fix-up for a
+    negative index in the loops' hot paths); the gradients above check that it reads what
+    was written."""
+    src = adc.grad(pair_forces, wrt="G").source
+    forward, backward = src.split("# backward sweep")
+    assert re.search(r"\w+_tape\[np\.uint64\(j_pos \+ j\)\] = \w+", forward), forward
+    assert re.search(r"\w+ = \w+_tape\[np\.uint64\(j_pos \+ j\)\]", backward), backward
+    assert not re.search(r"_tape\[j_pos", src), src
