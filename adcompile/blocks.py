@@ -57,6 +57,12 @@ class RowBlocks:
 
     def rows_of(self, args: tuple) -> tuple[int, ...] | None:
         """The positions of the row arrays when blocks apply to ``args``, else None."""
+        total = 0  # first the common case, cheaply: too little data for blocks to pay
+        for a in args:
+            if isinstance(a, np.ndarray):
+                total += a.nbytes
+        if total < MIN_BYTES:
+            return None
         n = -1
         size = 0
         rows = []

@@ -44,7 +44,10 @@ def shape_of(value: Any) -> Any:
 
 
 def is_structured(args: tuple) -> bool:
-    return any(isinstance(a, (tuple, list)) for a in args)
+    for a in args:  # (a loop, not any() of a generator: this runs on every call)
+        if isinstance(a, (tuple, list)):
+            return True
+    return False
 
 
 @dataclass
