@@ -668,6 +668,8 @@ def _cache_key(info: FunctionInfo, wrt: list[str], as_tuple: bool,
         h.update(f"default {_describe_object(value, seen)}\0".encode())
     for name, obj in sorted(info.bindings.items()):
         h.update(f"{name}={_describe_object(obj, seen)}\0".encode())
+    for obj in info.inlined:
+        h.update(f"inlined {_describe_object(obj, seen)}\0".encode())
     return h.hexdigest()
 
 

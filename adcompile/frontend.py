@@ -27,6 +27,7 @@ import numpy
 
 from . import scopes
 from .errors import AdcompileError
+from .inplace import inline_in_place_helpers
 from .trees import copy_tree, depth, fix_locations, preorder, transform
 
 _LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
@@ -133,6 +134,9 @@ class FunctionInfo:
     #: what makes the generated module differ from the one of the function as written
     #: (``checkpoints=N``, the shard function of ``parallel=True``); part of the cache key
     variant: str = ""
+    #: user functions whose calls were replaced by their bodies (``inplace``): their sources
+    #: are part of the cache key, as a called function's are through ``bindings``
+    inlined: list[Any] = field(default_factory=list)
 
     def error(self, node: ast.AST | None, message: str, *, construct: str | None = None,
               hint: str | None = None) -> AdcompileError:
@@ -240,6 +244,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     if prepare is not None:
         info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
+    inline_in_place_helpers(info)
     _copy_written_adjoints(info)
     _loop_else_as_flags(info)
     _plain_zeros(info)
@@ -1694,6 +1699,8 @@ def _early_resolve(info: FunctionInfo, node: ast.expr) -> Any:
         return getattr(_early_resolve(info, node.value), node.attr, None)
     if not isinstance(node, ast.Name):
         return None
+    if node.id in info.bindings:  # (a name bound by a pass: an inlined helper's free name)
+        return info.bindings[node.id]
     func = info.func
     if node.id in func.__code__.co_varnames:  # a local name
         return None

@@ -1785,6 +1785,42 @@ for {col} in zip(*A):
         {name} += math.tanh({a} * {s}) * len({col})""")
         self.finish(indent, name, 6.0)
 
+    def in_place_helpers(self, indent):
+        """Module-level helpers that write into the arrays they are given, called as
+        statements (``drift(X, Y, 0.1)``: ``a += h * b``; ``relax(B[q], s)`` on a row view;
+        ``kick`` calling ``drift``), and ``e += step_e(X, v, s)``, which writes and returns a
+        value; inlined at the call (adcompile/inplace.py)."""
+        self.features.add("in-place-helpers")
+        name, x, y, b, q = (self.name(p) for p in ("r", "X", "Y", "B", "q"))
+        v, _ = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["leapfrog", "rows", "energy"])
+        if form == "leapfrog":
+            self.module_helpers |= {"drift", "kick"}
+            self.emit_lines(indent, f"""{x} = {v} * 0.5
+{y} = np.ones(3) * {s}
+for {q} in {self.loop_range()}:
+    kick({y}, {x}, {s})
+    drift({x}, {y}, {self.choice(["0.1", "-0.2"])})
+{name} = np.sum(np.sin({x})) + np.sum(np.cos({y}))""")
+            return self.finish(indent, name, 6.0)
+        if form == "rows":
+            self.module_helpers.add("relax")
+            self.emit_lines(indent, f"""{b} = np.zeros((3, 3))
+for {q} in range(3):
+    {b}[{q}] = {v} * {s} + {q}
+    relax({b}[{q}], {s})
+relax({b}[:, 1], 0.5)
+{name} = np.sum(np.sin({b}))""")
+            return self.finish(indent, name, 9.0)
+        self.module_helpers.add("step_e")
+        self.emit_lines(indent, f"""{x} = {v} * 1.0
+{name} = 0.0
+for {q} in {self.loop_range()}:
+    {name} += step_e({x}, {v}, {s})
+{name} = math.tanh({name}) + np.sum(np.sin({x}))""")
+        self.finish(indent, name, 4.0)
+
     def array_copy(self, indent):
         """``y = np.array(v)``, a copy written in a loop, and ``np.array`` of an expression
         of arrays."""
@@ -1925,17 +1961,27 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: tests/test_reach_loops8.py (``np.where`` of numbers, lists of rows by index, ``sorted``
 #: of a generator, ``:=`` in a while test), and after tests/test_reach_loops9.py (arrays
 #: reset by ``.fill`` or ``[...] =``, ``.astype(np.int64)`` cells), and writes through
-#: views of local arrays and ``zip(*A)`` of a parameter (``view_writes``).  Not in
+#: views of local arrays and ``zip(*A)`` of a parameter (``view_writes``), and helpers that
+#: write into the arrays they are given (``in_place_helpers``).  Not in
 #: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
 #: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
               "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops",
-              "ordinary_forms", "reset_arrays", "view_writes"]
+              "ordinary_forms", "reset_arrays", "view_writes", "in_place_helpers"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
                 "row_of": "def row_of(M, i):\n    return M[i]\n",
-                "flipped": "def flipped(M):\n    return M.T\n"}
+                "flipped": "def flipped(M):\n    return M.T\n",
+                # helpers that write into their arguments (LOOP_KINDS' in_place_helpers)
+                "drift": "def drift(a, b, h):\n    a += h * np.tanh(b)\n",
+                "kick": "def kick(b, a, k):\n    b -= 0.1 * np.sin(k * a)\n"
+                        "    drift(b, a, 0.05)\n",
+                "relax": "def relax(w, k):\n    for i in range(1, w.shape[0]):\n"
+                         "        w[i] += 0.5 * math.tanh(k * w[i - 1])\n",
+                "step_e": "def step_e(a, b, h):\n    for i in range(len(a)):\n"
+                          "        a[i] = a[i] + 0.1 * h * math.cos(b[i] + a[i])\n"
+                          "    return np.sum(a * a) * 0.1\n"}
 HELPER_KINDS = ["scalar", "accumulate", "branch", "update", "while"]
 
 

@@ -22,6 +22,8 @@ from adcompile import codegen
 from adcompile.frontend import parse_function
 
 USER_MODULE = """\
+import numpy as np
+
 C = {c}
 
 
@@ -51,10 +53,20 @@ def h3(x, k={k}):
 
 def f3(x):
     return h3(x) + x
+
+
+def h4(u):
+    u[0] = {h4}
+
+
+def f4(x):
+    u = np.ones(2) * x
+    h4(u)  # inlined (adcompile/inplace.py): its source is in the key all the same
+    return np.sum(u) * x
 """
 
-BEFORE = {"c": 3.0, "g1": "2.0 * x", "k": 1.5}
-AFTER = {"c": 7.0, "g1": "5.0 * x * x", "k": 4.0}
+BEFORE = {"c": 3.0, "g1": "2.0 * x", "k": 1.5, "h4": "2.0 * u[0]"}
+AFTER = {"c": 7.0, "g1": "5.0 * x * x", "k": 4.0, "h4": "u[0] * u[1] * 3.0"}
 
 RUNNER = """\
 import json
@@ -63,7 +75,7 @@ import adcompile as adc
 import stalemod
 
 out = {}
-for name in ("f1", "f2", "f3"):
+for name in ("f1", "f2", "f3", "f4"):
     grad = adc.grad(getattr(stalemod, name))
     out[name] = [grad(1.3), grad.module_path]
 print(json.dumps(out))
@@ -76,7 +88,8 @@ def oracle(values: dict) -> dict:
     """d f_i / dx at X by central differences of the module's code with ``values``."""
     namespace: dict = {}
     exec(USER_MODULE.format(**values), namespace)
-    return {name: central_difference(namespace[name], (X,), 0) for name in ("f1", "f2", "f3")}
+    return {name: central_difference(namespace[name], (X,), 0)
+            for name in ("f1", "f2", "f3", "f4")}
 
 
 def run_fresh(workdir: Path, cache: Path) -> dict:
@@ -136,8 +149,8 @@ def test_in_process_a_redefined_callee_of_a_helper_gives_the_new_gradient(user_m
     assert adc.grad(module.f1)(X) == pytest.approx(central_difference(module.f1, (X,), 0),
                                                   rel=1e-7)
     path.write_text(USER_MODULE.format(**AFTER))
-    module = importlib.reload(module)  # new g1, h3 default and C; f1 and h1 as before
-    for name in ("f1", "f2", "f3"):
+    module = importlib.reload(module)  # new g1, h3 default, h4 and C; f1 and h1 as before
+    for name in ("f1", "f2", "f3", "f4"):
         f = getattr(module, name)
         assert adc.grad(f)(X) == pytest.approx(central_difference(f, (X,), 0), rel=1e-7), name
 
