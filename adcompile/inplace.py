@@ -27,6 +27,9 @@ pipeline sees the writes where they happen, into the caller's own arrays.
   argument first (``relax_u = u[1:]``, a view, followed like any view).
 - The helper's own variables get names of their own (``relax_lap``); a free name that means
   something else where the call stands (or is a variable there) is bound under a new name.
+- A helper defined inside the function (a ``def`` before the call, in the same block) is
+  inlined the same way; its free names are the function's variables, read at the call as
+  Python reads them.  Inlined at every call, its definition is removed.
 - Only helpers whose one ``return`` is their last statement, with no nested functions,
   ``global`` or ``yield``, are inlined; a helper that reaches itself is not.  Calls that are
   not inlined keep their usual treatment (a statement call is refused with a hint).
@@ -51,7 +54,18 @@ def inline_in_place_helpers(info: FunctionInfo) -> None:
     from .frontend import _fresh_names
 
     fresh = _fresh_names(info)
-    _Inliner(info, fresh, []).block_lists(info.tree)
+    inliner = _Inliner(info, fresh, [])
+    inliner.block_lists(info.tree)
+    used = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)}
+    gone = {d.name for d in inliner.inlined_local if d.name not in used}
+    for node in ast.walk(info.tree):  # a helper inside the function inlined at every call
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and any(
+                    isinstance(s, ast.FunctionDef) and s.name in gone for s in block):
+                kept = [s for s in block if not (isinstance(s, ast.FunctionDef)
+                                                 and s.name in gone)]
+                block[:] = kept or [ast.copy_location(ast.Pass(), block[0])]
 
 
 class _Inliner:
@@ -59,6 +73,19 @@ class _Inliner:
         self.info = info
         self.fresh = fresh
         self.stack = stack
+        #: helpers defined inside the function (a ``def`` seen before the call), by name
+        self.local: dict[str, ast.FunctionDef] = {}
+        self.inlined_local: list[ast.FunctionDef] = []
+        self.defined: dict[str, int] = {}
+        for node in ast.walk(info.tree):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not info.tree:
+                name = getattr(node, "name", "<lambda>")
+                self.defined[name] = self.defined.get(name, 0) + 1
+        for node in ast.walk(info.tree):  # a name also bound otherwise is not the helper
+            for t in _targets(node):
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name) and n.id in self.defined:
+                        self.defined[n.id] += 1
 
     def block_lists(self, node: ast.AST) -> None:
         """Inline the calls in every statement list under ``node`` (not in nested defs)."""
@@ -71,8 +98,12 @@ class _Inliner:
 
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
+        outer = dict(self.local)  # a def is seen by what follows it in its block
         for stmt in stmts:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if isinstance(stmt, ast.FunctionDef) and self.defined[stmt.name] == 1 \
+                        and not stmt.decorator_list:
+                    self.local[stmt.name] = stmt  # a helper of the function: from here on
                 out.append(stmt)
                 continue
             inlined = self.statement(stmt)
@@ -81,6 +112,7 @@ class _Inliner:
                 out.append(stmt)
             else:
                 out.extend(inlined)
+        self.local = outer
         return out
 
     def statement(self, stmt: ast.stmt) -> list[ast.stmt] | None:
@@ -99,24 +131,32 @@ class _Inliner:
         if any(isinstance(a, ast.Starred) for a in call.args) or any(
                 k.arg is None for k in call.keywords):
             return None
-        func = self.callee(call)
-        if func is None or any(func is f for f in self.stack):
-            return None
-        tree = _definition(func)
-        if tree is None or not _inlinable(tree):
+        if isinstance(call.func, ast.Name) and call.func.id in self.local:
+            tree = self.local[call.func.id]  # its free names are the function's own
+            func: Any = _Local(tree)
+        else:
+            func = self.callee(call)
+            if func is None:
+                return None
+            tree = _definition(func.key)
+        if any(func.key is f.key for f in self.stack) or tree is None \
+                or not _inlinable(tree):
             return None
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
         if target is not None and not _writes_through_index(tree, set(params)):
             return None  # a helper that returns a value: differentiated as a call
         try:
-            args = _arguments(call, func, params)
+            args = _arguments(call, func.defaults(params), params)
         except _NotInlined:
             return None
         body = self.rewritten(tree, func, params, args, call, target)
         if body is None:
             return None
         self.stack.append(func)
-        self.info.inlined.append(func)
+        if isinstance(func, _Local):
+            self.inlined_local.append(func.key)
+        else:
+            self.info.inlined.append(func.key)
         try:
             return self.block(body)  # the calls the helper makes, inlined in turn
         finally:
@@ -131,7 +171,7 @@ class _Inliner:
         if not (inspect.isfunction(func) and is_user_function(func)) or is_generated(func) \
                 or is_local_function(func) or func.__name__ == "<lambda>":
             return None
-        return func
+        return _Module(func)
 
     def rewritten(self, tree: ast.FunctionDef, func: Any, params: list[str],
                   args: list[ast.expr], call: ast.Call, target: ast.stmt | None
@@ -161,15 +201,15 @@ class _Inliner:
             elif _number(arg) and param not in rebound and param not in augmented:
                 literals[param] = arg  # drift(x, v, 0.05): the number where it is read
             else:
-                renames[param] = self.fresh(f"{func.__name__}_{param}")
+                renames[param] = self.fresh(f"{func.name}_{param}")
                 prelude.append(ast.copy_location(ast.Assign(
                     targets=[ast.Name(id=renames[param], ctx=ast.Store())],
                     value=copy.deepcopy(arg)), call))
         for name in sorted(stored - set(params)):
-            renames[name] = self.fresh(f"{func.__name__}_{name}")
+            renames[name] = self.fresh(f"{func.name}_{name}")
         caller_locals = caller_names - self.global_names()
-        for name in sorted(_free(tree, params, stored)):
-            meant = _meaning(func, name)
+        for name in sorted(_free(tree, params, stored)) if isinstance(func, _Module) else ():
+            meant = _meaning(func.key, name)
             if meant is _UNKNOWN:
                 return None
             if self.caller_meaning(name) is meant and name not in caller_locals:
@@ -191,7 +231,7 @@ class _Inliner:
             elif any(isinstance(n, ast.Call) for n in ast.walk(value)):
                 tail.append(ast.copy_location(ast.Expr(value=value), call))
         out = prelude + body + tail
-        if inspect.getsourcefile(func) != self.info.filename:
+        if not func.same_file(self.info.filename):
             for stmt in out:  # errors point at the call, in the caller's file
                 for node in ast.walk(stmt):
                     if isinstance(node, (ast.stmt, ast.expr)):
@@ -257,9 +297,42 @@ def _inlinable(tree: ast.FunctionDef) -> bool:
     return True
 
 
-def _arguments(call: ast.Call, func: Any, params: list[str]) -> list[ast.expr]:
-    defaults = func.__defaults__ or ()
-    default_of = dict(zip(params[len(params) - len(defaults):], defaults, strict=True))
+class _Module:
+    """A helper defined in a module (or a closure): its names are its module's."""
+
+    def __init__(self, func: Any) -> None:
+        self.key = func
+        self.name = func.__name__
+
+    def defaults(self, params: list[str]) -> dict[str, Any]:
+        values = self.key.__defaults__ or ()
+        return dict(zip(params[len(params) - len(values):], values, strict=True))
+
+    def same_file(self, filename: str) -> bool:
+        return inspect.getsourcefile(self.key) == filename
+
+
+class _Local:
+    """A helper defined inside the function: its free names are the function's variables
+    (or globals), read where it is called, as Python reads them."""
+
+    def __init__(self, tree: ast.FunctionDef) -> None:
+        self.key = tree
+        self.name = tree.name
+
+    def defaults(self, params: list[str]) -> dict[str, Any]:
+        values = self.key.args.defaults
+        if not all(_number(d) for d in values):
+            raise _NotInlined
+        return dict(zip(params[len(params) - len(values):],
+                        [ast.literal_eval(d) for d in values], strict=True))
+
+    def same_file(self, filename: str) -> bool:
+        return True
+
+
+def _arguments(call: ast.Call, default_of: dict[str, Any], params: list[str]
+               ) -> list[ast.expr]:
     if len(call.args) > len(params):
         raise _NotInlined
     bound = dict(zip(params, call.args, strict=False))

@@ -203,3 +203,30 @@ def test_what_is_not_inlined_is_refused_at_the_users_line(f, args, words):
     with pytest.raises(AdcompileError, match=words) as err:
         adc.grad(f, wrt=0)(*args)
     assert err.value.filename == __file__
+
+
+def local_helpers(k, x0):
+    u = x0.copy()
+    rate = 0.5
+
+    def smooth(w, times=1):
+        for _ in range(times):
+            for i in range(1, w.shape[0]):
+                w[i] += rate * k * (w[i - 1] - w[i])
+
+    def bump(w, s):
+        w += s * np.tanh(w)
+
+    for _ in range(3):
+        smooth(u, times=2)
+        bump(u, k)
+        rate = rate * 0.9  # read where the helper is called, as Python reads it
+    return np.sum(u ** 2)
+
+
+def test_helpers_defined_inside_the_function_write_into_the_callers_arrays():
+    args = (0.7, X0)
+    for position in (0, 1):
+        g = adc.grad(local_helpers, wrt=position)(*args)
+        np.testing.assert_allclose(g, numeric_gradient(local_helpers, args, position),
+                                   rtol=1e-5, atol=1e-7)
