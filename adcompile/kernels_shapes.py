@@ -275,6 +275,36 @@ def pad_adjoint(g: Any, x: Any, width: Any) -> np.ndarray:
     return _gather(np.ravel(np.asarray(g, dtype=float)), dst).reshape(x.shape)
 
 
+#: ``np.pad``'s modes that ``pad_mode`` takes, by their code
+PAD_MODES = ("constant", "edge", "wrap", "reflect", "symmetric")
+
+
+def pad_mode(x: Any, width: Any, mode: int, value: float) -> np.ndarray:
+    """``np.pad(x, width, mode=PAD_MODES[mode])``, with ``constant_values=value`` for the
+    ``'constant'`` mode: each element of the result is an element of ``x`` or ``value``
+    (``_pad_sources``)."""
+    if PAD_MODES[mode] == "constant":
+        return np.pad(x, width, constant_values=value)
+    return np.pad(x, width, mode=PAD_MODES[mode])
+
+
+def pad_mode_adjoint(g: Any, x: Any, width: Any, mode: int) -> np.ndarray:
+    """The adjoint of ``pad_mode`` for ``x``: each element of ``g`` added into the element of
+    ``x`` it was copied from (an edge element is copied many times)."""
+    x = np.asarray(x)
+    src = _pad_sources(np.array(x.shape, dtype=np.int64),
+                       *_pad_widths(np.array(width, dtype=np.int64), x.ndim), mode)
+    return _scatter_sources(np.ravel(np.asarray(g, dtype=float)), src, x.size).reshape(x.shape)
+
+
+def pad_value_adjoint(g: Any, x: Any, width: Any, mode: int) -> float:
+    """The adjoint of ``pad_mode`` for ``value``: the sum of ``g`` where the value went."""
+    x = np.asarray(x)
+    src = _pad_sources(np.array(x.shape, dtype=np.int64),
+                       *_pad_widths(np.array(width, dtype=np.int64), x.ndim), mode)
+    return float(np.sum(np.ravel(np.asarray(g, dtype=float))[src < 0]))
+
+
 def expand_dims(x: Any, axis: Any) -> np.ndarray:
     """``np.expand_dims(x, axis)`` for an int or a tuple of ints (Numba's takes an int)."""
     return np.expand_dims(x, axis)
@@ -820,6 +850,57 @@ def _pad_map(dims, before, after):
         dst[m] = corner + np.sum(index * strides)
         _advance(index, dims)
     return dst, od
+
+
+@njit(cache=True)
+def _pad_sources(dims, before, after, mode):
+    """For each element of ``pad_mode(x, ...)`` (C order), the flat index of the element of
+    ``x`` it copies, or -1 where it is the constant; ``mode`` indexes ``PAD_MODES``.  Along
+    an axis of ``n`` elements, a position ``q`` outside ``0 .. n - 1`` reads ``x`` at
+    ``q`` clamped (edge), ``q mod n`` (wrap), ``q`` mirrored about the end elements
+    (reflect: period ``2n - 2``) or beyond them (symmetric: period ``2n``), as NumPy pads
+    even when a width exceeds ``n``."""
+    od = dims + before + after
+    nd = dims.shape[0]
+    strides = _strides(dims)
+    src = np.empty(np.prod(od), np.int64)
+    index = np.zeros(nd, np.int64)
+    for m in range(src.shape[0]):
+        flat = 0
+        for d in range(nd):
+            n = dims[d]
+            q = index[d] - before[d]
+            if q < 0 or q >= n:
+                if mode == 0 or n == 0:
+                    flat = -1
+                    break
+                if mode == 1:
+                    q = 0 if q < 0 else n - 1
+                elif mode == 2:
+                    q = q % n
+                elif mode == 3:
+                    period = 2 * n - 2
+                    q = 0 if period == 0 else q % period
+                    if q >= n:
+                        q = period - q
+                else:
+                    q = q % (2 * n)
+                    if q >= n:
+                        q = 2 * n - 1 - q
+            flat += q * strides[d]
+        src[m] = flat
+        _advance(index, od)
+    return src
+
+
+@njit(cache=True)
+def _scatter_sources(flat, src, size):
+    """``out[src[m]] += flat[m]`` over the ``m`` with ``src[m] >= 0``, into ``size`` zeros."""
+    out = np.zeros(size)
+    for m in range(src.shape[0]):
+        if src[m] >= 0:
+            out[src[m]] += flat[m]
+    return out
 
 
 @njit(cache=True)
@@ -1425,6 +1506,52 @@ def _pad_adjoint(g, x, width):
         dst = _pad_map(_dims(x.shape), *_pad_widths(widths_of(width), rank))[0]
         return np.ascontiguousarray(g).reshape(g.size)[dst].astype(np.float64).reshape(
             x.shape)
+    return adjoint if widths_of is not None else None
+
+
+@overload(pad_mode, jit_options=CACHED)
+def _pad_mode(x, width, mode, value):
+    widths_of = _widths_of(width)
+    if _is_array(x) and widths_of is not None:
+        rank = x.ndim
+
+        def padded(x, width, mode, value):
+            before, after = _pad_widths(widths_of(width), rank)
+            src = _pad_sources(_dims(x.shape), before, after, mode)
+            flat = np.ascontiguousarray(x).reshape(x.size)
+            out = np.empty(src.shape[0], np.float64)
+            for m in range(src.shape[0]):
+                out[m] = flat[src[m]] if src[m] >= 0 else value
+            return out.reshape(to_fixed_tuple(_dims(x.shape) + before + after, rank))
+        return padded
+    return None
+
+
+@overload(pad_mode_adjoint, jit_options=CACHED)
+def _pad_mode_adjoint(g, x, width, mode):
+    widths_of = _widths_of(width)
+    rank = getattr(x, "ndim", 0)
+
+    def adjoint(g, x, width, mode):
+        src = _pad_sources(_dims(x.shape), *_pad_widths(widths_of(width), rank), mode)
+        flat = np.ascontiguousarray(g).reshape(g.size).astype(np.float64)
+        return _scatter_sources(flat, src, x.size).reshape(x.shape)
+    return adjoint if widths_of is not None else None
+
+
+@overload(pad_value_adjoint, jit_options=CACHED)
+def _pad_value_adjoint(g, x, width, mode):
+    widths_of = _widths_of(width)
+    rank = getattr(x, "ndim", 0)
+
+    def adjoint(g, x, width, mode):
+        src = _pad_sources(_dims(x.shape), *_pad_widths(widths_of(width), rank), mode)
+        flat = np.ascontiguousarray(g).reshape(g.size)
+        total = 0.0
+        for m in range(src.shape[0]):
+            if src[m] < 0:
+                total += flat[m]
+        return total
     return adjoint if widths_of is not None else None
 
 

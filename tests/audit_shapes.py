@@ -55,6 +55,15 @@ def cases(audit) -> list:
     for f in (np.pad, ks.pad):
         out += [Case(f, 2, "{f}({0}, 1)", (m(REAL),), "array"),
                 Case(f, 2, "{f}({0}, ((1, 0), (2, 1)))", (m(REAL),), "array")]
+    # np.pad's other modes (rules/shapes.py rewrites them into ks.pad_mode) and their adjoints,
+    # which second derivatives differentiate in turn
+    for mode in range(len(ks.PAD_MODES)):
+        out.append(Case(ks.pad_mode, 4, "{f}({0}, ((1, 2), (3, 1)), " + str(mode) + ", {1})",
+                        (m(REAL), s(REAL)), "array"))
+    out += [Case(ks.pad_mode_adjoint, 4, "{f}({0}, np.zeros((2, 2)), 1, 3)",
+                 (m(REAL, (4, 4)),), "array"),
+            Case(ks.pad_value_adjoint, 4, "{f}({0}, np.zeros((2, 2)), 1, 0)",
+                 (m(REAL, (4, 4)),), "array")]
     for f in (np.take, ks.take):
         out += [Case(f, 2, "{f}({0}, np.array([5, 0, 5, -1]))", (m(REAL),), "array"),
                 Case(f, 3, "{f}({0}, np.array([2, 0, 2]), 1)", (m(REAL),), "array")]

@@ -16,7 +16,16 @@ import numpy as np
 from .. import einsum as _einsum
 from .. import kernels_shapes as ks
 from ..kernels import reshape, sum_along, unbroadcast, zeros_like
-from . import composite, derivative, implemented_by, linear, nondifferentiable, rewrite, shape_only
+from . import (
+    composite,
+    derivative,
+    implemented_by,
+    linear,
+    nondifferentiable,
+    rewrite,
+    shape_only,
+    tangent,
+)
 from .linalg import _arguments, _is_int, _literal
 
 # -- scans ------------------------------------------------------------------------------------
@@ -245,6 +254,70 @@ def pad(g, ans, x, width):
 
 
 linear(np.pad, ks.pad)
+
+
+@rewrite(np.pad)
+def pad_modes(call, normalizer):
+    """``np.pad(x, width, mode=..., constant_values=c)``: the modes ``'constant'`` (``c`` a
+    number, differentiable too), ``'edge'``, ``'wrap'``, ``'reflect'`` and ``'symmetric'``
+    as ``pad_mode(x, width, code, c)``; without options, the kernel ``pad`` as before."""
+    if not call.keywords and len(call.args) <= 2:
+        return None
+    args = _arguments(call, normalizer, ["array", "pad_width", "mode", "constant_values",
+                                         "reflect_type"], {})
+    mode = _literal(args["mode"], normalizer, "constant")
+    reflect = _literal(args["reflect_type"], normalizer, "even")
+
+    def refuse(message, hint):
+        return normalizer.info.error(call, message, construct="np.pad", hint=hint)
+
+    if args["array"] is None or args["pad_width"] is None:
+        raise refuse("np.pad takes an array and its pad widths", "np.pad(x, 2, mode='edge')")
+    if mode not in ks.PAD_MODES:
+        raise refuse(f"np.pad's mode={mode!r} is not supported",
+                     f"write the mode as a literal, one of {', '.join(ks.PAD_MODES)}")
+    if reflect != "even":
+        raise refuse("np.pad's reflect_type='odd' is not supported", "leave reflect_type "
+                     "at its default ('even')")
+    value = args["constant_values"]
+    if value is not None and mode != "constant":
+        raise refuse(f"constant_values= goes with mode='constant', not mode={mode!r}",
+                     "leave constant_values out")
+    if isinstance(value, (ast.Tuple, ast.List)):
+        raise refuse("np.pad's constant_values is one number here, not one per side",
+                     "pad with one number, then set the sides that differ: y[:2] = a")
+    code = ast.Constant(value=ks.PAD_MODES.index(mode))
+    return ast.Call(func=normalizer.reference(ks.pad_mode),
+                    args=[args["array"], args["pad_width"], code,
+                          value if value is not None else ast.Constant(value=0.0)],
+                    keywords=[])
+
+
+@derivative(ks.pad_mode, elementwise=False)
+def pad_mode(g, ans, x, width, mode, value):
+    return (ks.pad_mode_adjoint(g, x, width, mode), None, None,
+            ks.pad_value_adjoint(g, x, width, mode))
+
+
+@tangent(ks.pad_mode)
+def pad_mode_tangent(t, ans, x, width, mode, value):
+    return (ks.pad_mode(t, width, mode, 0.0), None, None,
+            ks.pad_mode(zeros_like(x), width, mode, t))
+
+
+# the adjoints are linear in g, and the transpose of padding's transpose is padding
+@derivative(ks.pad_mode_adjoint, elementwise=False)
+def pad_mode_adjoint(h, ans, g, x, width, mode):
+    return ks.pad_mode(h, width, mode, 0.0), None, None, None
+
+
+@derivative(ks.pad_value_adjoint, elementwise=False)
+def pad_value_adjoint(h, ans, g, x, width, mode):
+    return ks.pad_mode(zeros_like(x), width, mode, h), None, None, None
+
+
+linear(ks.pad_mode_adjoint, ks.pad_value_adjoint)
+shape_only(1, ks.pad_mode_adjoint, ks.pad_value_adjoint)
 implemented_by(np.take, ks.take)
 
 
