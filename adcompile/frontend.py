@@ -28,6 +28,7 @@ import numpy
 from . import scopes
 from .errors import AdcompileError
 from .inplace import inline_in_place_helpers
+from .products import nests_of_products
 from .trees import copy_tree, depth, fix_locations, preorder, transform
 
 _LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
@@ -245,6 +246,7 @@ def parse_function(f: Any, tuple_result: bool = False,
         info.tree = prepare(info.tree)
     _drop_no_ops(info.tree)
     inline_in_place_helpers(info)
+    nests_of_products(info)
     _copy_written_adjoints(info)
     _loop_else_as_flags(info)
     _plain_zeros(info)
