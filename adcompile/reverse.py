@@ -679,7 +679,8 @@ class _Reverser(Recorder):
                 and t != index_name]
             if nested and tape.at_start + tape.at_end:
                 tape.stack = self.names.fresh(f"{index_name or 'it'}_pos")
-            values = self.values_read(reverse_body)
+            # (the statements computed again count: a branch's test is read for its value)
+            values = self.values_read(reverse_body + recompute)
             tape.shapes = {n for n in tape.at_start + tape.at_end
                            if n in self.act.arrays and n not in values}
             if isinstance(loop, ast.For):

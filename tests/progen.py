@@ -61,7 +61,7 @@ from hypothesis import strategies as st
 
 import adcompile as adc
 
-HEADER = "import math\n\nimport numpy as np\n"
+HEADER = "import itertools\nimport math\n\nimport numpy as np\n"
 #: Values whose bound exceeds this are squashed through tanh before further use.
 CAP = 6.0
 FLOATS = ("x", "y", "z")
@@ -1879,12 +1879,34 @@ for {q} in range(2):
     def ordinary_forms(self, indent):
         """The refusals of ordinary code fixed after tests/test_reach_loops7.py: ``np.where``
         of numbers carried in a loop, a list of rows made by a comprehension then read and
-        written by index, ``sorted`` of a generator, ``:=`` as a while test's first operand."""
+        written by index, ``sorted`` of a generator, ``:=`` as a while test's first operand;
+        and a loop over ``itertools.product`` (a nest, adcompile/products.py); an element's
+        test that ``continue``s some iterations of a loop that stores or appends (the test
+        was taped as a shape, and the reversal replayed the last iteration's branch)."""
         self.features.add("ordinary-forms")
         name, c, t, z, e, q, w = (self.name(p) for p in ("r", "c", "t", "z", "e", "q", "w"))
         v, vb = self.operand_vector()
         s = self.bounded_scalar()
-        form = self.choice(["where", "rows", "sorted", "walrus"])
+        form = self.choice(["where", "rows", "sorted", "walrus", "product", "skips"])
+        if form == "skips":  # a test of an element, taken differently across iterations
+            appends = self.flip()
+            kept = (f"{w}.append({v}[{q}] + 0.5 * {q})" if appends
+                    else f"{c}[{q}] = {v}[{q}] * {s} + 0.5 * {q}")
+            self.emit_lines(indent, f"""{f"{w} = []" if appends else f"{c} = np.zeros(3)"}
+for {q} in range(3):
+    if {v}[{q}] {self.choice([">", "<"])} {self.choice(["0.0", "0.5", "-0.3"])}:
+        continue
+    {kept}
+{name} = {f"math.tanh(sum({w}))" if appends else f"np.sum(np.sin({c}))"}""")
+            return self.finish(indent, name, 3.0)
+        if form == "product":
+            self.emit_lines(indent, f"""{w} = np.zeros((3, 3))
+for {q}, {e} in itertools.product(range(3), {self.choice(["range(3)", "range(2, -1, -1)"])}):
+    if {q} == {e}:
+        continue
+    {w}[{q}, {e}] = {w}[{q}, {e} - 1] * 0.5 + {v}[{q}] * {v}[{e}] * {s}
+{name} = np.sum(np.tanh({w}))""")
+            return self.finish(indent, name, 9.0)
         if form == "where":
             self.emit_lines(indent, f"""{name} = 0.0
 for {q} in range(3):
