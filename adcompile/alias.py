@@ -206,7 +206,14 @@ def check_writes(norm: Normalized) -> None:
             mem = owners.get(old, {old})  # names may share memory when their roots meet
             sharers = set(mem) | {n for n, r in owners.items() if r & mem and n in arrays}
             others = {variable(n, n) for n in sharers} - {mine}
-            if getattr(stmt, "guard", None) is not None:
+            if getattr(stmt, "param_guard", False):
+                # u *= 2.0 on a parameter: kept while u holds the caller's memory and is not
+                # known to be an array (then it is refused below, at once)
+                if old in arrays or not mem & params:
+                    _drop_guard(norm, stmt)
+                else:
+                    continue
+            elif getattr(stmt, "guard", None) is not None:
                 # r = A[i] is a number or a view of A, as the types will tell: the guard
                 # refuses a view at the first call where that changes an argument or a
                 # value read afterwards, and is dropped elsewhere

@@ -385,6 +385,19 @@ class CompiledFunction(CPUDispatcher):
             filename, lineno, op = _augmented_line(self.user_function, name)
             where = (f"in {self.user_function.partition(' at ')[0]}" if lineno
                      else self.user_function)
+            takers = [h for h, found in re.findall(r"^def (\w+)\(([^)]*)\)", self.source,
+                                                   re.MULTILINE)
+                      if name in {p.strip() for p in found.split(",")}]
+            if takers:  # u *= 2.0 on an argument (of the function or of a helper)
+                helper = _augmented_line_in(self.user_function, takers[-1], name)
+                if helper[1] is not None:
+                    filename, lineno, op = helper
+                return AdcompileError(
+                    f"{where}: '{name} {op} ...' changes the argument '{name}' in place when it "
+                    f"is an array (called with {types_}), and so the caller's array",
+                    filename=filename, lineno=lineno,
+                    construct="augmented assignment to an argument",
+                    hint=f"write {name} = {name} {op[:-1]} ... (a new array)")
             return AdcompileError(
                 f"{where}: '{name} {op} ...' changes in place the row or slice '{name}' of an "
                 f"array, for {types_}, and the array is read afterwards (or is an argument): "
@@ -635,6 +648,21 @@ def _number_branch_line(user_function: str) -> tuple[str, int, str] | None:
         if pattern.search(text):
             return filename, lineno, text.strip()
     return None
+
+
+def _augmented_line_in(user_function: str, helper: str, name: str
+                       ) -> tuple[str | None, int | None, str]:
+    """The first augmented assignment to ``name`` after ``def helper(`` in the file of the
+    user's function; no line when none is found."""
+    where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
+    if where is None:
+        return None, None, "+="
+    lines = linecache.getlines(where.group(1))
+    start = next((k + 1 for k, line in enumerate(lines)
+                  if re.match(rf"\s*def {re.escape(helper)}\(", line)), None)
+    if start is None:
+        return None, None, "+="
+    return _augmented_line(f"{helper}() at {where.group(1)}:{start}", name)
 
 
 def _augmented_line(user_function: str, name: str) -> tuple[str | None, int | None, str]:

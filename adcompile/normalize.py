@@ -211,10 +211,13 @@ class _Normalizer:
             old = self.load(target.id, target)
             operand = self.atom(stmt.value)
             guard = None
-            if old.id in self.views:
+            param = target.id in self.info.params and old.id == target.id
+            if old.id in self.views or param:
                 # r = A[i]; r += v: a number or a row of A, which Python changes in place;
                 # alias.check_writes keeps this check (refusing a row at the first call)
-                # only where that matters, and drops it elsewhere
+                # only where that matters, and drops it elsewhere.  Likewise u *= 2.0 on a
+                # parameter not known to be an array: in place for an array, and so a
+                # change of the caller's array (refused when Numba types one there)
                 checked = self.names.temp()
                 self.emit(checked, ast.Call(func=self.kernel("number_only"), args=[old],
                                             keywords=[]))
@@ -224,6 +227,7 @@ class _Normalizer:
             self.emit(self.define(target.id), op)
             self.out[-1].augmented = guard.value.args[0].id if guard else old.id
             self.out[-1].guard = guard  # in place for an array: see alias.check_writes
+            self.out[-1].param_guard = param and guard is not None and old.id not in self.views
             return
         if isinstance(stmt, ast.If):
             self.if_statement(stmt)

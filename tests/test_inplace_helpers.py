@@ -230,3 +230,42 @@ def test_helpers_defined_inside_the_function_write_into_the_callers_arrays():
         g = adc.grad(local_helpers, wrt=position)(*args)
         np.testing.assert_allclose(g, numeric_gradient(local_helpers, args, position),
                                    rtol=1e-5, atol=1e-7)
+
+
+def doubled(u):
+    u *= 2.0  # in place for an array: the caller's array changes
+    return u
+
+
+def calls_doubled(x):
+    u = x.copy()
+    w = doubled(u)
+    return np.sum(u * x) + np.sum(w)
+
+
+def doubled_number(a, s):
+    a *= s  # a number: only the helper's own variable changes
+    return a
+
+
+def calls_doubled_number(x, s):
+    total = 0.0
+    for i in range(x.shape[0]):
+        v = x[i]
+        total += doubled_number(v, s) * v
+    return total
+
+
+def test_an_argument_changed_in_place_by_an_augmented_assignment():
+    """``u *= 2.0`` on a parameter whose kind the helper does not show: refused where it
+    gets an array (it was read as ``u = u * 2.0``, leaving the caller's array as it was: a
+    wrong gradient), a number's own update where it gets a number."""
+    with pytest.raises(AdcompileError, match=r"changes the argument 'u' in place") as err:
+        adc.grad(calls_doubled)(X0)
+    assert err.value.filename == __file__
+    assert err.value.lineno == doubled.__code__.co_firstlineno + 1
+    args = (X0, 1.7)
+    for position in (0, 1):
+        g = adc.grad(calls_doubled_number, wrt=position)(*args)
+        np.testing.assert_allclose(g, numeric_gradient(calls_doubled_number, args, position),
+                                   rtol=1e-6, atol=1e-8)
