@@ -1789,12 +1789,19 @@ for {col} in zip(*A):
         """Module-level helpers that write into the arrays they are given, called as
         statements (``drift(X, Y, 0.1)``: ``a += h * b``; ``relax(B[q], s)`` on a row view;
         ``kick`` calling ``drift``), and ``e += step_e(X, v, s)``, which writes and returns a
-        value; inlined at the call (adcompile/inplace.py)."""
+        value; inlined at the call (adcompile/inplace.py).  ``y = grown(x, s)`` with ``a *=
+        ...`` inside changes x in place: refused (it was read as a new array)."""
         self.features.add("in-place-helpers")
         name, x, y, b, q = (self.name(p) for p in ("r", "X", "Y", "B", "q"))
         v, _ = self.operand_vector()
         s = self.bounded_scalar()
-        form = self.choice(["leapfrog", "rows", "energy"])
+        form = self.choice(["leapfrog", "rows", "energy", "returned"])
+        if form == "returned":  # u *= ... in a helper that returns u: an array is refused
+            self.module_helpers.add("grown")
+            self.emit_lines(indent, f"""{x} = {v} * 1.0
+{y} = grown({x}, {s})
+{name} = np.sum({x} * {v}) + np.sum(np.sin({y}))""")
+            return self.finish(indent, name, 9.0)
         if form == "leapfrog":
             self.module_helpers |= {"drift", "kick"}
             self.emit_lines(indent, f"""{x} = {v} * 0.5
@@ -1999,6 +2006,7 @@ VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",
                 "drift": "def drift(a, b, h):\n    a += h * np.tanh(b)\n",
                 "kick": "def kick(b, a, k):\n    b -= 0.1 * np.sin(k * a)\n"
                         "    drift(b, a, 0.05)\n",
+                "grown": "def grown(a, h):\n    a *= 1.0 + 0.1 * h\n    return a\n",
                 "relax": "def relax(w, k):\n    for i in range(1, w.shape[0]):\n"
                          "        w[i] += 0.5 * math.tanh(k * w[i - 1])\n",
                 "step_e": "def step_e(a, b, h):\n    for i in range(len(a)):\n"
