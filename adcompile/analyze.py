@@ -554,15 +554,20 @@ def _loads(node: ast.AST) -> set[str]:
             and not getattr(n, "type_only", False)}
 
 
-def _is_root(stmt: ast.stmt) -> bool:
+def _is_root(stmt: ast.stmt, checks: bool = True) -> bool:
     """Statements kept whatever is live: stores into arrays (tape pushes, adjoint arrays),
-    and the ``number_only`` check of ``r = A[i]; r += v`` (normalize), whose result is often
-    dead (``r`` not read again) but which must refuse a row wherever the program runs."""
+    and the calls of ``_CHECKS``, whose results are often dead but which must raise wherever
+    the program runs (``number_only`` of ``r = A[i]; r += v`` refuses a row)."""
     target = stmt.targets[0] if isinstance(stmt, ast.Assign) else getattr(stmt, "target", None)
     value = getattr(stmt, "value", None)
-    return isinstance(target, ast.Subscript) or (
+    return isinstance(target, ast.Subscript) or checks and (
         isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-        and value.func.id.startswith("number_only"))
+        and value.func.id.startswith(_CHECKS))
+
+
+#: kernels called for what they check, whose results nothing reads: ``number_only``, the
+#: count of ``a, b = x`` (``unpacked``), the user's ``raise`` (``raise_error``)
+_CHECKS = ("number_only", "unpacked", "raise_error")
 
 
 def has_stores(stmts: list[ast.stmt]) -> bool:
@@ -570,10 +575,12 @@ def has_stores(stmts: list[ast.stmt]) -> bool:
     return any(is_store(s) for s in assignments(stmts))
 
 
-def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False
-          ) -> tuple[list[ast.stmt], set[str]]:
+def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False,
+          checks: bool = True) -> tuple[list[ast.stmt], set[str]]:
     """The statements of ``stmts`` needed for the names in ``live`` afterwards, and the names
-    live before them.  With ``keep_all`` nothing is dropped (liveness only)."""
+    live before them.  With ``keep_all`` nothing is dropped (liveness only); without
+    ``checks`` the calls of ``_CHECKS`` are dropped too where nothing reads them (statements
+    run again after the forward sweep ran them once)."""
     live = set(live)
     kept: list[ast.stmt] = []
     for stmt in reversed(stmts):
@@ -582,19 +589,19 @@ def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False
             made = [target.id] if isinstance(target, ast.Name) else [
                 e.id for e in target.elts if isinstance(e, ast.Name)] if isinstance(
                 target, ast.Tuple) else []  # v, v_pool = pooled_zeros(v_pool, n)
-            if keep_all or _is_root(stmt) or any(n in live for n in made):
+            if keep_all or _is_root(stmt, checks) or any(n in live for n in made):
                 if isinstance(stmt, ast.Assign):
                     live.difference_update(made)
                 live |= _loads(stmt)
                 kept.append(stmt)
         elif isinstance(stmt, ast.If):
-            body, live_body = prune(stmt.body, live, keep_all)
-            orelse, live_else = prune(stmt.orelse, live, keep_all)
+            body, live_body = prune(stmt.body, live, keep_all, checks)
+            orelse, live_else = prune(stmt.orelse, live, keep_all, checks)
             if body or orelse:
                 kept.append(ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse))
                 live = live_body | live_else | _loads(stmt.test)
         elif isinstance(stmt, (ast.For, ast.While)):
-            loop, live = _prune_loop(stmt, live, keep_all)
+            loop, live = _prune_loop(stmt, live, keep_all, checks)
             if loop is not None:
                 kept.append(loop)
         elif isinstance(stmt, ast.Expr):  # comments
@@ -606,11 +613,11 @@ def prune(stmts: list[ast.stmt], live: set[str], keep_all: bool = False
     return _drop_dangling_comments(kept), live
 
 
-def _prune_loop(stmt: ast.For | ast.While, live_out: set[str], keep_all: bool
-                ) -> tuple[ast.stmt | None, set[str]]:
+def _prune_loop(stmt: ast.For | ast.While, live_out: set[str], keep_all: bool,
+                checks: bool) -> tuple[ast.stmt | None, set[str]]:
     live = set(live_out)
     while True:  # values carried around the loop: iterate to a fixed point
-        body, live_in = prune(stmt.body, live, keep_all)
+        body, live_in = prune(stmt.body, live, keep_all, checks)
         header = _loads(stmt.test) if isinstance(stmt, ast.While) else _loads(stmt.iter)
         new = live | live_in | header
         if new == live:

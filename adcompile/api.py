@@ -186,7 +186,10 @@ def tuple_aware(f: Callable, make: Callable[[tuple | None], Any]) -> Any:
     except AdcompileError as exc:
         if exc.construct not in _TUPLE_CONSTRUCTS:
             raise
-        return TupleFunction(f, made, exc)
+        try:  # a, b, c = v of an array v that the function also indexes by a variable
+            return made(())
+        except AdcompileError:
+            return TupleFunction(f, made, exc)
 
 
 class TupleFunction:
@@ -251,7 +254,18 @@ def generated(f: Callable, wrt: Wrt, checkpoints: int | None = None) -> codegen.
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename, info.tree.lineno)
     unpacked = structure.unpacked_parameters(info)
     if unpacked is not None:  # (W, b) = params: generated for tuples of that nesting
-        info, _ = structure.flatten(info, unpacked)
+        flat, _ = structure.flatten(info, unpacked)
+        try:
+            return codegen.generate(flat, names, as_tuple)
+        except AdcompileError as exc:
+            # a, b, c = v of an array v that the function also indexes by a variable: not a
+            # tuple, then
+            if exc.construct not in _TUPLE_CONSTRUCTS:
+                raise
+            try:
+                return codegen.generate(info, names, as_tuple)
+            except AdcompileError:
+                raise exc from None
     return codegen.generate(info, names, as_tuple)
 
 

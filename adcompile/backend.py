@@ -379,6 +379,18 @@ class CompiledFunction(CPUDispatcher):
                 "array from numbers)", construct="an array where a number is expected",
                 hint="for rows, fill a 2-D array in a loop (Y = np.zeros((n, m)); for i in "
                 "range(n): Y[i] = ...), or compute the rows at once (np.sum(X, axis=1), X[:3])")
+        if any(words in _ANSI.sub("", str(exc)) for words in (
+                "cannot be unpacked into names", "not rows to unpack")):
+            # a, b = x of a number, for a, b in x of a vector (kernels.unpacked, ...)
+            filename, lineno, text = _unpacking_line(self.user_function)
+            where = (f"in {self.user_function.partition(' at ')[0]}" if lineno
+                     else self.user_function)
+            return AdcompileError(
+                f"{where}: tuple unpacking of a number, '{text or 'a, b = x'}', for {types_} "
+                "(Python raises TypeError: a number has no elements)", filename=filename,
+                lineno=lineno, construct="tuple unpacking", hint="unpack an array, its rows "
+                "or a tuple (a, b = x with x an array of two numbers), or index the array the "
+                "number comes from")
         if "number_only" in detail:  # r = A[i]; r += v with A[i] a row (normalize, alias)
             found = re.search(r"number_only\((\w+)\)", _ANSI.sub("", str(exc)))
             name = re.sub(r"(_\d+)*$", "", found.group(1)) if found else "the name"
@@ -665,17 +677,35 @@ def _augmented_line_in(user_function: str, helper: str, name: str
     return _augmented_line(f"{helper}() at {where.group(1)}:{start}", name)
 
 
+def _user_lines(user_function: str) -> tuple[str | None, list[tuple[int, str]]]:
+    """The file of the user's function (``fn() at file:line``) and its lines after the
+    ``def`` line, numbered (to the end of the file); no file and no lines when unknown."""
+    where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
+    if where is None:
+        return None, []
+    filename, start = where.group(1), int(where.group(2))
+    lines = linecache.getlines(filename)
+    return filename, [(k, lines[k - 1]) for k in range(start + 1, len(lines) + 1)]
+
+
+def _unpacking_line(user_function: str) -> tuple[str | None, int | None, str]:
+    """The file, line and text of the first statement that unpacks into names (``a, b =
+    ...``, ``for a, b in ...``) in the user's function after its ``def`` line."""
+    filename, lines = _user_lines(user_function)
+    pattern = re.compile(r"\s*(for\s+)?[(\[]?\w+\s*,[\w\s,()\[\]]*(=(?!=)|\bin\b)")
+    for lineno, text in lines:
+        if pattern.match(text):
+            return filename, lineno, text.split("#")[0].strip().rstrip(":")
+    return None, None, ""
+
+
 def _augmented_line(user_function: str, name: str) -> tuple[str | None, int | None, str]:
     """The file, line and operator of the first augmented assignment to ``name`` in the user's
     function (``fn() at file:line``) after its ``def`` line; no line when none is found."""
-    where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
-    if where is None:
-        return None, None, "+="
-    filename, start = where.group(1), int(where.group(2))
+    filename, lines = _user_lines(user_function)
     pattern = re.compile(rf"\s*{re.escape(name)}\s*(\*\*=|//=|<<=|>>=|[-+*/%@&|^]=)")
-    lines = linecache.getlines(filename)
-    for lineno in range(start + 1, len(lines) + 1):
-        match = pattern.match(lines[lineno - 1])
+    for lineno, text in lines:
+        match = pattern.match(text)
         if match:
             return filename, lineno, match.group(1)
     return None, None, "+="

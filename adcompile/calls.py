@@ -33,6 +33,17 @@ def is_user_function(obj: Any) -> bool:
 _LIBRARIES = {"adcompile", "numpy", "math", "scipy", "numba"}
 
 
+def parameters(func: Any) -> tuple[list[str], dict[str, Any]]:
+    """``func``'s parameters in order (keyword-only ones last, as the generated functions
+    take them), and the defaults of those that have one."""
+    code = func.__code__
+    params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    defaults = func.__defaults__ or ()
+    default_of = dict(zip(params[code.co_argcount - len(defaults):code.co_argcount],
+                          defaults, strict=True))
+    return params, {**default_of, **(func.__kwdefaults__ or {})}
+
+
 def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any,
                          literals: bool = False) -> list[ast.expr]:
     """The call's arguments in the callee's parameter order, defaults filled in.
@@ -40,14 +51,13 @@ def positional_arguments(info: FunctionInfo, call: ast.Call, callee: Any,
     functions, whose options are substituted as literals)."""
     func = getattr(callee, "py_func", callee)
     code = func.__code__
-    params = list(code.co_varnames[: code.co_argcount])
-    defaults = func.__defaults__ or ()
-    default_of = dict(zip(params[len(params) - len(defaults):], defaults, strict=True))
+    params, default_of = parameters(func)
     what = f"the call to {func.__name__}()"
-    if len(call.args) > len(params):
+    if len(call.args) > code.co_argcount:
         raise info.error(call, f"{what} passes {len(call.args)} arguments; it takes "
-                         f"{len(params)}", construct="a call",
-                         hint=f"pass one value for each of its parameters ({', '.join(params)})")
+                         f"{code.co_argcount} by position", construct="a call",
+                         hint=f"pass one value for each of its parameters ({', '.join(params)}"
+                         "), the keyword-only ones by name")
     bound: dict[str, ast.expr] = dict(zip(params, call.args, strict=False))
     for kw in call.keywords:
         if kw.arg is None or kw.arg not in params or kw.arg in bound:
@@ -126,7 +136,7 @@ class Callees:
         func = getattr(func, "py_func", func)
         key = (id(func), tuple(positions), array_result)
         if key not in self.names:
-            params = func.__code__.co_varnames[: func.__code__.co_argcount]
+            params = parameters(func)[0]
             base = f"{self._prefix}_{func.__name__}"
             if any(k[0] == id(func) for k in self.names):
                 base += "_" + "_".join(params[i] for i in positions)

@@ -69,6 +69,7 @@ class _Loops:
         self.len = builtins_.get("len", "len")
         self.min = builtins_.get("min", "min")
         self.same_length = builtins_.get("same_length", "same_length")
+        self.builtins = builtins_
         stored = _stored(tree.body)
         self.tuples = {**{n: k for n, k in tuples.items() if n not in stored},
                        **known_tuples(tree)}
@@ -105,8 +106,21 @@ class _Loops:
     # -- for loops --------------------------------------------------------------------------
 
     def loop(self, node: ast.For) -> list[ast.stmt]:
+        checks: list[ast.stmt] = []
+        loops = self.lowered(node, checks)
+        return [*loops[:-1], *checks, *loops[-1:]]  # (after the sequence is evaluated)
+
+    def lowered(self, node: ast.For, checks: list[ast.stmt]) -> list[ast.stmt]:
+        """``node`` as loops over ``range``; ``checks``: the unpacking checks that go
+        before them."""
         if getattr(node.iter, "star", False):
+            p = node.iter.args[0].id
             node.iter = self.transposed(node)
+            if p not in self.tuples and _kind(node.iter) == "zip":
+                # for a, c in zip(*A): A's rows, as many as the names (Python unpacks only
+                # when there is a column)
+                checks.append(self.unpack_check("unpacked_along", _name(p),
+                                                len(node.iter.args), node, axis=0))
         it = node.iter
         kind = _kind(it)
         if kind == "range":
@@ -129,7 +143,7 @@ class _Loops:
         it = self.evaluated(it, assigned, pre, node)
         index = self.index_name(it, node.target)
         value = self.element(it, _name(index))
-        body = self.destructure(node.target, value, node, skip=index)
+        body = self.destructure(node.target, value, node, skip=index, checks=checks)
         loop = ast.For(target=_name(index, True), iter=ast.Call(
             func=_name("range"), args=[self.length(it)], keywords=[]), body=body + node.body,
             orelse=node.orelse)
@@ -275,12 +289,25 @@ class _Loops:
         return ast.Call(func=_name(func), args=list(args), keywords=[])
 
     def destructure(self, target: ast.expr, value: ast.expr, node: ast.For,
-                    skip: str | None = None) -> list[ast.stmt]:
-        """``target = value`` as one assignment per name (``skip``: the loop's counter)."""
+                    skip: str | None = None, checks: list[ast.stmt] | None = None
+                    ) -> list[ast.stmt]:
+        """``target = value`` as one assignment per name (``skip``: the loop's counter).
+        Where ``value`` is an array's row, the ``ValueError`` Python raises unless it holds
+        as many elements as ``target`` names: ``unpacked_along(edges, 2, 1)`` before the loop
+        (into ``checks``) for the row of a sequence, ``unpacked(row, 2)`` at each step for a
+        row of a row."""
         if isinstance(target, (ast.Tuple, ast.List)):
+            check = []
             if not isinstance(value, ast.Tuple) and not any(
                     isinstance(t, ast.Starred) for t in target.elts):
                 # for i, j in edges: the row's elements one by one (edges[k][0], ...)
+                count = len(target.elts)
+                if (checks is not None and isinstance(value, ast.Subscript)
+                        and isinstance(value.value, ast.Name)):
+                    checks.append(self.unpack_check("unpacked_along", value.value, count,
+                                                    node, axis=1))
+                else:
+                    check = [self.unpack_check("unpacked", value, count, node)]
                 value = ast.Tuple(elts=[ast.Subscript(value=copy_tree(value),
                                                       slice=ast.Constant(value=m),
                                                       ctx=ast.Load())
@@ -292,13 +319,29 @@ class _Loops:
                                  hint="bind the row to one name and index it: for row in X: "
                                  "a, b = row[0], row[1] (a tuple of tuples is unpacked as "
                                  "written)")
-            out = []
+            if len(value.elts) != len(target.elts):
+                raise self.error(node, f"the loop target '{ast.unparse(target)}' unpacks "
+                                 f"{len(value.elts)} values into {len(target.elts)} names",
+                                 construct="tuple unpacking", hint="give each value a name")
+            out = check
             for t, v in zip(target.elts, value.elts, strict=True):
-                out.extend(self.destructure(t, v, node, skip))
+                out.extend(self.destructure(t, v, node, skip, checks))
             return out
         if isinstance(target, ast.Name) and target.id == skip:
             return []
         return [ast.copy_location(ast.Assign(targets=[target], value=value), node)]
+
+    def unpack_check(self, kernel: str, value: ast.expr, count: int, node: ast.For,
+                     axis: int | None = None) -> ast.stmt:
+        """``unpacked = kernel(value, count)``: the ``ValueError`` Python raises where
+        ``value`` does not unpack into ``count`` names (``kernels.unpacked``; with ``axis``
+        ``unpacked_along``, each row or column of an array), kept wherever the function runs
+        (``analyze._CHECKS``)."""
+        extra = [] if axis is None else [ast.Constant(value=axis)]
+        check = self.call(self.builtins.get(kernel, kernel), copy_tree(value),
+                          ast.Constant(value=count), *extra)
+        return ast.copy_location(ast.Assign(targets=[_name(self.names.fresh("unpacked"),
+                                                           True)], value=check), node)
 
     # -- loops over tuples: unrolled ---------------------------------------------------------
 

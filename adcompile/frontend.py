@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy
 
-from . import scopes
+from . import raises, scopes
 from .errors import AdcompileError
 from .inplace import inline_in_place_helpers
 from .products import nests_of_products
@@ -83,7 +83,8 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.Dict: ("a dict", "pass each value as a parameter of its own (a float or an array), or "
                "several together as a tuple"),
     ast.Set: ("a set", "use a tuple (a, b) or an array (np.array([a, b]))"),
-    ast.Starred: ("star-unpacking", "name each value"),
+    ast.Starred: ("star-unpacking", "name each value (h(*args) works for a function of "
+                  "your own and a tuple args)"),
     ast.NamedExpr: ("an assignment expression (:=)", "assign in a statement of its own "
                     "(err = abs(x - y) before the loop and again at the end of its body, then "
                     "while err > tol:); := works as the first thing a while or if test "
@@ -244,6 +245,7 @@ def parse_function(f: Any, tuple_result: bool = False,
     _check_signature(info)
     if prepare is not None:
         info.tree = prepare(info.tree)
+    _raises_as_calls(info)
     _drop_no_ops(info.tree)
     inline_in_place_helpers(info)
     nests_of_products(info)
@@ -557,9 +559,19 @@ def _check_signature(info: FunctionInfo) -> None:
         raise info.error(info.tree, "*args/**kwargs parameters are not supported",
                          construct="a variadic parameter", hint="name every parameter")
     if args.kwonlyargs:
-        raise info.error(info.tree, "keyword-only parameters are not supported",
-                         construct="a keyword-only parameter",
-                         hint="make every parameter positional")
+        # def f(x, *, scale=1.0): generated as def grad_f(x, scale=1.0) (Numba takes no
+        # keyword-only parameter), called by keyword as the user's function is
+        given = len(args.posonlyargs + args.args) - len(args.defaults)
+        has = [k >= given for k in range(len(args.posonlyargs + args.args))] + [
+            d is not None for d in args.kw_defaults]
+        if has != sorted(has):
+            raise info.error(info.tree, "a keyword-only parameter without a default follows "
+                             "a parameter with one", construct="a keyword-only parameter",
+                             hint="give every keyword-only parameter after a default one a "
+                             "default too, or make it positional")
+        args.args = [*args.args, *args.kwonlyargs]
+        args.defaults = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+        args.kwonlyargs, args.kw_defaults = [], []
     info.params = [a.arg for a in args.posonlyargs + args.args]
     for a in args.posonlyargs + args.args:
         a.annotation = None
@@ -1065,6 +1077,21 @@ def _filled_lists_as_arrays(info: FunctionInfo) -> None:
         ast.fix_missing_locations(stmt)
 
 
+def _raises_as_calls(info: FunctionInfo) -> None:
+    """``raise ValueError("...")`` as ``raised = raise_error("ValueError", "...")``, the
+    kernel bound under a name the function does not use (``raises``)."""
+    taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
+    name, result, k = raises.RAISE, "raised", 0
+    while name in taken or result in taken:
+        k += 1
+        name, result = f"{raises.RAISE}_{k}", f"raised_{k}"
+    if raises.lower(info.tree, lambda node: _early_resolve(info, node), info.error, name,
+                    result):
+        from . import kernels
+
+        info.bindings[name] = kernels.raise_error
+
+
 def _fresh_names(info: FunctionInfo) -> Callable[[str], str]:
     """``fresh(base)``: ``base_1``, ``base_2``, ... skipping every name the function uses."""
     taken = {n.id for n in ast.walk(info.tree) if isinstance(n, ast.Name)} | set(info.params)
@@ -1257,12 +1284,12 @@ def _check_one(info: FunctionInfo, node: ast.AST, located: ast.AST,
         node.op = type(node.op)()  # (operators may be shared: this one alone is marked)
         node.op.mask = True  # masks combined: np.logical_and, ... (see normalize.combine)
     if kind in _REJECTED and not getattr(node, "index_list", False) \
-            and not getattr(node, "mask", False):
+            and not getattr(node, "mask", False) and not getattr(node, "spread", False):
         construct, hint = _REJECTED[kind]
         raise info.error(located, f"{construct} is not supported in differentiated code",
                          construct=construct, hint=hint)
     if kind not in _ALLOWED and not getattr(node, "index_list", False) \
-            and not getattr(node, "mask", False):
+            and not getattr(node, "mask", False) and not getattr(node, "spread", False):
         construct = f"'{kind.__name__}'"
         raise info.error(located, f"the construct {construct} is not supported",
                          construct=construct,
@@ -1599,6 +1626,13 @@ def _transposing_zips(info: FunctionInfo) -> None:
     iters = {id(n.iter) for n in ast.walk(info.tree) if isinstance(n, ast.For)}
 
     def rewrite(node: ast.AST) -> ast.AST:
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and _early_resolve(info, node.func) is not builtins.zip):
+            for arg in node.args:  # h(*args): spread by normalize where args is a tuple
+                if isinstance(arg, ast.Starred) and isinstance(arg.value, (ast.Name,
+                                                                           ast.Subscript)):
+                    arg.spread = True  # type: ignore[attr-defined]
+            return node
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and _early_resolve(info, node.func) is builtins.zip
                 and any(isinstance(a, ast.Starred) for a in node.args)):
@@ -1670,6 +1704,9 @@ def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
             and _early_resolve(info, node.func) is float):
         node.args[0] = ast.copy_location(ast.Constant(float(node.args[0].value)), node.args[0])
         return
+    if isinstance(node, ast.Call) and all(getattr(a, "option", False) for a in node.args
+                                          if isinstance(a, ast.Constant)) and node.args:
+        return  # (a raise statement's exception and message: raises)
     if isinstance(node, ast.Call) and _reads_options(_early_resolve(info, node.func)):
         for arg in [*node.args, *(kw.value for kw in node.keywords)]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
@@ -1937,7 +1974,8 @@ def _strict_zip(node: ast.AST) -> bool:
 
 def _bind_loop_builtins(info: FunctionInfo, outer: FunctionInfo) -> None:
     """Loops that desugar lowers to ``range`` read ``len`` and ``min`` (and ``zip(...,
-    strict=True)`` ``kernels.same_length``): bound here (under another name where the
+    strict=True)`` ``kernels.same_length``, a target that unpacks ``kernels.unpacked`` and
+    its kin): bound here (under another name where the
     function uses these names otherwise), named on the tree."""
     if not any(isinstance(n, ast.For) and getattr(n.iter, "builtin", "range") != "range"
                for n in ast.walk(info.tree)):
@@ -1946,9 +1984,12 @@ def _bind_loop_builtins(info: FunctionInfo, outer: FunctionInfo) -> None:
 
     chosen = {}
     needed = ["len", "min"] + (["same_length"] if any(
-        _strict_zip(n) for n in ast.walk(info.tree)) else [])
+        _strict_zip(n) for n in ast.walk(info.tree)) else []) + (
+        ["unpacked", "unpacked_along"] if any(
+            isinstance(n, ast.For) and isinstance(n.target, (ast.Tuple, ast.List))
+            for n in ast.walk(info.tree)) else [])
     for builtin in needed:
-        obj = getattr(builtins, builtin, None) or kernels.same_length
+        obj = getattr(builtins, builtin, None) or getattr(kernels, builtin)
         name, k = builtin, 0
         while any(name in i.names and i.bindings.get(name) is not obj
                   or i.bindings.get(name, obj) is not obj for i in (info, outer)):

@@ -38,6 +38,7 @@ from numba.extending import typeof_impl
 from . import batch, codegen, rules, structure, whole
 from .api import Wrt, _pair_of, grad, located_wrt, refuse_gradient_of_tuples, tuple_aware
 from .backend import CompiledFunction
+from .calls import parameters
 from .errors import AdcompileError, api_boundary
 from .frontend import FunctionInfo, parse_function
 
@@ -226,10 +227,10 @@ def check_count(info: FunctionInfo, args: tuple, extra: list[str] = (), what: st
 def with_defaults(info: FunctionInfo, args: tuple) -> tuple:
     """``args`` completed with the defaults of the parameters they leave out (the
     compiled loops take every argument)."""
-    missing = len(info.params) - len(args)
-    defaults = getattr(info.func, "__defaults__", None) or ()
-    if 0 < missing <= len(defaults):
-        return (*args, *defaults[len(defaults) - missing:])
+    left = info.params[len(args):]
+    defaults = parameters(info.func)[1] if hasattr(info.func, "__code__") else {}
+    if left and all(p in defaults for p in left):
+        return (*args, *(defaults[p] for p in left))
     return args
 
 
@@ -691,7 +692,10 @@ class Hessian:
         if key not in self._made:
             info, names, as_tuple = _parsed(self.f, self.wrt, "hessian")
             shaped = _shaped(info, args)
-            module = self.module if shaped.structure is None and self.module is not None \
+            # (the module made at hessian() time is for the nesting the source unpacks:
+            # a, b = x of an array x is read as a tuple parameter there)
+            made_flat = self.module is None or _shaped(info, None).structure is not None
+            module = self.module if shaped.structure is None and not made_flat \
                 else _hessian_module(self.f, self.wrt, args)
             self._made[key] = (shaped, names, as_tuple, module)
         return self._made[key]

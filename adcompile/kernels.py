@@ -9,6 +9,7 @@ at compile time and costs nothing: for scalars ``unbroadcast(g, x)`` is just ``g
 
 from __future__ import annotations
 
+import builtins
 import operator
 from typing import Any
 
@@ -26,7 +27,8 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "prod_along", "prod_others", "push", "ratio_or_zero", "reduce_adjoint", "reduced_size",
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
-           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for",
+           "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for", "unpacked",
+           "unpacked_along", "raise_error",
            "prod_others_tangent", "finite_or_zero", "zero_at"]
 
 
@@ -185,6 +187,39 @@ def same_length(n: int, m: int) -> int:
 
 
 _SAME_LENGTH = "zip(..., strict=True): the sequences have different lengths"
+
+
+def unpacked(x: Any, count: int) -> int:
+    """``count``, the number of names that ``a, b, c = x`` (or a loop target) unpacks an array
+    (or tuple) ``x`` into, which must be ``len(x)``: the ``ValueError`` Python raises, before
+    any element is read."""
+    if len(x) > count:
+        raise ValueError(_TOO_MANY)
+    if len(x) < count:
+        raise ValueError(_NOT_ENOUGH)
+    return count
+
+
+def unpacked_along(x: Any, count: int, axis: int) -> int:
+    """``count``, the number of names that each row (``axis`` 1: ``for a, b in x``) or
+    column (``axis`` 0: ``for a, c in zip(*x)``) of the array ``x`` is unpacked into, which
+    must be ``x.shape[axis]``; checked once before the loop, and not at all when the loop
+    has no step (no row, or no column), as in Python."""
+    if np.ndim(x) < 2:
+        raise TypeError(_NOT_ROWS)
+    return unpacked(np.moveaxis(x, axis, 0), count) if np.shape(x)[1 - axis] else count
+
+
+_NOT_ROWS = ("unpacked_along: the elements of an array of numbers are numbers, not rows to "
+             "unpack")
+_TOO_MANY = "too many values to unpack"
+_NOT_ENOUGH = "not enough values to unpack"
+
+
+def raise_error(kind: str, message: str) -> None:
+    """``raise kind(message)`` for a built-in exception class named ``kind`` (the user's
+    ``raise ValueError("...")``, see ``frontend``); rendered back as that statement."""
+    raise getattr(builtins, kind)(message)
 
 
 def bool_array(shape: Any, fill: Any) -> np.ndarray:
@@ -1089,6 +1124,49 @@ def _same_length(n, m):
             raise ValueError(_SAME_LENGTH)
         return n
     return same_length_impl
+
+
+@overload(unpacked, jit_options=CACHED)
+def _unpacked(x, count):
+    if not isinstance(x, (types.Array, types.BaseTuple)):
+        from numba.core.errors import TypingError
+
+        raise TypingError(f"unpacked: a {x} cannot be unpacked into names")
+
+    def unpacked_impl(x, count):
+        if len(x) > count:
+            raise ValueError(_TOO_MANY)
+        if len(x) < count:
+            raise ValueError(_NOT_ENOUGH)
+        return count
+    return unpacked_impl
+
+
+@overload(unpacked_along, jit_options=CACHED)
+def _unpacked_along(x, count, axis):
+    if not (isinstance(x, types.Array) and x.ndim >= 2):
+        from numba.core.errors import TypingError
+
+        raise TypingError(_NOT_ROWS)
+
+    def unpacked_along_impl(x, count, axis):
+        if x.shape[1 - axis] > 0:
+            if x.shape[axis] > count:
+                raise ValueError(_TOO_MANY)
+            if x.shape[axis] < count:
+                raise ValueError(_NOT_ENOUGH)
+        return count
+    return unpacked_along_impl
+
+
+@overload(raise_error, jit_options=CACHED, prefer_literal=True)
+def _raise_error(kind, message):
+    kind_ = getattr(builtins, kind.literal_value)
+    message_ = message.literal_value
+
+    def raise_error_impl(kind, message):
+        raise kind_(message_)
+    return raise_error_impl
 
 
 @overload(bool_array, jit_options=CACHED)

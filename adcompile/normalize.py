@@ -28,7 +28,7 @@ from typing import Any
 import numpy
 
 from . import kernels, kernels_fastmath, kernels_shapes, rules
-from .calls import is_user_function, positional_arguments
+from .calls import is_user_function, parameters, positional_arguments
 from .desugar import desugar, known_tuples
 from .errors import AdcompileError
 from .fold import fold_constant_branches
@@ -285,20 +285,18 @@ class _Normalizer:
                     ast.BinOp(left=a, op=ast.FloorDiv(), right=b),
                     ast.BinOp(left=copy.deepcopy(a), op=ast.Mod(), right=copy.deepcopy(b))],
                     ctx=ast.Load()), value)
+            if isinstance(value, (ast.Name, ast.Subscript)) and not any(
+                    isinstance(e, ast.Starred) for e in ast.walk(target)):
+                self.unpack_array(target, self.atom(value))
+                return
             if not isinstance(value, ast.Tuple):
-                names = [ast.unparse(e) for e in target.elts]
-                if isinstance(value, ast.Name):
-                    parts = ", ".join(f"{value.id}[{k}]" for k in range(len(names)))
-                    hint = (f"if '{value.id}' is an array, index it: {', '.join(names)} = "
-                            f"{parts} (a tuple passed for a parameter unpacks as written)")
-                else:
-                    row = ast.unparse(value)
-                    parts = ", ".join(f"row[{k}]" for k in range(len(names)))
-                    hint = (f"if {row} is an array, bind it and index it: row = {row}; "
-                            f"{', '.join(names)} = {parts} (or write a, b = x, y)")
-                raise self.info.error(target, "tuple unpacking takes a tuple display, a tuple "
-                                      "parameter or an array's .shape",
-                                      construct="tuple unpacking", hint=hint)
+                names = ", ".join(ast.unparse(e) for e in target.elts)
+                row = ast.unparse(value)
+                hint = (f"if {row} is an array, bind it to a name first: row = {row}; "
+                        f"{names} = row (or write a, b = x, y)")
+                raise self.info.error(target, "tuple unpacking takes a tuple display, a tuple, "
+                                      "an array (a name or an element of one) or an array's "
+                                      ".shape", construct="tuple unpacking", hint=hint)
             if len(value.elts) != len(target.elts):
                 raise self.info.error(target, "the tuple on the right has "
                                       f"{len(value.elts)} values for {len(target.elts)} names",
@@ -312,6 +310,27 @@ class _Normalizer:
         raise self.info.error(target, "assignment to this target is not supported",
                               construct=f"assignment to {type(target).__name__}",
                               hint="assign to a plain name")
+
+    def unpack_array(self, target: ast.Tuple | ast.List, whole: ast.expr) -> None:
+        """``a, b, c = x`` of an array (its numbers, or its rows) or a tuple Numba holds:
+        ``unpacked(x, 3)`` raises the ``ValueError`` Python does unless ``len(x)`` is 3, then
+        every element is read before any name is bound (``x, y = x``)."""
+        if isinstance(whole, ast.Tuple):  # (a tuple after all: a, b = t, its atoms)
+            self.bind(target, whole)
+            return
+        self.emit(self.names.temp(), ast.Call(
+            func=self.kernel("unpacked"), args=[whole, ast.Constant(value=len(target.elts))],
+            keywords=[]))
+        parts = []
+        for k in range(len(target.elts)):
+            parts.append(ast.Name(id=self.names.temp(), ctx=ast.Load()))
+            self.emit(parts[-1].id, ast.Subscript(value=copy.deepcopy(whole),
+                                                  slice=ast.Constant(value=k), ctx=ast.Load()))
+        for t, part in zip(target.elts, parts, strict=True):
+            if isinstance(t, (ast.Tuple, ast.List)):
+                self.unpack_array(t, part)
+            else:
+                self.bind(t, part)
 
     def bind(self, target: ast.expr, atom: ast.expr, symbolic: bool = False) -> None:
         """Assign an already-normalized atom (or tuple of atoms) to a name, or unpack it.
@@ -454,6 +473,7 @@ class _Normalizer:
         callee = self.info.resolve(value.func)
         if not is_user_function(callee) or rules.has_rule(callee):
             return False
+        value.args = self.spread(value.args)
         if is_local_function(callee):  # a helper defined inside the function
             return True
         if any(self.tuple_value(a) is not None for a in value.args) or any(
@@ -461,6 +481,29 @@ class _Normalizer:
             return True
         tree = _returns_tuple(callee)
         return tree
+
+    def spread(self, args: list[ast.expr]) -> list[ast.expr]:
+        """``h(*args)`` of a tuple ``args`` (a display bound to it, a tuple parameter): its
+        elements as arguments, ``args[0], args[1], ...``."""
+        out: list[ast.expr] = []
+        for arg in args:
+            if not isinstance(arg, ast.Starred):
+                out.append(arg)
+                continue
+            held = self.tuple_value(arg.value)
+            if held is None:
+                text = ast.unparse(arg.value)
+                # (construct: a tuple parameter, once its nesting is known, is spread)
+                raise self.info.error(arg, f"'*{text}' spreads a value that is not a tuple",
+                                      construct="a tuple value" if text in self.info.params
+                                      else "star-unpacking", hint=f"pass a tuple (args "
+                                      f"= (a, b) before the call), or the elements: {text}[0]"
+                                      f", {text}[1]")
+            out.extend(ast.copy_location(ast.Subscript(value=copy.deepcopy(arg.value),
+                                                       slice=ast.Constant(value=k),
+                                                       ctx=ast.Load()), arg)
+                       for k in range(len(held.elts)))
+        return out
 
     def inline(self, node: ast.Call, definition: Any = None) -> ast.expr:
         """The call ``node`` of a user function, with the function's body normalized here
@@ -477,8 +520,7 @@ class _Normalizer:
         static: set[str] = set()
         prepare = None
         if definition is not None:
-            code = func.__code__
-            params = code.co_varnames[:code.co_argcount]
+            params = parameters(func)[0]
             literal = {p: a for p, a in zip(params, args, strict=True) if _is_literal(a)}
             static = set(literal)
             # the other arguments are values (numbers, arrays): never None, not tuples
@@ -979,6 +1021,13 @@ class _Normalizer:
 
     def call(self, node: ast.Call) -> ast.Call:
         func = node.func
+        if any(isinstance(a, ast.Starred) for a in node.args) and not is_user_function(
+                self.info.resolve(func) if isinstance(func, (ast.Name, ast.Attribute))
+                else None):
+            raise self.info.error(node, f"star-unpacking into a call of '{ast.unparse(func)}'"
+                                  " is not supported", construct="star-unpacking",
+                                  hint="name each argument; f(*args) works for a function "
+                                  "of your own and a tuple args")
         if isinstance(func, ast.Attribute) and self.is_local(func.value):
             return self.method(node)
         target = self.info.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None

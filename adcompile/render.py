@@ -1,4 +1,5 @@
-"""Rendering: the generated AST as the text users read, with comments.
+"""Rendering: the generated AST as the text users read, with comments (and the user's
+``raise`` statements, which travel as calls: ``raises``).
 
 :mod:`ast` has no comment nodes, so a comment travels through the AST as a marker statement
 (``comment(text)``) and ``unparse`` turns each marker back into a ``# text`` line.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import ast
 import re
 
-from .trees import fix_locations
+from .raises import as_raise
+from .trees import blocks, fix_locations
 
 _MARK = "__adcompile_comment__:"
 _MARK_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(_MARK) + r"(\d+)(?:'|\"\"\")$",
@@ -35,12 +37,28 @@ def unparse(tree: ast.AST) -> str:
             swapped[id(node)] = (node, node.value)
             texts.append(node.value[len(_MARK):])
             node.value = f"{_MARK}{len(texts) - 1}"
+    restore = _with_raises(tree)
     try:
         text = ast.unparse(_with_statement_lines(tree))
     finally:
         for node, value in swapped.values():
             node.value = value
+        for block, k, stmt in restore:
+            block[k] = stmt
     return _MARK_LINE.sub(lambda m: f"{m.group(1)}# {texts[int(m.group(2))]}", text)
+
+
+def _with_raises(tree: ast.AST) -> list[tuple[list, int, ast.stmt]]:
+    """Swap each ``raised = raise_error("ValueError", "...")`` of ``tree`` for the ``raise``
+    statement it stands for (``raises``); the swaps, to undo."""
+    swapped = []
+    for block in blocks(tree):
+        for k, stmt in enumerate(block):
+            raised = as_raise(stmt)
+            if raised is not None:
+                swapped.append((block, k, stmt))
+                block[k] = raised
+    return swapped
 
 
 def _with_statement_lines(tree: ast.AST) -> ast.AST:

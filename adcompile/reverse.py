@@ -661,7 +661,7 @@ class _Reverser(Recorder):
             # arrays nothing writes into (i - 1, i != j, dx = x[j, 0] - x[i, 0]) are computed
             # again rather than taped
             recompute, reads = prune(self.replayable(loop.body, loop, index_name,
-                                                     body_names), reads)
+                                                     body_names), reads, checks=False)
             recomputed = {target_name(s) for s in assignments(recompute)}
             tape.at_start = [c for c in loop.carried if c in reads]
             tape.at_end = [n for n in _in_order(loop.body) if n in reads
@@ -704,7 +704,7 @@ class _Reverser(Recorder):
                     self.kernel("tape_next"), _name(tape_name), simplify(nxt), _name(end)))
                 forward_body[forward_body.index(stmt)] = read  # (a new statement: the
                 pre.append(_assign(end, _name(carried)))  # forward sweep keeps its own)
-            recompute, needs = prune(forward_body, reads)
+            recompute, needs = prune(forward_body, reads, checks=False)
             tape.at_start = [c for c in loop.carried if c in needs or c in nexts]
             tape.replays = True
             tape.names = {c: tape_name for c, (_, tape_name, _) in nexts.items()}

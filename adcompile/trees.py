@@ -151,3 +151,13 @@ def free_names(fn: ast.FunctionDef) -> set[str]:
             else:
                 local.add(node.id)
     return loads - local
+
+
+def blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every statement list of ``tree`` (bodies and ``else`` blocks), outermost first; a
+    list may be changed in place while the walk goes on."""
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                yield block

@@ -1938,6 +1938,52 @@ while ({e} := abs({z} * {z} - {t})) > 1e-12 and {q} < 40:
 {name} = {z} * {s} + {e}""")
         self.finish(indent, name, 1.0 + vb)
 
+    def unpacking(self, indent):
+        """Python of real loop code (tests/test_constructs2.py): an array unpacked into
+        names (``a, b, c = v``, ``top, bottom = A``, ``for a, b, c in A``, enumerated into an
+        array's elements), a ``raise`` that the bounded values never reach, and a helper
+        called as ``h0(*args)`` with a tuple ``args``."""
+        self.features.add("unpacking")
+        name, a, b, c, q, y, top, bot, t = (self.name(p) for p in (
+            "r", "a", "b", "c", "q", "y", "top", "bot", "t"))
+        v, vb = self.operand_vector()
+        s = self.bounded_scalar()
+        form = self.choice(["numbers", "rows", "rows_store", "halves", "raise", "star"])
+        if form == "star" and not self.helpers:
+            form = "raise"
+        if form == "numbers":
+            self.emit_lines(indent, f"""{a}, {b}, {c} = {v}
+{name} = {a} * {s} + math.tanh({b} * {c})""")
+            return self.finish(indent, name, vb + 1.0)
+        if form in ("rows", "rows_store", "halves"):
+            self.used.add("A")
+        if form == "rows":
+            self.emit_lines(indent, f"""{name} = 0.0
+for {a}, {b}, {c} in A:
+    {name} += {a} * {b} * {s} - math.sin({c})""")
+            return self.finish(indent, name, 2 * (2.25 + 1.0))
+        if form == "rows_store":
+            self.emit_lines(indent, f"""{y} = np.zeros(2)
+for {q}, ({a}, {b}, {c}) in enumerate(A):
+    {y}[{q}] = {a} * {s} + {b} * {c} * 0.5
+{name} = np.sum({y} ** 2)""")
+            return self.finish(indent, name, 2 * (1.5 + 1.125) ** 2)
+        if form == "halves":
+            self.emit_lines(indent, f"""{top}, {bot} = A
+{name} = np.sum({top} * {bot}) * {s}""")
+            return self.finish(indent, name, 3 * 2.25)
+        if form == "raise":
+            message = self.choice(['"the value left its bounds"',
+                                   'f"{' + name + '} is too large"'])
+            kind = self.choice(["ValueError", "RuntimeError"])
+            self.emit_lines(indent, f"""{name} = {v}[0] * {s}
+if abs({name}) > 1000.0:
+    raise {kind}({message})""")
+            return self.finish(indent, name, vb)
+        (x0, _), (x1, _) = self.scalar(1), self.scalar(1)
+        self.emit_lines(indent, f"""{t} = ({x0}, {x1})
+{name} = {self.choice(self.helpers)}(*{t})""")
+        self.finish(indent, name, CAP)
 
     def reset_arrays(self, indent):
         """The classes fixed after tests/test_reach_loops9.py: a work array reset at each
@@ -1990,13 +2036,15 @@ VIEW_KINDS = ["counter_after", "transposed", "view_helper", "row_augmented", "vi
 #: tests/test_reach_loops8.py (``np.where`` of numbers, lists of rows by index, ``sorted``
 #: of a generator, ``:=`` in a while test), and after tests/test_reach_loops9.py (arrays
 #: reset by ``.fill`` or ``[...] =``, ``.astype(np.int64)`` cells), and writes through
-#: views of local arrays and ``zip(*A)`` of a parameter (``view_writes``), and helpers that
-#: write into the arrays they are given (``in_place_helpers``).  Not in
+#: views of local arrays and ``zip(*A)`` of a parameter (``view_writes``), helpers that
+#: write into the arrays they are given (``in_place_helpers``), and arrays unpacked into
+#: names, ``raise`` and ``h(*args)`` (``unpacking``).  Not in
 #: ``BODY_KINDS``: drawn by ``programs(kinds=LOOP_KINDS)`` (tests/test_progen_loops.py) or
 #: ``ALL_KINDS``.
 LOOP_KINDS = ["appended", "filled_list", "chained_table", "log_recursion", "array_copy",
               "handed_rows", "else_and_sorts", "inf_table", "row_loops", "tuple_loops",
-              "ordinary_forms", "reset_arrays", "view_writes", "in_place_helpers"]
+              "ordinary_forms", "reset_arrays", "view_writes", "in_place_helpers",
+              "unpacking"]
 ALL_KINDS = BODY_KINDS + VIEW_KINDS + LOOP_KINDS
 #: helpers returning views of their argument (a slice, a row, a transpose)
 VIEW_HELPERS = {"tail": "def tail(w):\n    return w[1:]\n",

@@ -54,4 +54,4 @@ def test_loop_programs_run_as_plain_python(kind, program_dir):
     run()
     assert features & {"list", "filled-list", "chained-index", "log-space", "np-array-copy",
                        "inf-table", "row-loops", "tuple-loops", "ordinary-forms",
-                       "loop-else", "sorted-copy"}
+                       "loop-else", "sorted-copy", "unpacking"}

@@ -345,7 +345,8 @@ linear(np.full)
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.argmax,
     np.argmin, np.shape, np.size, np.ndim, kernels.int_array, kernels.bool_array,
-    kernels.same_length, kernels.rows_for,
+    kernels.same_length, kernels.rows_for, kernels.unpacked, kernels.unpacked_along,
+    kernels.raise_error,
 )
 
 @derivative(kernels.number_only)
