@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy
 
-from . import raises, scopes
+from . import keyed, raises, scopes
 from .errors import AdcompileError
 from .inplace import inline_in_place_helpers
 from .products import nests_of_products
-from .trees import copy_tree, depth, fix_locations, preorder, transform
+from .trees import copy_tree, depth, fix_locations, preorder, replace_node, transform
 
 _LOGICAL = ("combine conditions with 'and' / 'or' (numbers) or with np.logical_and / "
             "np.logical_or (arrays)")
@@ -245,6 +245,8 @@ def parse_function(f: Any, tuple_result: bool = False,
     _check_signature(info)
     if prepare is not None:
         info.tree = prepare(info.tree)
+    keyed.lower(info.tree, lambda name: _early_resolve(info, _load(name)) is getattr(
+        builtins, name), _fresh_names(info), info.error)
     _raises_as_calls(info)
     _drop_no_ops(info.tree)
     inline_in_place_helpers(info)
@@ -729,7 +731,7 @@ def _sums_as_loops(info: FunctionInfo) -> None:
                             and any(call is k for k in ast.walk(m)) for m in ast.walk(root)):
                         pre, total = lowered_sum(call) if is_sum(call) else lowered_array(call)
                         out.extend(pre)
-                        _replace(stmt, call, ast.copy_location(
+                        replace_node(stmt, call, ast.copy_location(
                             ast.Name(id=total, ctx=ast.Load()), call))
             out.append(stmt)
         return out
@@ -963,7 +965,7 @@ def _lists_as_arrays(info: FunctionInfo) -> None:
                 if isinstance(node.func, ast.Attribute) and node.func.attr == "append":
                     node.args[0] = ast.copy_location(new, node)  # the item appended
                     continue
-                _replace(stmt, node, ast.copy_location(new, node))
+                replace_node(stmt, node, ast.copy_location(new, node))
         for stmt in head:
             ast.copy_location(stmt, where)
         stmts[loop_at:loop_at] = head  # the bounds are read where the loop reads them
@@ -1150,17 +1152,6 @@ def _call(func: str, *args: ast.expr) -> ast.Call:
 
 def _assign(name: str, value: ast.expr) -> ast.Assign:
     return ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value)
-
-
-def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:
-    for parent in ast.walk(tree):
-        for name, value in ast.iter_fields(parent):
-            if value is old:
-                setattr(parent, name, new)
-            elif isinstance(value, list):
-                for k, item in enumerate(value):
-                    if item is old:
-                        value[k] = new
 
 
 def _always_returns(stmts: list[ast.stmt]) -> bool:
@@ -1568,7 +1559,7 @@ def _assignment_expressions(tree: ast.FunctionDef) -> None:
                 out.append(assign())
                 if isinstance(stmt, ast.While):
                     stmt.body.append(assign())
-                _replace(stmt.test, named, ast.Name(id=named.target.id, ctx=ast.Load()))
+                replace_node(stmt.test, named, ast.Name(id=named.target.id, ctx=ast.Load()))
                 if stmt.test is named:
                     stmt.test = ast.Name(id=named.target.id, ctx=ast.Load())
             out.append(stmt)

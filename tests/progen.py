@@ -1941,14 +1941,15 @@ while ({e} := abs({z} * {z} - {t})) > 1e-12 and {q} < 40:
     def unpacking(self, indent):
         """Python of real loop code (tests/test_constructs2.py): an array unpacked into
         names (``a, b, c = v``, ``top, bottom = A``, ``for a, b, c in A``, enumerated into an
-        array's elements), a ``raise`` that the bounded values never reach, and a helper
-        called as ``h0(*args)`` with a tuple ``args``."""
+        array's elements), a ``raise`` that the bounded values never reach, a helper
+        called as ``h0(*args)`` with a tuple ``args``, and ``max``/``min`` with ``key=``."""
         self.features.add("unpacking")
         name, a, b, c, q, y, top, bot, t = (self.name(p) for p in (
             "r", "a", "b", "c", "q", "y", "top", "bot", "t"))
         v, vb = self.operand_vector()
         s = self.bounded_scalar()
-        form = self.choice(["numbers", "rows", "rows_store", "halves", "raise", "star"])
+        form = self.choice(["numbers", "rows", "rows_store", "halves", "raise", "star",
+                            "keyed"])
         if form == "star" and not self.helpers:
             form = "raise"
         if form == "numbers":
@@ -1980,6 +1981,14 @@ for {q}, ({a}, {b}, {c}) in enumerate(A):
 if abs({name}) > 1000.0:
     raise {kind}({message})""")
             return self.finish(indent, name, vb)
+        if form == "keyed":
+            pick = self.choice(["max", "min"])
+            # (keys apart at the points drawn, zero vectors included: no tie to break)
+            key = self.choice([f"lambda {q}: {v}[{q}] * {s} + 0.1 * {q}",
+                               f"lambda {q}: abs({v}[{q}] - 0.2 * {q})"])
+            self.emit_lines(indent, f"""{q} = {pick}(range(3), key={key})
+{name} = {v}[{q}] * {s} + {pick}(({v}[0], {s}), key=abs)""")
+            return self.finish(indent, name, 2 * vb)
         (x0, _), (x1, _) = self.scalar(1), self.scalar(1)
         self.emit_lines(indent, f"""{t} = ({x0}, {x1})
 {name} = {self.choice(self.helpers)}(*{t})""")

@@ -338,3 +338,59 @@ def spreads_an_array(x):
 def test_star_arguments_of_an_array_are_refused():
     with pytest.raises(adc.AdcompileError, match="spreads a value that is not a tuple"):
         adc.grad(spreads_an_array)(np.ones(2))
+
+
+# -- max/min with key= -----------------------------------------------------------------------
+
+def argmax_by_square(x):
+    i = max(range(len(x)), key=lambda k: x[k] * x[k])
+    return x[i] * 2.0 + np.sum(np.sin(x))
+
+
+def smallest_magnitude(a, b, c):
+    best = min((a, b, c), key=abs)
+    return best * best * 3.0 + math.tanh(a)
+
+
+def best_row(X, w):
+    row = max(X, key=lambda r: np.sum(r * w))
+    return np.sum(np.sin(row) * w)
+
+
+def largest_step(x, n):
+    i = min(range(1, n), key=lambda k: x[k - 1] - x[k]) if n > 1 else 0
+    return x[i] * math.exp(x[0])
+
+
+@pytest.mark.parametrize("f, make, wrt", [
+    (argmax_by_square, lambda: (rng.normal(size=4),), 0),
+    (smallest_magnitude, lambda: (0.5, -0.2, 0.9), (0, 1, 2)),
+    (smallest_magnitude, lambda: (-0.1, -0.2, 0.9), (0, 1, 2)),
+    (best_row, lambda: (rng.normal(size=(3, 2)), rng.normal(size=2)), (0, 1)),
+    (largest_step, lambda: (rng.normal(size=4), 4), 0),
+], ids=["argmax_range", "min_display", "min_display_first", "rows", "range_start"])
+def test_max_and_min_with_a_key(f, make, wrt):
+    agrees(f, make(), wrt)
+
+
+def max_of_nothing(x, n):
+    i = max(range(n), key=lambda k: x[k])
+    return x[i]
+
+
+def test_max_with_a_key_of_nothing_raises_like_python():
+    raises_like_python(max_of_nothing, (np.ones(3), 0))
+
+
+def guarded(x):
+    try:
+        y = math.log(x)
+    except ValueError:
+        y = 0.0
+    return y
+
+
+def test_try_is_refused_clearly():
+    with pytest.raises(adc.AdcompileError, match="'try' statement") as info:
+        adc.grad(guarded)
+    assert info.value.lineno == guarded.__code__.co_firstlineno + 1
