@@ -186,10 +186,12 @@ def tuple_aware(f: Callable, make: Callable[[tuple | None], Any]) -> Any:
     except AdcompileError as exc:
         if exc.construct not in _TUPLE_CONSTRUCTS:
             raise
-        try:  # a, b, c = v of an array v that the function also indexes by a variable
-            return made(())
-        except AdcompileError:
-            return TupleFunction(f, made, exc)
+        if structure.unpacked_parameters(parse_function(f)) is not None:
+            try:  # a, b, c = v of an array v that the function also indexes by a variable
+                return made(())
+            except AdcompileError:
+                pass
+        return TupleFunction(f, made, exc)
 
 
 class TupleFunction:

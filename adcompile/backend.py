@@ -217,8 +217,11 @@ class CompiledFunction(CPUDispatcher):
                     "as a tuple of values)", filename=exc.filename, lineno=exc.lineno,
                     construct=exc.construct, hint=f"pass a NumPy array (np.asarray(...)) for "
                     f"{name} if the function uses it as an array") from None
-            return structure.give_back(result, self.role or self.gives_back,
-                                       self.wrt_positions, self.as_tuple, args)
+            # (what the function made for these tuples says it gives back: a vjp made
+            # first for plain values, a, b = p, has no lists to give back itself)
+            made = target if getattr(target, "gives_back", "") else self
+            return structure.give_back(result, made.role or made.gives_back,
+                                       made.wrt_positions, made.as_tuple, args)
         if self.row_blocks is not None and not kws:
             done, result = self.row_blocks(args)
             if done:
