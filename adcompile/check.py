@@ -188,8 +188,12 @@ def compare(f: Callable, wrt: Wrt, args: tuple | list, *, rtol: float = RTOL,
         raise AssertionError(f"check_grad: the gradient of {name} has {len(grads)} parts for "
                              f"{len(names)} parameters in wrt")
 
+    kwonly = [p.name for p in inspect.signature(f).parameters.values()
+              if p.kind == p.KEYWORD_ONLY]
+
     def value_at(point: list[Any]) -> float:
-        out = np.asarray(f(*point))
+        n = len(params) - len(kwonly)
+        out = np.asarray(f(*point[:n], **dict(zip(kwonly, point[n:], strict=True))))
         if out.shape != () or not np.issubdtype(out.dtype, np.number):
             raise TypeError(f"check_grad: {name} must return a scalar, got {out!r}")
         return float(out)
@@ -209,15 +213,20 @@ def compare(f: Callable, wrt: Wrt, args: tuple | list, *, rtol: float = RTOL,
 # -- arguments ----------------------------------------------------------------------------------
 
 def _bind(f: Callable, args: tuple | list) -> tuple[list[str], list[Any]]:
-    """``f``'s positional parameter names and a value for each (defaults filled in)."""
+    """``f``'s parameter names and a value for each (defaults filled in); values after the
+    positional parameters' are the keyword-only parameters', in order."""
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"check_grad: cannot read the parameters of {f!r}") from exc
-    params = [p.name for p in sig.parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = [p.name for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    # keyword-only parameters follow, in order, as the gradient takes them
+    params = positional + [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
     try:
-        bound = sig.bind(*args)
+        bound = sig.bind(*args[:len(positional)], **dict(zip(params[len(positional):],
+                                                             args[len(positional):],
+                                                             strict=False)))
     except TypeError as exc:
         raise TypeError(f"check_grad: the values do not fit "
                         f"{getattr(f, '__name__', 'f')}({', '.join(params)}): {exc}") from None

@@ -296,6 +296,8 @@ def test_keyword_only_parameters_forward_and_helpers():
     v, dv = adc.jvp(scaled, wrt="scale")(x, x, 1.5, 0.5, 1.0)  # every argument, in order
     assert v == pytest.approx(scaled(x, x, scale=1.5)) and dv == pytest.approx(np.sum(x * x))
     agrees(calls_keyword_helper, (0.7, -1.3), (0, 1))
+    # check_grad takes them in order after the others, as the gradient does
+    assert adc.check_grad(scaled, ("x", "scale"), x, x, 1.5, 0.5) < 1e-6
 
 
 def keyword_without_default_after_default(x=1.0, *, k):
