@@ -247,7 +247,8 @@ def parse_function(f: Any, tuple_result: bool = False,
         info.tree = prepare(info.tree)
     keyed.lower(info.tree, lambda name: _early_resolve(info, _load(name)) is getattr(
         builtins, name), _fresh_names(info), info.error)
-    _raises_as_calls(info)
+    if prepare is None:  # (a library definition refuses options by raise: normalize.refusal)
+        _raises_as_calls(info)
     _drop_no_ops(info.tree)
     inline_in_place_helpers(info)
     nests_of_products(info)
