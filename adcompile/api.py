@@ -241,9 +241,11 @@ def _specialized(f: Callable, wrt: Wrt, role: str, args: tuple) -> Any:
     return fn
 
 
-def generated(f: Callable, wrt: Wrt, checkpoints: int | None = None) -> codegen.Generated:
+def generated(f: Callable, wrt: Wrt, checkpoints: int | None = None,
+              unpacked_tuples: bool = True) -> codegen.Generated:
     """The generated module of ``f`` for ``wrt`` (all its compiled functions, by role);
-    with ``checkpoints``, its loops checkpointed (:mod:`adcompile.checkpoint`)."""
+    with ``checkpoints``, its loops checkpointed (:mod:`adcompile.checkpoint`).  Without
+    ``unpacked_tuples``, a parameter the source unpacks (``a, b = theta``) is an array."""
     if not callable(f):
         raise AdcompileError(f"expected a function to differentiate, got {f!r}",
                              construct=type(f).__name__,
@@ -254,7 +256,7 @@ def generated(f: Callable, wrt: Wrt, checkpoints: int | None = None) -> codegen.
 
         info = checkpointed(info, checkpoints)
     names, as_tuple = located_wrt(info.params, wrt, info.name, info.filename, info.tree.lineno)
-    unpacked = structure.unpacked_parameters(info)
+    unpacked = structure.unpacked_parameters(info) if unpacked_tuples else None
     if unpacked is not None:  # (W, b) = params: generated for tuples of that nesting
         flat, _ = structure.flatten(info, unpacked)
         try:

@@ -60,7 +60,9 @@ _REJECTED: dict[type, tuple[str, str]] = {
     ast.ClassDef: ("a class definition", "define classes outside the differentiated function"),
     ast.Import: ("an import inside the function", "import at module level"),
     ast.ImportFrom: ("an import inside the function", "import at module level"),
-    ast.Delete: ("a 'del' statement", "remove the del; names need not be deleted"),
+    ast.Delete: ("a 'del' statement of an element or an attribute",
+                 "build a new array without it (np.delete) or keep the value; 'del' of "
+                 "names is dropped"),
     ast.Raise: ("a 'raise' statement", "validate inputs outside the differentiated function"),
     ast.ListComp: ("a list comprehension", "sum(...) of one works, and np.array(...) of one "
                    "with one 'for' and numbers as items; otherwise fill an array "
@@ -2276,10 +2278,12 @@ def _inner_blocks(stmt: ast.stmt) -> list[tuple[str, list[ast.stmt]]]:
 def _drop_no_ops(tree: ast.AST) -> None:
     """``assert`` statements leave the function (as under ``python -O``): they change no
     value, and their conditions often test what compiled code does not have (types, shapes
-    as tuples).  So do string literals standing as statements after the docstring (text
-    used as a comment)."""
+    as tuples).  So do ``del`` of names (freeing memory early: a program that runs never
+    reads the name again before it is assigned anew) and string literals standing as
+    statements after the docstring (text used as a comment)."""
     def no_op(stmt: ast.stmt, k: int, node: ast.AST) -> bool:
-        if isinstance(stmt, ast.Assert):
+        if isinstance(stmt, ast.Assert) or isinstance(stmt, ast.Delete) and all(
+                isinstance(t, ast.Name) for t in stmt.targets):
             return True
         docstring = k == 0 and isinstance(node, ast.FunctionDef)
         return (not docstring and isinstance(stmt, ast.Expr)

@@ -28,6 +28,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "reshape", "snapshot", "stored_adjoint", "sum_along", "ties", "split_along",
            "unbroadcast", "untranspose", "zeros_like", "broadcast_tangent", "fresh_tangent",
            "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for", "unpacked",
+           "fill_adjoint", "fill_tangent",
            "unpacked_along", "raise_error",
            "prod_others_tangent", "finite_or_zero", "zero_at"]
 
@@ -157,6 +158,19 @@ def rows_for(n: int, item: Any) -> np.ndarray:
     """``np.zeros((n,) + np.shape(item))``: the array that ``n`` items like ``item`` are
     stored into, one per row (a list built by ``append``, see ``frontend``)."""
     return np.zeros((n, *np.shape(item)))
+
+
+def fill_adjoint(g: Any, ans: Any) -> float:
+    """The adjoint of the value ``np.full_like(a, value)`` fills ``ans`` with: the sum of
+    ``g`` when ``ans`` holds floats, 0 when it holds integers or booleans (the value was
+    truncated)."""
+    return float(np.sum(g)) if np.asarray(ans).dtype.kind == "f" else 0.0
+
+
+def fill_tangent(t: Any, ans: Any) -> Any:
+    """The tangent of ``np.full_like(a, value)`` for the tangent ``t`` of the value: ``t`` at
+    every element of a float result, 0 where the result holds integers or booleans."""
+    return np.full(np.shape(ans), t if np.asarray(ans).dtype.kind == "f" else 0.0)
 
 
 def number_only(x: Any) -> Any:
@@ -1094,6 +1108,20 @@ def _prod_others(x, axis):
         where, kept = _reduction_map(x, mask_of(axis, x.ndim))
         return _others_in_groups(_as_float64(_flat(x)), where, _size(kept)).reshape(x.shape)
     return grouped
+
+
+@overload(fill_adjoint, jit_options=CACHED)
+def _fill_adjoint(g, ans):
+    if isinstance(ans.dtype, types.Float):
+        return lambda g, ans: np.sum(g)
+    return lambda g, ans: 0.0
+
+
+@overload(fill_tangent, jit_options=CACHED)
+def _fill_tangent(t, ans):
+    if isinstance(ans.dtype, types.Float):
+        return lambda t, ans: np.full(ans.shape, t)
+    return lambda t, ans: np.zeros(ans.shape)
 
 
 @overload(number_only, jit_options=CACHED)

@@ -285,8 +285,9 @@ class _Normalizer:
                     ast.BinOp(left=a, op=ast.FloorDiv(), right=b),
                     ast.BinOp(left=copy.deepcopy(a), op=ast.Mod(), right=copy.deepcopy(b))],
                     ctx=ast.Load()), value)
-            if isinstance(value, (ast.Name, ast.Subscript)) and not any(
+            if not isinstance(value, ast.Tuple) and not any(
                     isinstance(e, ast.Starred) for e in ast.walk(target)):
+                # an array, or any expression that gives one (r0, r1 = pos[i] - pos[j])
                 self.unpack_array(target, self.atom(value))
                 return
             if not isinstance(value, ast.Tuple):

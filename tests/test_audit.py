@@ -339,6 +339,7 @@ def _build_cases() -> list[Case]:
         Case(np.copy, 1, "{f}({0})", (v(REAL),), "array"),
         Case(np.ascontiguousarray, 1, "{f}({0})", (m(REAL),), "array"),
         Case(np.full, 2, "{f}(3, {0})", (s(REAL),), "array"),
+        Case(np.full_like, 2, "{f}(np.zeros((2, 3)), {0})", (s(REAL),), "array"),
     ]
     # axes: tuples of axes, keepdims, permutations (higher ranks: tests/test_rank.py)
     cases += [

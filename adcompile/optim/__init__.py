@@ -471,7 +471,11 @@ class _Problem(NamedTuple):
                 f"{what} has {len(values)} value(s) but wrt names {len(names)} parameter(s) "
                 f"of {info.name}(): {_listing(names)}", construct=what,
                 hint="give one starting value per wrt parameter, in wrt order")
-        gen = generated(f, tuple(names))
+        # a start value that is an array for a parameter the source unpacks (a, b = theta)
+        array_unpacked = unpacked is not None and any(
+            isinstance(unpacked[info.params.index(n)], tuple) for n in names)
+        gen = (generated(f, tuple(names), unpacked_tuples=False) if array_unpacked
+               else generated(f, tuple(names)))
         others = [p for p in info.params if p not in names]
         layout = tuple(("data", others.index(p)) if p not in names
                        else ("float" if isinstance(values[names.index(p)], float) else "array",

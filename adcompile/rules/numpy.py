@@ -342,6 +342,19 @@ def full(g, ans, shape, value):
 linear(np.full)
 
 
+@derivative(np.full_like, elementwise=False)
+def full_like(g, ans, a, value):
+    return None, kernels.fill_adjoint(g, ans)
+
+
+@tangent(np.full_like)
+def full_like_tangent(t, ans, a, value):
+    return None, kernels.fill_tangent(t, ans)
+
+
+shape_only(0, np.full_like)
+
+
 nondifferentiable(
     np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.argmax,
     np.argmin, np.shape, np.size, np.ndim, kernels.int_array, kernels.bool_array,
