@@ -1698,8 +1698,9 @@ def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
             and _early_resolve(info, node.func) is float):
         node.args[0] = ast.copy_location(ast.Constant(float(node.args[0].value)), node.args[0])
         return
-    if isinstance(node, ast.Call) and all(getattr(a, "option", False) for a in node.args
-                                          if isinstance(a, ast.Constant)) and node.args:
+    constants = [a for a in getattr(node, "args", []) if isinstance(a, ast.Constant)]
+    if isinstance(node, ast.Call) and constants and all(getattr(a, "option", False)
+                                                        for a in constants):
         return  # (a raise statement's exception and message: raises)
     if isinstance(node, ast.Call) and _reads_options(_early_resolve(info, node.func)):
         for arg in [*node.args, *(kw.value for kw in node.keywords)]:
