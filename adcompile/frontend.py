@@ -1698,7 +1698,8 @@ def _check_strings(info: FunctionInfo, node: ast.AST, located: ast.AST) -> None:
             and _early_resolve(info, node.func) is float):
         node.args[0] = ast.copy_location(ast.Constant(float(node.args[0].value)), node.args[0])
         return
-    constants = [a for a in getattr(node, "args", []) if isinstance(a, ast.Constant)]
+    constants = [a for a in node.args if isinstance(a, ast.Constant)] if isinstance(
+        node, ast.Call) else []
     if isinstance(node, ast.Call) and constants and all(getattr(a, "option", False)
                                                         for a in constants):
         return  # (a raise statement's exception and message: raises)
