@@ -246,8 +246,9 @@ class CompiledFunction(CPUDispatcher):
             raise type(exc)(f"{exc} (in {self.__name__}(), generated from "
                             f"{self.user_function}, called with {shapes})") from None
 
-    #: compiled with :func:`ordered_reductions` (a ``jvp``, whose loops carry two sums)
-    ordered: bool = False
+    #: compiled with :func:`ordered_reductions`: a loop that carries a sum is vectorized,
+    #: the sum still taken in order (the same bits)
+    ordered: bool = True
 
     def compile(self, sig: Any) -> Any:
         """Numba's compilation (with loops that add floats up in order vectorizable, see

@@ -375,7 +375,6 @@ def jvp(f: Callable | None = None, wrt: Wrt = 0) -> Any:
         gen = codegen.generate(_shaped(info, args), names, as_tuple, mode="forward")
         fn = gen.function("jvp")
         fn.pair = "directional derivative"
-        fn.ordered = True  # its loops carry a sum and its tangent (backend.ordered_reductions)
         fn.guard = _vectors_guard(info, names, "tangent")
         _check_in_numba(fn, info, names, "tangent", "jvp")
         return fn

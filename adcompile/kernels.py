@@ -302,10 +302,11 @@ def zeros_like(x: Any) -> Any:
     return np.zeros(np.shape(x))
 
 
-def zero_at(a: Any, *index: int) -> Any:
-    """The zero of ``a[index]`` (integers), without reading it: ``0.0`` for an element, zeros
-    of the remaining axes for a part of an array of higher rank (where the generated code
-    sums the adjoint of ``a[index]`` in a value of its own: adcompile/sums.py)."""
+def zero_at(a: Any, index: tuple) -> Any:
+    """The zero of ``a[index]`` (a tuple of integers), without reading it: ``0.0`` for an
+    element, zeros of the remaining axes for a part of an array of higher rank (where the
+    generated code sums the adjoint of ``a[index]`` in a value of its own: adcompile/sums.py).
+    Numba inlines it, so that a loop that starts such sums still vectorizes."""
     if len(index) >= np.ndim(a):
         return 0.0
     return np.zeros(np.shape(a)[len(index):])
@@ -1455,12 +1456,12 @@ def _zeros_like(x):
     return lambda x: 0.0  # a 0-d array takes part in arithmetic as a number
 
 
-@overload(zero_at, jit_options=CACHED)
-def _zero_at(a, *index):
+@overload(zero_at, inline="always")  # a call left in a loop keeps LLVM from vectorizing it
+def _zero_at(a, index):
     count = len(index)
     if not _is_array(a) or count >= a.ndim:
-        return lambda a, *index: 0.0
-    return lambda a, *index: np.zeros(a.shape[count:])
+        return lambda a, index: 0.0
+    return lambda a, index: np.zeros(a.shape[count:])
 
 
 @overload(broadcast_tangent, jit_options=CACHED)

@@ -163,8 +163,8 @@ class _Reverser(Recorder):
                 return
             target = ast.Subscript(value=_name(d), slice=index, ctx=ast.Store())
             update = ast.AugAssign(target=target, op=ast.Add(), value=value)
-            out.append(sums.mark(update, self.is_element(name, index)) if element and not
-                       _has_slice(index) else update)
+            out.append(update if _has_slice(index) else sums.mark(
+                update, self.is_element(name, index) if element else None))
             return
         if name not in self.live:
             self.live.add(name)

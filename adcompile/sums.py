@@ -25,7 +25,7 @@ summed in a number, and the number is added into the element once, after the loo
 Only the updates the reverse pass marked (``mark``: integer indices, and a value read that
 is a number as far as the analysis of the function can tell) are moved.  Where the array's
 rank is not known when the code is written (a parameter's), the sum starts from
-``kernels.zero_at(d_x, i, 0)``, which Numba compiles to ``0.0`` for an element and to zeros of
+``kernels.zero_at(d_x, (i, 0))``, which Numba compiles to ``0.0`` for an element and to zeros of
 the remaining axes where ``d_x[i, 0]`` is a part of an array of higher rank.  Sums are
 moved innermost loop first; the update after a loop is marked in turn, so it moves out of an
 enclosing loop where its index does not change there either.  An index is unchanged in a loop
@@ -33,6 +33,35 @@ when its names are not assigned in it, or are assigned once, from arithmetic of 
 (``t7 = i - 1`` recomputed in each reversed iteration; the update after the loop then reads
 ``d_x[i - 1]``).  Another array name that holds the same array cannot read the element in
 between: an adjoint that is updated in place owns its array (``reverse._Reverser.own``).
+
+*Windows.*  A stencil's reversal adds into elements whose index moves with the loop's
+counter by a fixed offset: ``d_u[i - 1]``, ``d_u[i]`` and ``d_u[i + 1]`` in the reversed
+``i`` loop of ``v[i] = u[i] + k * (u[i - 1] - 2 u[i] + u[i + 1])``.  Three loads and stores
+per iteration, each waiting for a store of the iteration before.  When the loop counts by
+one (up or down) and its body adds into ``d[c + k]`` for offsets ``k`` without a gap, at the
+top level of the body (every iteration adds into each), the sums are kept in a window of
+numbers that moves with ``c``: the element no later iteration adds to is added into the
+array once, at the end of the iteration, and the window moves on:
+
+    i_ran = False
+    d_u_im1 = 0.0 ; d_u_i = 0.0 ; d_u_ip1 = 0.0
+    for i in range(n - 2, 0, -1):
+        ...
+        d_u_ip1 += d_t10                   # was: d_u[t9] += d_t10, with t9 = i + 1
+        d_u_im1 += d_t5
+        d_u_i += d_t3
+        d_u[i + 1] += d_u_ip1              # no later (smaller) i reaches i + 1
+        d_u_ip1, d_u_i, d_u_im1 = d_u_i, d_u_im1, 0.0
+        i_ran = True
+    if i_ran:                              # the last i's window, but for the element just
+        d_u[i] += d_u_ip1                  # opened, was written by that iteration
+        d_u[i - 1] += d_u_i
+
+One addition into the array per iteration, none waiting for another, and a loop that
+LLVM vectorizes (the window is a recurrence it knows).  A loop with ``break`` or
+``continue``, an update in a branch or an inner loop, or a gap between the offsets
+(``d[i - 1]`` and ``d[i + 1]`` only: ``d[i]`` may not exist) keeps its updates.  Where the
+value added may be an array (the rank is not known), the window holds ``zero_at``'s parts.
 """
 
 from __future__ import annotations
@@ -44,6 +73,7 @@ from collections.abc import Callable
 
 from .build import assign, call, const, name
 from .names import NameGen
+from .render import comment
 
 _MARK = "_adcompile_element_sum"
 #: on the update after a loop: its number, its flag, and the statements that make and use them
@@ -52,12 +82,14 @@ _PURE = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.Tuple,
          ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.USub, ast.UAdd)
 
 
-def mark(stmt: ast.AugAssign, element: bool) -> ast.AugAssign:
+def mark(stmt: ast.AugAssign, element: bool | None) -> ast.AugAssign:
     """Mark ``d[index] += g`` (integer indices) as a sum that may be kept in a value of its
     own: a number when ``element`` (the index names one element), else a number or, where
     the array has more axes than the index has integers, an array of the remaining axes
-    (``kernels.zero_at`` starts it)."""
-    setattr(stmt, _MARK, "element" if element else "part")
+    (``kernels.zero_at`` starts it).  ``element=None``: ``g`` may be an array (a part of an
+    array whose rank is not known), which only a window takes (a number where Numba finds
+    an element)."""
+    setattr(stmt, _MARK, {True: "element", False: "part", None: "any"}[element])
     return stmt
 
 
@@ -99,12 +131,13 @@ def _promote(loop: ast.For | ast.While, names: NameGen, kernel: Callable[[str], 
         return [], []
     adds = [n for n in nodes if isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add)
             and isinstance(n.target, ast.Subscript) and isinstance(n.target.value, ast.Name)]
-    candidates = [n for n in adds if getattr(n, _MARK, False)]
-    if not candidates:
+    marked = [n for n in adds if getattr(n, _MARK, False)]
+    candidates = [n for n in marked if getattr(n, _MARK) != "any"]
+    if not marked:
         return [], []
-    bases = {n.target.value.id for n in candidates}
+    bases = {n.target.value.id for n in marked}
     as_base = {id(n.target.value) for n in adds}
-    for n in candidates:  # zero_at(d_w, k), which starts an inner loop's sum, reads no element
+    for n in marked:  # zero_at(d_w, k), which starts an inner loop's sum, reads no element
         as_base.update(id(m) for m in ast.walk(getattr(n, _INNER, (None, None, ast.Pass()))[2]))
     other_use = {n.id for n in nodes if isinstance(n, ast.Name) and n.id in bases
                  and id(n) not in as_base}
@@ -116,11 +149,10 @@ def _promote(loop: ast.For | ast.While, names: NameGen, kernel: Callable[[str], 
         if n.target.value.id in other_use or index is None:
             continue
         groups.setdefault((n.target.value.id, ast.unparse(index)), []).append((n, index))
+    before, after = _windows(loop, marked, other_use, definitions, names, kernel)
     if not groups:
-        return [], []
+        return before, after
     parents = _parents(loop)
-    before: list[ast.stmt] = []
-    after: list[ast.stmt] = []
     for (base, text), group in groups.items():
         index = group[0][1]
         inner = [getattr(n, _INNER) for n, _ in group if hasattr(n, _INNER)]
@@ -145,8 +177,8 @@ def _promote(loop: ast.For | ast.While, names: NameGen, kernel: Callable[[str], 
                          assign(added, const(True)))
         element = all(getattr(n, _MARK) == "element" for n, _ in group)
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        zero = const(0.0) if element else call(kernel("zero_at"), name(base),
-                                                 *copy.deepcopy(parts))
+        zero = const(0.0) if element else call(kernel("zero_at"), name(base), ast.Tuple(
+            elts=copy.deepcopy(parts), ctx=ast.Load()))
         start = [assign(total, zero), assign(added, const(False))]
         flush = mark(ast.AugAssign(target=ast.Subscript(value=name(base), slice=index,
                                                         ctx=ast.Store()),
@@ -217,3 +249,133 @@ def _parents(loop: ast.For | ast.While) -> dict[int, list[ast.stmt]]:
                 for stmt in block:
                     out[id(stmt)] = block
     return out
+
+
+def _step(loop: ast.For) -> int | None:
+    """The step of ``for c in range(...)`` when it is the literal 1 or -1, else ``None``."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+            and not it.keywords and 1 <= len(it.args) <= 3):
+        return None
+    if len(it.args) < 3:
+        return 1
+    step = it.args[2]
+    if isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub):
+        step, sign = step.operand, -1
+    else:
+        sign = 1
+    if isinstance(step, ast.Constant) and type(step.value) is int and step.value == 1:
+        return sign
+    return None
+
+
+def _offset(part: ast.expr, counter: str) -> int | None:
+    """``k`` where ``part`` is ``counter + k`` (``counter``, ``counter - k``, ``k + counter``,
+    ``k`` an integer literal), else ``None``."""
+    if isinstance(part, ast.Name) and part.id == counter:
+        return 0
+    if not (isinstance(part, ast.BinOp) and isinstance(part.op, (ast.Add, ast.Sub))):
+        return None
+    left, right = part.left, part.right
+    if isinstance(part.op, ast.Add) and isinstance(left, ast.Constant):
+        left, right = right, left
+    if not (isinstance(left, ast.Name) and left.id == counter and isinstance(right, ast.Constant)
+            and type(right.value) is int):
+        return None
+    return right.value if isinstance(part.op, ast.Add) else -right.value
+
+
+def _at(parts: list[ast.expr], position: int, counter: str, k: int) -> ast.expr:
+    """The index ``parts`` with ``counter + k`` at ``position``."""
+    where: ast.expr = name(counter)
+    if k:
+        where = ast.BinOp(left=where, op=ast.Add() if k > 0 else ast.Sub(), right=const(abs(k)))
+    out = [copy.deepcopy(p) for p in parts]
+    out[position] = where
+    return out[0] if len(out) == 1 else ast.Tuple(elts=out, ctx=ast.Load())
+
+
+def _windows(loop: ast.For | ast.While, candidates: list[ast.AugAssign], other_use: set[str],
+             definitions: dict[str, tuple[int, ast.expr] | None], names: NameGen,
+             kernel: Callable[[str], str]) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """Sums into the elements ``d[c + k]`` of a loop ``for c in range(..., ..., +-1)``, kept in
+    a window of numbers that moves with ``c`` (see the module docstring); the loop's body is
+    changed in place.  The statements to put before and after the loop."""
+    if not isinstance(loop, ast.For) or not isinstance(loop.target, ast.Name):
+        return [], []
+    step = _step(loop)
+    counter = loop.target.id
+    nodes = list(ast.walk(loop))
+    if step is None or any(isinstance(n, (ast.Break, ast.Continue)) for n in nodes) or any(
+            isinstance(n, ast.Name) and n.id == counter and not isinstance(n.ctx, ast.Load)
+            for stmt in loop.body for n in ast.walk(stmt)):
+        return [], []
+    with_counter = {k: v for k, v in definitions.items() if k != counter}
+    position = {id(stmt): k for k, stmt in enumerate(loop.body)}
+    windows: dict[tuple[str, int, str], list[tuple[ast.AugAssign, list[ast.expr], int]]] = {}
+    for n in candidates:
+        base = n.target.value.id
+        if id(n) not in position or base in other_use or _resolved(
+                n.target.slice, definitions, position[id(n)]) is not None:
+            continue  # in a branch or an inner loop, read in the loop, or not moving
+        index = _resolved(n.target.slice, with_counter, position[id(n)])
+        if index is None:
+            continue
+        parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        moving = [k for k, p in enumerate(parts)
+                  if any(isinstance(m, ast.Name) and m.id == counter for m in ast.walk(p))]
+        if len(moving) != 1 or (k := _offset(parts[moving[0]], counter)) is None:
+            continue
+        rest = ast.unparse(ast.Tuple(elts=[p for j, p in enumerate(parts) if j != moving[0]],
+                                     ctx=ast.Load()))
+        windows.setdefault((base, moving[0], rest), []).append((n, parts, k))
+    before: list[ast.stmt] = []
+    after: list[ast.stmt] = []
+    ran = None
+    for (base, where, _), group in windows.items():
+        offsets = sorted({k for _, _, k in group})
+        if len(group) < 2 or offsets != list(range(offsets[0], offsets[-1] + 1)):
+            continue  # one update gains nothing; a gap would leave an element never written
+        parts = group[0][1]
+        if all(getattr(n, _MARK) == "element" for n, _, _ in group):
+            zero: ast.expr = const(0.0)
+        else:  # the rank is not known: a number, or zeros of the axes after the index
+            zero = call(kernel("zero_at"), name(base), ast.Tuple(elts=[
+                const(0) if j == where else copy.deepcopy(p) for j, p in enumerate(parts)],
+                ctx=ast.Load()))
+        sums = {}
+        for k in offsets:
+            text = ast.unparse(_at(parts, where, counter, k))
+            text = text.replace(" + ", "p").replace(" - ", "m")
+            sums[k] = names.fresh(f"{base}_{re.sub(r'[^0-9A-Za-z]+', '_', text).strip('_')}")
+        if ran is None:
+            ran = names.fresh(f"{counter}_ran")
+            before.append(assign(ran, const(False)))
+            loop.body.append(assign(ran, const(True)))
+        before += [assign(sums[k], copy.deepcopy(zero)) for k in offsets]
+        for n, _, k in group:
+            n.target = name(sums[k], True)
+        # the element that no later iteration adds to is complete: into the array, and the
+        # window moves one element on
+        done = offsets[-1] if step < 0 else offsets[0]
+        order = offsets[::-1] if step < 0 else offsets  # from the element done on
+        shift = ast.Assign(targets=[ast.Tuple(elts=[name(sums[k], True) for k in order],
+                                              ctx=ast.Store())],
+                           value=ast.Tuple(elts=[name(sums[k]) for k in order[1:]]
+                                           + [copy.deepcopy(zero)], ctx=ast.Load()))
+        flush = ast.AugAssign(target=ast.Subscript(value=name(base),
+                                                   slice=_at(parts, where, counter, done),
+                                                   ctx=ast.Store()),
+                              op=ast.Add(), value=name(sums[done]))
+        note = comment(f"{ast.unparse(flush.target)} gets no more terms: add their sum, "
+                       "and the window of sums moves on")
+        loop.body[-1:-1] = [note, flush, shift]
+        # after the last iteration, the window's elements but the one just opened are due
+        after += [ast.AugAssign(target=ast.Subscript(value=name(base),
+                                                     slice=_at(parts, where, counter, k + step),
+                                                     ctx=ast.Store()),
+                                op=ast.Add(), value=name(sums[k]))
+                  for k in order[:-1]]
+    if ran is None:
+        return [], []
+    return before, [ast.If(test=name(ran), body=after, orelse=[])]

@@ -709,7 +709,7 @@ NONDIFF: dict[Any, list[Flat]] = {
     np.size: [Flat("{f}({0})", (m(REAL),))],
     np.ndim: [Flat("{f}({0})", (m(REAL),))],
     kernels.zeros_like: [Flat("{f}({0})", (v(REAL),)), Flat("{f}({0})", (s(REAL),))],
-    kernels.zero_at: [Flat("{f}({0}, 1)", (v(REAL),))],
+    kernels.zero_at: [Flat("{f}({0}, (1,))", (v(REAL),))],
     kernels.int_array: [Flat("{f}((2, 3), {0})", (s(WIDE),))],
     kernels.same_length: [Flat("{f}(3, 3)", ())],
     kernels.unpacked: [Flat("{f}({0}, 3)", (v(REAL),))],

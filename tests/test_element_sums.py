@@ -170,9 +170,106 @@ def test_a_sum_starts_from_a_zero_of_the_part_it_stands_for_without_reading_it()
     is written: a number for an element, zeros of the remaining axes for a part."""
     @numba.njit
     def compiled(a, i):
-        return adc.kernels.zero_at(a, i, 0)
+        return adc.kernels.zero_at(a, (i, 0))
 
-    for zero_at in (lambda a, i: adc.kernels.zero_at(a, i, 0), compiled):
+    for zero_at in (lambda a, i: adc.kernels.zero_at(a, (i, 0)), compiled):
         assert zero_at(np.ones((3, 2)), 7) == 0.0  # row 7 does not exist: never read
         part = zero_at(np.ones((3, 2, 5)), 1)
         assert part.shape == (5,) and not part.any()
+
+
+# ------------------------------------------------ windows of sums that move with the counter
+
+
+def heat_steps(k, u0):
+    u = u0.copy()
+    n = u.shape[0]
+    for _ in range(3):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+        u = v
+    return np.sum(u * u * np.arange(n))
+
+
+def test_a_stencil_adds_each_element_of_its_adjoint_once_per_iteration():
+    """The reversed i loop adds into d_u[i - 1], d_u[i] and d_u[i + 1]: three numbers that
+    move with i, and one addition into the array per iteration (the element no later
+    iteration reaches); the two left after the loop are added once it ends."""
+    rng = np.random.default_rng(9)
+    vg = gradients_agree(heat_steps, (0.3, rng.standard_normal(7)))
+    backward = vg.source.split("backward sweep")[1]
+    assert "the window of sums moves on" in backward
+    assert backward.count("+= d_t") == 0 or "d_u_1[t" not in backward  # no update per term
+    for part in ((0.3, rng.standard_normal(3)), (0.3, rng.standard_normal(2)),
+                 (0.3, rng.standard_normal(1))):  # inner loops of one and of no iteration
+        value, grads = vg(*part)
+        for i in range(2):
+            np.testing.assert_allclose(grads[i], numeric_gradient(heat_steps, list(part), i),
+                                       rtol=1e-6, atol=1e-8)
+
+
+def upward(w, x):
+    n = x.shape[0]
+    y = np.zeros(n)
+    for i in range(n - 2, 0, -1):  # reversed, the loop runs upwards
+        y[i] = x[i] + w * (x[i - 1] + x[i + 1]) - w * w * x[i] ** 2
+    return np.sum(np.sin(y))
+
+
+def rows_stencil(w, X):
+    Y = X.copy()
+    n = Y.shape[0]
+    for _ in range(2):
+        Z = np.zeros_like(Y)
+        for i in range(1, n - 1):
+            Z[i] = Y[i - 1] * w + Y[i + 1] * (1.0 - w) + Y[i] ** 2
+        Y = Z
+    return np.sum(Y ** 2)
+
+
+def grid_stencil(c, U0):
+    U = U0.copy()
+    n, m = U.shape[0], U.shape[1]
+    for _ in range(2):
+        V = U.copy()
+        for i in range(1, n - 1):
+            for j in range(1, m - 1):
+                V[i, j] = U[i, j] + c * (U[i, j - 1] + U[i, j + 1] + U[i - 1, j] + U[i + 1, j]
+                                         - 4.0 * U[i, j])
+        U = V
+    return np.sum(U ** 2)
+
+
+def gap(w, x):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in range(1, n - 1):
+        out[i] = w * x[i - 1] - x[i + 1]  # offsets -1 and +1: x[i] itself is never read
+    return np.sum(out ** 2)
+
+
+def test_windows_upwards_over_rows_and_on_a_grid(monkeypatch):
+    """A window over a loop that the reversal runs upwards; on a grid (the row i of the
+    adjoint moves with j: numbers for a matrix, rows for an array of rank 3); over the rows of
+    an array whose rank is not known when the code is written (rows, or numbers).  Bounds
+    checks are on: no addition after a loop may touch an element that the loop never
+    reached."""
+    monkeypatch.setattr(numba.config, "BOUNDSCHECK", 1)
+    rng = np.random.default_rng(10)
+    for f, args in ((upward, (0.4, rng.standard_normal(6))),
+                    (grid_stencil, (0.1, rng.standard_normal((4, 5))))):
+        vg = gradients_agree(f, args)
+        assert "the window of sums moves on" in vg.source, f.__name__
+    for X in (rng.standard_normal((5, 3)), rng.standard_normal(5)):
+        assert "the window of sums moves on" in gradients_agree(rows_stencil, (0.3, X)).source
+    # the grid of rank 3: U[i, j] is a row, and so is each sum of the window
+    gradients_agree(grid_stencil, (0.1, rng.standard_normal((4, 5, 2))))
+
+
+def test_no_window_over_a_gap():
+    """Offsets -1 and +1 only: the element between is never written, so it cannot be the one
+    added after the loop; the updates stay in the loop."""
+    rng = np.random.default_rng(11)
+    vg = gradients_agree(gap, (0.7, rng.standard_normal(6)))
+    assert "the window of sums moves on" not in vg.source
