@@ -30,7 +30,7 @@ __all__ = ["add_at", "as_float", "fresh_copy", "grow_tape", "log_or_zero", "matm
            "stored_tangent", "unit_seed", "reduce_to", "number_only", "rows_for", "unpacked",
            "fill_adjoint", "fill_tangent",
            "unpacked_along", "raise_error",
-           "prod_others_tangent", "finite_or_zero", "zero_at"]
+           "prod_others_tangent", "finite_or_zero", "zero_at", "accumulate"]
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -310,6 +310,16 @@ def zero_at(a: Any, index: tuple) -> Any:
     if len(index) >= np.ndim(a):
         return 0.0
     return np.zeros(np.shape(a)[len(index):])
+
+
+def accumulate(total: Any, term: Any) -> Any:
+    """``total + term``, where ``total`` sums the contributions to the adjoint of a number in
+    a loop (``d_k = accumulate(d_k, d_t12 * t11)`` for ``d_k += d_t12 * t11``).  Numba
+    compiles the addition with LLVM's ``reassoc`` flag and LLVM inlines it: a loop whose
+    other work vectorizes then adds the contributions in a few partial sums instead of one
+    after the other.  The contributions to an adjoint come in no particular order; a
+    different order changes the sum in its last bits (rounding) only."""
+    return total + term
 
 
 def broadcast_tangent(t: Any, y: Any) -> Any:
@@ -1462,6 +1472,11 @@ def _zero_at(a, index):
     if not _is_array(a) or count >= a.ndim:
         return lambda a, index: 0.0
     return lambda a, index: np.zeros(a.shape[count:])
+
+
+@overload(accumulate, jit_options={**CACHED, "fastmath": {"reassoc"}})
+def _accumulate(total, term):
+    return lambda total, term: total + term
 
 
 @overload(broadcast_tangent, jit_options=CACHED)

@@ -176,7 +176,8 @@ class _Reverser(Recorder):
             out.append(_assign(d, ast.BinOp(left=_name(d), op=ast.Add(), right=value)))
             self.owned.add(name)
         else:
-            out.append(ast.AugAssign(target=_name(d, True), op=ast.Add(), value=value))
+            update = ast.AugAssign(target=_name(d, True), op=ast.Add(), value=value)
+            out.append(update if name in self.act.arrays else sums.number_sum(update))
 
     def is_element(self, array: str, index: ast.expr) -> bool:
         """Whether ``array[index]`` is surely one element: integer indices, as many as the

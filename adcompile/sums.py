@@ -76,6 +76,8 @@ from .names import NameGen
 from .render import comment
 
 _MARK = "_adcompile_element_sum"
+#: on ``d += g`` of a number's adjoint: a sum that may be taken in any order
+_NUMBER = "_adcompile_number_sum"
 #: on the update after a loop: its number, its flag, and the statements that make and use them
 _INNER = "_adcompile_inner_sum"
 _PURE = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.Tuple,
@@ -93,14 +95,21 @@ def mark(stmt: ast.AugAssign, element: bool | None) -> ast.AugAssign:
     return stmt
 
 
+def number_sum(stmt: ast.AugAssign) -> ast.AugAssign:
+    """Mark ``d += g``, ``d`` the adjoint of a number, as a sum of contributions that may be
+    added in any order: in a loop it becomes ``d = accumulate(d, g)`` (kernels.accumulate)."""
+    setattr(stmt, _NUMBER, True)
+    return stmt
+
+
 def hoist_element_sums(stmts: list[ast.stmt], names: NameGen,
                        kernel: Callable[[str], str]) -> list[ast.stmt]:
     """``stmts`` with the marked sums of every loop in them kept in numbers (module
     docstring); the loops are changed in place.  ``kernel("zero_at")`` is the generated
     module's name for ``kernels.zero_at``."""
-    out = _hoist(stmts, names, kernel)
+    out = _reassociated(_hoist(stmts, names, kernel), kernel, None)
     for node in ast.walk(ast.Module(body=out, type_ignores=[])):
-        for attr in (_MARK, _INNER):
+        for attr in (_MARK, _INNER, _NUMBER):
             if hasattr(node, attr):
                 delattr(node, attr)
     return out
@@ -121,6 +130,32 @@ def _hoist(stmts: list[ast.stmt], names: NameGen, kernel: Callable[[str], str]
             out.extend(after)
         else:
             out.append(stmt)
+    return out
+
+
+def _reassociated(stmts: list[ast.stmt], kernel: Callable[[str], str],
+                  rebound: set[str] | None) -> list[ast.stmt]:
+    """``stmts`` with each marked sum of a number that a loop carries from one iteration to
+    the next (``rebound``: the names the innermost loop around ``stmts`` assigns otherwise,
+    ``None`` outside loops) written ``d = accumulate(d, g)``: LLVM may then split the sum
+    (``number_sum``).  A sum that starts again in each iteration stays ``d += g``."""
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        inner = rebound
+        if isinstance(stmt, (ast.For, ast.While)):
+            sums = {id(n.target) for n in ast.walk(stmt)
+                    if isinstance(n, ast.AugAssign) and getattr(n, _NUMBER, False)}
+            inner = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Store) and id(n) not in sums}
+        for field in ("body", "orelse"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(stmt, field, _reassociated(block, kernel, inner))
+        if (rebound is not None and getattr(stmt, _NUMBER, False)
+                and isinstance(stmt.target, ast.Name) and stmt.target.id not in rebound):
+            stmt = ast.copy_location(assign(stmt.target.id, call(
+                kernel("accumulate"), name(stmt.target.id), stmt.value)), stmt)
+        out.append(stmt)
     return out
 
 
@@ -172,6 +207,8 @@ def _promote(loop: ast.For | ast.While, names: NameGen, kernel: Callable[[str], 
                         m.id = total if m.id == inner_total else added
                 continue
             n.target = name(total, True)
+            if getattr(n, _MARK) == "element":
+                number_sum(n)
             block = parents[id(n)]
             block.insert(next(k for k, s in enumerate(block) if s is n) + 1,
                          assign(added, const(True)))
@@ -334,8 +371,9 @@ def _windows(loop: ast.For | ast.While, candidates: list[ast.AugAssign], other_u
     ran = None
     for (base, where, _), group in windows.items():
         offsets = sorted({k for _, _, k in group})
-        if len(group) < 2 or offsets != list(range(offsets[0], offsets[-1] + 1)):
-            continue  # one update gains nothing; a gap would leave an element never written
+        if len(offsets) < 2 or offsets != list(range(offsets[0], offsets[-1] + 1)):
+            continue  # one element per iteration gains little; a gap would leave an
+            # element the last iteration did not write
         parts = group[0][1]
         if all(getattr(n, _MARK) == "element" for n, _, _ in group):
             zero: ast.expr = const(0.0)

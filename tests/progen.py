@@ -646,8 +646,8 @@ class Writer:
         form = self.choice(["rows", "slice", "row_loop", "recurrence", "copy", "element2d",
                             "accumulate", "alias", "while_store", "table", "pairwise",
                             "stencil", "inner_while", "read_then_store", "int_store",
-                            "augmented", "fresh_fill", "index_store"])
-        if form in ("table", "pairwise", "stencil", "inner_while", "fresh_fill"):
+                            "augmented", "fresh_fill", "index_store", "neighbors"])
+        if form in ("table", "pairwise", "stencil", "inner_while", "fresh_fill", "neighbors"):
             self.features.add("nested-store")
             return self.nested_store(indent, form, name, y)
         if form == "read_then_store":
@@ -842,6 +842,8 @@ class Writer:
             return self.finish(indent, name, 3.0)
         if form == "fresh_fill":
             return self.fresh_fill(indent, name, y, i)
+        if form == "neighbors":
+            return self.neighbors(indent, name, y, i)
         s, _ = self.scalar(1)
         k = self.name("k")
         self.emit(indent, f"{y} = np.zeros(3)")
@@ -852,6 +854,28 @@ class Writer:
         self.emit(indent + 2, f"{k} += 1")
         self.emit(indent, f"{name} = np.sum({y} * {y})")
         return self.finish(indent, name, 3 * (4 * 0.625) ** 2)
+
+    def neighbors(self, indent, name, y, i):
+        """A stencil over steps: ``y[i]`` from ``c[i + k]`` for a few offsets ``k`` (with or
+        without a gap, the loop up or down), whose reversal adds into the adjoint at the
+        offsets (a window of sums, adcompile/sums.py)."""
+        (s, _), (v, _) = self.scalar(1), self.vector(1)
+        w = self.param(self.choice(VECTORS))
+        offsets = self.choice([(-1, 0, 1), (-1, 1), (0, 1), (-1, 0), (-2, -1, 0), (0, 2)])
+        lo, hi = max(0, -min(offsets)), 6 - max(0, max(offsets))
+        loop = self.choice([f"range({lo}, {hi})", f"range({hi - 1}, {lo - 1}, -1)"])
+        c, t = self.name("c"), self.name("t")
+        start = self.choice(["np.zeros(6)", f"{c}.copy()"])
+        terms = " + ".join(f"{self.choice(['0.5', s, '-0.25'])} * {c}[{i} {'-+'[k > 0]} {abs(k)}]"
+                           if k else f"{c}[{i}]" for k in offsets)
+        self.emit(indent, f"{c} = np.tanh(np.concatenate(({v}, 0.5 * {w})))")
+        self.emit(indent, f"for {t} in {self.loop_range()}:")
+        self.emit(indent + 1, f"{y} = {start}")
+        self.emit(indent + 1, f"for {i} in {loop}:")
+        self.emit(indent + 2, f"{y}[{i}] = math.tanh({terms})")
+        self.emit(indent + 1, f"{c} = {y}")
+        self.emit(indent, f"{name} = np.sum({c} * {c})")
+        return self.finish(indent, name, 6.0)
 
     def fresh_fill(self, indent, name, y, i):
         """An array made in each step of an outer loop (``np.zeros``, or ``np.empty`` when

@@ -240,6 +240,7 @@ UNARY: list[tuple[Any, Sampler]] = [
 BINARY: list[tuple[Any, Sampler, Sampler, Callable[..., bool] | None]] = [
     (math.pow, POSITIVE, REAL, None), (np.power, POSITIVE, REAL, None),
     (kernels.power, POSITIVE, REAL, None), (kernels.pow_dx, POSITIVE, REAL, None),
+    (kernels.accumulate, REAL, REAL, None),
     (kernels.ratio_or_zero, REAL, NONZERO, None),
     (math.atan2, REAL, REAL, off_origin), (np.arctan2, REAL, REAL, off_origin),
     (math.hypot, REAL, REAL, off_origin), (np.hypot, REAL, REAL, off_origin),

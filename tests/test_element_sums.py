@@ -273,3 +273,29 @@ def test_no_window_over_a_gap():
     rng = np.random.default_rng(11)
     vg = gradients_agree(gap, (0.7, rng.standard_normal(6)))
     assert "the window of sums moves on" not in vg.source
+
+
+def heat_o3(k, u0):
+    u = u0.copy()
+    n = u.shape[0]
+    for _ in range(4):
+        v = np.zeros(n)
+        for i in range(1, n - 1):
+            v[i] = u[i] + k * (u[i - 1] - 2.0 * u[i] + u[i + 1])
+        u = v
+    return np.sum((u - 0.5) ** 2)
+
+
+def test_a_sum_a_loop_carries_may_be_split_by_llvm(monkeypatch):
+    """d_k sums a contribution per reversed iteration: d_k = accumulate(d_k, ...), an addition
+    LLVM may reassociate (kernels.accumulate), while sums that start again in each iteration
+    stay as written.  Compiled at O3 (the process's level for this test), where LLVM inlines
+    the kernel and vectorizes the loop: the gradient still agrees with central differences."""
+    monkeypatch.setattr(numba.config, "OPT", type(numba.config.OPT)(3))
+    rng = np.random.default_rng(12)
+    vg = gradients_agree(heat_o3, (0.3, rng.standard_normal(40)))
+    backward = vg.source.split("backward sweep")[1]
+    assert "d_k = accumulate(d_k, " in backward
+    assert backward.count("accumulate(") == 1  # d_t3 += ... starts again in each iteration
+    llvm = "\n".join(vg.inspect_llvm().values())
+    assert "fadd reassoc" in llvm
