@@ -649,13 +649,14 @@ class _FunctionCache(FunctionCache):
 
 def _number_branch_line(user_function: str) -> tuple[str, int, str] | None:
     """The file, line and text of the first conditional expression of the user's function
-    (``fn() at file:line``) with a number literal as one branch (``... else 0.0``)."""
+    (``fn() at file:line``) with a number as one branch (``... else 0.0``, ``-np.inf``)."""
     where = re.fullmatch(r"\w+\(\) at (.*):(\d+)", user_function)
     if where is None:
         return None
     filename, start = where.group(1), int(where.group(2))
-    number = r"[-+]?\d[\d.eE+-]*"
-    pattern = re.compile(rf"\belse\s+{number}\b|{number}\s+if\b.*\belse\b")
+    number = (r"[-+]?(?:\d[\d.eE+-]*|(?:np|numpy|math)\.(?:inf|pi|e|tau|nan)"
+              r"|float\(['\"][-+]?inf['\"]\))")
+    pattern = re.compile(rf"\belse\s+{number}(?!\w)|(?<![\w.]){number}\s+if\b.*\belse\b")
     lines = linecache.getlines(filename)
     for lineno in range(start + 1, len(lines) + 1):
         text = lines[lineno - 1]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy
 
-from . import keyed, raises, scopes
+from . import conditionals, keyed, raises, scopes
 from .errors import AdcompileError
 from .inplace import inline_in_place_helpers
 from .products import nests_of_products
@@ -263,12 +263,14 @@ def parse_function(f: Any, tuple_result: bool = False,
     _comprehensions_as_appends(info)
     _lists_as_arrays(info)
     _sorted_comprehensions(info)
+    _sorts_in_place(info)
     _sums_as_loops(info)
     _errstate_blocks(info)
     _fills_as_stores(info)
     _concatenations(info)
     _transposing_zips(info)
     _assignment_expressions(info.tree)
+    conditionals.lift(info.tree, lambda func: _early_resolve(info, func))
     _check_subset(info, tuple_result)
     _resolve_free_names(info, locals_)
     _lower(info)
@@ -1610,6 +1612,36 @@ def _sorted_comprehensions(info: FunctionInfo) -> None:
         info.tree = transform(info.tree, rewrite)
         fix_locations(info.tree)
 
+
+
+def _sorts_in_place(info: FunctionInfo) -> None:
+    """``y.sort()`` as a statement, of a name, is ``y[:] = np.sort(y)``: the same numbers in
+    the same array (a view's base and other names of it see them, as after the method), by
+    a store that the views and the reversal follow like any other."""
+    numpy_names = sorted(name for name, value in info.func.__globals__.items()
+                         if value is numpy)
+
+    def block(stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out = []
+        for stmt in stmts:
+            for part, inner in _inner_blocks(stmt):
+                setattr(stmt, part, block(inner))
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and call.func.attr == "sort" and isinstance(call.func.value, ast.Name)
+                    and not call.args and not call.keywords and numpy_names):
+                name = call.func.value.id
+                numpy_ = ast.Name(id=numpy_names[0], ctx=ast.Load())
+                sort = ast.Call(func=ast.Attribute(value=numpy_, attr="sort", ctx=ast.Load()),
+                                args=[ast.Name(id=name, ctx=ast.Load())], keywords=[])
+                whole = ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()),
+                                      slice=ast.Slice(), ctx=ast.Store())
+                stmt = ast.copy_location(ast.Assign(targets=[whole], value=sort), stmt)
+            out.append(stmt)
+        return out
+
+    info.tree.body = block(info.tree.body)
+    fix_locations(info.tree)
 
 def _transposing_zips(info: FunctionInfo) -> None:
     """``zip(*PAIRS)`` of a module-level tuple, list or array of rows is ``zip(PAIRS[0],

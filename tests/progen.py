@@ -1911,14 +1911,31 @@ for {q} in range(2):
         """The refusals of ordinary code fixed after tests/test_reach_loops7.py: ``np.where``
         of numbers carried in a loop, a list of rows made by a comprehension then read and
         written by index, ``sorted`` of a generator, ``:=`` as a while test's first operand;
-        and a loop over ``itertools.product`` (a nest, adcompile/products.py); an element's
+        and a loop over ``itertools.product`` (a nest, adcompile/products.py); a column or an
+        element that is a number in the first step (``(Y[:, j - 1] if j > 0 else 0.0)``
+        inside arithmetic, adcompile/conditionals.py); an element's
         test that ``continue``s some iterations of a loop that stores or appends (the test
         was taped as a shape, and the reversal replayed the last iteration's branch)."""
         self.features.add("ordinary-forms")
         name, c, t, z, e, q, w = (self.name(p) for p in ("r", "c", "t", "z", "e", "q", "w"))
         v, vb = self.operand_vector()
         s = self.bounded_scalar()
-        form = self.choice(["where", "rows", "sorted", "walrus", "product", "skips"])
+        form = self.choice(["where", "rows", "sorted", "walrus", "product", "skips",
+                            "number_branch"])
+        if form == "number_branch":  # a column or an element, or a number in the first step
+            column = self.flip()
+            prev = f"{w}[:, {q} - 1]" if column else f"{w}[{q} - 1]"
+            number = self.choice(["0.0", "0.5", "-1"])
+            branch = self.choice([f"({prev} if {q} > 0 else {number})",
+                                  f"({number} if {q} == 0 else {prev})"])
+            store = f"{w}[:, {q}]" if column else f"{w}[{q}]"
+            value = self.choice([f"np.tanh({v}[{q}] * {s} + 0.5 * {branch})",
+                                 f"np.tanh({branch} * {s}) + {v}[{q}]"])
+            self.emit_lines(indent, f"""{w} = {"np.zeros((2, 3))" if column else "np.zeros(3)"}
+for {q} in range(3):
+    {store} {self.choice(["=", "+="])} {value}
+{name} = np.sum({w} * {w})""")
+            return self.finish(indent, name, 6 * (1 + vb) ** 2)
         if form == "skips":  # a test of an element, taken differently across iterations
             appends = self.flip()
             kept = (f"{w}.append({v}[{q}] + 0.5 * {q})" if appends

@@ -183,7 +183,8 @@ def test_program_matches_central_differences(f, args):
 def rows_or_zero(A, s):
     C = np.zeros((3, 4))
     for j in range(4):
-        C[:, j] = np.tanh(A[:, j] * s + (C[:, j - 1] if j > 0 else 0.0))
+        prev = C[:, j - 1] if j > 0 else 0.0  # (inside the sum it works: test_reach_loops11)
+        C[:, j] = np.tanh(A[:, j] * s + prev)
     return np.sum(C)
 
 
