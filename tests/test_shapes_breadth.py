@@ -240,8 +240,8 @@ def test_second_order_through_sort_and_cumsum():
 
 def in_place_sort(x):
     y = x.copy()
-    y.sort()
-    return np.sum(y)
+    y.sort()  # was refused: y[:] = np.sort(y) now
+    return np.sum(y * W2)
 
 
 def sort_method(x):
@@ -262,7 +262,6 @@ def cumprod_twice(x):
 
 
 @pytest.mark.parametrize(("f", "construct", "hint"), [
-    (in_place_sort, "an expression statement", "y = np.sort(y)"),
     (sort_method, "the method .sort()", "np.sort(x)"),
     (squeezed, "squeeze without an axis", "np.squeeze(x, 0)"),
     (to_int, "the method .astype()", "x.astype(float)"),
@@ -274,6 +273,10 @@ def test_refusals_name_the_construct_and_the_way_out(f, construct, hint):
     assert err.construct == construct
     assert hint in str(err)
     assert "test_shapes_breadth.py" in str(err)
+
+
+def test_an_array_sorted_in_place():
+    check(in_place_sort, (R.normal(size=(3, 4)),), ("x",))
 
 
 def test_second_order_through_cumprod_with_a_zero_inside():
