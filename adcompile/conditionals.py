@@ -116,17 +116,24 @@ def _lifted(stmt: ast.stmt, pure: Callable[[ast.Call], bool],
 
 
 def _evaluated_always(node: ast.expr, pure: Callable[[ast.Call], bool]) -> list[ast.IfExp]:
-    """The conditional expressions that evaluating ``node`` always evaluates (their tests)."""
-    if isinstance(node, ast.IfExp):
-        return [node]
-    if isinstance(node, ast.BinOp):
-        return _evaluated_always(node.left, pure) + _evaluated_always(node.right, pure)
-    if isinstance(node, ast.UnaryOp):
-        return _evaluated_always(node.operand, pure)
-    if isinstance(node, ast.Call) and pure(node):
-        return [n for arg in node.args if not isinstance(arg, ast.Starred)
-                for n in _evaluated_always(arg, pure)]
-    return []
+    """The conditional expressions that evaluating ``node`` always evaluates (their tests),
+    left to right.  A loop, not a recursion: a sum of a thousand terms is a chain of a
+    thousand ``BinOp``s."""
+    if not any(isinstance(n, ast.IfExp) for n in ast.walk(node)):
+        return []
+    out: list[ast.IfExp] = []
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.IfExp):
+            out.append(node)
+        elif isinstance(node, ast.BinOp):
+            todo += [node.right, node.left]
+        elif isinstance(node, ast.UnaryOp):
+            todo.append(node.operand)
+        elif isinstance(node, ast.Call) and pure(node):
+            todo += [arg for arg in reversed(node.args) if not isinstance(arg, ast.Starred)]
+    return out
 
 
 def _plain(test: ast.expr) -> bool:

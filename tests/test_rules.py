@@ -24,6 +24,7 @@ import adcompile as adc
 from adcompile import kernels_fastmath as fm
 from adcompile import rules
 from adcompile.kernels import (
+    accumulate,
     as_float,
     finite_or_zero,
     log_or_zero,
@@ -56,6 +57,10 @@ def kernel_finite_or_zero(x):
 
 def kernel_ratio_or_zero(a, b):
     return ratio_or_zero(a, b)
+
+
+def kernel_accumulate(a, b):
+    return accumulate(a, b * a)
 
 
 def kernel_fastmath(x):
@@ -549,6 +554,7 @@ CASES = [
     (kernel_log_or_zero, POSITIVE),
     (kernel_finite_or_zero, REALS),
     (kernel_ratio_or_zero, PLANE),
+    (kernel_accumulate, PLANE),
     (kernel_fastmath, POSITIVE),
     (math_exp, EXPONENT_ARGS),
     (math_expm1, EXPONENT_ARGS),
