@@ -70,6 +70,8 @@ class _Tangents:
     #: memory whose tangent must stay apart from any other: the parameters' (a result
     #: tangent never shares the caller's arrays) and every array a store writes into
     kept_apart: set[str] = field(default_factory=set)
+    #: ``s_2 = s_1 + e`` in a loop, ``s_1`` a number the loop carries: id -> ``s_1``
+    carried: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.owners = roots(self.norm)
@@ -123,6 +125,7 @@ class _Tangents:
                 out.append(new)
             elif isinstance(stmt, (ast.For, ast.While)):
                 new = copy.copy(stmt)
+                self.carried.update(_carried_sums(stmt.body, self.act.arrays))
                 new.body = self.block(stmt.body) or [ast.Pass()]
                 new.orelse = self.block(stmt.orelse)
                 out.append(new)
@@ -150,6 +153,14 @@ class _Tangents:
         expr = self.expression(stmt)
         if expr is None:
             return [stmt, self.zero(target.id)]
+        carried = self.carried.get(id(stmt))
+        if carried is not None and isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            # the tangent of a sum the loop carries: its terms may be added in any order
+            # (kernels.accumulate), as the sum itself is not
+            for mine, term in ((expr.left, expr.right), (expr.right, expr.left)):
+                if isinstance(mine, ast.Name) and mine.id == self.tangents.get(carried):
+                    expr = _call(self.kernel("accumulate"), mine, term)
+                    break
         return [stmt, _assign(self.tangent(target.id), expr)]
 
     def store(self, stmt: ast.Assign) -> list[ast.stmt]:
@@ -302,6 +313,27 @@ class _Tangents:
         body = rule.body()
         parts = body.elts if isinstance(body, ast.Tuple) and rule.nargs > 1 else [body]
         return [not (isinstance(p, ast.Constant) and p.value is None) for p in parts]
+
+
+def _carried_sums(body: list[ast.stmt], arrays: set[str]) -> dict[int, str]:
+    """The statements ``s_2 = s_1 + e`` (or ``e + s_1``) at the top of a loop's ``body``
+    whose ``s_1`` is a number that the body assigns after them and not before: a sum
+    carried from one iteration to the next (id of the statement -> ``s_1``)."""
+    out: dict[int, str] = {}
+    for k, stmt in enumerate(body):
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.BinOp)
+                and isinstance(stmt.value.op, ast.Add)):
+            continue
+        for side in (stmt.value.left, stmt.value.right):
+            if not isinstance(side, ast.Name) or side.id in arrays:
+                continue
+            stored = [j for j, other in enumerate(body) for n in ast.walk(other)
+                      if isinstance(n, ast.Name) and n.id == side.id
+                      and isinstance(n.ctx, ast.Store)]
+            if stored and min(stored) > k:
+                out[id(stmt)] = side.id
+                break
+    return out
 
 
 def _sum(terms: list[ast.expr]) -> ast.expr:

@@ -299,3 +299,26 @@ def test_a_sum_a_loop_carries_may_be_split_by_llvm(monkeypatch):
     assert backward.count("accumulate(") == 1  # d_t3 += ... starts again in each iteration
     llvm = "\n".join(vg.inspect_llvm().values())
     assert "fadd reassoc" in llvm
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+def test_the_tangent_of_a_sum_a_loop_carries_may_be_split(monkeypatch):
+    """Forward mode: the tangent of s += e is dt_s = accumulate(dt_s, dt_e), while the sum
+    itself is taken in order.  At O3: the value is the function's, the tangent agrees with
+    central differences along the direction."""
+    monkeypatch.setattr(numba.config, "OPT", type(numba.config.OPT)(3))
+    rng = np.random.default_rng(13)
+    x, v = rng.standard_normal(50), rng.standard_normal(50)
+    jvp = adc.jvp(rosen_loop, wrt="x")
+    value, tangent = jvp(x, v)
+    assert "accumulate(dt_s" in jvp.source and "accumulate(s" not in jvp.source
+    np.testing.assert_allclose(value, rosen_loop(x), rtol=1e-14)
+    h = 1e-6
+    want = (rosen_loop(x + h * v) - rosen_loop(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(tangent, want, rtol=1e-6)
