@@ -52,9 +52,10 @@ def ordered_reductions() -> Iterator[None]:
     it, on x86, a loop such as ``s += 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + ...`` runs one
     scalar iteration at a time, and forward mode, which carries a tangent sum beside the sum,
     pays for all its arithmetic instead of overlapping it with the sum's additions (a
-    Rosenbrock jvp 1.77 → 1.21 times the forward).  The option is LLVM's, for the whole
-    process, so it is on only while a jvp compiles (reentrant; under Numba's
-    compiler lock)."""
+    Rosenbrock jvp 1.77 → 1.21 times the forward), nor a reversed stencil whose window of
+    sums (``sums.py``) would otherwise vectorize.  The option is LLVM's, for the whole
+    process, so it is on only while a generated function compiles (reentrant; under Numba's
+    compiler lock): code compiled elsewhere in the process keeps its machine code."""
     _ORDERED[0] += 1
     if _ORDERED[0] == 1:
         llvm.set_option("", "-force-ordered-reductions=true")
